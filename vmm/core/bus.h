@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PIO/MMIO bus: maps guest addresses to device callbacks.
+ *
+ * Callers: the board builder registers regions (bus_add_region) before any vCPU runs; the
+ * vCPU run loop dispatches exits (bus_read/bus_write) from any vCPU thread. The region
+ * table is never changed after the machine starts, so dispatch takes no lock; devices
+ * lock their own state. A device callback always gets an offset and size that lie
+ * inside its region (off + size <= len) and size in {1, 2, 4, 8}.
+ */
+#ifndef NESTVM_BUS_H
+#define NESTVM_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum bus_space { BUS_PIO, BUS_MMIO, BUS_NR_SPACES };
+
+struct bus_ops {
+	uint64_t (*read)(void *opaque, uint64_t off, unsigned int size);
+	void (*write)(void *opaque, uint64_t off, uint64_t val, unsigned int size);
+};
+
+struct bus_region {
+	uint64_t base;
+	uint64_t len;
+	const struct bus_ops *ops;
+	void *opaque;
+	const char *name;
+};
+
+#define BUS_MAX_REGIONS 64
+
+struct bus {
+	struct bus_region regions[BUS_NR_SPACES][BUS_MAX_REGIONS]; /* sorted by base */
+	unsigned int nr[BUS_NR_SPACES];
+	uint64_t unclaimed[BUS_NR_SPACES]; /* counters of accesses nobody claimed */
+};
+
+void bus_init(struct bus *bus);
+/*
+ * Registers [base, base+len) in space. Returns 0, -EINVAL (len 0, overflow, PIO beyond
+ * 0xffff, missing ops), -EEXIST (overlaps an existing region) or -ENOSPC.
+ */
+int bus_add_region(struct bus *bus, enum bus_space space, uint64_t base, uint64_t len,
+		   const struct bus_ops *ops, void *opaque, const char *name);
+/* Finds the region holding [addr, addr+size); NULL if none holds all of it. */
+const struct bus_region *bus_find(const struct bus *bus, enum bus_space space, uint64_t addr,
+				  unsigned int size);
+/* Dispatch; unclaimed reads return all-ones of the access size, unclaimed writes are dropped. */
+uint64_t bus_read(struct bus *bus, enum bus_space space, uint64_t addr, unsigned int size);
+void bus_write(struct bus *bus, enum bus_space space, uint64_t addr, uint64_t val, unsigned int size);
+
+static inline uint64_t bus_ones(unsigned int size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+#endif

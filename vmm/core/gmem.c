@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+/* Bounds-checked guest-physical memory map backed by one memfd. */
+#include "gmem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bits.h"
+
+void gmem_init_empty(struct gmem *gm)
+{
+	memset(gm, 0, sizeof(*gm));
+	gm->memfd = -1;
+}
+
+int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva)
+{
+	if (size == 0 || range_overflows(gpa, size) || !hva)
+		return -EINVAL;
+	if (gm->nr_regions >= GMEM_MAX_REGIONS)
+		return -ENOSPC;
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct gmem_region *r = &gm->regions[i];
+		if (gpa <= r->gpa + r->size - 1 && r->gpa <= gpa + size - 1)
+			return -EEXIST;
+	}
+	gm->regions[gm->nr_regions++] = (struct gmem_region){ .gpa = gpa, .size = size, .hva = hva };
+	return 0;
+}
+
+int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages)
+{
+	unsigned int flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0);
+	uint64_t low, high;
+	int ret;
+
+	gmem_init_empty(gm);
+	if (ram_size == 0 || low_limit == 0 || !IS_ALIGNED(ram_size, 4096) ||
+	    (hugepages && !IS_ALIGNED(ram_size, 2 * MiB)))
+		return -EINVAL;
+	gm->memfd = memfd_create("nestvm-ram", flags);
+	if (gm->memfd < 0)
+		return -errno;
+	if (ftruncate(gm->memfd, (off_t)ram_size) < 0)
+		goto err_errno;
+	gm->mapping = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+			   gm->memfd, 0);
+	if (gm->mapping == MAP_FAILED) {
+		gm->mapping = NULL;
+		goto err_errno;
+	}
+	gm->ram_size = ram_size;
+	low = ram_size < low_limit ? ram_size : low_limit;
+	high = ram_size - low;
+	ret = gmem_add_region(gm, 0, low, gm->mapping);
+	if (ret)
+		goto err;
+	if (high) {
+		ret = gmem_add_region(gm, 4 * GiB, high, (uint8_t *)gm->mapping + low);
+		if (ret)
+			goto err;
+		gm->regions[1].fd_offset = low;
+	}
+	return 0;
+err_errno:
+	ret = -errno;
+err:
+	gmem_destroy(gm);
+	return ret;
+}
+
+void gmem_destroy(struct gmem *gm)
+{
+	if (gm->mapping)
+		munmap(gm->mapping, gm->ram_size);
+	if (gm->memfd > 0)
+		close(gm->memfd);
+	gmem_init_empty(gm);
+}
+
+static const struct gmem_region *find(const struct gmem *gm, uint64_t gpa, uint64_t len)
+{
+	if (len == 0 || range_overflows(gpa, len))
+		return NULL;
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct gmem_region *r = &gm->regions[i];
+		if (gpa >= r->gpa && gpa - r->gpa < r->size && len <= r->size - (gpa - r->gpa))
+			return r;
+	}
+	return NULL;
+}
+
+void *gmem_ptr(const struct gmem *gm, uint64_t gpa, uint64_t len)
+{
+	const struct gmem_region *r = find(gm, gpa, len);
+
+	return r ? r->hva + (gpa - r->gpa) : NULL;
+}
+
+bool gmem_is_ram(const struct gmem *gm, uint64_t gpa, uint64_t len)
+{
+	return find(gm, gpa, len) != NULL;
+}
+
+int gmem_read(const struct gmem *gm, uint64_t gpa, void *dst, size_t len)
+{
+	void *p = gmem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len)
+{
+	void *p = gmem_ptr(gm, gpa, len);
+
+	if (!p)
+		return -EFAULT;
+	memcpy(p, src, len);
+	return 0;
+}
+
+int gmem_read_u32(const struct gmem *gm, uint64_t gpa, uint32_t *ret_val)
+{
+	const void *p = gmem_ptr(gm, gpa, 4);
+
+	if (!p)
+		return -EFAULT;
+	*ret_val = le32_load(p);
+	return 0;
+}
+
+int gmem_read_u64(const struct gmem *gm, uint64_t gpa, uint64_t *ret_val)
+{
+	const void *p = gmem_ptr(gm, gpa, 8);
+
+	if (!p)
+		return -EFAULT;
+	*ret_val = le64_load(p);
+	return 0;
+}
+
+int gmem_write_u32(const struct gmem *gm, uint64_t gpa, uint32_t val)
+{
+	void *p = gmem_ptr(gm, gpa, 4);
+
+	if (!p)
+		return -EFAULT;
+	le32_store(p, val);
+	return 0;
+}
+
+int gmem_write_u64(const struct gmem *gm, uint64_t gpa, uint64_t val)
+{
+	void *p = gmem_ptr(gm, gpa, 8);
+
+	if (!p)
+		return -EFAULT;
+	le64_store(p, val);
+	return 0;
+}
+
+int gmem_cmpxchg_u64(const struct gmem *gm, uint64_t gpa, uint64_t expect, uint64_t val,
+		     uint64_t *ret_cur)
+{
+	uint64_t *p;
+
+	if (!IS_ALIGNED(gpa, 8))
+		return -EFAULT;
+	p = gmem_ptr(gm, gpa, 8);
+	if (!p)
+		return -EFAULT;
+	/* x86 host: guest little-endian words are native. */
+	if (__atomic_compare_exchange_n(p, &expect, val, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		return 0;
+	if (ret_cur)
+		*ret_cur = expect;
+	return -EAGAIN;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest-physical memory: the only way any nestvm code touches guest RAM (style rule 19).
+ *
+ * Callers: everyone that reads or writes guest memory (loaders, devices, the vIOMMU walks).
+ * Regions are registered at machine build time and are read-only afterwards, so the
+ * accessors need no lock. Every access must lie entirely inside one RAM region; the
+ * range check is overflow-safe. Nothing here aborts on a bad guest address.
+ */
+#ifndef NESTVM_GMEM_H
+#define NESTVM_GMEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GMEM_MAX_REGIONS 8
+
+struct gmem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *hva;
+	uint64_t fd_offset; /* offset of this region in the backing memfd, if any */
+};
+
+struct gmem {
+	struct gmem_region regions[GMEM_MAX_REGIONS];
+	unsigned int nr_regions;
+	int memfd;          /* -1 when regions are caller-owned (tests) */
+	uint64_t ram_size;  /* total bytes of RAM */
+	void *mapping;      /* one mmap of the whole memfd */
+};
+
+/*
+ * Allocates ram_size bytes of memfd-backed RAM. RAM below 4 GiB stops at low_limit (the
+ * 32-bit PCI hole starts there); the rest goes at 4 GiB. hugepages asks for 2 MiB pages
+ * (fails with -errno if the host has none). Returns 0 or -errno.
+ */
+int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages);
+/* Initialises an empty map with no regions (for tests and fakes). */
+void gmem_init_empty(struct gmem *gm);
+/* Adds a caller-owned region; rejects overlap, overflow or a full table with -errno. */
+int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva);
+/* Unmaps and closes what gmem_init_ram created. Accepts a zeroed or half-built gmem. */
+void gmem_destroy(struct gmem *gm);
+
+/* Host pointer for [gpa, gpa+len) if the whole range is inside one region, else NULL. */
+void *gmem_ptr(const struct gmem *gm, uint64_t gpa, uint64_t len);
+/* True if [gpa, gpa+len) lies in one RAM region. */
+bool gmem_is_ram(const struct gmem *gm, uint64_t gpa, uint64_t len);
+/* Copy helpers; 0 or -EFAULT when the range is not entirely inside one region. */
+int gmem_read(const struct gmem *gm, uint64_t gpa, void *dst, size_t len);
+int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len);
+/* Little-endian scalar helpers; 0 or -EFAULT. */
+int gmem_read_u32(const struct gmem *gm, uint64_t gpa, uint32_t *ret_val);
+int gmem_read_u64(const struct gmem *gm, uint64_t gpa, uint64_t *ret_val);
+int gmem_write_u32(const struct gmem *gm, uint64_t gpa, uint32_t val);
+int gmem_write_u64(const struct gmem *gm, uint64_t gpa, uint64_t val);
+/*
+ * Atomic compare-and-exchange of a naturally aligned 64-bit guest word (used for A/D
+ * updates). Returns 0 if swapped, -EAGAIN if the current value differed (written to
+ * *ret_cur), -EFAULT if not RAM or misaligned.
+ */
+int gmem_cmpxchg_u64(const struct gmem *gm, uint64_t gpa, uint64_t expect, uint64_t val,
+		     uint64_t *ret_cur);
+
+#endif

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the bounds-checked guest memory accessors and DMA helper. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bits.h"
+#include "vmm/core/dma.h"
+#include "vmm/core/gmem.h"
+
+START_TEST(test_ram_layout_with_hole)
+{
+	struct gmem gm;
+
+	ck_assert_int_eq(gmem_init_ram(&gm, 3 * GiB, 2 * GiB, false), 0);
+	ck_assert_uint_eq(gm.nr_regions, 2);
+	ck_assert_uint_eq(gm.regions[0].gpa, 0);
+	ck_assert_uint_eq(gm.regions[0].size, 2 * GiB);
+	ck_assert_uint_eq(gm.regions[1].gpa, 4 * GiB);
+	ck_assert_uint_eq(gm.regions[1].size, 1 * GiB);
+	ck_assert(gmem_ptr(&gm, 2 * GiB - 8, 8) != NULL);
+	ck_assert(gmem_ptr(&gm, 2 * GiB - 8, 9) == NULL);   /* runs into the hole */
+	ck_assert(gmem_ptr(&gm, 3 * GiB, 1) == NULL);       /* inside the hole */
+	ck_assert(gmem_ptr(&gm, 5 * GiB - 1, 1) != NULL);
+	ck_assert(gmem_ptr(&gm, 5 * GiB - 1, 2) == NULL);   /* past the end */
+	gmem_destroy(&gm);
+}
+END_TEST
+
+START_TEST(test_small_ram_single_region)
+{
+	struct gmem gm;
+
+	ck_assert_int_eq(gmem_init_ram(&gm, 16 * MiB, 2 * GiB, false), 0);
+	ck_assert_uint_eq(gm.nr_regions, 1);
+	ck_assert_int_eq(gmem_write_u64(&gm, 16 * MiB - 8, 0x1122334455667788ULL), 0);
+	uint64_t v = 0;
+	ck_assert_int_eq(gmem_read_u64(&gm, 16 * MiB - 8, &v), 0);
+	ck_assert_uint_eq(v, 0x1122334455667788ULL);
+	ck_assert_int_eq(gmem_read_u64(&gm, 16 * MiB - 4, &v), -EFAULT);
+	gmem_destroy(&gm);
+}
+END_TEST
+
+START_TEST(test_overflow_and_bad_args)
+{
+	struct gmem gm;
+	static uint8_t buf[4096];
+	uint64_t v;
+
+	gmem_init_empty(&gm);
+	ck_assert_int_eq(gmem_add_region(&gm, 0x1000, sizeof(buf), buf), 0);
+	ck_assert_int_eq(gmem_add_region(&gm, 0x1800, 16, buf), -EEXIST);
+	ck_assert_int_eq(gmem_add_region(&gm, ~0ULL - 10, 4096, buf), -EINVAL);
+	ck_assert(gmem_ptr(&gm, ~0ULL, 2) == NULL);
+	ck_assert(gmem_ptr(&gm, 0x1000, 0) == NULL);
+	ck_assert(gmem_ptr(&gm, 0x1ff8, ~0ULL) == NULL);
+	ck_assert_int_eq(gmem_read_u64(&gm, 0xfff, &v), -EFAULT);
+	ck_assert_int_eq(gmem_read_u64(&gm, 0x1ffc, &v), -EFAULT);
+	ck_assert_int_eq(gmem_init_ram(&gm, 4097, 2 * GiB, false), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_cmpxchg)
+{
+	struct gmem gm;
+	static uint8_t buf[4096];
+	uint64_t cur = 0;
+
+	gmem_init_empty(&gm);
+	ck_assert_int_eq(gmem_add_region(&gm, 0, sizeof(buf), buf), 0);
+	ck_assert_int_eq(gmem_write_u64(&gm, 0x10, 5), 0);
+	ck_assert_int_eq(gmem_cmpxchg_u64(&gm, 0x10, 4, 9, &cur), -EAGAIN);
+	ck_assert_uint_eq(cur, 5);
+	ck_assert_int_eq(gmem_cmpxchg_u64(&gm, 0x10, 5, 9, &cur), 0);
+	ck_assert_int_eq(gmem_read_u64(&gm, 0x10, &cur), 0);
+	ck_assert_uint_eq(cur, 9);
+	ck_assert_int_eq(gmem_cmpxchg_u64(&gm, 0x11, 9, 1, &cur), -EFAULT);
+}
+END_TEST
+
+/* A fake IOMMU that maps iova page N to gpa page N+1 and blocks page 3. */
+static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
+			  struct dma_xlate *ret)
+{
+	int *calls = iommu;
+
+	(*calls)++;
+	if ((iova >> 12) == 3)
+		return -EACCES;
+	ret->gpa = iova + 4096;
+	ret->len = 4096 - (iova & 4095);
+	return 0;
+}
+
+static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
+
+START_TEST(test_dma_through_iommu)
+{
+	struct gmem gm;
+	static uint8_t ram[8 * 4096];
+	uint8_t buf[6000];
+	int calls = 0;
+	struct dma_as as = { .gmem = &gm, .ops = &fake_ops, .iommu = &calls };
+	struct dma_req req = { .sid = 0x18 };
+
+	gmem_init_empty(&gm);
+	ck_assert_int_eq(gmem_add_region(&gm, 0, sizeof(ram), ram), 0);
+	memset(buf, 0xab, sizeof(buf));
+	ck_assert_int_eq(dma_write(&as, &req, 0x800, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(calls, 2); /* 0x800..0x1000 (2048 bytes), then 0x1000..0x1f70 */
+	ck_assert_uint_eq(ram[0x1800], 0xab);
+	ck_assert_uint_eq(ram[0x1800 + 5999], 0xab);
+	ck_assert_uint_eq(ram[0x1800 + 6000], 0);
+	ck_assert_int_eq(dma_read(&as, &req, 0x2f00, buf, 0x200), -EACCES);
+	as.ops = NULL;
+	ck_assert_int_eq(dma_read(&as, &req, sizeof(ram) - 4, buf, 8), -EFAULT);
+}
+END_TEST
+
+static Suite *gmem_suite(void)
+{
+	Suite *s = suite_create("gmem");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_ram_layout_with_hole);
+	tcase_add_test(tc, test_small_ram_single_region);
+	tcase_add_test(tc, test_overflow_and_bad_args);
+	tcase_add_test(tc, test_cmpxchg);
+	tcase_add_test(tc, test_dma_through_iommu);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(gmem_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
