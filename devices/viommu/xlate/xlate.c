@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VT-d translation engine's public face: request resolution, the IOTLB hot path and the
+ * cache invalidations as the spec scopes them.
+ *
+ * Caches (all bounded, CLOCK eviction, faults never cached):
+ *  - context cache, tag SID (legacy entries remember their DID);
+ *  - PASID cache, tag SID + PASID, remembers the PASID entry's DID;
+ *  - IOTLB, tag SID + request PASID (or none) + page size + page-aligned address; each entry
+ *    also remembers DID, effective PASID (RID_PASID for requests without one) and the kind
+ *    (second-stage/legacy/pass-through, first-stage, nested) that invalidations match on.
+ *    Tagging by SID as well as DID (as QEMU does) keeps a hit to one lookup; it only makes
+ *    the cache less shared between devices of a domain, never staler.
+ *  - paging-structure cache: non-leaf second-stage entries (tag DID) and first-stage /
+ *    nested entries (tag DID + PASID); nested ones hold the second-stage translated
+ *    address of the next first-stage table.
+ *
+ * Invalidation scopes (facts §6 and the spec's IOTLB / PASID-based-IOTLB descriptions):
+ *  - context: global = all; domain = legacy entries of DID and all scalable-mode entries
+ *    (SM context entries carry no DID); device = SID under FM (and, legacy, DID).
+ *  - PASID cache: global; domain = all PASIDs whose entry has DID; PASID = DID + PASID.
+ *  - IOTLB (type 0x2 / register): global = everything incl. paging-structure caches;
+ *    domain = second-stage, pass-through, legacy AND nested entries of DID (a second-stage
+ *    change affects nested results) plus the DID's second-stage and nested structure
+ *    caches; page = the 2^AM pages at ADDR of second-stage kinds, and every nested entry of
+ *    the DID (its ADDR is a GPA, nested entries are tagged by IOVA); IH=1 keeps
+ *    second-stage structure caches; nested first-stage structure caches embed second-stage
+ *    leaf translations, so they are dropped whatever IH says. First-stage-only entries are
+ *    never touched by this descriptor.
+ *  - PASID-based IOTLB (type 0x6): only first-stage and nested entries of DID + PASID (all
+ *    addresses, or the 2^AM pages at ADDR); IH=1 keeps the first-stage structure caches.
+ *    Second-stage-only and pass-through entries are untouched.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/viommu/xlate/xlate-internal.h"
+#include "vmm/core/gmem.h"
+
+struct vtd_xlate *vtd_xlate_create(const struct gmem *gm, const struct vtd_caps *caps,
+				   const struct vtd_cache_sizes *sizes)
+{
+	struct vtd_cache_sizes sz = { 256, 256, 1024, 512 };
+	struct vtd_xlate *x;
+
+	if (!gm || !caps || caps->haw < 32 || caps->haw > 52 || caps->mgaw < 39 || caps->mgaw > 64 ||
+	    caps->pasid_bits > 20)
+		return NULL;
+	if (sizes) {
+		sz.context = sizes->context ? sizes->context : sz.context;
+		sz.pasid = sizes->pasid ? sizes->pasid : sz.pasid;
+		sz.iotlb = sizes->iotlb ? sizes->iotlb : sz.iotlb;
+		sz.pwc = sizes->pwc ? sizes->pwc : sz.pwc;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->gm = gm;
+	x->caps = *caps;
+	x->haw_mask = GENMASK_ULL(51, caps->haw < 52 ? caps->haw : 51) & (caps->haw < 52 ? ~0ULL : 0);
+	if (pthread_mutex_init(&x->lock, NULL))
+		goto err_free;
+	if (vc_init(&x->ctx, sz.context) || vc_init(&x->pasid, sz.pasid) ||
+	    vc_init(&x->iotlb, sz.iotlb) || vc_init(&x->pwc, sz.pwc))
+		goto err_caches;
+	return x;
+
+err_caches:
+	vc_fini(&x->ctx);
+	vc_fini(&x->pasid);
+	vc_fini(&x->iotlb);
+	vc_fini(&x->pwc);
+	pthread_mutex_destroy(&x->lock);
+err_free:
+	free(x);
+	return NULL;
+}
+
+void vtd_xlate_destroy(struct vtd_xlate *x)
+{
+	if (!x)
+		return;
+	vc_fini(&x->ctx);
+	vc_fini(&x->pasid);
+	vc_fini(&x->iotlb);
+	vc_fini(&x->pwc);
+	pthread_mutex_destroy(&x->lock);
+	free(x);
+}
+
+void vtd_xlate_set_root(struct vtd_xlate *x, uint64_t rtaddr)
+{
+	pthread_mutex_lock(&x->lock);
+	x->rtaddr = rtaddr & GENMASK_ULL(63, 10);
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void clear_cache(struct vcache *c)
+{
+	vc_write_begin(c);
+	vc_clear(c);
+	vc_write_end(c);
+}
+
+void vtd_xlate_flush_all(struct vtd_xlate *x)
+{
+	pthread_mutex_lock(&x->lock);
+	clear_cache(&x->ctx);
+	clear_cache(&x->pasid);
+	clear_cache(&x->iotlb);
+	clear_cache(&x->pwc);
+	__atomic_store_n(&x->tlb_sizes, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&x->lock);
+}
+
+static void fill_fault(struct vtd_fault *f, int reason, const struct dma_req *req, uint64_t iova,
+		       bool fpd)
+{
+	memset(f, 0, sizeof(*f));
+	f->reason = (uint8_t)reason;
+	f->sid = req->sid;
+	f->pasid_valid = req->has_pasid;
+	f->pasid = req->has_pasid ? req->pasid : 0;
+	f->addr = iova & ~0xFFFULL;
+	f->write = req->access & DMA_ACC_WRITE;
+	f->exec = req->has_pasid && (req->access & DMA_ACC_EXEC);
+	f->priv = req->has_pasid && (req->access & DMA_ACC_PRIV);
+	f->fpd = fpd;
+}
+
+static void result(uint64_t w, uint64_t iova, struct dma_xlate *ret)
+{
+	uint64_t size = 1ULL << tlb_size_shift((unsigned int)FIELD_GET(TLB_SIZE, w));
+
+	ret->gpa = (w & TLB_OUT & ~(size - 1)) | (iova & (size - 1));
+	ret->len = size - (iova & (size - 1));
+}
+
+/* Resolves context / PASID and walks. Returns 0 or a reason; *fpd set for faults. */
+static int resolve(struct vtd_xlate *x, const struct dma_req *req, uint64_t iova,
+		   struct vtd_walk_out *out, bool *sm)
+{
+	unsigned int ttm = (unsigned int)FIELD_GET(GENMASK_ULL(11, 10), x->rtaddr);
+	struct vtd_ctx_info ci;
+	struct vtd_pasid_info pi;
+	uint32_t pasid;
+	int r;
+
+	*sm = ttm == 1;
+	out->fpd = false;
+	if (ttm > 1 || (ttm == 1 && !x->caps.scalable) ||
+	    (x->rtaddr & GENMASK_ULL(63, 12) & (x->caps.haw < 64 ? ~0ULL << x->caps.haw : 0)))
+		return VTD_FR_SM_RTADDR_INV;
+	if (!*sm) {
+		if (req->has_pasid)
+			return VTD_FR_SM_TTM_PASID;
+		r = vtd_get_ctx(x, req->sid, false, &ci, &out->fpd);
+		if (r)
+			return r;
+		return vtd_walk_legacy(x, &ci, req, iova, out);
+	}
+	r = vtd_get_ctx(x, req->sid, true, &ci, &out->fpd);
+	if (r)
+		return r;
+	if (req->has_pasid) {
+		if (!ci.paside)
+			return VTD_FR_SM_CTX_PASIDE;
+		pasid = req->pasid;
+		if (pasid >= (1u << x->caps.pasid_bits) || (pasid >> 6) >= ci.dir_entries)
+			return VTD_FR_SM_PASID_BEYOND_PDTS;
+	} else {
+		pasid = ci.rid_pasid;
+		if ((x->caps.pasid_bits < 20 && pasid >= (1u << x->caps.pasid_bits)) ||
+		    (pasid >> 6) >= ci.dir_entries)
+			return VTD_FR_SM_RID_PASID;
+	}
+	r = vtd_get_pasid(x, req->sid, &ci, pasid, &pi, &out->fpd);
+	if (r)
+		return r;
+	return vtd_walk_sm(x, &pi, pasid, req, iova, out);
+}
+
+static void tlb_fill(struct vtd_xlate *x, const struct dma_req *req, uint64_t iova,
+		     const struct vtd_walk_out *out)
+{
+	unsigned int code = (unsigned int)FIELD_GET(TLB_SIZE, out->tlb_w);
+	unsigned int sh = tlb_size_shift(code);
+	struct vc_entry *e;
+
+	vc_write_begin(&x->iotlb);
+	e = vc_insert(&x->iotlb, tlb_k0(req->sid, req->has_pasid, req->pasid, code), iova >> sh);
+	if (e) {
+		__atomic_store_n(&e->u.tlb.w, out->tlb_w, __ATOMIC_RELAXED);
+		e->u.tlb.iova = iova & ~((1ULL << sh) - 1);
+		e->u.tlb.did = out->did;
+		e->u.tlb.pasid = out->pasid;
+		e->u.tlb.kind = out->kind;
+	}
+	vc_write_end(&x->iotlb);
+	__atomic_fetch_or(&x->tlb_sizes, (uint8_t)(1u << code), __ATOMIC_RELAXED);
+}
+
+int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t iova,
+			struct dma_xlate *ret, struct vtd_fault *ret_fault)
+{
+	uint8_t sizes = __atomic_load_n(&x->tlb_sizes, __ATOMIC_RELAXED);
+	struct vtd_walk_out out;
+	bool rewalk, sm;
+	uint64_t w;
+	int r;
+
+	/* Hot path: lock-free IOTLB probe, smallest page size first. */
+	for (unsigned int code = 0; code < 3; code++) {
+		unsigned int sh = tlb_size_shift(code);
+
+		if (!(sizes & (1u << code)) ||
+		    !vc_lookup_lockless(&x->iotlb, tlb_k0(req->sid, req->has_pasid, req->pasid, code),
+					iova >> sh, &w))
+			continue;
+		if (vtd_check_access(req, w, false, &rewalk) == 0 && !rewalk) {
+			__atomic_fetch_add(&x->hits, 1, __ATOMIC_RELAXED);
+			result(w, iova, ret);
+			return 0;
+		}
+		break; /* permission or D-bit miss: the walk decides (and refills) */
+	}
+
+	pthread_mutex_lock(&x->lock);
+	__atomic_fetch_add(&x->misses, 1, __ATOMIC_RELAXED);
+	x->walks++;
+	memset(&out, 0, sizeof(out));
+	out.cacheable = true;
+	r = resolve(x, req, iova, &out, &sm);
+	if (r == 0) {
+		r = vtd_check_access(req, out.tlb_w, sm, &rewalk);
+		if (r == 0 && out.cacheable)
+			tlb_fill(x, req, iova, &out);
+	}
+	if (r) {
+		x->faults++;
+		pthread_mutex_unlock(&x->lock);
+		fill_fault(ret_fault, r, req, iova, out.fpd);
+		return -EACCES;
+	}
+	pthread_mutex_unlock(&x->lock);
+	result(out.tlb_w, iova, ret);
+	return 0;
+}
+
+/* ---- Invalidation ---- */
+
+static bool sid_match(uint16_t a, uint16_t b, uint8_t fm)
+{
+	static const uint16_t masks[4] = { 0xFFFF, 0xFFFB, 0xFFF9, 0xFFF8 };
+
+	return (a & masks[fm & 3]) == (b & masks[fm & 3]);
+}
+
+void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
+			   uint8_t fm)
+{
+	pthread_mutex_lock(&x->lock);
+	vc_write_begin(&x->ctx);
+	for (uint32_t i = 0; i < x->ctx.cap; i++) {
+		struct vc_entry *e = &x->ctx.ent[i];
+		const struct vtd_ctx_info *c = &e->u.ctx;
+		bool drop;
+
+		if (!e->used)
+			continue;
+		switch (g) {
+		case VTD_INV_GLOBAL:
+			drop = true;
+			break;
+		case VTD_INV_DOMAIN:
+			drop = c->sm || c->did == did;
+			break;
+		case VTD_INV_DEVICE:
+			drop = sid_match((uint16_t)e->k0, sid, fm) && (c->sm || c->did == did);
+			break;
+		default:
+			drop = false;
+			break;
+		}
+		if (drop)
+			vc_remove(&x->ctx, e);
+	}
+	vc_write_end(&x->ctx);
+	pthread_mutex_unlock(&x->lock);
+}
+
+void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
+			       uint32_t pasid)
+{
+	pthread_mutex_lock(&x->lock);
+	vc_write_begin(&x->pasid);
+	for (uint32_t i = 0; i < x->pasid.cap; i++) {
+		struct vc_entry *e = &x->pasid.ent[i];
+
+		if (!e->used)
+			continue;
+		if (g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
+		    (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid))
+			vc_remove(&x->pasid, e);
+	}
+	vc_write_end(&x->pasid);
+	pthread_mutex_unlock(&x->lock);
+}
+
+/* A range [base, base + 2^(12+am)) as page-selective invalidations give it. */
+struct inv_range {
+	bool all;
+	uint64_t first, last;
+};
+
+static struct inv_range page_range(uint64_t addr, unsigned int am)
+{
+	unsigned int sh = 12 + (am > 52 ? 52 : am);
+	struct inv_range r = { false, 0, 0 };
+
+	r.first = addr & ~((1ULL << sh) - 1);
+	r.last = r.first + ((1ULL << sh) - 1);
+	return r;
+}
+
+static bool overlaps(const struct inv_range *r, uint64_t first, uint64_t last)
+{
+	return r->all || (first <= r->last && last >= r->first);
+}
+
+/*
+ * Drops IOTLB and paging-structure entries. fs selects the PASID-based descriptor
+ * (first-stage and nested kinds of did+pasid) versus the IOTLB one (second-stage kinds of
+ * did, and nested entries of did whatever the range).
+ */
+static void inv_tlb(struct vtd_xlate *x, bool global, bool fs, uint16_t did, uint32_t pasid,
+		    bool any_pasid, const struct inv_range *rg, bool ih)
+{
+	vc_write_begin(&x->iotlb);
+	for (uint32_t i = 0; i < x->iotlb.cap; i++) {
+		struct vc_entry *e = &x->iotlb.ent[i];
+		const struct vtd_tlb_info *t = &e->u.tlb;
+		uint64_t size = 1ULL << tlb_size_shift((unsigned int)FIELD_GET(TLB_SIZE, t->w));
+		bool drop;
+
+		if (!e->used)
+			continue;
+		if (global)
+			drop = true;
+		else if (t->did != did)
+			drop = false;
+		else if (fs)
+			drop = t->kind != VTD_KIND_SS && (any_pasid || t->pasid == pasid) &&
+			       overlaps(rg, t->iova, t->iova + size - 1);
+		else
+			drop = t->kind == VTD_KIND_NESTED ||
+			       (t->kind == VTD_KIND_SS && overlaps(rg, t->iova, t->iova + size - 1));
+		if (drop)
+			vc_remove(&x->iotlb, e);
+	}
+	vc_write_end(&x->iotlb);
+
+	vc_write_begin(&x->pwc);
+	for (uint32_t i = 0; i < x->pwc.cap; i++) {
+		struct vc_entry *e = &x->pwc.ent[i];
+		const struct vtd_pwc_info *p = &e->u.pwc;
+		/* The entry maps the region [k1 << shift, ((k1 + 1) << shift) - 1]. */
+		unsigned int sh = 12 + 9 * (p->level - 1);
+		uint64_t first = sh < 64 ? e->k1 << sh : 0;
+		uint64_t last = sh < 64 ? first + ((1ULL << sh) - 1) : ~0ULL;
+		bool drop;
+
+		if (!e->used)
+			continue;
+		if (global)
+			drop = true;
+		else if (p->did != did)
+			drop = false;
+		else if (fs)
+			drop = p->kind != VTD_KIND_SS && (any_pasid || p->pasid == pasid) && !ih &&
+			       overlaps(rg, first, last);
+		else
+			drop = p->kind == VTD_KIND_NESTED ||
+			       (p->kind == VTD_KIND_SS && !ih && overlaps(rg, first, last));
+		if (drop)
+			vc_remove(&x->pwc, e);
+	}
+	vc_write_end(&x->pwc);
+	if (global)
+		__atomic_store_n(&x->tlb_sizes, 0, __ATOMIC_RELAXED);
+}
+
+void vtd_xlate_inv_iotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+			 unsigned int am, bool ih)
+{
+	struct inv_range all = { true, 0, ~0ULL }, pr = page_range(addr, am);
+
+	pthread_mutex_lock(&x->lock);
+	switch (g) {
+	case VTD_INV_GLOBAL:
+		inv_tlb(x, true, false, 0, 0, true, &all, false);
+		break;
+	case VTD_INV_DOMAIN:
+		inv_tlb(x, false, false, did, 0, true, &all, false);
+		break;
+	case VTD_INV_PAGE:
+		inv_tlb(x, false, false, did, 0, true, &pr, ih);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+			  uint64_t addr, unsigned int am, bool ih)
+{
+	struct inv_range all = { true, 0, ~0ULL }, pr = page_range(addr, am);
+
+	pthread_mutex_lock(&x->lock);
+	switch (g) {
+	case VTD_INV_DOMAIN: /* every PASID of the domain */
+		inv_tlb(x, false, true, did, 0, true, &all, false);
+		break;
+	case VTD_INV_PASID:
+		inv_tlb(x, false, true, did, pasid, false, &all, false);
+		break;
+	case VTD_INV_PASID_PAGE:
+		inv_tlb(x, false, true, did, pasid, false, &pr, ih);
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&x->lock);
+}
+
+void vtd_xlate_get_stats(struct vtd_xlate *x, struct vtd_xlate_stats *ret)
+{
+	pthread_mutex_lock(&x->lock);
+	ret->iotlb_hits = __atomic_load_n(&x->hits, __ATOMIC_RELAXED);
+	ret->iotlb_misses = __atomic_load_n(&x->misses, __ATOMIC_RELAXED);
+	ret->walks = x->walks;
+	ret->faults = x->faults;
+	ret->evictions = x->ctx.evictions + x->pasid.evictions + x->iotlb.evictions +
+			 x->pwc.evictions;
+	pthread_mutex_unlock(&x->lock);
+}
