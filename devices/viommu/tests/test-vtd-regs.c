@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the VT-d register file, CAP/ECAP, option parsing, GCMD and CCMD/IOTLB. */
+#include <errno.h>
+
+#include "fake-xlate.h"
+#include "harness.h"
+
+START_TEST(test_reset_values)
+{
+	struct harness *h = h_new("");
+
+	ck_assert_uint_eq(r32(h, VTD_VER_REG), VTD_VERSION);
+	ck_assert_uint_eq(r64(h, VTD_CAP_REG), viommu_cap(h->v));
+	ck_assert_uint_eq(r64(h, VTD_ECAP_REG), viommu_ecap(h->v));
+	/* CAP as two halves */
+	ck_assert_uint_eq(r32(h, VTD_CAP_REG), (uint32_t)viommu_cap(h->v));
+	ck_assert_uint_eq(r32(h, VTD_CAP_REG + 4), (uint32_t)(viommu_cap(h->v) >> 32));
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG), 0);
+	ck_assert_uint_eq(r32(h, VTD_FECTL_REG), 0x80000000u);
+	ck_assert_uint_eq(r32(h, VTD_IECTL_REG), 0x80000000u);
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG), 0);
+	ck_assert_uint_eq(r64(h, VTD_IQH_REG), 0);
+	ck_assert_uint_eq(r64(h, VTD_IOTLB_REG), 0);
+	ck_assert_uint_eq(r64(h, VTD_FRCD_REG(7) + 8), 0);
+	/* 64-bit read over FEADDR/FEUADDR, FECTL/FEDATA pairs */
+	ck_assert_uint_eq(r64(h, VTD_FECTL_REG), 0x80000000u);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_masks)
+{
+	struct harness *h = h_new("");
+	uint64_t cap = viommu_cap(h->v);
+
+	/* RO: CAP, GSTS, IQH, PMEN, IQERCD, IRTA (no IR) */
+	w64(h, VTD_CAP_REG, ~0ULL);
+	ck_assert_uint_eq(r64(h, VTD_CAP_REG), cap);
+	w32(h, VTD_GSTS_REG, 0xffffffff);
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG), 0);
+	w64(h, VTD_IQH_REG, 0x40);
+	ck_assert_uint_eq(r64(h, VTD_IQH_REG), 0);
+	w32(h, VTD_PMEN_REG, 0x80000000);
+	ck_assert_uint_eq(r32(h, VTD_PMEN_REG), 0);
+	w64(h, VTD_IRTA_REG, 0x1000f);
+	ck_assert_uint_eq(r64(h, VTD_IRTA_REG), 0);
+	/* RW masks */
+	w32(h, VTD_FEDATA_REG, 0xffffffff);
+	ck_assert_uint_eq(r32(h, VTD_FEDATA_REG), 0xffff);
+	w32(h, VTD_FEADDR_REG, 0xffffffff);
+	ck_assert_uint_eq(r32(h, VTD_FEADDR_REG), 0xfffffffc);
+	w32(h, VTD_FEUADDR_REG, 0xffffffff);
+	ck_assert_uint_eq(r32(h, VTD_FEUADDR_REG), 0);
+	w64(h, VTD_RTADDR_REG, ~0ULL);
+	ck_assert_uint_eq(r64(h, VTD_RTADDR_REG), GENMASK_ULL(63, 10));
+	/* 64-bit register written as two halves */
+	w32(h, VTD_RTADDR_REG, 0x12345400);
+	w32(h, VTD_RTADDR_REG + 4, 0x9);
+	ck_assert_uint_eq(r64(h, VTD_RTADDR_REG), 0x912345400ULL);
+	ck_assert_uint_eq(r32(h, VTD_RTADDR_REG + 4), 0x9);
+	/* IQA: DW writable in scalable mode; FECTL: only IM writable (IP RO) */
+	w64(h, VTD_IQA_REG, ~0ULL);
+	ck_assert_uint_eq(r64(h, VTD_IQA_REG), VTD_IQA_ADDR | VTD_IQA_DW | VTD_IQA_QS);
+	w32(h, VTD_FECTL_REG, 0x40000000);
+	ck_assert_uint_eq(r32(h, VTD_FECTL_REG), 0);
+	/* WO: GCMD and IVA read as zero */
+	w32(h, VTD_GCMD_REG, (uint32_t)VTD_GCMD_WBF);
+	ck_assert_uint_eq(r32(h, VTD_GCMD_REG), 0);
+	w64(h, VTD_IVA_REG, 0x5000 | 3);
+	ck_assert_uint_eq(r64(h, VTD_IVA_REG), 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_rw1c_and_legacy_iqa)
+{
+	struct harness *h = h_new("mode=legacy");
+
+	w64(h, VTD_IQA_REG, ~0ULL);
+	ck_assert_uint_eq(r64(h, VTD_IQA_REG), VTD_IQA_ADDR | VTD_IQA_QS);
+	pthread_mutex_lock(&h->v->lock);
+	vtd_reg_set(h->v, VTD_FSTS_REG, VTD_FSTS_PFO | VTD_FSTS_IQE);
+	vtd_reg_set(h->v, VTD_ICS_REG, VTD_ICS_IWC);
+	pthread_mutex_unlock(&h->v->lock);
+	w32(h, VTD_FSTS_REG, 0); /* writing 0 keeps RW1C bits */
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG), VTD_FSTS_PFO | VTD_FSTS_IQE);
+	w32(h, VTD_FSTS_REG, (uint32_t)VTD_FSTS_PFO);
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG), VTD_FSTS_IQE);
+	w32(h, VTD_FSTS_REG, 0xffffffff); /* PPF/FRI are RO, not set by a write */
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG), 0);
+	w32(h, VTD_ICS_REG, 1);
+	ck_assert_uint_eq(r32(h, VTD_ICS_REG), 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_bad_accesses)
+{
+	struct harness *h = h_new("");
+
+	/* odd sizes, misaligned, unlisted offsets: read 0, writes dropped, no crash */
+	ck_assert_uint_eq(bus_read(&h->bus, BUS_MMIO, H_BASE + VTD_FECTL_REG, 2), 0);
+	ck_assert_uint_eq(bus_read(&h->bus, BUS_MMIO, H_BASE + VTD_FECTL_REG, 1), 0);
+	ck_assert_uint_eq(bus_read(&h->bus, BUS_MMIO, H_BASE + VTD_FECTL_REG + 2, 4), 0);
+	ck_assert_uint_eq(bus_read(&h->bus, BUS_MMIO, H_BASE + VTD_CAP_REG + 4, 8), 0);
+	ck_assert_uint_eq(r64(h, 0xff8), 0);
+	ck_assert_uint_eq(r32(h, 0x100), 0);
+	bus_write(&h->bus, BUS_MMIO, H_BASE + VTD_FEDATA_REG, 0x1234, 2);
+	ck_assert_uint_eq(r32(h, VTD_FEDATA_REG), 0);
+	bus_write(&h->bus, BUS_MMIO, H_BASE + VTD_FEDATA_REG + 1, 0x1234, 4);
+	ck_assert_uint_eq(r32(h, VTD_FEDATA_REG), 0);
+	w64(h, 0xff8, ~0ULL);
+	w32(h, 0x300, ~0u);
+	ck_assert_uint_eq(r32(h, 0x300), 0);
+	/* direct calls outside the window (the bus never does this) */
+	ck_assert_uint_eq(viommu_mmio_read(h->v, 0x1000, 4), 0);
+	viommu_mmio_write(h->v, 0xfffffffffffffff8ULL, 1, 8);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_caps_configs)
+{
+	struct viommu_config c;
+	uint64_t cap, ecap;
+	struct vtd_caps vc;
+	char err[128];
+
+	ck_assert_int_eq(viommu_parse_options("", &c, err, sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_SAGAW, cap), 0x6);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_MGAW, cap), 47);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_NFR, cap), 7);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_FRO, cap) * 16, 0x220);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_ND, cap), 6);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_SSLPS, cap), 3);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_MAMV, cap), VTD_MAMV);
+	ck_assert(cap & VTD_CAP_PSI);
+	ck_assert(cap & VTD_CAP_FS1GP);
+	ck_assert(!(cap & (VTD_CAP_FS5LP | VTD_CAP_CM | VTD_CAP_RWBF | VTD_CAP_PLMR | VTD_CAP_PHMR)));
+	ck_assert_uint_eq(FIELD_GET(VTD_ECAP_IRO, ecap) * 16, VTD_IVA_REG);
+	ck_assert_uint_eq(ecap & (VTD_ECAP_QI | VTD_ECAP_PT | VTD_ECAP_SMTS | VTD_ECAP_PASID |
+				  VTD_ECAP_FLTS | VTD_ECAP_SLTS | VTD_ECAP_NEST | VTD_ECAP_SRS),
+			  VTD_ECAP_QI | VTD_ECAP_PT | VTD_ECAP_SMTS | VTD_ECAP_PASID |
+				  VTD_ECAP_FLTS | VTD_ECAP_SLTS | VTD_ECAP_NEST | VTD_ECAP_SRS);
+	ck_assert_uint_eq(FIELD_GET(VTD_ECAP_PSS, ecap), 19);
+	ck_assert(!(ecap & (VTD_ECAP_IR | VTD_ECAP_PRS | VTD_ECAP_DT | VTD_ECAP_SC)));
+	ck_assert(vc.scalable && vc.flts && vc.slts && vc.nest && vc.pasid && vc.pasid_bits == 20);
+	ck_assert_uint_eq(vc.mgaw, 48);
+
+	ck_assert_int_eq(viommu_parse_options("mode=legacy", &c, err, sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert(!(ecap & (VTD_ECAP_SMTS | VTD_ECAP_PASID | VTD_ECAP_FLTS | VTD_ECAP_NEST |
+			    VTD_ECAP_SLTS | VTD_ECAP_SRS | VTD_ECAP_PSS)));
+	ck_assert(!(cap & (VTD_CAP_FS1GP | VTD_CAP_FS5LP)));
+	ck_assert(ecap & VTD_ECAP_PT);
+	ck_assert(!vc.scalable && !vc.flts && vc.slts && !vc.nest && !vc.pasid);
+
+	ck_assert_int_eq(viommu_parse_options(",aw=57,pasid-bits=8,cm=on,dt=on,pt=off", &c, err,
+					      sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_SAGAW, cap), 0xe);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_MGAW, cap), 56);
+	ck_assert(cap & VTD_CAP_FS5LP);
+	ck_assert(cap & VTD_CAP_CM);
+	ck_assert(ecap & VTD_ECAP_DT);
+	ck_assert(!(ecap & VTD_ECAP_PT));
+	ck_assert_uint_eq(FIELD_GET(VTD_ECAP_PSS, ecap), 7);
+	ck_assert(vc.cm && vc.dt && !vc.pt && vc.fs5lp && vc.pasid_bits == 8);
+
+	/* slts=off: nest (defaulted) follows; FLTS only */
+	ck_assert_int_eq(viommu_parse_options("slts=off", &c, err, sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert(!(ecap & (VTD_ECAP_SLTS | VTD_ECAP_NEST)));
+	ck_assert(ecap & VTD_ECAP_FLTS);
+	/* flts=off: no FS1GP/SRS/NEST */
+	ck_assert_int_eq(viommu_parse_options("flts=off,aw=57", &c, err, sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert(!(ecap & (VTD_ECAP_FLTS | VTD_ECAP_NEST | VTD_ECAP_SRS)));
+	ck_assert(!(cap & (VTD_CAP_FS1GP | VTD_CAP_FS5LP)));
+	ck_assert(ecap & VTD_ECAP_SLTS);
+	/* aw=39 */
+	ck_assert_int_eq(viommu_parse_options("aw=39", &c, err, sizeof(err)), 0);
+	viommu_compute_caps(&c, &cap, &ecap, &vc);
+	ck_assert_uint_eq(FIELD_GET(VTD_CAP_SAGAW, cap), 0x2);
+}
+END_TEST
+
+START_TEST(test_option_errors)
+{
+	static const char *const bad[] = {
+		"mode=legacy,flts=on", "mode=legacy,nest=on", "mode=legacy,pasid-bits=8",
+		"flts=off,nest=on", "slts=off,nest=on", "aw=40", "aw=", "aw=48x", "pasid-bits=0",
+		"pasid-bits=21", "bogus=1", "flts=maybe", "mode=foo", "aw", "flts=off,slts=off",
+	};
+	struct viommu_config c = { 0 };
+	char err[128];
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		err[0] = '\0';
+		ck_assert_msg(viommu_parse_options(bad[i], &c, err, sizeof(err)) == -EINVAL, "%s",
+			      bad[i]);
+		ck_assert_msg(err[0] != '\0' && !strchr(err, '\n'), "no message for %s", bad[i]);
+	}
+	ck_assert_int_eq(viommu_parse_options("mode=legacy,flts=off,nest=off", &c, err, sizeof(err)), 0);
+	ck_assert_int_eq(viommu_parse_options(NULL, &c, err, sizeof(err)), 0);
+	ck_assert(c.scalable);
+}
+END_TEST
+
+START_TEST(test_gcmd_handshakes)
+{
+	struct harness *h = h_new("");
+	struct vtd_xlate *x = fake_xlate_last();
+
+	/* SRTP latches RTADDR incl. TTM; RTPS reported */
+	w64(h, VTD_RTADDR_REG, 0x200000 | (1 << 10));
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG) & VTD_GCMD_SRTP, VTD_GCMD_SRTP);
+	ck_assert_uint_eq(x->root, 0x200000 | (1 << 10));
+	ck_assert_uint_eq(x->set_root_calls, 1);
+	/* TE on/off, keeping the other level bits as software does */
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	ck_assert(r32(h, VTD_GSTS_REG) & VTD_GCMD_TE);
+	ck_assert(h->v->te);
+	/* QIE: enabling resets IQH */
+	pthread_mutex_lock(&h->v->lock);
+	vtd_reg_set(h->v, VTD_IQH_REG, 0x40);
+	pthread_mutex_unlock(&h->v->lock);
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG) & (VTD_GCMD_QIE | VTD_GCMD_TE),
+			  VTD_GCMD_QIE | VTD_GCMD_TE);
+	ck_assert_uint_eq(r64(h, VTD_IQH_REG), 0);
+	/* QIE clear refused while IQH != IQT */
+	pthread_mutex_lock(&h->v->lock);
+	vtd_reg_set(h->v, VTD_IQT_REG, 0x20);
+	pthread_mutex_unlock(&h->v->lock);
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, false);
+	ck_assert(r32(h, VTD_GSTS_REG) & VTD_GCMD_QIE);
+	pthread_mutex_lock(&h->v->lock);
+	vtd_reg_set(h->v, VTD_IQT_REG, 0);
+	pthread_mutex_unlock(&h->v->lock);
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, false);
+	ck_assert(!(r32(h, VTD_GSTS_REG) & VTD_GCMD_QIE));
+	ck_assert(r32(h, VTD_GSTS_REG) & VTD_GCMD_TE);
+	/* unsupported commands: IRE, SIRTP, SFL, EAFL ignored; WBF no status */
+	h_gcmd(h, (uint32_t)VTD_GCMD_IRE, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_SIRTP, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_WBF, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_EAFL, true);
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG) & ~(uint32_t)(VTD_GCMD_TE | VTD_GCMD_SRTP), 0);
+	/* CFI is reflected as a level bit */
+	h_gcmd(h, (uint32_t)VTD_GCMD_CFI, true);
+	ck_assert(r32(h, VTD_GSTS_REG) & VTD_GCMD_CFI);
+	h_gcmd(h, (uint32_t)VTD_GCMD_CFI, false);
+	ck_assert(!(r32(h, VTD_GSTS_REG) & VTD_GCMD_CFI));
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, false);
+	ck_assert(!(r32(h, VTD_GSTS_REG) & VTD_GCMD_TE));
+	ck_assert(!h->v->te);
+	/* a write asking for two level changes acts on both */
+	w32(h, VTD_GCMD_REG, (uint32_t)(VTD_GCMD_TE | VTD_GCMD_QIE));
+	ck_assert_uint_eq(r32(h, VTD_GSTS_REG) & (VTD_GCMD_TE | VTD_GCMD_QIE),
+			  VTD_GCMD_TE | VTD_GCMD_QIE);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_srtp_bad_ttm)
+{
+	struct harness *h = h_new("mode=legacy");
+	struct vtd_xlate *x = fake_xlate_last();
+	struct dma_as as;
+	struct dma_req req = { .sid = 0x10, .access = DMA_ACC_READ };
+	uint8_t buf[4];
+
+	/* TTM=01 without SMTS: RTPS completes, root not passed on, DMA faults with 0x30 */
+	w64(h, VTD_RTADDR_REG, 0x200000 | (1 << 10));
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	ck_assert(r32(h, VTD_GSTS_REG) & VTD_GCMD_SRTP);
+	ck_assert_uint_eq(x->set_root_calls, 0);
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	viommu_dma_as(h->v, &as);
+	ck_assert_int_eq(dma_read(&as, &req, 0x3000, buf, 4), -EACCES);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, r64(h, VTD_FRCD_REG(0) + 8)), 0x30);
+	ck_assert_uint_eq(x->translate_calls, 0);
+	/* a valid legacy root fixes it */
+	w64(h, VTD_RTADDR_REG, 0x200000);
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	ck_assert_uint_eq(x->set_root_calls, 1);
+	ck_assert_int_eq(dma_read(&as, &req, 0x3000, buf, 4), 0);
+	h_free(h);
+}
+END_TEST
+
+START_TEST(test_register_invalidation)
+{
+	struct harness *h = h_new("");
+	struct vtd_xlate *x = fake_xlate_last();
+	uint64_t r;
+
+	/* CCMD global as one qword */
+	w64(h, VTD_CCMD_REG, VTD_CCMD_ICC | FIELD_PREP(VTD_CCMD_CIRG, 1));
+	r = r64(h, VTD_CCMD_REG);
+	ck_assert(!(r & VTD_CCMD_ICC));
+	ck_assert_uint_eq(FIELD_GET(VTD_CCMD_CAIG, r), 1);
+	ck_assert_uint_eq(x->nr_invs, 1);
+	ck_assert_int_eq(x->invs[0].kind, FAKE_INV_CTX);
+	ck_assert_int_eq(x->invs[0].g, VTD_INV_GLOBAL);
+	/* CCMD device-selective as two dwords: nothing happens until the high one */
+	r = VTD_CCMD_ICC | FIELD_PREP(VTD_CCMD_CIRG, 3) | FIELD_PREP(VTD_CCMD_FM, 2) |
+	    FIELD_PREP(VTD_CCMD_SID, 0x0108) | FIELD_PREP(VTD_CCMD_DID, 5);
+	w32(h, VTD_CCMD_REG, (uint32_t)r);
+	ck_assert_uint_eq(x->nr_invs, 1);
+	w32(h, VTD_CCMD_REG + 4, (uint32_t)(r >> 32));
+	ck_assert_uint_eq(x->nr_invs, 2);
+	ck_assert_int_eq(x->invs[1].g, VTD_INV_DEVICE);
+	ck_assert_uint_eq(x->invs[1].did, 5);
+	ck_assert_uint_eq(x->invs[1].sid, 0x0108);
+	ck_assert_uint_eq(x->invs[1].fm, 2);
+	ck_assert_uint_eq(FIELD_GET(VTD_CCMD_CAIG, r64(h, VTD_CCMD_REG)), 3);
+	ck_assert(!(r32(h, VTD_CCMD_REG + 4) & 0x80000000u));
+	/* domain */
+	w64(h, VTD_CCMD_REG, VTD_CCMD_ICC | FIELD_PREP(VTD_CCMD_CIRG, 2) | 9);
+	ck_assert_int_eq(x->invs[2].g, VTD_INV_DOMAIN);
+	ck_assert_uint_eq(x->invs[2].did, 9);
+	ck_assert_uint_eq(FIELD_GET(VTD_CCMD_CAIG, r64(h, VTD_CCMD_REG)), 2);
+	/* invalid granularity: CAIG = 0, ICC cleared, nothing done */
+	w64(h, VTD_CCMD_REG, VTD_CCMD_ICC);
+	ck_assert_uint_eq(x->nr_invs, 3);
+	ck_assert_uint_eq(r64(h, VTD_CCMD_REG) & (VTD_CCMD_ICC | VTD_CCMD_CAIG), 0);
+
+	/* IOTLB page-selective via IVA */
+	w64(h, VTD_IVA_REG, 0x5000 | VTD_IVA_IH | 2);
+	w64(h, VTD_IOTLB_REG, VTD_IOTLB_IVT | FIELD_PREP(VTD_IOTLB_IIRG, 3) |
+				      FIELD_PREP(VTD_IOTLB_DID, 7) | VTD_IOTLB_DR | VTD_IOTLB_DW);
+	r = r64(h, VTD_IOTLB_REG);
+	ck_assert(!(r & VTD_IOTLB_IVT));
+	ck_assert_uint_eq(FIELD_GET(VTD_IOTLB_IAIG, r), 3);
+	ck_assert_int_eq(x->invs[3].kind, FAKE_INV_IOTLB);
+	ck_assert_int_eq(x->invs[3].g, VTD_INV_PAGE);
+	ck_assert_uint_eq(x->invs[3].did, 7);
+	ck_assert_uint_eq(x->invs[3].addr, 0x5000);
+	ck_assert_uint_eq(x->invs[3].am, 2);
+	ck_assert(x->invs[3].ih);
+	/* AM above MAMV: invalid, IAIG = 0 */
+	w64(h, VTD_IVA_REG, 0x5000 | (VTD_MAMV + 1));
+	w64(h, VTD_IOTLB_REG, VTD_IOTLB_IVT | FIELD_PREP(VTD_IOTLB_IIRG, 3));
+	ck_assert_uint_eq(x->nr_invs, 4);
+	ck_assert_uint_eq(FIELD_GET(VTD_IOTLB_IAIG, r64(h, VTD_IOTLB_REG)), 0);
+	/* global and domain as high-dword writes */
+	w32(h, VTD_IOTLB_REG + 4, (uint32_t)((VTD_IOTLB_IVT | FIELD_PREP(VTD_IOTLB_IIRG, 1)) >> 32));
+	ck_assert_int_eq(x->invs[4].g, VTD_INV_GLOBAL);
+	ck_assert_uint_eq(FIELD_GET(VTD_IOTLB_IAIG, r64(h, VTD_IOTLB_REG)), 1);
+	w64(h, VTD_IOTLB_REG, VTD_IOTLB_IVT | FIELD_PREP(VTD_IOTLB_IIRG, 2) |
+				      FIELD_PREP(VTD_IOTLB_DID, 3));
+	ck_assert_int_eq(x->invs[5].g, VTD_INV_DOMAIN);
+	ck_assert_uint_eq(x->invs[5].did, 3);
+
+	/* ignored while QI is enabled: write dropped */
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	w64(h, VTD_CCMD_REG, VTD_CCMD_ICC | FIELD_PREP(VTD_CCMD_CIRG, 1));
+	w64(h, VTD_IOTLB_REG, VTD_IOTLB_IVT | FIELD_PREP(VTD_IOTLB_IIRG, 1));
+	ck_assert_uint_eq(x->nr_invs, 6);
+	ck_assert(!(r64(h, VTD_CCMD_REG) & VTD_CCMD_ICC));
+	ck_assert(!(r64(h, VTD_IOTLB_REG) & VTD_IOTLB_IVT));
+	h_free(h);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("vtd-regs");
+	TCase *tc = tcase_create("regs");
+
+	tcase_add_test(tc, test_reset_values);
+	tcase_add_test(tc, test_masks);
+	tcase_add_test(tc, test_rw1c_and_legacy_iqa);
+	tcase_add_test(tc, test_bad_accesses);
+	tcase_add_test(tc, test_caps_configs);
+	tcase_add_test(tc, test_option_errors);
+	tcase_add_test(tc, test_gcmd_handshakes);
+	tcase_add_test(tc, test_srtp_bad_ttm);
+	tcase_add_test(tc, test_register_invalidation);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

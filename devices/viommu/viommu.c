@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* VT-d unit life cycle, the DMA translate entry point for emulated masters, and accessors. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "devices/viommu/viommu-internal.h"
+#include "devices/viommu/xlate/vtd-tables.h"
+#include "vmm/core/bus.h"
+
+static const struct bus_ops viommu_bus_ops = {
+	.read = viommu_mmio_read,
+	.write = viommu_mmio_write,
+};
+
+static int translate(void *iommu, const struct dma_req *req, uint64_t iova, struct dma_xlate *ret)
+{
+	struct viommu *v = iommu;
+	struct vtd_fault f = { 0 };
+	int r;
+
+	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE)) {
+		/* Remapping off: untranslated, to the end of the 4 KiB page. */
+		ret->gpa = iova;
+		ret->len = 4096 - (iova & 4095);
+		return 0;
+	}
+	if (__atomic_load_n(&v->root_invalid, __ATOMIC_ACQUIRE)) {
+		f = (struct vtd_fault){
+			.reason = VTD_FR_SM_RTADDR_INV, .sid = req->sid,
+			.pasid_valid = req->has_pasid, .pasid = req->pasid,
+			.addr = iova & ~4095ULL, .write = !!(req->access & DMA_ACC_WRITE),
+			.exec = !!(req->access & DMA_ACC_EXEC), .priv = !!(req->access & DMA_ACC_PRIV),
+		};
+		r = -EACCES;
+	} else {
+		r = vtd_xlate_translate(v->xlate, req, iova, ret, &f);
+		if (r == 0)
+			return 0;
+	}
+	if (r == -EACCES) {
+		pthread_mutex_lock(&v->lock);
+		vtd_fault_record(v, &f);
+		pthread_mutex_unlock(&v->lock);
+		viommu_flush_msis(v);
+	}
+	return r < 0 ? r : -EACCES;
+}
+
+static const struct dma_iommu_ops viommu_dma_ops = {
+	.translate = translate,
+};
+
+struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, uint64_t base,
+			     const struct gmem *gm, const struct irq_chip *irq)
+{
+	struct vtd_caps caps;
+	struct viommu *v;
+
+	if (!cfg || !gm || !irq || (cfg->aw != 39 && cfg->aw != 48 && cfg->aw != 57) ||
+	    (cfg->scalable && (cfg->pasid_bits < 1 || cfg->pasid_bits > 20)))
+		return NULL;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	v->cfg = *cfg;
+	v->gm = gm;
+	v->irq = irq;
+	v->base = base;
+	pthread_mutex_init(&v->lock, NULL);
+	viommu_compute_caps(cfg, &v->cap, &v->ecap, &caps);
+	v->xlate = vtd_xlate_create(gm, &caps, NULL);
+	if (!v->xlate)
+		goto err_free;
+	viommu_regs_init(v);
+	if (bus && bus_add_region(bus, BUS_MMIO, base, VIOMMU_WINDOW_SIZE, &viommu_bus_ops, v,
+				  "vtd") < 0)
+		goto err_free;
+	log_debug("vtd", "unit at 0x%llx mode=%s aw=%u cap=0x%llx ecap=0x%llx",
+		  (unsigned long long)base, viommu_mode_name(v), cfg->aw,
+		  (unsigned long long)v->cap, (unsigned long long)v->ecap);
+	return v;
+err_free:
+	viommu_destroy(v);
+	return NULL;
+}
+
+void viommu_destroy(struct viommu *v)
+{
+	if (!v)
+		return;
+	if (v->xlate)
+		vtd_xlate_destroy(v->xlate);
+	pthread_mutex_destroy(&v->lock);
+	free(v);
+}
+
+void viommu_dma_as(struct viommu *v, struct dma_as *ret)
+{
+	*ret = (struct dma_as){ .gmem = v->gm, .ops = &viommu_dma_ops, .iommu = v };
+}
+
+const char *viommu_mode_name(const struct viommu *v)
+{
+	return v->cfg.scalable ? "scalable" : "legacy";
+}
+
+unsigned int viommu_haw(const struct viommu *v)
+{
+	return v->cfg.aw;
+}
+
+uint64_t viommu_cap(const struct viommu *v)
+{
+	return v->cap;
+}
+
+uint64_t viommu_ecap(const struct viommu *v)
+{
+	return v->ecap;
+}
+
+void viommu_get_stats(struct viommu *v, struct viommu_stats *ret)
+{
+	pthread_mutex_lock(&v->lock);
+	*ret = v->stats;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void viommu_set_devtlb_hook(struct viommu *v, viommu_devtlb_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&v->lock);
+	v->devtlb_fn = fn;
+	v->devtlb_opaque = opaque;
+	pthread_mutex_unlock(&v->lock);
+}
