@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds nestvm twice (normal and ASan+UBSan) and runs every test suite in both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+suites=(--suite unit --suite guest --suite fuzz-replay)
+[ -e build/build.ninja ] || meson setup build
+meson compile -C build
+meson test -C build "${suites[@]}" --print-errorlogs --num-processes 2 || true
+[ -e build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+meson compile -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C build-asan "${suites[@]}" --print-errorlogs --num-processes 2 || true
+python3 scripts/summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Board helpers shared by the launcher and the board builder (vmm/ internal). */
+#ifndef NESTVM_BOARD_H
+#define NESTVM_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct machine_config;
+
+struct board_model {
+	const char *name;
+	bool pci;
+	uint16_t vendor, device;
+	bool intx;
+	const char *help;
+};
+
+const struct board_model *board_find_model(const char *name);
+void board_list_models(FILE *out);
+/* IOAPIC input for INTx pin (1 = INTA) of a bus-0 device in slot (docs/board.md). */
+unsigned int board_intx_gsi(unsigned int slot, unsigned int pin);
+/* Gives every PCI -device a slot (explicit addr= first, then the first free from 3). */
+int board_assign_slots(struct machine_config *cfg, char *err, size_t errlen);
+
+#endif

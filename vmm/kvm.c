@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/* KVM VM setup: the VM fd, split irqchip, RAM memslots, MSI routes and delivery. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "machine.h"
+
+/* IOAPIC pins whose EOIs KVM reports to us (split irqchip). */
+#define NR_IOAPIC_PINS 24
+
+int kvm_init_vm(struct machine *m)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { NR_IOAPIC_PINS } };
+	int ret;
+
+	m->vm_fd = -1;
+	m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm_fd < 0) {
+		ret = -errno;
+		log_err("kvm", "cannot open /dev/kvm: %s", strerror(errno));
+		return ret;
+	}
+	if (ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		log_err("kvm", "unsupported KVM API version");
+		return -ENOTSUP;
+	}
+	m->vcpu_mmap_size = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (m->vcpu_mmap_size <= 0) {
+		log_err("kvm", "KVM_GET_VCPU_MMAP_SIZE failed");
+		return -ENOTSUP;
+	}
+	m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
+	if (m->vm_fd < 0) {
+		ret = -errno;
+		log_err("kvm", "KVM_CREATE_VM: %s", strerror(errno));
+		return ret;
+	}
+	/* These two only matter on Intel hosts; failure elsewhere is harmless. */
+	(void)ioctl(m->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)BOARD_KVM_TSS);
+	{
+		uint64_t idmap = BOARD_KVM_IDMAP;
+		(void)ioctl(m->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
+	}
+	if (ioctl(m->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		ret = -errno;
+		log_err("kvm", "split irqchip not available: %s", strerror(errno));
+		return ret;
+	}
+	if (ioctl(m->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X2APIC_API) > 0) {
+		struct kvm_enable_cap x2 = { .cap = KVM_CAP_X2APIC_API,
+					     .args = { KVM_X2APIC_API_USE_32BIT_IDS |
+						       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK } };
+		if (ioctl(m->vm_fd, KVM_ENABLE_CAP, &x2) < 0)
+			log_debug("kvm", "x2APIC API not enabled: %s", strerror(errno));
+	}
+	return 0;
+}
+
+int kvm_map_ram(struct machine *m)
+{
+	for (unsigned int i = 0; i < m->gmem.nr_regions; i++) {
+		const struct gmem_region *r = &m->gmem.regions[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		};
+
+		if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+			int ret = -errno;
+			log_err("kvm", "KVM_SET_USER_MEMORY_REGION slot %u: %s", i, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void kvm_close_vm(struct machine *m)
+{
+	if (m->vm_fd >= 0)
+		close(m->vm_fd);
+	if (m->kvm_fd >= 0)
+		close(m->kvm_fd);
+	m->vm_fd = m->kvm_fd = -1;
+}
+
+/*
+ * Installs MSI routes for GSIs 0..n-1 (the IOAPIC pins). KVM derives from these routes which
+ * vectors are level-triggered, and reports their EOIs (KVM_EXIT_IOAPIC_EOI).
+ */
+int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n)
+{
+	struct kvm_irq_routing *r;
+	int ret = 0;
+
+	r = calloc(1, sizeof(*r) + n * sizeof(r->entries[0]));
+	if (!r)
+		return -ENOMEM;
+	r->nr = n;
+	for (unsigned int i = 0; i < n; i++) {
+		r->entries[i].gsi = i;
+		r->entries[i].type = KVM_IRQ_ROUTING_MSI;
+		r->entries[i].u.msi.address_lo = (uint32_t)addr[i];
+		r->entries[i].u.msi.address_hi = (uint32_t)(addr[i] >> 32);
+		r->entries[i].u.msi.data = data[i];
+	}
+	if (ioctl(m->vm_fd, KVM_SET_GSI_ROUTING, r) < 0)
+		ret = -errno;
+	free(r);
+	return ret;
+}
+
+int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr,
+		.address_hi = (uint32_t)(addr >> 32),
+		.data = data,
+	};
+
+	/* Returns >0 delivered, 0 blocked by the guest's APIC state: both are fine. */
+	return ioctl(m->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}

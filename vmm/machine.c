@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* Builds the machine from its configuration, runs it, and tears it down in reverse order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bits.h"
+#include "log.h"
+#include "machine.h"
+#include "vmm/acpi/acpi.h"
+#include "vmm/boot/boot.h"
+#include "vmm-run.h"
+
+#define MAX_FILE_SIZE (1ULL << 30)
+
+struct file_buf {
+	void *data;
+	size_t len;
+};
+
+static int read_file(const char *path, struct file_buf *ret)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t got = 0;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		goto err_errno;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
+		close(fd);
+		return -EFBIG;
+	}
+	ret->len = (size_t)st.st_size;
+	ret->data = malloc(ret->len ? ret->len : 1);
+	if (!ret->data) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < ret->len) {
+		ssize_t n = read(fd, (char *)ret->data + got, ret->len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			free(ret->data);
+			close(fd);
+			return err;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	return 0;
+err_errno:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static void ctl_shutdown(void *ctx, int exit_status)
+{
+	machine_request_stop(ctx, exit_status);
+}
+
+static void ctl_reset(void *ctx)
+{
+	/* Like Firecracker and kvmtool, a guest reset ends the VM (status 0). */
+	log_info("machine", "guest requested a reset: stopping");
+	machine_request_stop(ctx, 0);
+}
+
+static const struct vmctl_ops ctl_ops = { .shutdown = ctl_shutdown, .reset = ctl_reset };
+
+/* The memory map given to the guest: RAM minus the BIOS area, plus reserved windows. */
+static unsigned int build_e820(const struct machine *m, struct boot_e820 *map, unsigned int max)
+{
+	unsigned int n = 0;
+	uint64_t low = m->gmem.regions[0].size;
+
+	map[n++] = (struct boot_e820){ 0, 0x9fc00, 1 };
+	map[n++] = (struct boot_e820){ 0x9fc00, 0x100000 - 0x9fc00, 2 };
+	if (low > 0x100000)
+		map[n++] = (struct boot_e820){ 0x100000, low - 0x100000, 1 };
+	map[n++] = (struct boot_e820){ BOARD_ECAM_BASE, BOARD_ECAM_SIZE, 2 };
+	map[n++] = (struct boot_e820){ BOARD_KVM_IDMAP, 0x4000, 2 };
+	for (unsigned int i = 1; i < m->gmem.nr_regions && n < max; i++)
+		map[n++] = (struct boot_e820){ m->gmem.regions[i].gpa, m->gmem.regions[i].size, 1 };
+	return n;
+}
+
+static int dump_dtb(const struct machine *m, const char *path)
+{
+	FILE *f = fopen(path, "wb");
+	size_t sz = fdt_totalsize(m->fdt);
+	int ret = 0;
+
+	if (!f)
+		return -errno;
+	if (fwrite(m->fdt, 1, sz, f) != sz)
+		ret = -EIO;
+	if (fclose(f) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static void machine_teardown(struct machine *m, struct file_buf *files, unsigned int nfiles)
+{
+	board_destroy_devices(m);
+	vcpus_destroy(m);
+	irq_fini(m);
+	kvm_close_vm(m);
+	gmem_destroy(&m->gmem);
+	free(m->fdt);
+	free(m->vtd_cfg);
+	for (unsigned int i = 0; i < nfiles; i++)
+		free(files[i].data);
+	pthread_mutex_destroy(&m->stop_lock);
+}
+
+int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
+{
+	struct machine mach = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .t_start_ns = t_start_ns };
+	struct machine *m = &mach;
+	struct file_buf files[1 + MACHINE_MAX_INITRDS] = { 0 };
+	struct boot_module mods[MACHINE_MAX_INITRDS];
+	struct boot_e820 map[16];
+	struct boot_entry entry;
+	struct boot_config bc;
+	const char *fmt = "?";
+	char err[256] = "";
+	unsigned int nfiles = 0;
+	int ret, status = VMM_EXIT_HOST_ERROR;
+
+	pthread_mutex_init(&m->stop_lock, NULL);
+	gmem_init_empty(&m->gmem);
+	bus_init(&m->bus);
+	m->ctl = (struct vmctl){ .ops = &ctl_ops, .ctx = m };
+
+	/* Input files first: a bad path is the user's mistake, reported before any setup. */
+	for (unsigned int i = 0; i <= cfg->nr_initrds; i++) {
+		const char *path = i == 0 ? cfg->kernel_path : cfg->initrd_paths[i - 1];
+
+		ret = read_file(path, &files[i]);
+		if (ret) {
+			fprintf(stderr, "nestvm: error: cannot read %s '%s': %s\n",
+				i == 0 ? "kernel" : "initrd", path, strerror(-ret));
+			status = VMM_EXIT_USAGE;
+			goto out;
+		}
+		nfiles = i + 1;
+	}
+	ret = board_configure_viommu(m, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "nestvm: error: -device vtd: %s\n", err);
+		status = VMM_EXIT_USAGE;
+		goto out;
+	}
+	ret = gmem_init_ram(&m->gmem, cfg->ram_size, BOARD_LOW_RAM_LIMIT, cfg->hugepages);
+	if (ret) {
+		fprintf(stderr, "nestvm: error: cannot allocate %llu MiB of guest RAM%s: %s\n",
+			(unsigned long long)(cfg->ram_size >> 20), cfg->hugepages ? " (huge pages)" : "",
+			strerror(-ret));
+		goto out;
+	}
+	ret = kvm_init_vm(m);
+	if (!ret)
+		ret = kvm_map_ram(m);
+	if (!ret)
+		ret = irq_init(m);
+	if (ret) {
+		fprintf(stderr, "nestvm: error: cannot set up the KVM machine: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = board_build_fdt(m, err, sizeof(err));
+	if (!ret && cfg->dump_dtb_path) {
+		ret = dump_dtb(m, cfg->dump_dtb_path);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot write '%s': %s", cfg->dump_dtb_path,
+				 strerror(-ret));
+	}
+	if (!ret)
+		ret = board_create_devices(m, err, sizeof(err));
+	if (!ret) {
+		ret = acpi_build(m->fdt, &m->gmem, BOARD_ACPI_BASE, BOARD_ACPI_LIMIT);
+		if (ret)
+			snprintf(err, sizeof(err), "cannot build the ACPI tables: %s", strerror(-ret));
+	}
+	if (ret) {
+		fprintf(stderr, "nestvm: error: %s\n", err);
+		goto out;
+	}
+	for (unsigned int i = 0; i < cfg->nr_initrds; i++)
+		mods[i] = (struct boot_module){ files[i + 1].data, files[i + 1].len, cfg->initrd_paths[i] };
+	bc = (struct boot_config){
+		.gmem = &m->gmem, .kernel = files[0].data, .kernel_len = files[0].len,
+		.cmdline = cfg->cmdline, .modules = mods, .nr_modules = cfg->nr_initrds,
+		.map = map, .nr_map = build_e820(m, map, ARRAY_SIZE(map)),
+	};
+	ret = boot_load(&bc, &entry, &fmt);
+	if (ret) {
+		fprintf(stderr, "nestvm: error: cannot boot '%s': %s\n", cfg->kernel_path,
+			boot_strerror(ret));
+		status = (ret == -ENOEXEC || ret == -EINVAL) ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
+	log_info("machine", "booting %s kernel '%s' with %u vCPU(s), %llu MiB", fmt, cfg->kernel_path,
+		 cfg->nr_cpus, (unsigned long long)(cfg->ram_size >> 20));
+	ret = vcpus_create(m);
+	if (!ret)
+		ret = vcpu_setup_boot(m, &entry);
+	if (ret) {
+		fprintf(stderr, "nestvm: error: cannot set up the vCPUs: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = vcpus_run(m);
+	status = m->exit_status;
+	if (cfg->print_timing)
+		fprintf(stderr, "nestvm: timing: guest exit after %.3f ms\n",
+			(double)(machine_now_ns() - t_start_ns) / 1e6);
+out:
+	machine_teardown(m, files, nfiles);
+	return status;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine: internal interface between the launcher, the board builder, KVM setup, the
+ * vCPU threads and the interrupt controller. Only vmm/ includes this header; devices see
+ * the machine through vmm/core/ services (gmem, bus, irq, dma, vmctl).
+ */
+#ifndef NESTVM_MACHINE_H
+#define NESTVM_MACHINE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/core/bus.h"
+#include "vmm/core/dma.h"
+#include "vmm/core/gmem.h"
+#include "vmm/core/irq.h"
+#include "vmm/core/vmctl.h"
+
+#define MACHINE_MAX_VCPUS 288
+#define MACHINE_MAX_DEVICES 16
+#define MACHINE_MAX_INITRDS 8
+
+/* Fixed layout (docs/board.md). */
+#define BOARD_LOW_RAM_LIMIT 0x80000000ULL
+#define BOARD_ECAM_BASE 0xb0000000ULL
+#define BOARD_ECAM_SIZE 0x10000000ULL
+#define BOARD_MMIO_BASE 0xc0000000ULL
+#define BOARD_MMIO_SIZE 0x3ec00000ULL
+#define BOARD_IOAPIC_BASE 0xfec00000ULL
+#define BOARD_VTD_BASE 0xfed90000ULL
+#define BOARD_LAPIC_BASE 0xfee00000ULL
+#define BOARD_IO_WIN_BASE 0xc000
+#define BOARD_IO_WIN_SIZE 0x4000
+#define BOARD_DEBUG_EXIT_PORT 0xf4
+#define BOARD_COM1_PORT 0x3f8
+#define BOARD_COM1_GSI 4
+#define BOARD_FWCFG_PORT 0x510
+#define BOARD_PM_PORT 0x600
+#define BOARD_SCI_GSI 9
+#define BOARD_ACPI_BASE 0xe0000ULL
+#define BOARD_ACPI_LIMIT 0x100000ULL
+#define BOARD_KVM_TSS 0xfeffd000ULL
+#define BOARD_KVM_IDMAP 0xfeffc000ULL
+#define BOARD_FIRST_AUTO_SLOT 3
+
+/* One -device argument. */
+struct device_spec {
+	char model[32]; /* "edu", "vtd" */
+	char opts[256]; /* what followed the model name, without the leading comma */
+	int slot;       /* PCI slot, -1 = automatic */
+};
+
+struct machine_config {
+	const char *kernel_path;
+	const char *initrd_paths[MACHINE_MAX_INITRDS];
+	unsigned int nr_initrds;
+	const char *cmdline;
+	uint64_t ram_size;
+	unsigned int nr_cpus;
+	bool hugepages;
+	struct device_spec devices[MACHINE_MAX_DEVICES];
+	unsigned int nr_devices;
+	const char *dump_dtb_path;
+	bool print_timing;
+};
+
+struct ioapic;
+struct vcpu;
+struct viommu;
+struct pci_host;
+
+/* What the board description needs to know of the vIOMMU (filled from its options). */
+struct board_vtd {
+	bool present;
+	const char *mode; /* "legacy" / "scalable" */
+	unsigned int haw;
+};
+
+struct machine {
+	const struct machine_config *cfg;
+	struct board_vtd vtd;
+	int kvm_fd, vm_fd;
+	int vcpu_mmap_size;
+	struct gmem gmem;
+	struct bus bus;
+	struct irq_chip irq;    /* what devices use: IOAPIC pins and MSIs */
+	struct vmctl ctl;       /* what devices use: shutdown / reset */
+	struct ioapic *ioapic;
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+	void *fdt;              /* the board description */
+	struct pci_host *pci;
+	struct viommu *viommu;
+	void *vtd_cfg;          /* struct viommu_config when -device vtd was given */
+	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
+	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
+	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
+	unsigned int nr_device_objs;
+	/* Stop request: set once by the first shutdown/reset/error, read by every vCPU thread. */
+	pthread_mutex_t stop_lock;
+	bool stopping;
+	int exit_status;
+	uint64_t t_start_ns;    /* process start, for the boot-time figures */
+};
+
+/* kvm.c */
+int kvm_init_vm(struct machine *m);
+int kvm_map_ram(struct machine *m);
+void kvm_close_vm(struct machine *m);
+int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n);
+int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data);
+
+/* vcpu.c */
+struct boot_entry;
+int vcpus_create(struct machine *m);
+int vcpu_setup_boot(struct machine *m, const struct boot_entry *e);
+int vcpus_run(struct machine *m);  /* runs until the VM stops; returns 0 or -errno */
+void vcpus_destroy(struct machine *m);
+void machine_request_stop(struct machine *m, int exit_status);
+
+/* irq.c (IOAPIC + MSI) */
+int irq_init(struct machine *m);
+void irq_fini(struct machine *m);
+void irq_ioapic_eoi(struct machine *m, uint8_t vector);
+
+/* board.c */
+int board_build_fdt(struct machine *m, char *err, size_t errlen);
+int board_configure_viommu(struct machine *m, char *err, size_t errlen);
+int board_create_devices(struct machine *m, char *err, size_t errlen);
+void board_destroy_devices(struct machine *m);
+
+/* time helper */
+uint64_t machine_now_ns(void);
+
+#endif

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the userspace IOAPIC: registers, edge and level delivery, EOI, masking. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "vmm/ioapic.h"
+
+struct rec {
+	unsigned int n, routes;
+	uint64_t addr;
+	uint32_t data;
+};
+
+static void rec_deliver(void *ctx, uint64_t addr, uint32_t data)
+{
+	struct rec *r = ctx;
+
+	r->n++;
+	r->addr = addr;
+	r->data = data;
+}
+
+static void rec_routes(void *ctx)
+{
+	((struct rec *)ctx)->routes++;
+}
+
+static const struct ioapic_ops ops = { rec_deliver, rec_routes };
+
+static void wr(struct ioapic *io, uint32_t idx, uint32_t v)
+{
+	ioapic_mmio_write(io, 0x00, idx, 4);
+	ioapic_mmio_write(io, 0x10, v, 4);
+}
+
+static uint32_t rd(struct ioapic *io, uint32_t idx)
+{
+	ioapic_mmio_write(io, 0x00, idx, 4);
+	return (uint32_t)ioapic_mmio_read(io, 0x10, 4);
+}
+
+START_TEST(test_id_version_reset)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	ck_assert_uint_eq(rd(&io, 1), 0x00170020); /* 24 entries, version 0x20 */
+	ck_assert_uint_eq(rd(&io, 0x10) & (1u << 16), 1u << 16); /* masked at reset */
+	wr(&io, 0, 3u << 24);
+	ck_assert_uint_eq(rd(&io, 0), 3u << 24);
+	ck_assert_uint_eq(ioapic_mmio_read(&io, 0x10, 2), ~0ULL); /* wrong width */
+	ioapic_fini(&io);
+}
+END_TEST
+
+START_TEST(test_edge)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	ioapic_set_level(&io, 4, true); /* masked: nothing */
+	ioapic_set_level(&io, 4, false);
+	ck_assert_uint_eq(r.n, 0);
+	wr(&io, 0x10 + 2 * 4 + 1, 2u << 24); /* dest APIC 2 */
+	wr(&io, 0x10 + 2 * 4, 0x31);         /* vector 0x31, edge, unmasked */
+	ck_assert_uint_ge(r.routes, 1);
+	ioapic_set_level(&io, 4, true);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.addr, 0xfee02000);
+	ck_assert_uint_eq(r.data, 0x31);
+	ioapic_set_level(&io, 4, true); /* no new edge */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_set_level(&io, 4, false);
+	ioapic_set_level(&io, 4, true);
+	ck_assert_uint_eq(r.n, 2);
+	ioapic_fini(&io);
+}
+END_TEST
+
+START_TEST(test_level_eoi)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	wr(&io, 0x10 + 2 * 16, 0x40 | (1u << 15)); /* level, vector 0x40 */
+	ioapic_set_level(&io, 16, true);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.data, 0x40 | (1u << 15) | (1u << 14));
+	ck_assert_uint_ne(rd(&io, 0x10 + 2 * 16) & (1u << 14), 0); /* remote IRR */
+	ioapic_set_level(&io, 16, true); /* still in service: no redelivery */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_eoi(&io, 0x41);           /* other vector */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_eoi(&io, 0x40);           /* line still high: again */
+	ck_assert_uint_eq(r.n, 2);
+	ioapic_set_level(&io, 16, false);
+	ioapic_mmio_write(&io, 0x40, 0x40, 4); /* EOI register */
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 16) & (1u << 14), 0);
+	/* Remote IRR is read-only. */
+	wr(&io, 0x10 + 2 * 16, 0x40 | (1u << 15) | (1u << 14));
+	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 16) & (1u << 14), 0);
+	ioapic_fini(&io);
+}
+END_TEST
+
+START_TEST(test_unmask_pending_level)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	wr(&io, 0x10 + 2 * 17, 0x50 | (1u << 15) | (1u << 16)); /* level, masked */
+	ioapic_set_level(&io, 17, true);
+	ck_assert_uint_eq(r.n, 0);
+	wr(&io, 0x10 + 2 * 17, 0x50 | (1u << 15)); /* unmask: pending level fires */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_set_level(&io, 99, true); /* out of range: ignored */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_fini(&io);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("ioapic");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_id_version_reset);
+	tcase_add_test(tc, test_edge);
+	tcase_add_test(tc, test_level_eoi);
+	tcase_add_test(tc, test_unmask_pending_level);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
