@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "board.h"
 #include "cli.h"
 #include "machine.h"
 #include "vmm-run.h"
@@ -26,6 +27,16 @@ int main(int argc, char **argv)
 	if (action == CLI_EXIT_OK) {
 		free(cfg);
 		return 0;
+	}
+	{
+		char err[256];
+
+		/* Board policy: every PCI device gets its slot before the board is described. */
+		if (board_assign_slots(cfg, err, sizeof(err))) {
+			fprintf(stderr, "nestvm: error: %s\n", err);
+			free(cfg);
+			return VMM_EXIT_USAGE;
+		}
 	}
 	status = machine_run(cfg, t0);
 	free(cfg);
