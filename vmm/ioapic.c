@@ -94,6 +94,7 @@ void ioapic_set_level(struct ioapic *io, unsigned int pin, bool level)
 		service(io, pin);
 	} else if (!level) {
 		io->levels &= ~bit;
+		__atomic_and_fetch(&io->recheck, ~bit, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&io->lock);
 }
@@ -108,7 +109,25 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 		    !(rte & RTE_REMOTE_IRR))
 			continue;
 		io->rte[pin] &= ~RTE_REMOTE_IRR;
-		/* A level source still asserted interrupts again. */
+		/* A level source still asserted interrupts again, at the next recheck. */
+		if (io->levels & (1u << pin))
+			__atomic_or_fetch(&io->recheck, 1u << pin, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&io->lock);
+}
+
+void ioapic_recheck(struct ioapic *io)
+{
+	uint32_t pins;
+
+	if (!__atomic_load_n(&io->recheck, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&io->lock);
+	pins = __atomic_exchange_n(&io->recheck, 0, __ATOMIC_ACQ_REL);
+	while (pins) {
+		unsigned int pin = (unsigned int)__builtin_ctz(pins);
+
+		pins &= pins - 1;
 		service(io, pin);
 	}
 	pthread_mutex_unlock(&io->lock);
@@ -183,7 +202,9 @@ void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 	if (size != 4)
 		return;
 	if (off == IOAPIC_REG_EOI) {
+		/* The guest's own directed EOI: nothing can be early here. */
 		ioapic_eoi(io, (uint8_t)val);
+		ioapic_recheck(io);
 		return;
 	}
 	pthread_mutex_lock(&io->lock);

@@ -26,6 +26,7 @@ struct ioapic {
 	uint8_t id;
 	uint64_t rte[IOAPIC_NR_PINS];
 	uint32_t levels;  /* current input levels, bit per pin */
+	uint32_t recheck; /* level pins EOI'd while still high: re-deliver at ioapic_recheck */
 	const struct ioapic_ops *ops;
 	void *ctx;
 	uint64_t delivered; /* counter */
@@ -36,7 +37,14 @@ void ioapic_fini(struct ioapic *io);
 uint64_t ioapic_mmio_read(void *opaque, uint64_t off, unsigned int size);
 void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int size);
 void ioapic_set_level(struct ioapic *io, unsigned int pin, bool level);
+/*
+ * EOI of vector from a LAPIC. Clears remote IRR; a level line that is still high is
+ * re-delivered at the next ioapic_recheck() rather than at once, because some hosts report
+ * the EOI before the guest's handler has run (see vmm/vcpu.c).
+ */
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
+/* Re-delivers level pins left high at an EOI. Cheap when there are none. */
+void ioapic_recheck(struct ioapic *io);
 /* MSI address/data for pin's current RTE (used for the KVM route table). */
 void ioapic_rte_msi(const struct ioapic *io, unsigned int pin, uint64_t *ret_addr, uint32_t *ret_data);
 

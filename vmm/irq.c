@@ -95,3 +95,8 @@ void irq_ioapic_eoi(struct machine *m, uint8_t vector)
 {
 	ioapic_eoi(m->ioapic, vector);
 }
+
+void irq_after_exit(struct machine *m)
+{
+	ioapic_recheck(m->ioapic);
+}

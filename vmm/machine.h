@@ -123,6 +123,8 @@ void machine_request_stop(struct machine *m, int exit_status);
 int irq_init(struct machine *m);
 void irq_fini(struct machine *m);
 void irq_ioapic_eoi(struct machine *m, uint8_t vector);
+/* Called by each vCPU after it handled an exit: deferred level re-deliveries. */
+void irq_after_exit(struct machine *m);
 
 /* board.c */
 int board_build_fdt(struct machine *m, char *err, size_t errlen);

@@ -323,6 +323,14 @@ static void *vcpu_thread(void *arg)
 			machine_request_stop(m, EXIT_GUEST_CRASH);
 			break;
 		}
+		/*
+		 * Level lines still high at an EOI are re-delivered only after the next exit has been
+		 * handled: this host's KVM reports KVM_EXIT_IOAPIC_EOI at the first exit after
+		 * delivery, before the handler quiets the device, and the guest's real EOI then
+		 * causes no exit at all.
+		 */
+		if (v->run->exit_reason != KVM_EXIT_IOAPIC_EOI)
+			irq_after_exit(m);
 	}
 	return NULL;
 }

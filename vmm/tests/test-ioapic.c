@@ -94,7 +94,11 @@ START_TEST(test_level_eoi)
 	ck_assert_uint_eq(r.n, 1);
 	ioapic_eoi(&io, 0x41);           /* other vector */
 	ck_assert_uint_eq(r.n, 1);
-	ioapic_eoi(&io, 0x40);           /* line still high: again */
+	ioapic_eoi(&io, 0x40);           /* line still high: again, at the next recheck */
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_recheck(&io);
+	ck_assert_uint_eq(r.n, 2);
+	ioapic_recheck(&io);             /* only once */
 	ck_assert_uint_eq(r.n, 2);
 	ioapic_set_level(&io, 16, false);
 	ioapic_mmio_write(&io, 0x40, 0x40, 4); /* EOI register */
@@ -103,6 +107,27 @@ START_TEST(test_level_eoi)
 	/* Remote IRR is read-only. */
 	wr(&io, 0x10 + 2 * 16, 0x40 | (1u << 15) | (1u << 14));
 	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 16) & (1u << 14), 0);
+	ioapic_fini(&io);
+}
+END_TEST
+
+/* A line quieted between the EOI and the recheck (the guest's handler ran late) is not redelivered. */
+START_TEST(test_early_eoi_then_quiet)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	wr(&io, 0x10 + 2 * 19, 0x40 | (1u << 15));
+	ioapic_set_level(&io, 19, true);
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_eoi(&io, 0x40);
+	ioapic_set_level(&io, 19, false);
+	ioapic_recheck(&io);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 19) & (1u << 14), 0);
+	ioapic_set_level(&io, 19, true); /* a new assertion is delivered at once */
+	ck_assert_uint_eq(r.n, 2);
 	ioapic_fini(&io);
 }
 END_TEST
@@ -135,6 +160,7 @@ int main(void)
 	tcase_add_test(tc, test_edge);
 	tcase_add_test(tc, test_level_eoi);
 	tcase_add_test(tc, test_unmask_pending_level);
+	tcase_add_test(tc, test_early_eoi_then_quiet);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
