@@ -11,6 +11,8 @@
 
 static struct machine_config cfg;
 static char errbuf[4096];
+/* Writable copies of the arguments (cli_parse may split -initrd lists in place). */
+static char argbuf[64][256];
 
 /* Parses a NULL-terminated argument list; returns cli_parse's result, stderr text in errbuf. */
 static int parse(enum cli_action *act, ...)
@@ -25,8 +27,11 @@ static int parse(enum cli_action *act, ...)
 	memset(errbuf, 0, sizeof(errbuf));
 	argv[argc++] = "nestvm";
 	va_start(ap, act);
-	for (char *a = va_arg(ap, char *); a && argc < 63; a = va_arg(ap, char *))
-		argv[argc++] = strdup(a); /* cli_parse may split -initrd lists in place */
+	for (char *a = va_arg(ap, char *); a && argc < 63; a = va_arg(ap, char *)) {
+		snprintf(argbuf[argc], sizeof(argbuf[argc]), "%s", a);
+		argv[argc] = argbuf[argc];
+		argc++;
+	}
 	va_end(ap);
 	argv[argc] = NULL;
 	ret = cli_parse(argc, argv, &cfg, act, out, err);
