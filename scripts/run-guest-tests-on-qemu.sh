@@ -66,10 +66,17 @@ for t in $tests; do
 		continue
 	fi
 	set -- $line
-	smp=$2 mem=$3 devs=${4:--}
+	smp=$2 mem=$3 devs=${4:--} qdevs=${5:-}
+	# Column 5 (optional): QEMU's devices when they differ from nestvm's; "skip" = not on QEMU.
+	[ -n "$qdevs" ] && devs=$qdevs
+	if [ "$devs" = skip ]; then
+		echo "=== $t: skipped on QEMU (tests.list)"
+		results="$results$t: SKIP\n"
+		continue
+	fi
 	set -- -smp "$smp" -m "$mem"
 	if [ "$devs" != "-" ]; then
-		for d in $(echo "$devs" | tr ',' ' '); do
+		for d in $(echo "$devs" | tr '+' ' '); do
 			set -- "$@" -device "$d"
 		done
 	fi
