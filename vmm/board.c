@@ -16,6 +16,8 @@
 /* Device models the launcher knows; PCI ones get a slot and a node under /pci. */
 static const struct board_model models[] = {
 	{ "edu", true, 0x1234, 0x11e8, true, "edu: QEMU-compatible PCI DMA test device (1234:11e8)" },
+	{ "pasid-dma", true, 0x1234, 0x5a5d, false,
+	  "pasid-dma: PASID/ATS/PRI DMA test device (1234:5a5d; options: docs/pasid-dma.md)" },
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md)" },
 };
@@ -163,6 +165,13 @@ static void add_isa(struct fdtw *w)
 	w_cells(w, "reg", (uint32_t[]){ BOARD_FWCFG_PORT, 2 }, 2);
 	w_end(w);
 
+	snprintf(name, sizeof(name), "rtc@%x", BOARD_RTC_PORT);
+	w_begin(w, name);
+	w_str(w, "compatible", "motorola,mc146818");
+	w_cells(w, "reg", (uint32_t[]){ BOARD_RTC_PORT, 2 }, 2);
+	w_u32(w, "interrupts", BOARD_RTC_GSI);
+	w_end(w);
+
 	snprintf(name, sizeof(name), "acpi-pm@%x", BOARD_PM_PORT);
 	w_begin(w, name);
 	w_str(w, "compatible", "nestvm,acpi-pm");
@@ -222,6 +231,9 @@ static void add_viommu(struct fdtw *w, const struct board_vtd *vtd)
 	w_u32(w, "nestvm,haw", vtd->haw);
 	/* Every PCI device on bus 0 sits behind the unit. */
 	w_empty(w, "nestvm,include-pci-all");
+	/* Interrupt remapping: DMAR INTR_REMAP set, X2APIC_OPT_OUT left clear. */
+	if (vtd->intr_remap)
+		w_empty(w, "nestvm,intr-remap");
 	w_end(w);
 }
 

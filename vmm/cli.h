@@ -22,6 +22,6 @@ void cli_usage(FILE *out);
 
 #define CLI_MIN_RAM (16ULL << 20)
 #define CLI_MAX_RAM (256ULL << 30)
-#define CLI_MAX_CPUS 255
+#define CLI_MAX_CPUS 288 /* APIC IDs above 255 need x2APIC in the guest (vIOMMU ir=on) */
 
 #endif

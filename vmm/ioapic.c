@@ -30,6 +30,10 @@
 #define RTE_DEST GENMASK_ULL(63, 56)
 #define RTE_EXT_DEST GENMASK_ULL(55, 49) /* extended destination ID bits (not remappable form) */
 #define RTE_RO (RTE_DELIVS | RTE_REMOTE_IRR)
+/* Remappable format (VT-d spec 5.1.5.1; facts §8): bit 48 set, handle in 63:49 and bit 11. */
+#define RTE_REMAP_FMT BIT_ULL(48)
+#define RTE_REMAP_HANDLE_LO GENMASK_ULL(63, 49) /* handle 14:0 */
+#define RTE_REMAP_HANDLE_HI BIT_ULL(11)         /* handle 15 */
 
 void ioapic_init(struct ioapic *io, uint8_t id, const struct ioapic_ops *ops, void *ctx)
 {
@@ -51,6 +55,18 @@ void ioapic_rte_msi(const struct ioapic *io, unsigned int pin, uint64_t *ret_add
 {
 	uint64_t rte = io->rte[pin];
 
+	if (rte & RTE_REMAP_FMT) {
+		/*
+		 * Remappable-format request (SHV=0): address 19:5 handle 14:0, bit 4 format, bit 2
+		 * handle 15; the data keeps the RTE's vector and trigger mode, which the IRTE must
+		 * match. The interrupt-remapping unit turns it into a compatibility-format MSI.
+		 */
+		*ret_addr = 0xfee00000ULL | (FIELD_GET(RTE_REMAP_HANDLE_LO, rte) << 5) | BIT_ULL(4) |
+			    (rte & RTE_REMAP_HANDLE_HI ? BIT_ULL(2) : 0);
+		*ret_data = (uint32_t)(FIELD_GET(RTE_VECTOR, rte) |
+				       (rte & RTE_TRIGGER ? (1u << 15) | (1u << 14) : 0));
+		return;
+	}
 	/* MSI address: 0xfee, destination 19:12, DM bit 2; data: vector, delivery mode, trigger. */
 	*ret_addr = 0xfee00000ULL | (FIELD_GET(RTE_DEST, rte) << 12) |
 		    (rte & RTE_DESTMODE ? BIT_ULL(2) : 0) | (FIELD_GET(RTE_EXT_DEST, rte) << 5);
@@ -99,7 +115,7 @@ void ioapic_set_level(struct ioapic *io, unsigned int pin, bool level)
 	pthread_mutex_unlock(&io->lock);
 }
 
-void ioapic_eoi(struct ioapic *io, uint8_t vector)
+void ioapic_eoi(struct ioapic *io, uint8_t vector, uint64_t now_ns)
 {
 	pthread_mutex_lock(&io->lock);
 	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
@@ -109,20 +125,38 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 		    !(rte & RTE_REMOTE_IRR))
 			continue;
 		io->rte[pin] &= ~RTE_REMOTE_IRR;
-		/* A level source still asserted interrupts again, at the next recheck. */
-		if (io->levels & (1u << pin))
+		/* A level source still asserted interrupts again, after the grace time. */
+		if (io->levels & (1u << pin)) {
+			io->recheck_due_ns = now_ns + io->eoi_grace_ns;
 			__atomic_or_fetch(&io->recheck, 1u << pin, __ATOMIC_RELEASE);
+		}
 	}
 	pthread_mutex_unlock(&io->lock);
 }
 
-void ioapic_recheck(struct ioapic *io)
+bool ioapic_recheck_pending(struct ioapic *io, uint64_t *ret_due_ns)
+{
+	bool pending;
+
+	pthread_mutex_lock(&io->lock);
+	pending = io->recheck != 0;
+	if (pending)
+		*ret_due_ns = io->recheck_due_ns;
+	pthread_mutex_unlock(&io->lock);
+	return pending;
+}
+
+void ioapic_recheck(struct ioapic *io, uint64_t now_ns)
 {
 	uint32_t pins;
 
 	if (!__atomic_load_n(&io->recheck, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&io->lock);
+	if (now_ns < io->recheck_due_ns) {
+		pthread_mutex_unlock(&io->lock);
+		return;
+	}
 	pins = __atomic_exchange_n(&io->recheck, 0, __ATOMIC_ACQ_REL);
 	while (pins) {
 		unsigned int pin = (unsigned int)__builtin_ctz(pins);
@@ -203,8 +237,8 @@ void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 		return;
 	if (off == IOAPIC_REG_EOI) {
 		/* The guest's own directed EOI: nothing can be early here. */
-		ioapic_eoi(io, (uint8_t)val);
-		ioapic_recheck(io);
+		ioapic_eoi(io, (uint8_t)val, 0);
+		ioapic_recheck(io, ~0ULL);
 		return;
 	}
 	pthread_mutex_lock(&io->lock);

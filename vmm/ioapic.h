@@ -27,6 +27,8 @@ struct ioapic {
 	uint64_t rte[IOAPIC_NR_PINS];
 	uint32_t levels;  /* current input levels, bit per pin */
 	uint32_t recheck; /* level pins EOI'd while still high: re-deliver at ioapic_recheck */
+	uint64_t recheck_due_ns; /* when the pins in recheck are re-delivered */
+	uint64_t eoi_grace_ns;   /* how long a handler has to quiet its device after the EOI */
 	const struct ioapic_ops *ops;
 	void *ctx;
 	uint64_t delivered; /* counter */
@@ -38,13 +40,16 @@ uint64_t ioapic_mmio_read(void *opaque, uint64_t off, unsigned int size);
 void ioapic_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int size);
 void ioapic_set_level(struct ioapic *io, unsigned int pin, bool level);
 /*
- * EOI of vector from a LAPIC. Clears remote IRR; a level line that is still high is
- * re-delivered at the next ioapic_recheck() rather than at once, because some hosts report
- * the EOI before the guest's handler has run (see vmm/vcpu.c).
+ * EOI of vector from a LAPIC at time now_ns. Clears remote IRR; a level line that is still
+ * high is re-delivered by ioapic_recheck() once eoi_grace_ns has passed, not at once:
+ * some hosts report the EOI before the guest's handler has quieted the device (see
+ * vmm/vcpu.c), and the guest's real EOI then causes no exit at all.
  */
-void ioapic_eoi(struct ioapic *io, uint8_t vector);
-/* Re-delivers level pins left high at an EOI. Cheap when there are none. */
-void ioapic_recheck(struct ioapic *io);
+void ioapic_eoi(struct ioapic *io, uint8_t vector, uint64_t now_ns);
+/* Re-delivers level pins left high at an EOI whose grace time is over. Cheap when none. */
+void ioapic_recheck(struct ioapic *io, uint64_t now_ns);
+/* True if pins wait for a recheck; *ret_due_ns says when. */
+bool ioapic_recheck_pending(struct ioapic *io, uint64_t *ret_due_ns);
 /* MSI address/data for pin's current RTE (used for the KVM route table). */
 void ioapic_rte_msi(const struct ioapic *io, unsigned int pin, uint64_t *ret_addr, uint32_t *ret_data);
 

@@ -3,19 +3,40 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "devices/viommu/viommu.h"
 #include "ioapic.h"
 #include "log.h"
 #include "machine.h"
 
-static void deliver_msi(void *ctx, uint64_t addr, uint32_t data)
+/* The IOAPIC requests as 00:1f.0: the source-id the DMAR table's IOAPIC scope names. */
+#define IRQ_IOAPIC_SID 0x00f8
+
+static void signal_msi(struct machine *m, uint64_t addr, uint32_t data)
 {
-	struct machine *m = ctx;
 	int ret = kvm_signal_msi(m, addr, data);
 
 	if (ret)
 		log_debug("irq", "MSI %#llx/%#x not delivered: %s", (unsigned long long)addr, data,
 			  strerror(-ret));
+}
+
+/*
+ * Every interrupt request passes the vIOMMU's interrupt remapping (a no-op while GSTS.IRES=0);
+ * a blocked request has its fault recorded there and is dropped here.
+ */
+static void remap_and_signal(struct machine *m, uint64_t addr, uint32_t data, uint16_t sid)
+{
+	if (m->viommu && viommu_ir_enabled(m->viommu) &&
+	    viommu_remap_msi(m->viommu, addr, data, sid, &addr, &data))
+		return;
+	signal_msi(m, addr, data);
+}
+
+static void deliver_msi(void *ctx, uint64_t addr, uint32_t data)
+{
+	remap_and_signal(ctx, addr, data, IRQ_IOAPIC_SID);
 }
 
 /* Called by the IOAPIC with its lock held whenever an RTE's MSI form changes. */
@@ -26,8 +47,20 @@ static void routes_changed(void *ctx)
 	uint32_t data[IOAPIC_NR_PINS];
 	int ret;
 
-	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)
+	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
 		ioapic_rte_msi(m->ioapic, pin, &addr[pin], &data[pin]);
+		/*
+		 * KVM learns the level-triggered vectors (for KVM_EXIT_IOAPIC_EOI) from these routes,
+		 * so they hold what the IRTE makes of the pin. A pin the unit would block gets an
+		 * inert edge route (vector 0).
+		 */
+		if (m->viommu && viommu_ir_enabled(m->viommu) &&
+		    viommu_lookup_msi(m->viommu, addr[pin], data[pin], IRQ_IOAPIC_SID, &addr[pin],
+				      &data[pin])) {
+			addr[pin] = 0xfee00000ULL;
+			data[pin] = 0;
+		}
+	}
 	ret = kvm_set_msi_routes(m, addr, data, IOAPIC_NR_PINS);
 	if (ret)
 		log_warn("irq", "KVM_SET_GSI_ROUTING: %s", strerror(-ret));
@@ -49,13 +82,101 @@ static void chip_send_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid)
 {
 	trace(TRACE_IRQ, "irq", "MSI from %02x:%02x.%x addr %#llx data %#x", sid >> 8, (sid >> 3) & 0x1f,
 	      sid & 7, (unsigned long long)addr, data);
-	deliver_msi(ctx, addr, data);
+	remap_and_signal(ctx, addr, data, sid);
 }
 
 static const struct irq_chip_ops chip_ops = {
 	.set_level = chip_set_level,
 	.send_msi = chip_send_msi,
 };
+
+/* The remapping unit's own event MSIs are not subject to interrupt remapping. */
+static void direct_send_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid)
+{
+	signal_msi(ctx, addr, data);
+}
+
+static const struct irq_chip_ops direct_ops = {
+	.set_level = chip_set_level,
+	.send_msi = direct_send_msi,
+};
+
+/* IEC invalidation, SIRTP, IRE or CFI: rebuild the IOAPIC pins' KVM routes once. */
+static void ir_changed(void *ctx)
+{
+	struct machine *m = ctx;
+
+	pthread_mutex_lock(&m->ioapic->lock);
+	routes_changed(m);
+	pthread_mutex_unlock(&m->ioapic->lock);
+}
+
+void irq_attach_viommu(struct machine *m)
+{
+	viommu_set_ir_notify(m->viommu, ir_changed, m);
+}
+
+/*
+ * Re-delivers level lines still high after an EOI once the grace time is over, so that an
+ * interrupt is not lost when no vCPU exits (e.g. the guest halts waiting for it).
+ */
+static void *eoi_thread(void *arg)
+{
+	struct machine *m = arg;
+
+	pthread_mutex_lock(&m->eoi_lock);
+	while (!m->eoi_stop) {
+		uint64_t due;
+		struct timespec ts;
+
+		if (!ioapic_recheck_pending(m->ioapic, &due)) {
+			pthread_cond_wait(&m->eoi_cond, &m->eoi_lock);
+			continue;
+		}
+		if (machine_now_ns() < due) {
+			ts.tv_sec = (time_t)(due / 1000000000ULL);
+			ts.tv_nsec = (long)(due % 1000000000ULL);
+			pthread_cond_timedwait(&m->eoi_cond, &m->eoi_lock, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&m->eoi_lock);
+		ioapic_recheck(m->ioapic, machine_now_ns());
+		pthread_mutex_lock(&m->eoi_lock);
+	}
+	pthread_mutex_unlock(&m->eoi_lock);
+	return NULL;
+}
+
+static int eoi_thread_start(struct machine *m)
+{
+	pthread_condattr_t ca;
+	int err;
+
+	pthread_mutex_init(&m->eoi_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->eoi_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	err = pthread_create(&m->eoi_tid, NULL, eoi_thread, m);
+	if (err)
+		return -err;
+	m->eoi_started = true;
+	return 0;
+}
+
+static void eoi_thread_stop(struct machine *m)
+{
+	if (!m->eoi_started)
+		return;
+	pthread_mutex_lock(&m->eoi_lock);
+	m->eoi_stop = true;
+	pthread_cond_signal(&m->eoi_cond);
+	pthread_mutex_unlock(&m->eoi_lock);
+	pthread_join(m->eoi_tid, NULL);
+	pthread_cond_destroy(&m->eoi_cond);
+	pthread_mutex_destroy(&m->eoi_lock);
+	m->eoi_started = false;
+}
 
 static const struct bus_ops ioapic_bus_ops = {
 	.read = ioapic_mmio_read,
@@ -70,12 +191,18 @@ int irq_init(struct machine *m)
 	if (!m->ioapic)
 		return -ENOMEM;
 	ioapic_init(m->ioapic, 0, &ioapic_ops, m);
+	m->ioapic->eoi_grace_ns = IRQ_EOI_GRACE_NS;
+	ret = eoi_thread_start(m);
+	if (ret)
+		return ret;
 	ret = bus_add_region(&m->bus, BUS_MMIO, BOARD_IOAPIC_BASE, 0x1000, &ioapic_bus_ops, m->ioapic,
 			     "ioapic");
 	if (ret)
 		return ret;
 	m->irq.ops = &chip_ops;
 	m->irq.ctx = m;
+	m->irq_direct.ops = &direct_ops;
+	m->irq_direct.ctx = m;
 	pthread_mutex_lock(&m->ioapic->lock);
 	routes_changed(m);
 	pthread_mutex_unlock(&m->ioapic->lock);
@@ -86,6 +213,7 @@ void irq_fini(struct machine *m)
 {
 	if (!m->ioapic)
 		return;
+	eoi_thread_stop(m);
 	ioapic_fini(m->ioapic);
 	free(m->ioapic);
 	m->ioapic = NULL;
@@ -93,10 +221,15 @@ void irq_fini(struct machine *m)
 
 void irq_ioapic_eoi(struct machine *m, uint8_t vector)
 {
-	ioapic_eoi(m->ioapic, vector);
+	ioapic_eoi(m->ioapic, vector, machine_now_ns());
+	pthread_mutex_lock(&m->eoi_lock);
+	pthread_cond_signal(&m->eoi_cond);
+	pthread_mutex_unlock(&m->eoi_lock);
 }
 
 void irq_after_exit(struct machine *m)
 {
-	ioapic_recheck(m->ioapic);
+	if (__atomic_load_n(&m->ioapic->recheck, __ATOMIC_RELAXED))
+		ioapic_recheck(m->ioapic, machine_now_ns());
 }
+

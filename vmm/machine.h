@@ -38,6 +38,8 @@
 #define BOARD_FWCFG_PORT 0x510
 #define BOARD_PM_PORT 0x600
 #define BOARD_SCI_GSI 9
+#define BOARD_RTC_PORT 0x70
+#define BOARD_RTC_GSI 8
 #define BOARD_ACPI_BASE 0xe0000ULL
 #define BOARD_ACPI_LIMIT 0x100000ULL
 #define BOARD_KVM_TSS 0xfeffd000ULL
@@ -75,6 +77,7 @@ struct board_vtd {
 	bool present;
 	const char *mode; /* "legacy" / "scalable" */
 	unsigned int haw;
+	bool intr_remap;  /* ECAP.IR: the DMAR table's INTR_REMAP flag */
 };
 
 struct machine {
@@ -85,8 +88,14 @@ struct machine {
 	struct gmem gmem;
 	struct bus bus;
 	struct irq_chip irq;    /* what devices use: IOAPIC pins and MSIs */
+	struct irq_chip irq_direct; /* the vIOMMU's own event MSIs: not remapped */
 	struct vmctl ctl;       /* what devices use: shutdown / reset */
 	struct ioapic *ioapic;
+	/* Deferred level re-delivery after an EOI (vmm/irq.c). */
+	pthread_t eoi_tid;
+	pthread_mutex_t eoi_lock;
+	pthread_cond_t eoi_cond;
+	bool eoi_started, eoi_stop;
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
 	void *fdt;              /* the board description */
@@ -120,9 +129,13 @@ void vcpus_destroy(struct machine *m);
 void machine_request_stop(struct machine *m, int exit_status);
 
 /* irq.c (IOAPIC + MSI) */
+/* How long a level interrupt's handler has to quiet its device before re-delivery. */
+#define IRQ_EOI_GRACE_NS 1000000ULL
 int irq_init(struct machine *m);
 void irq_fini(struct machine *m);
 void irq_ioapic_eoi(struct machine *m, uint8_t vector);
+/* After m->viommu is created: its IEC/IRE changes rebuild the IOAPIC routes. */
+void irq_attach_viommu(struct machine *m);
 /* Called by each vCPU after it handled an exit: deferred level re-deliveries. */
 void irq_after_exit(struct machine *m);
 

@@ -54,6 +54,16 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+/* Bits of APIC ID needed to number n CPUs (x2APIC topology shift). */
+static uint32_t topo_shift(unsigned int n)
+{
+	uint32_t s = 0;
+
+	while ((1u << s) < n && s < 31)
+		s++;
+	return s;
+}
+
 /* Per-vCPU CPUID: the supported set with this vCPU's APIC ID and the topology filled in. */
 static int setup_cpuid(struct vcpu *v, const struct kvm_cpuid2 *base)
 {
@@ -78,6 +88,23 @@ static int setup_cpuid(struct vcpu *v, const struct kvm_cpuid2 *base)
 			break;
 		case 0xb:
 		case 0x1f:
+			/*
+			 * One thread per core, all cores in one package: level 0 (SMT) has shift 0
+			 * and 1 CPU, level 1 (core) has a shift covering every APIC ID and nr_vcpus
+			 * CPUs; further subleaves are invalid (type 0). EDX = x2APIC ID.
+			 */
+			if (e->index == 0) {
+				e->eax = 0;
+				e->ebx = 1;
+				e->ecx = (1u << 8) | 0;
+			} else if (e->index == 1) {
+				e->eax = topo_shift(v->m->nr_vcpus);
+				e->ebx = v->m->nr_vcpus;
+				e->ecx = (2u << 8) | 1;
+			} else {
+				e->eax = e->ebx = 0;
+				e->ecx = e->index & 0xff;
+			}
 			e->edx = v->apic_id;
 			break;
 		default:
@@ -98,6 +125,16 @@ int vcpus_create(struct machine *m)
 	m->vcpus = calloc(m->cfg->nr_cpus, sizeof(*m->vcpus));
 	if (!m->vcpus)
 		return -ENOMEM;
+	{
+		/* KVM_CAP_MAX_VCPUS: the largest VM this host accepts (1024 here). */
+		int max = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+		if (max > 0 && m->cfg->nr_cpus > (unsigned int)max) {
+			log_err("vcpu", "-smp %u: this KVM supports at most %d vCPUs", m->cfg->nr_cpus,
+				max);
+			return -EINVAL;
+		}
+	}
 	cpuid = supported_cpuid(m->kvm_fd);
 	if (!cpuid) {
 		log_err("vcpu", "KVM_GET_SUPPORTED_CPUID failed");

@@ -9,7 +9,7 @@
 
 /* Which options the user gave explicitly (defaults may be adjusted, explicit ones are checked). */
 struct given {
-	bool mode, pasid_bits, flts, slts, nest;
+	bool mode, pasid_bits, eim, flts, slts, nest, prs;
 };
 
 static int parse_bool(const char *v, bool *ret)
@@ -74,8 +74,10 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 		return 0;
 	}
 	if (parse_bool(val, &b)) {
-		if (!strcmp(key, "flts") || !strcmp(key, "slts") || !strcmp(key, "nest") ||
-		    !strcmp(key, "pt") || !strcmp(key, "cm") || !strcmp(key, "dt"))
+		if (!strcmp(key, "ir") || !strcmp(key, "eim") ||
+		    !strcmp(key, "flts") || !strcmp(key, "slts") || !strcmp(key, "nest") ||
+		    !strcmp(key, "pt") || !strcmp(key, "cm") || !strcmp(key, "dt") ||
+		    !strcmp(key, "prs"))
 			ERR("vtd: %s must be on or off, not '%s'", key, val);
 		ERR("vtd: unknown option '%s'", key);
 	}
@@ -94,6 +96,14 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 		c->cm = b;
 	} else if (!strcmp(key, "dt")) {
 		c->dt = b;
+	} else if (!strcmp(key, "ir")) {
+		c->ir = b;
+	} else if (!strcmp(key, "eim")) {
+		c->eim = b;
+		g->eim = true;
+	} else if (!strcmp(key, "prs")) {
+		c->prs = b;
+		g->prs = true;
 	} else {
 		ERR("vtd: unknown option '%s'", key);
 	}
@@ -102,6 +112,12 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 
 static int check(struct viommu_config *c, const struct given *g, char *errbuf, size_t errlen)
 {
+	/* EIM (x2APIC IRTEs) is part of interrupt remapping; a defaulted eim follows ir. */
+	if (c->eim && !c->ir) {
+		if (g->eim)
+			ERR("vtd: eim=on needs ir=on");
+		c->eim = false;
+	}
 	if (!c->scalable) {
 		/* Legacy mode: second-stage only; scalable-mode features off unless asked for. */
 		if (g->flts && c->flts)
@@ -110,13 +126,18 @@ static int check(struct viommu_config *c, const struct given *g, char *errbuf, s
 			ERR("vtd: nest=on needs mode=scalable");
 		if (g->pasid_bits)
 			ERR("vtd: pasid-bits needs mode=scalable");
-		c->flts = c->nest = false;
+		if (g->prs && c->prs)
+			ERR("vtd: prs=on needs mode=scalable");
+		c->flts = c->nest = c->prs = false;
 		c->slts = true;
 		c->pasid_bits = 0;
 		return 0;
 	}
 	if (!c->flts && !c->slts)
 		ERR("vtd: scalable mode needs flts=on or slts=on");
+	/* Page requests come only from ATS devices: PRS without DT would be inconsistent. */
+	if (c->prs && !c->dt)
+		ERR("vtd: prs=on needs dt=on");
 	if (c->nest && (!c->flts || !c->slts)) {
 		if (g->nest)
 			ERR("vtd: nest=on needs flts=on and slts=on");
@@ -130,6 +151,7 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 	struct viommu_config c = {
 		.scalable = true, .aw = 48, .pasid_bits = 20,
 		.flts = true, .slts = true, .nest = true, .pt = true, .cm = false, .dt = false,
+		.ir = false, .eim = true,
 	};
 	struct given g = { 0 };
 	char buf[512];
@@ -191,9 +213,17 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 	ecap |= VTD_ECAP_QI;
 	if (cfg->dt)
 		ecap |= VTD_ECAP_DT;
+	if (cfg->prs && sm)
+		ecap |= VTD_ECAP_PRS | VTD_ECAP_PDS;
 	if (cfg->pt)
 		ecap |= VTD_ECAP_PT;
 	ecap |= FIELD_PREP(VTD_ECAP_IRO, VTD_IRO);
+	if (cfg->ir) {
+		/* IEC invalidation by index accepts any IM up to 15 (as QEMU). */
+		ecap |= VTD_ECAP_IR | FIELD_PREP(VTD_ECAP_MHMV, 15);
+		if (cfg->eim)
+			ecap |= VTD_ECAP_EIM;
+	}
 	if (sm) {
 		ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID;
 		ecap |= FIELD_PREP(VTD_ECAP_PSS, cfg->pasid_bits - 1);
@@ -210,7 +240,8 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 	*ret_caps = (struct vtd_caps){
 		.scalable = sm,
 		.mgaw = cfg->aw,
-		.haw = cfg->aw,
+		/* Address fields end at bit 51: the engine takes haw <= 52 (the DT still says aw). */
+		.haw = cfg->aw < 52 ? cfg->aw : 52,
 		.sagaw = sagaw,
 		.sslps_2m = true,
 		.sslps_1g = true,
@@ -226,7 +257,7 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 		.ers = false,
 		.eafs = false,
 		.pasid = sm,
-		.prs = false,
+		.prs = sm && cfg->prs,
 		.pasid_bits = sm ? cfg->pasid_bits : 0,
 		.cm = cfg->cm,
 	};

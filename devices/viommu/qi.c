@@ -18,6 +18,7 @@ enum {
 	QI_PIOTLB = 0x6,
 	QI_PC = 0x7,
 	QI_PDEVTLB = 0x8,
+	QI_PGRP = 0x9,
 };
 
 #define QI_TYPE_LO GENMASK_ULL(3, 0)
@@ -46,7 +47,7 @@ enum {
 #define QI_WAIT_SADDR GENMASK_ULL(63, 2) /* QW1 */
 
 /* Reserved bits per type, QW0 and QW1 (facts §6; PD and PFSID handling noted below). */
-static const uint64_t rsvd0[9] = {
+static const uint64_t rsvd0[10] = {
 	[QI_CC] = GENMASK_ULL(8, 6) | GENMASK_ULL(15, 12) | GENMASK_ULL(63, 50),
 	[QI_IOTLB] = BIT_ULL(8) | GENMASK_ULL(15, 12) | GENMASK_ULL(63, 32),
 	/* PFSID (15:12, 63:52) is filled by Linux and accepted; MIP is ignored. */
@@ -57,8 +58,10 @@ static const uint64_t rsvd0[9] = {
 	[QI_PIOTLB] = GENMASK_ULL(8, 6) | GENMASK_ULL(15, 12) | GENMASK_ULL(63, 52),
 	[QI_PC] = GENMASK_ULL(8, 6) | GENMASK_ULL(15, 12) | GENMASK_ULL(63, 52),
 	[QI_PDEVTLB] = 0,
+	/* Page group response: PDP (bit 5) of older revisions is accepted. */
+	[QI_PGRP] = GENMASK_ULL(8, 6) | GENMASK_ULL(63, 52),
 };
-static const uint64_t rsvd1[9] = {
+static const uint64_t rsvd1[10] = {
 	[QI_CC] = ~0ULL,
 	[QI_IOTLB] = GENMASK_ULL(11, 7),
 	[QI_DEVTLB] = GENMASK_ULL(11, 1),
@@ -67,10 +70,12 @@ static const uint64_t rsvd1[9] = {
 	[QI_PIOTLB] = GENMASK_ULL(11, 7),
 	[QI_PC] = ~0ULL,
 	[QI_PDEVTLB] = GENMASK_ULL(10, 1),
+	/* LPIG (bit 2) of older revisions is accepted. */
+	[QI_PGRP] = GENMASK_ULL(1, 0) | GENMASK_ULL(63, 12),
 };
 
-static const char *const type_names[9] = {
-	"?", "cc", "iotlb", "devtlb", "iec", "wait", "piotlb", "pc", "pdevtlb",
+static const char *const type_names[10] = {
+	"?", "cc", "iotlb", "devtlb", "iec", "wait", "piotlb", "pc", "pdevtlb", "pgrp",
 };
 
 void vtd_qi_raise_iqe(struct viommu *v, enum vtd_iqei code)
@@ -122,14 +127,25 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 	bool sm = v->cfg.scalable;
 
 	trace(TRACE_VTD_DESC, "vtd", "desc %s(0x%x) %016llx %016llx %016llx %016llx",
-	      type < 9 ? type_names[type] : "?", type, (unsigned long long)d[0],
+	      type < 10 ? type_names[type] : "?", type, (unsigned long long)d[0],
 	      (unsigned long long)d[1], (unsigned long long)d[2], (unsigned long long)d[3]);
-	if (type == 0 || type > QI_PDEVTLB)
+	if (type == 0 || type > QI_PGRP)
 		return VTD_IQEI_TYPE;
+	/* Page group responses need ECAP.PRS; their QW2/QW3 carry private data. */
+	if (type == QI_PGRP) {
+		if (!v->cfg.prs)
+			return VTD_IQEI_TYPE;
+		if ((d[0] & rsvd0[type]) || (d[1] & rsvd1[type]))
+			return VTD_IQEI_RSVD;
+		v->stats.descs++;
+		return (enum vtd_iqei)vtd_prq_response(v, d);
+	}
 	/* PASID-granular types exist only in scalable mode; device-TLB ones need ECAP.DT. */
 	if ((type >= QI_PIOTLB && !sm) || ((type == QI_DEVTLB || type == QI_PDEVTLB) && !v->cfg.dt))
 		return VTD_IQEI_TYPE;
-	if ((d[0] & rsvd0[type]) || (d[1] & rsvd1[type]) || (wide && (d[2] || d[3])))
+	/* PD (wait bit 7) is defined with ECAP.PDS: page requests are never buffered here. */
+	if ((d[0] & rsvd0[type] & ~(type == QI_WAIT && v->cfg.prs ? BIT_ULL(7) : 0)) ||
+	    (d[1] & rsvd1[type]) || (wide && (d[2] || d[3])))
 		return VTD_IQEI_RSVD;
 
 	switch (type) {
@@ -140,6 +156,7 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 				      g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_DEVICE,
 				      did, (uint16_t)FIELD_GET(QI_CC_SID, d[0]),
 				      (uint8_t)FIELD_GET(QI_CC_FM, d[0]));
+		vtd_host_context(v);
 		break;
 	case QI_IOTLB:
 		if (g == 0 || (g == 3 && am > VTD_MAMV))
@@ -148,6 +165,8 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 		vtd_xlate_inv_iotlb(v->xlate,
 				    g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE,
 				    did, g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
+		vtd_host_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE,
+			       did, g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
 		break;
 	case QI_DEVTLB:
 	case QI_PDEVTLB:
@@ -160,12 +179,23 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 				     p, p ? pasid : 0, d[1] & QI_ADDR,
 				     !!(d[1] & (p ? QI_PDEV_S : QI_DEV_S)), p && (d[1] & QI_PDEV_G));
 		}
+		vtd_prq_devtlb(v,
+			       (uint16_t)(type == QI_PDEVTLB ? FIELD_GET(QI_PDEV_SID, d[0])
+							     : FIELD_GET(QI_DEV_SID, d[0])),
+			       type == QI_PDEVTLB, type == QI_PDEVTLB ? pasid : 0, d[1] & QI_ADDR,
+			       !!(d[1] & (type == QI_PDEVTLB ? QI_PDEV_S : QI_DEV_S)),
+			       type == QI_PDEVTLB && (d[1] & QI_PDEV_G));
 		break;
 	case QI_IEC:
-		break; /* no interrupt remapping yet: nothing cached */
+		/* Global or index+IM (ir.c); accepted as a no-op without ECAP.IR. */
+		if (vtd_ir_iec(v, d[0]))
+			return VTD_IQEI_RSVD;
+		break;
 	case QI_WAIT: {
 		uint64_t saddr = d[1] & QI_WAIT_SADDR;
 
+		/* Host-backed invalidations queued so far complete before the wait does. */
+		vtd_host_flush(v);
 		if (d[0] & QI_WAIT_SW) {
 			/* Status address above the HAW is a reserved-field error, non-RAM an access one. */
 			if (saddr >> v->cfg.aw)
@@ -184,11 +214,14 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 			return VTD_IQEI_RSVD;
 		vtd_xlate_inv_piotlb(v->xlate, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
 				     g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
+		vtd_host_piotlb(v, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
+				g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
 		break;
 	case QI_PC:
 		if (g == 2)
 			return VTD_IQEI_RSVD;
 		vtd_xlate_inv_pasid_cache(v->xlate, pc_gran(g), did, pasid);
+		vtd_host_pasid_cache(v, pc_gran(g), did, pasid);
 		break;
 	}
 	v->stats.descs++;
@@ -249,6 +282,7 @@ void vtd_qi_drain(struct viommu *v)
 void vtd_iqt_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 {
 	vtd_qi_drain(v);
+	vtd_host_flush(v); /* one host call per stage-1 for this drain */
 }
 
 /* ICS write: IWC is RW1C; clearing it also clears a pending completion interrupt. */

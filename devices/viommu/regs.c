@@ -51,8 +51,8 @@ void viommu_regs_init(struct viommu *v)
 	add(v, VTD_FECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_fectl_hook, "FECTL");
 	add(v, VTD_FEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "FEDATA");
 	add(v, VTD_FEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "FEADDR");
-	/* RsvdZ without ECAP.EIM (facts §1); still part of the MSI address. */
-	add(v, VTD_FEUADDR_REG, 4, false, 0, 0, 0, NULL, "FEUADDR");
+	/* RsvdZ without ECAP.EIM (facts §1); with it, x2APIC destination bits 31:8. */
+	add(v, VTD_FEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "FEUADDR");
 	add(v, VTD_AFLOG_REG, 8, false, 0, 0, 0, NULL, "AFLOG");
 	add(v, VTD_PMEN_REG, 4, false, 0, 0, 0, NULL, "PMEN");
 	add(v, VTD_PLMBASE_REG, 4, false, 0, 0, 0, NULL, "PLMBASE");
@@ -67,13 +67,25 @@ void viommu_regs_init(struct viommu *v)
 	add(v, VTD_IECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_iectl_hook, "IECTL");
 	add(v, VTD_IEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "IEDATA");
 	add(v, VTD_IEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "IEADDR");
-	add(v, VTD_IEUADDR_REG, 4, false, 0, 0, 0, NULL, "IEUADDR");
+	add(v, VTD_IEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "IEUADDR");
 	add(v, VTD_IQERCD_REG, 8, false, 0, 0, 0, NULL, "IQERCD");
-	add(v, VTD_IRTA_REG, 8, false, 0, 0, 0, NULL, "IRTA");
+	add(v, VTD_IRTA_REG, 8, false, 0, vtd_ir_irta_rw(v), 0, NULL, "IRTA");
 	add(v, VTD_IVA_REG, 8, true, 0, VTD_IVA_ADDR | VTD_IVA_IH | VTD_IVA_AM, 0, NULL, "IVA");
 	add(v, VTD_IOTLB_REG, 8, false, 0,
 	    VTD_IOTLB_IVT | VTD_IOTLB_IIRG | VTD_IOTLB_DR | VTD_IOTLB_DW | VTD_IOTLB_DID, 0,
 	    iotlb_hook, "IOTLB");
+	if (v->cfg.prs) {
+		/* Page request queue (facts §1, §9): 32-byte records, offsets in bits 18:5. */
+		add(v, VTD_PQH_REG, 8, false, 0, GENMASK_ULL(18, 5), 0, NULL, "PQH");
+		add(v, VTD_PQT_REG, 8, false, 0, GENMASK_ULL(18, 5), 0, NULL, "PQT");
+		add(v, VTD_PQA_REG, 8, false, 0, GENMASK_ULL(63, 12) | GENMASK_ULL(2, 0), 0, NULL,
+		    "PQA");
+		add(v, VTD_PRS_REG, 4, false, 0, 0, 0x3, vtd_prs_hook, "PRS");
+		add(v, VTD_PECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_pectl_hook, "PECTL");
+		add(v, VTD_PEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "PEDATA");
+		add(v, VTD_PEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "PEADDR");
+		add(v, VTD_PEUADDR_REG, 4, false, 0, 0, 0, NULL, "PEUADDR");
+	}
 	for (unsigned int i = 0; i < VTD_NR_FRCD; i++) {
 		add(v, VTD_FRCD_REG(i), 8, false, 0, 0, 0, NULL, "FRCD_LO");
 		add(v, VTD_FRCD_REG(i) + 8, 8, false, 0, 0, VTD_FRCD_HI_F, vtd_frcd_hook, "FRCD_HI");
@@ -222,6 +234,8 @@ void viommu_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 	}
 	pthread_mutex_unlock(&v->lock);
 	viommu_flush_msis(v);
+	vtd_prq_deliver(v);
+	vtd_ir_notify(v);
 }
 
 /* ---- GCMD: one command per write (facts §1.1) ---- */
@@ -288,6 +302,8 @@ static void gcmd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 	}
 	if (changed & VTD_GCMD_CFI)
 		gsts ^= VTD_GCMD_CFI;
+	/* SIRTP then IRE (ir.c; nothing without ECAP.IR). */
+	vtd_ir_gcmd(v, val, &gsts);
 	vtd_reg_set(v, VTD_GSTS_REG, gsts);
 }
 

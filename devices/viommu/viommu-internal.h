@@ -43,6 +43,14 @@
 #define VTD_IEUADDR_REG 0x0ac
 #define VTD_IQERCD_REG 0x0b0
 #define VTD_IRTA_REG 0x0b8
+#define VTD_PQH_REG 0x0c0
+#define VTD_PQT_REG 0x0c8
+#define VTD_PQA_REG 0x0d0
+#define VTD_PRS_REG 0x0dc
+#define VTD_PECTL_REG 0x0e0
+#define VTD_PEDATA_REG 0x0e4
+#define VTD_PEADDR_REG 0x0e8
+#define VTD_PEUADDR_REG 0x0ec
 
 /* Our layout choices: IVA/IOTLB at IRO*16 = 0xf0, FRCD[0] at FRO*16 = 0x220, 8 records. */
 #define VTD_IRO 0x0f
@@ -78,14 +86,17 @@
 #define VTD_ECAP_QI BIT_ULL(1)
 #define VTD_ECAP_DT BIT_ULL(2)
 #define VTD_ECAP_IR BIT_ULL(3)
+#define VTD_ECAP_EIM BIT_ULL(4)
 #define VTD_ECAP_PT BIT_ULL(6)
 #define VTD_ECAP_SC BIT_ULL(7)
 #define VTD_ECAP_IRO GENMASK_ULL(17, 8)
+#define VTD_ECAP_MHMV GENMASK_ULL(23, 20)
 #define VTD_ECAP_NEST BIT_ULL(26)
 #define VTD_ECAP_PRS BIT_ULL(29)
 #define VTD_ECAP_SRS BIT_ULL(31)
 #define VTD_ECAP_PSS GENMASK_ULL(39, 35)
 #define VTD_ECAP_PASID BIT_ULL(40)
+#define VTD_ECAP_PDS BIT_ULL(42)
 #define VTD_ECAP_SMTS BIT_ULL(43)
 #define VTD_ECAP_SLTS BIT_ULL(46)
 #define VTD_ECAP_FLTS BIT_ULL(47)
@@ -100,6 +111,12 @@
 #define VTD_GCMD_IRE BIT_ULL(25)
 #define VTD_GCMD_SIRTP BIT_ULL(24)
 #define VTD_GCMD_CFI BIT_ULL(23)
+
+/* IRTA (facts §8) */
+#define VTD_IRTA_ADDR GENMASK_ULL(63, 12)
+#define VTD_IRTA_EIME BIT_ULL(11)
+#define VTD_IRTA_S GENMASK_ULL(3, 0)
+#define VTD_IR_MAX_ENTRIES 65536 /* S = 0xF */
 
 #define VTD_RTADDR_ADDR GENMASK_ULL(63, 12)
 #define VTD_RTADDR_TTM GENMASK_ULL(11, 10)
@@ -183,12 +200,37 @@ struct vtd_reg {
 	const char *name;
 };
 
-#define VTD_MAX_REGS 64
+#define VTD_MAX_REGS 80
 #define VTD_MAX_MSIS 4
 
 struct vtd_msi {
 	uint64_t addr;
 	uint32_t data;
+};
+
+/* Page requests and ATS clients (prq.c; facts §9). */
+#define VTD_PRQ_GROUPS 64  /* page request groups awaiting a page group response */
+#define VTD_ATS_CLIENTS 16 /* ATS-capable requesters registered through dma_as */
+
+struct vtd_prq_group {
+	bool used, pp;
+	uint16_t sid, grpid;
+	uint32_t pasid;
+	uint8_t code; /* response code, once answered (resp[] only) */
+};
+
+struct vtd_ats_slot {
+	bool used;
+	uint16_t sid;
+	const struct dma_ats_client *client;
+	void *opaque;
+};
+
+struct vtd_prq {
+	struct vtd_prq_group groups[VTD_PRQ_GROUPS]; /* outstanding (LPIG written to the queue) */
+	struct vtd_prq_group resp[VTD_PRQ_GROUPS];   /* answered, delivered after the lock */
+	unsigned int nr_resp;
+	struct vtd_ats_slot ats[VTD_ATS_CLIENTS];
 };
 
 struct viommu {
@@ -215,7 +257,14 @@ struct viommu {
 
 	viommu_devtlb_fn devtlb_fn;
 	void *devtlb_opaque;
+	struct vtd_prq prq;
 	struct viommu_stats stats;
+
+	/* Interrupt remapping (ir.c); allocated only with cfg.ir. */
+	struct vtd_ir *ir;
+
+	/* Host forwarding for host-backed devices (host.c); NULL until one is attached. */
+	struct vtd_host *host;
 };
 
 /* config.c */
@@ -242,11 +291,48 @@ void vtd_fsts_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_fectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_frcd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 
+/* ir.c (lock held unless noted) */
+int vtd_ir_create(struct viommu *v);
+void vtd_ir_destroy(struct viommu *v);
+uint64_t vtd_ir_irta_rw(const struct viommu *v);
+/* GCMD side: SIRTP (one-shot) and IRE (level), applied to *gsts. */
+void vtd_ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts);
+/* IEC descriptor (type 0x4) QW0; returns 0 or -EINVAL (reserved encoding). */
+int vtd_ir_iec(struct viommu *v, uint64_t qw0);
+/* Runs the IEC-changed notifier if something changed; call without the lock. */
+void vtd_ir_notify(struct viommu *v);
+
 /* qi.c (lock held) */
 void vtd_iqt_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_ics_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_iectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_qi_raise_iqe(struct viommu *v, enum vtd_iqei code);
 void vtd_qi_drain(struct viommu *v);
+
+/* host.c (lock held): forwarding of guest invalidations for host-backed devices */
+void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
+void vtd_host_context(struct viommu *v);
+void vtd_host_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+		     uint64_t addr, unsigned int am, bool ih);
+void vtd_host_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		    unsigned int am, bool ih);
+/* Sends the queued invalidations: one host call per affected stage-1. */
+void vtd_host_flush(struct viommu *v);
+void vtd_host_destroy(struct viommu *v);
+
+/* prq.c: page request queue, page group responses, ATS translation and device-TLB routing */
+void vtd_prs_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
+void vtd_pectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
+/* Lock held: a page group response descriptor (type 0x9); 0 or an IQEI code. */
+int vtd_prq_response(struct viommu *v, const uint64_t *d);
+/* Lock held: a device-TLB (0x3) / PASID device-TLB (0x8) invalidation for the SID's client. */
+void vtd_prq_devtlb(struct viommu *v, uint16_t sid, bool has_pasid, uint32_t pasid, uint64_t addr,
+		    bool size_bit, bool global);
+/* Lock NOT held: delivers the page group responses the last IQT write produced. */
+void vtd_prq_deliver(struct viommu *v);
+int vtd_ats_translate(void *iommu, const struct dma_req *req, uint64_t iova,
+		      struct dma_ats_xlate *ret);
+int vtd_page_request(void *iommu, const struct dma_page_req *pr);
+int vtd_ats_register(void *iommu, uint16_t sid, const struct dma_ats_client *client, void *opaque);
 
 #endif

@@ -50,6 +50,9 @@ static int translate(void *iommu, const struct dma_req *req, uint64_t iova, stru
 
 static const struct dma_iommu_ops viommu_dma_ops = {
 	.translate = translate,
+	.ats_translate = vtd_ats_translate,
+	.page_request = vtd_page_request,
+	.ats_register = vtd_ats_register,
 };
 
 struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, uint64_t base,
@@ -70,6 +73,8 @@ struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, u
 	v->base = base;
 	pthread_mutex_init(&v->lock, NULL);
 	viommu_compute_caps(cfg, &v->cap, &v->ecap, &caps);
+	if (vtd_ir_create(v))
+		goto err_free;
 	v->xlate = vtd_xlate_create(gm, &caps, NULL);
 	if (!v->xlate)
 		goto err_free;
@@ -92,6 +97,8 @@ void viommu_destroy(struct viommu *v)
 		return;
 	if (v->xlate)
 		vtd_xlate_destroy(v->xlate);
+	vtd_ir_destroy(v);
+	vtd_host_destroy(v);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }

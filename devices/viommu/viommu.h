@@ -28,14 +28,18 @@ struct viommu;
 
 /*
  * Parsed "-device vtd,mode=legacy|scalable,aw=39|48|57,pasid-bits=N,flts=on|off,
- * slts=on|off,nest=on|off,pt=on|off,cm=on|off,dt=on|off". docs/viommu.md lists what each
- * option does to CAP/ECAP.
+ * slts=on|off,nest=on|off,pt=on|off,cm=on|off,dt=on|off,ir=on|off,eim=on|off,prs=on|off".
+ * docs/viommu.md
+ * lists what each option does to CAP/ECAP.
  */
 struct viommu_config {
 	bool scalable;           /* mode=scalable (ECAP.SMTS) */
 	unsigned int aw;         /* 39, 48 or 57: MGAW/SAGAW and HAW */
 	unsigned int pasid_bits; /* 1..20: ECAP.PSS + 1 (scalable only) */
 	bool flts, slts, nest, pt, cm, dt;
+	bool ir;                 /* ECAP.IR: interrupt remapping */
+	bool eim;                /* ECAP.EIM: x2APIC (32-bit destination) IRTEs; needs ir */
+	bool prs;                /* ECAP.PRS + PDS: page request queue; needs scalable, dt */
 };
 
 /* Counters for benchmarks and tests (monotonic since create). */
@@ -51,6 +55,16 @@ struct viommu_stats {
 	uint64_t faults_collapsed; /* identical to a pending record: not recorded */
 	uint64_t faults_overflow;  /* dropped with PFO */
 	uint64_t msis;             /* fault + completion event MSIs sent */
+	uint64_t ir_remapped;      /* remappable-format interrupts translated */
+	uint64_t ir_compat;        /* compatibility-format interrupts passed (IRE=0 or CFIS=1) */
+	uint64_t ir_blocked;       /* interrupt requests blocked (fault reason 0x20-0x26) */
+	uint64_t irte_fetches;     /* IRTEs read from guest memory into the entry cache */
+	uint64_t iec_invs;         /* interrupt entry cache invalidations (descriptor 0x4) */
+	uint64_t page_reqs;        /* page requests written to the page request queue */
+	uint64_t prq_overflows;    /* page requests dropped with PRS.PRO */
+	uint64_t prg_responses;    /* page group responses routed to a device */
+	uint64_t prg_unknown;      /* page group responses for no outstanding group: ignored */
+	uint64_t ats_xlates;       /* ATS translation requests answered */
 };
 
 /*
@@ -94,5 +108,63 @@ void viommu_get_stats(struct viommu *v, struct viommu_stats *ret);
 typedef void (*viommu_devtlb_fn)(void *opaque, uint16_t sid, bool has_pasid, uint32_t pasid,
 				 uint64_t addr, bool size_bit, bool global);
 void viommu_set_devtlb_hook(struct viommu *v, viommu_devtlb_fn fn, void *opaque);
+
+/*
+ * Interrupt remapping (facts §8), for the machine's interrupt path. Every MSI a device raises
+ * and every IOAPIC redirection goes through viommu_remap_msi with the requester's source-id:
+ * with GSTS.IRES=0 the request passes unchanged; otherwise a remappable-format request is
+ * translated through the interrupt entry cache (IRTEs are fetched into it on first use and
+ * stay there until an IEC invalidation or SIRTP) and a compatibility-format one passes only
+ * with GSTS.CFIS=1 and EIME=0. Returns 0 with the compatibility-format MSI to deliver (with
+ * EIME, destination bits 31:8 in ret_addr bits 63:40, the KVM x2APIC API form), or -EACCES
+ * when the request is blocked: the fault is recorded (unless the IRTE has FPD) and nothing
+ * may be delivered. Any thread; takes the unit lock.
+ */
+int viommu_remap_msi(struct viommu *v, uint64_t addr, uint32_t data, uint16_t sid,
+		     uint64_t *ret_addr, uint32_t *ret_data);
+/* The same translation without recording faults or counting: for building KVM routes. */
+int viommu_lookup_msi(struct viommu *v, uint64_t addr, uint32_t data, uint16_t sid,
+		      uint64_t *ret_addr, uint32_t *ret_data);
+/* True when GSTS.IRES=1 (the machine may skip the call otherwise). Lock-free. */
+bool viommu_ir_enabled(const struct viommu *v);
+
+/*
+ * Called after the guest changed what interrupts translate to: IEC invalidation (global or
+ * by index), SIRTP, IRE or CFI. Runs on the vCPU thread that wrote the register, without
+ * the unit lock, so it may call viommu_lookup_msi (to rebuild KVM's routes).
+ */
+typedef void (*viommu_ir_notify_fn)(void *opaque);
+void viommu_set_ir_notify(struct viommu *v, viommu_ir_notify_fn fn, void *opaque);
+
+/*
+ * Host forwarding (nested mode; devices/viommu/host.c). A host-backed device at sid has its
+ * guest first-stage PASID entries mirrored into the host IOMMU through hi (device handle dev):
+ * PASID-cache / context-cache invalidations attach, replace or detach host stage-1s, IOTLB
+ * invalidations become one batched host call per stage-1 per drain, host faults become fault
+ * records and host page requests go through the page request queue. The first device of a
+ * backend maps guest RAM as its stage-2. Needs mode=scalable. Returns 0 or -errno.
+ */
+struct host_iommu;
+struct host_iommu_caps;
+int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_iommu *hi,
+			      uint32_t dev);
+
+struct viommu_host_stats {
+	uint64_t binds, replaces, unbinds; /* host stage-1 attach / replace / detach */
+	uint64_t inv_batches;              /* host invalidate calls */
+	uint64_t inv_ranges;               /* ranges in those calls */
+	uint64_t faults;                   /* host faults turned into fault records */
+	uint64_t page_reqs, page_resps;    /* host page requests and answers sent back */
+	uint64_t errors;                   /* host calls that failed */
+};
+void viommu_get_host_stats(struct viommu *v, struct viommu_host_stats *ret);
+
+/*
+ * Nested mode from the host's capabilities: copies cfg to *ret without anything the host
+ * cannot back (5-level first stage, PASID width, page requests). Returns 0 and a one-line
+ * description of the chosen mode in msg, or -EOPNOTSUPP (host has no nesting) with the reason.
+ */
+int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_caps *hc,
+		     struct viommu_config *ret, char *msg, size_t len);
 
 #endif

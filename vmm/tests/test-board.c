@@ -75,6 +75,11 @@ START_TEST(test_fdt_schema)
 				     "compatible", NULL), "pci1234,11e8");
 	ck_assert_uint_eq(prop_u32(m.fdt, "/isa/serial@3f8", "interrupts", 0), 4);
 	ck_assert_uint_eq(prop_u32(m.fdt, "/isa/debug-exit@f4", "reg", 0), 0xf4);
+	/* The CMOS RTC: Linux reads the wall clock from it and the FADT says it is there. */
+	ck_assert_uint_eq(prop_u32(m.fdt, "/isa/rtc@70", "reg", 0), 0x70);
+	ck_assert_uint_eq(prop_u32(m.fdt, "/isa/rtc@70", "interrupts", 0), 8);
+	ck_assert_int_eq(fdt_node_check_compatible(m.fdt, fdt_path_offset(m.fdt, "/isa/rtc@70"),
+						   "motorola,mc146818"), 0);
 	ck_assert_int_lt(fdt_path_offset(m.fdt, "/iommu@fed90000"), 0);
 	free(m.fdt);
 	gmem_destroy(&m.gmem);

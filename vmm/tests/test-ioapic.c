@@ -92,13 +92,16 @@ START_TEST(test_level_eoi)
 	ck_assert_uint_ne(rd(&io, 0x10 + 2 * 16) & (1u << 14), 0); /* remote IRR */
 	ioapic_set_level(&io, 16, true); /* still in service: no redelivery */
 	ck_assert_uint_eq(r.n, 1);
-	ioapic_eoi(&io, 0x41);           /* other vector */
+	ioapic_eoi(&io, 0x41, 0);           /* other vector */
 	ck_assert_uint_eq(r.n, 1);
-	ioapic_eoi(&io, 0x40);           /* line still high: again, at the next recheck */
+	io.eoi_grace_ns = 1000;
+	ioapic_eoi(&io, 0x40, 5000);     /* line still high: again, once the grace time is over */
 	ck_assert_uint_eq(r.n, 1);
-	ioapic_recheck(&io);
+	ioapic_recheck(&io, 5999);
+	ck_assert_uint_eq(r.n, 1);
+	ioapic_recheck(&io, 6000);
 	ck_assert_uint_eq(r.n, 2);
-	ioapic_recheck(&io);             /* only once */
+	ioapic_recheck(&io, 9999);       /* only once */
 	ck_assert_uint_eq(r.n, 2);
 	ioapic_set_level(&io, 16, false);
 	ioapic_mmio_write(&io, 0x40, 0x40, 4); /* EOI register */
@@ -121,9 +124,9 @@ START_TEST(test_early_eoi_then_quiet)
 	wr(&io, 0x10 + 2 * 19, 0x40 | (1u << 15));
 	ioapic_set_level(&io, 19, true);
 	ck_assert_uint_eq(r.n, 1);
-	ioapic_eoi(&io, 0x40);
+	ioapic_eoi(&io, 0x40, 0);
 	ioapic_set_level(&io, 19, false);
-	ioapic_recheck(&io);
+	ioapic_recheck(&io, ~0ULL);
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 19) & (1u << 14), 0);
 	ioapic_set_level(&io, 19, true); /* a new assertion is delivered at once */
@@ -149,6 +152,28 @@ START_TEST(test_unmask_pending_level)
 }
 END_TEST
 
+/* Remappable-format RTE (bit 48): the MSI carries the handle, not a destination. */
+START_TEST(test_remappable_format)
+{
+	struct ioapic io;
+	struct rec r = { 0 };
+
+	ioapic_init(&io, 0, &ops, &r);
+	/* Handle 0x8005: 14:0 in RTE 63:49, bit 15 in RTE bit 11; level, vector 0x66. */
+	wr(&io, 0x10 + 2 * 3 + 1, (5u << 17) | (1u << 16));
+	wr(&io, 0x10 + 2 * 3, 0x66 | (1u << 11) | (1u << 15));
+	ioapic_set_level(&io, 3, true);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.addr, 0xfee00000ULL | (5u << 5) | (1u << 4) | (1u << 2));
+	ck_assert_uint_eq(r.data, 0x66 | (1u << 15) | (1u << 14));
+	/* EOI still matches the RTE's vector (which must equal the IRTE's). */
+	ioapic_set_level(&io, 3, false);
+	ioapic_eoi(&io, 0x66, 0);
+	ck_assert_uint_eq(rd(&io, 0x10 + 2 * 3) & (1u << 14), 0);
+	ioapic_fini(&io);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ioapic");
@@ -161,6 +186,7 @@ int main(void)
 	tcase_add_test(tc, test_level_eoi);
 	tcase_add_test(tc, test_unmask_pending_level);
 	tcase_add_test(tc, test_early_eoi_then_quiet);
+	tcase_add_test(tc, test_remappable_format);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
