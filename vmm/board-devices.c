@@ -13,9 +13,11 @@
 #include "bits.h"
 #include "board.h"
 #include "devices/edu/edu.h"
+#include "devices/pasid-dma/pasid-dma.h"
 #include "devices/fwcfg/fwcfg.h"
 #include "devices/pci/pci.h"
 #include "devices/platform/platform.h"
+#include "devices/rtc/rtc.h"
 #include "devices/uart/uart.h"
 #include "devices/viommu/viommu.h"
 #include "log.h"
@@ -38,8 +40,10 @@ static void destroy_uart(void *d) { uart_destroy(d); }
 static void destroy_debug_exit(void *d) { debug_exit_destroy(d); }
 static void destroy_acpi_pm(void *d) { acpi_pm_destroy(d); }
 static void destroy_fwcfg(void *d) { fwcfg_destroy(d); }
+static void destroy_rtc(void *d) { rtc_destroy(d); }
 static void destroy_pci_host(void *d) { pci_host_destroy(d); }
 static void destroy_edu(void *d) { edu_destroy(d); }
+static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
 
 /* First reg cell of an /isa child: its I/O port. */
@@ -77,6 +81,8 @@ static int create_isa(struct machine *m, int isa)
 						    STDIN_FILENO, STDOUT_FILENO), destroy_uart);
 		} else if (!fdt_node_check_compatible(fdt, node, "nestvm,debug-exit")) {
 			ret = record(m, debug_exit_create(&m->bus, port, 4, &m->ctl), destroy_debug_exit);
+		} else if (!fdt_node_check_compatible(fdt, node, "motorola,mc146818")) {
+			ret = record(m, rtc_create(&m->bus, port), destroy_rtc);
 		} else if (!fdt_node_check_compatible(fdt, node, "nestvm,acpi-pm")) {
 			ret = record(m, acpi_pm_create(&m->bus, port, &m->irq,
 						       node_u32(fdt, node, "interrupts", 9), &m->ctl),
@@ -93,6 +99,27 @@ static int create_isa(struct machine *m, int isa)
 			return ret;
 	}
 	return 0;
+}
+
+/* pasid-dma: the options of the -device spec that was given this slot. */
+static struct pasid_dma *create_pasid_dma(struct machine *m, unsigned int slot)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct pasid_dma_config pc;
+	char err[160];
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		const struct device_spec *d = &cfg->devices[i];
+
+		if (strcmp(d->model, "pasid-dma") || d->slot != (int)slot)
+			continue;
+		if (pasid_dma_parse_options(d->opts, &pc, err, sizeof(err))) {
+			log_err("board", "%s", err);
+			return NULL;
+		}
+		return pasid_dma_create(m->pci, slot, &m->dma_bus, &pc);
+	}
+	return NULL;
 }
 
 static int create_pci(struct machine *m, int pci)
@@ -113,6 +140,8 @@ static int create_pci(struct machine *m, int pci)
 			continue;
 		if (!strcmp(model, "edu")) {
 			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
+		} else if (!strcmp(model, "pasid-dma")) {
+			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else {
 			log_err("board", "no device model for '%s'", model);
 			ret = -EINVAL;
@@ -132,12 +161,14 @@ int board_create_devices(struct machine *m, char *err, size_t errlen)
 	m->dma_bus = (struct dma_as){ .gmem = &m->gmem };
 	node = fdt_node_offset_by_compatible(fdt, -1, "intel,vtd");
 	if (node >= 0) {
-		m->viommu = viommu_create(m->vtd_cfg, &m->bus, BOARD_VTD_BASE, &m->gmem, &m->irq);
+		m->viommu = viommu_create(m->vtd_cfg, &m->bus, BOARD_VTD_BASE, &m->gmem,
+					  &m->irq_direct);
 		ret = record(m, m->viommu, destroy_viommu);
 		if (ret) {
 			snprintf(err, errlen, "cannot create the vIOMMU: %s", strerror(-ret));
 			return ret;
 		}
+		irq_attach_viommu(m);
 		viommu_dma_as(m->viommu, &m->dma_bus);
 	}
 	node = fdt_path_offset(fdt, "/isa");
@@ -187,6 +218,7 @@ int board_configure_viommu(struct machine *m, char *err, size_t errlen)
 		m->vtd.present = true;
 		m->vtd.mode = vc->scalable ? "scalable" : "legacy";
 		m->vtd.haw = vc->aw;
+		m->vtd.intr_remap = vc->ir;
 	}
 	return 0;
 }

@@ -35,6 +35,50 @@ struct dma_xlate {
 	uint64_t len;
 };
 
+/*
+ * ATS and PRI (PCIe address translation services and page request interface).
+ *
+ * A translation completion: iova's page translates to gpa (page base) for size bytes
+ * (a power of two >= 4096) with the granted DMA_ACC_* bits in perm. perm == 0 is the
+ * "no translation" answer (R = W = 0) a device may follow with a page request.
+ */
+struct dma_ats_xlate {
+	uint64_t gpa;
+	uint64_t size;
+	unsigned int perm;
+};
+
+/* One PRI page request (page-aligned addr; access = DMA_ACC_* requested). */
+struct dma_page_req {
+	uint16_t sid;
+	bool has_pasid;
+	uint32_t pasid;
+	uint64_t addr;
+	unsigned int access;
+	bool last;        /* last page in the group: the group is answered once */
+	uint16_t grpid;   /* page request group index, 9 bits */
+};
+
+/* Page group response codes (PCIe PRG response). */
+#define DMA_PRG_SUCCESS 0x0u
+#define DMA_PRG_INVALID 0x1u
+#define DMA_PRG_FAILURE 0xfu
+
+/*
+ * Callbacks of an ATS-capable device, registered per requester id.
+ * devtlb_invalidate runs with the IOMMU's lock held (the invalidation must be complete
+ * before a later wait descriptor completes): it may only take the device's innermost lock
+ * and must not call back into the IOMMU. size is a power of two >= 4096 (addr aligned);
+ * all_pasids drops every PASID's entries in the range. page_response runs with no IOMMU
+ * lock held and may issue DMA, translation and page requests.
+ */
+struct dma_ats_client {
+	void (*devtlb_invalidate)(void *opaque, bool has_pasid, uint32_t pasid, bool all_pasids,
+				  uint64_t addr, uint64_t size);
+	void (*page_response)(void *opaque, bool has_pasid, uint32_t pasid, uint16_t grpid,
+			      unsigned int code);
+};
+
 struct dma_iommu_ops {
 	/*
 	 * Translates iova for req. Returns 0 and fills *ret, or a negative errno when the
@@ -42,6 +86,22 @@ struct dma_iommu_ops {
 	 */
 	int (*translate)(void *iommu, const struct dma_req *req, uint64_t iova,
 			 struct dma_xlate *ret);
+	/*
+	 * Optional (NULL when the IOMMU has no ATS/PRI support): see "ATS and PRI" above.
+	 * ats_translate answers a PCIe ATS translation request without touching the target
+	 * memory; page_request queues a PRI page request; ats_register attaches a device's
+	 * device-TLB / page-response callbacks to its requester id (client NULL detaches).
+	 * ats_translate: 0 (perm may be 0), -EACCES (blocked; fault recorded as the spec
+	 * says). page_request: 0 (queued; the answer comes through page_response), -ENOSPC
+	 * (queue overflow: for a last-in-group request this stands for an immediate Success
+	 * answer, so the device retries), -EACCES (page requests blocked for the requester).
+	 * ats_register: 0, -ENOSPC (table full) or -EINVAL.
+	 */
+	int (*ats_translate)(void *iommu, const struct dma_req *req, uint64_t iova,
+			     struct dma_ats_xlate *ret);
+	int (*page_request)(void *iommu, const struct dma_page_req *pr);
+	int (*ats_register)(void *iommu, uint16_t sid, const struct dma_ats_client *client,
+			    void *opaque);
 };
 
 struct dma_as {

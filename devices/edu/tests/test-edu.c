@@ -67,7 +67,7 @@ static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
 	return 0;
 }
 
-static const struct dma_iommu_ops fake_iommu_ops = { fake_translate };
+static const struct dma_iommu_ops fake_iommu_ops = { .translate = fake_translate };
 
 struct env {
 	struct bus bus;
