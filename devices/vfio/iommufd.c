@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The iommufd backend of host_iommu: VFIO cdev bind, IOAS with guest RAM, a nest-parent HWPT,
+ * one nested VTD_S1 HWPT per bound (device, PASID), batched HWPT invalidations and the fault
+ * queue (facts §12.4). It detects at run time what the host kernel supports and says what is
+ * missing. Every system call goes through the iommufd_sys seam so a kernel double can check it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "common/bits.h"
+#include "common/log.h"
+#include "devices/vfio/iommufd-abi.h"
+#include "devices/vfio/vfio.h"
+
+#define IFD_MAX_DEVS 8
+#define IFD_MAX_BINDS 32
+#define IFD_FAULT_BATCH 16
+/* Bound on re-issuing the remainder of a batch the kernel handled only partly. */
+#define IFD_INV_RETRIES 8
+
+#define ECAP_NEST BIT_ULL(26)
+
+struct ifd_bind {
+	bool used;
+	uint32_t pasid; /* HOST_PASID_NONE: the RID */
+	uint32_t hwpt;
+};
+
+struct ifd_dev {
+	bool used;
+	int fd;
+	uint32_t dev_id;
+	bool rid_on_default; /* RID attached to the parent (or the IOAS in shadow mode) */
+	struct host_iommu_caps caps;
+	struct ifd_bind binds[IFD_MAX_BINDS];
+};
+
+struct iommufd_backend {
+	struct iommufd_sys sys;
+	pthread_mutex_t lock;
+	int fd;
+	uint32_t ioas, parent, fault_id;
+	int fault_fd;
+	bool have_parent, parent_pasid, have_fault, have_invalidate;
+	char missing[256];
+	struct ifd_dev devs[IFD_MAX_DEVS];
+	host_fault_fn fault_fn;
+	void *fault_opaque;
+	struct iommufd_stats st;
+};
+
+/* ---- the real system calls ---- */
+
+static int real_open(void *ctx, const char *path, int flags)
+{
+	int fd = open(path, flags);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int real_close(void *ctx, int fd)
+{
+	return close(fd) ? -errno : 0;
+}
+
+static int real_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+static ssize_t real_read(void *ctx, int fd, void *buf, size_t len)
+{
+	ssize_t n = read(fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static ssize_t real_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+
+	return n < 0 ? -errno : n;
+}
+
+static const struct iommufd_sys real_sys = {
+	.open = real_open, .close = real_close, .ioctl = real_ioctl,
+	.read = real_read, .write = real_write,
+};
+
+static int xioctl(struct iommufd_backend *b, int fd, unsigned long req, void *arg)
+{
+	return b->sys.ioctl(b->sys.ctx, fd, req, arg);
+}
+
+static void note_missing(struct iommufd_backend *b, const char *what)
+{
+	size_t l = strlen(b->missing);
+
+	if (strstr(b->missing, what))
+		return;
+	snprintf(b->missing + l, sizeof(b->missing) - l, "%s%s", l ? "; " : "", what);
+}
+
+static int destroy_obj(struct iommufd_backend *b, uint32_t id)
+{
+	struct ifd_destroy d = { .size = sizeof(d), .id = id };
+
+	b->st.destroy++;
+	return xioctl(b, b->fd, IFD_DESTROY, &d);
+}
+
+/* ---- life cycle ---- */
+
+int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
+			 struct iommufd_backend **ret, char *errbuf, size_t errlen)
+{
+	struct iommufd_backend *b = calloc(1, sizeof(*b));
+	struct ifd_ioas_alloc ia = { .size = sizeof(ia) };
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->sys = sys ? *sys : real_sys;
+	b->fault_fd = -1;
+	pthread_mutex_init(&b->lock, NULL);
+	b->fd = b->sys.open(b->sys.ctx, path ? path : "/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (b->fd < 0) {
+		r = b->fd;
+		snprintf(errbuf, errlen, "cannot open %s: %s (needs CONFIG_IOMMUFD)",
+			 path ? path : "/dev/iommu", strerror(-r));
+		goto err_free;
+	}
+	r = xioctl(b, b->fd, IFD_IOAS_ALLOC, &ia);
+	if (r) {
+		snprintf(errbuf, errlen, "IOMMU_IOAS_ALLOC failed: %s", strerror(-r));
+		goto err_close;
+	}
+	b->ioas = ia.out_ioas_id;
+	*ret = b;
+	return 0;
+err_close:
+	b->sys.close(b->sys.ctx, b->fd);
+err_free:
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+	return r;
+}
+
+static int read_hw_info(struct iommufd_backend *b, struct ifd_dev *d, char *errbuf, size_t errlen)
+{
+	struct ifd_hw_info_vtd vtd = { 0 };
+	struct ifd_hw_info hi = { .size = sizeof(hi), .dev_id = d->dev_id,
+				  .data_len = sizeof(vtd), .data_uptr = (uintptr_t)&vtd };
+	int r = xioctl(b, b->fd, IFD_GET_HW_INFO, &hi);
+
+	if (r) {
+		snprintf(errbuf, errlen, "IOMMU_GET_HW_INFO failed: %s%s", strerror(-r),
+			 r == -ENOTTY ? " (needs Linux 6.6+)" : "");
+		return r;
+	}
+	d->caps.max_pasid_log2 = hi.out_max_pasid_log2;
+	if (hi.out_data_type == IFD_HW_INFO_INTEL_VTD) {
+		d->caps.vtd = true;
+		d->caps.vtd_cap = vtd.cap_reg;
+		d->caps.vtd_ecap = vtd.ecap_reg;
+		d->caps.ro_parent_refused = vtd.flags & IFD_VTD_ERRATA_772415;
+	} else {
+		note_missing(b, "host IOMMU is not VT-d: no VTD_S1 nesting");
+	}
+	return 0;
+}
+
+/* Allocates the nest parent and probes the nesting, invalidation and fault-queue ioctls. */
+static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
+{
+	struct ifd_hwpt_alloc ha = { .size = sizeof(ha), .flags = IFD_HWPT_NEST_PARENT | IFD_HWPT_PASID,
+				     .dev_id = d->dev_id, .pt_id = b->ioas };
+	struct ifd_hwpt_invalidate inv = { .size = sizeof(inv), .entry_len = sizeof(struct ifd_vtd_s1_inv) };
+	struct ifd_fault_alloc fa = { .size = sizeof(fa) };
+	int r;
+
+	if (!d->caps.vtd || !(d->caps.vtd_ecap & ECAP_NEST)) {
+		note_missing(b, "host VT-d has no ECAP.NEST: nesting unavailable");
+		return;
+	}
+	b->st.hwpt_alloc++;
+	r = xioctl(b, b->fd, IFD_HWPT_ALLOC, &ha);
+	if (r == -EOPNOTSUPP || r == -EINVAL) {
+		note_missing(b, "no PASID-capable HWPTs (IOMMU_HWPT_ALLOC_PASID, Linux 6.15+)");
+		ha.flags = IFD_HWPT_NEST_PARENT;
+		b->st.hwpt_alloc++;
+		r = xioctl(b, b->fd, IFD_HWPT_ALLOC, &ha);
+	} else if (!r) {
+		b->parent_pasid = true;
+	}
+	if (r) {
+		note_missing(b, "no nest-parent HWPT (IOMMU_HWPT_ALLOC_NEST_PARENT, Linux 6.7+)");
+		return;
+	}
+	b->parent = ha.out_hwpt_id;
+	b->have_parent = true;
+	/* An empty invalidation on the parent: ENOTTY only when the ioctl does not exist. */
+	inv.hwpt_id = b->parent;
+	r = xioctl(b, b->fd, IFD_HWPT_INVALIDATE, &inv);
+	b->have_invalidate = r != -ENOTTY;
+	if (!b->have_invalidate)
+		note_missing(b, "no IOMMU_HWPT_INVALIDATE (Linux 6.8+): nesting unavailable");
+	r = xioctl(b, b->fd, IFD_FAULT_QUEUE_ALLOC, &fa);
+	if (r) {
+		note_missing(b, "no IOMMU_FAULT_QUEUE_ALLOC (Linux 6.11+): no page requests");
+	} else {
+		b->have_fault = true;
+		b->fault_id = fa.out_fault_id;
+		b->fault_fd = (int)fa.out_fault_fd;
+	}
+}
+
+int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint32_t *ret_dev,
+			       char *errbuf, size_t errlen)
+{
+	struct ifd_vfio_bind bind = { .argsz = sizeof(bind), .iommufd = b->fd };
+	struct ifd_vfio_attach at = { .argsz = 12 };
+	struct ifd_dev *d = NULL;
+	uint32_t idx = 0;
+	int r;
+
+	for (; idx < IFD_MAX_DEVS && !d; idx++)
+		if (!b->devs[idx].used)
+			d = &b->devs[idx];
+	if (!d) {
+		snprintf(errbuf, errlen, "too many passthrough devices");
+		return -ENOSPC;
+	}
+	idx--;
+	*d = (struct ifd_dev){ .fd = -1 };
+	d->fd = b->sys.open(b->sys.ctx, cdev, O_RDWR | O_CLOEXEC);
+	if (d->fd < 0) {
+		snprintf(errbuf, errlen, "cannot open %s: %s", cdev, strerror(-d->fd));
+		return d->fd;
+	}
+	r = xioctl(b, d->fd, IFD_VFIO_BIND, &bind);
+	if (r) {
+		snprintf(errbuf, errlen, "VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s%s", cdev,
+			 strerror(-r), r == -ENOTTY ? " (needs Linux 6.6+ with CONFIG_VFIO_DEVICE_CDEV)" : "");
+		goto err_close;
+	}
+	d->dev_id = bind.out_devid;
+	r = read_hw_info(b, d, errbuf, errlen);
+	if (r)
+		goto err_close;
+	if (!b->have_parent)
+		setup_parent(b, d);
+	d->caps.nesting = b->have_parent && b->have_invalidate;
+	d->caps.fault_queue = b->have_fault;
+	d->caps.pasid_attach = b->parent_pasid && d->caps.max_pasid_log2 > 0;
+	/* The RID starts on the stage-2 parent (GPA DMA), or on the IOAS in shadow mode. */
+	at.pt_id = b->have_parent ? b->parent : b->ioas;
+	b->st.attach++;
+	r = xioctl(b, d->fd, IFD_VFIO_ATTACH, &at);
+	if (r) {
+		snprintf(errbuf, errlen, "VFIO_DEVICE_ATTACH_IOMMUFD_PT failed: %s", strerror(-r));
+		goto err_close;
+	}
+	d->rid_on_default = true;
+	d->used = true;
+	*ret_dev = idx;
+	return 0;
+err_close:
+	b->sys.close(b->sys.ctx, d->fd);
+	return r;
+}
+
+static void detach_one(struct iommufd_backend *b, struct ifd_dev *d, uint32_t pasid)
+{
+	struct ifd_vfio_detach dt = { .argsz = pasid == HOST_PASID_NONE ? 8 : 12,
+				      .flags = pasid == HOST_PASID_NONE ? 0 : IFD_DETACH_PASID,
+				      .pasid = pasid == HOST_PASID_NONE ? 0 : pasid };
+
+	b->st.detach++;
+	xioctl(b, d->fd, IFD_VFIO_DETACH, &dt);
+}
+
+void iommufd_backend_close(struct iommufd_backend *b)
+{
+	if (!b)
+		return;
+	for (unsigned int i = 0; i < IFD_MAX_DEVS; i++) {
+		struct ifd_dev *d = &b->devs[i];
+
+		if (!d->used)
+			continue;
+		for (unsigned int j = 0; j < IFD_MAX_BINDS; j++) {
+			if (!d->binds[j].used)
+				continue;
+			detach_one(b, d, d->binds[j].pasid);
+			if (d->binds[j].pasid == HOST_PASID_NONE)
+				d->rid_on_default = false;
+			destroy_obj(b, d->binds[j].hwpt);
+		}
+		if (d->rid_on_default)
+			detach_one(b, d, HOST_PASID_NONE);
+		b->sys.close(b->sys.ctx, d->fd);
+	}
+	if (b->have_fault) {
+		destroy_obj(b, b->fault_id);
+		b->sys.close(b->sys.ctx, b->fault_fd);
+	}
+	if (b->have_parent)
+		destroy_obj(b, b->parent);
+	destroy_obj(b, b->ioas);
+	b->sys.close(b->sys.ctx, b->fd);
+	pthread_mutex_destroy(&b->lock);
+	free(b);
+}
+
+/* ---- host_iommu operations ---- */
+
+static struct ifd_dev *get_dev(struct iommufd_backend *b, uint32_t dev)
+{
+	return dev < IFD_MAX_DEVS && b->devs[dev].used ? &b->devs[dev] : NULL;
+}
+
+static struct ifd_bind *find_bind(struct ifd_dev *d, uint32_t pasid)
+{
+	for (unsigned int i = 0; i < IFD_MAX_BINDS; i++)
+		if (d->binds[i].used && d->binds[i].pasid == pasid)
+			return &d->binds[i];
+	return NULL;
+}
+
+static int ifd_get_caps(void *be, uint32_t dev, struct host_iommu_caps *ret)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_dev *d = get_dev(b, dev);
+
+	if (!d)
+		return -ENOENT;
+	*ret = d->caps;
+	return 0;
+}
+
+static int ifd_map_ram(void *be, uint64_t gpa, uint64_t len, void *hva, bool writable)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_ioas_map m = { .size = sizeof(m), .ioas_id = b->ioas, .user_va = (uintptr_t)hva,
+				  .length = len, .iova = gpa,
+				  .flags = IFD_MAP_FIXED_IOVA | IFD_MAP_READABLE |
+					   (writable ? IFD_MAP_WRITEABLE : 0) };
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	b->st.ioas_map++;
+	r = xioctl(b, b->fd, IFD_IOAS_MAP, &m);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+static int ifd_unmap_ram(void *be, uint64_t gpa, uint64_t len)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_ioas_unmap u = { .size = sizeof(u), .ioas_id = b->ioas, .iova = gpa, .length = len };
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	b->st.ioas_unmap++;
+	r = xioctl(b, b->fd, IFD_IOAS_UNMAP, &u);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct host_s1_config *cfg,
+			 uint32_t *ret_s1)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_vtd_s1 s1 = { .pgtbl_addr = cfg->pgtbl_gpa, .addr_width = cfg->addr_width,
+				 .flags = (cfg->sre ? IFD_VTD_S1_SRE : 0) |
+					  (cfg->eafe ? IFD_VTD_S1_EAFE : 0) |
+					  (cfg->wpe ? IFD_VTD_S1_WPE : 0) };
+	struct ifd_hwpt_alloc ha = { .size = sizeof(ha), .pt_id = b->parent,
+				     .data_type = IFD_HWPT_DATA_VTD_S1, .data_len = sizeof(s1),
+				     .data_uptr = (uintptr_t)&s1 };
+	struct ifd_vfio_attach at = { .argsz = 12 };
+	struct ifd_dev *d;
+	struct ifd_bind *bd;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	r = !d ? -ENOENT : !d->caps.nesting ? -EOPNOTSUPP : 0;
+	if (!r && pasid != HOST_PASID_NONE && !d->caps.pasid_attach)
+		r = -EOPNOTSUPP;
+	if (r)
+		goto out;
+	bd = find_bind(d, pasid);
+	for (unsigned int i = 0; i < IFD_MAX_BINDS && !bd; i++)
+		if (!d->binds[i].used)
+			bd = &d->binds[i];
+	if (!bd) {
+		r = -ENOSPC;
+		goto out;
+	}
+	ha.dev_id = d->dev_id;
+	ha.flags = (b->parent_pasid ? IFD_HWPT_PASID : 0) | (b->have_fault ? IFD_HWPT_FAULT_ID_VALID : 0);
+	ha.fault_id = b->have_fault ? b->fault_id : 0;
+	b->st.hwpt_alloc++;
+	r = xioctl(b, b->fd, IFD_HWPT_ALLOC, &ha);
+	if (r)
+		goto out;
+	/* Attaching over a current attachment replaces it atomically (facts §12.4 step 6). */
+	at.pt_id = ha.out_hwpt_id;
+	if (pasid != HOST_PASID_NONE) {
+		at.argsz = sizeof(at);
+		at.flags = IFD_ATTACH_PASID;
+		at.pasid = pasid;
+	}
+	b->st.attach++;
+	r = xioctl(b, d->fd, IFD_VFIO_ATTACH, &at);
+	if (r) {
+		destroy_obj(b, ha.out_hwpt_id);
+		goto out;
+	}
+	if (bd->used)
+		destroy_obj(b, bd->hwpt);
+	if (pasid == HOST_PASID_NONE)
+		d->rid_on_default = false;
+	*bd = (struct ifd_bind){ .used = true, .pasid = pasid, .hwpt = ha.out_hwpt_id };
+	*ret_s1 = ha.out_hwpt_id;
+	trace(TRACE_HOST, "iommufd", "dev %u pasid 0x%x -> hwpt %u", dev, pasid, ha.out_hwpt_id);
+out:
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+static int ifd_detach(void *be, uint32_t dev, uint32_t pasid)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_dev *d;
+	struct ifd_bind *bd = NULL;
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	if (d)
+		bd = find_bind(d, pasid);
+	if (bd) {
+		detach_one(b, d, pasid);
+		r = destroy_obj(b, bd->hwpt);
+		bd->used = false;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/*
+ * One IOMMU_HWPT_INVALIDATE for the whole batch. The kernel writes back in entry_num how many
+ * entries it handled: on error that prefix is reported; a short success is re-issued for the
+ * remainder, a bounded number of times.
+ */
+static int ifd_invalidate(void *be, uint32_t s1, const struct host_inv_range *rg, unsigned int n,
+			  unsigned int *ret_done)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_vtd_s1_inv *e = calloc(n ? n : 1, sizeof(*e));
+	unsigned int done = 0;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++)
+		e[i] = (struct ifd_vtd_s1_inv){ .addr = rg[i].addr, .npages = rg[i].npages,
+						.flags = rg[i].leaf ? IFD_VTD_INV_LEAF : 0 };
+	pthread_mutex_lock(&b->lock);
+	for (unsigned int tries = 0; done < n && tries < IFD_INV_RETRIES; tries++) {
+		struct ifd_hwpt_invalidate inv = {
+			.size = sizeof(inv), .hwpt_id = s1, .data_uptr = (uintptr_t)(e + done),
+			.data_type = IFD_INV_DATA_VTD_S1, .entry_len = sizeof(*e), .entry_num = n - done,
+		};
+
+		b->st.hwpt_invalidate++;
+		r = xioctl(b, b->fd, IFD_HWPT_INVALIDATE, &inv);
+		/* Never trust a count beyond what we sent; a failed call that claims all is a lie. */
+		if (inv.entry_num > n - done || (r && inv.entry_num == n - done))
+			inv.entry_num = r ? 0 : n - done;
+		done += inv.entry_num;
+		b->st.inv_entries += inv.entry_num;
+		if (r)
+			break;
+		if (!inv.entry_num) {
+			r = -EIO;
+			break;
+		}
+	}
+	if (!r && done < n)
+		r = -EIO;
+	pthread_mutex_unlock(&b->lock);
+	free(e);
+	*ret_done = done;
+	return r;
+}
+
+static void ifd_set_fault_handler(void *be, host_fault_fn fn, void *opaque)
+{
+	struct iommufd_backend *b = be;
+
+	pthread_mutex_lock(&b->lock);
+	b->fault_fn = fn;
+	b->fault_opaque = opaque;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Reads one batch of page-fault records from the fault queue and hands them to the sink. */
+static int ifd_process_faults(void *be)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_pgfault rec[IFD_FAULT_BATCH];
+	struct host_fault f[IFD_FAULT_BATCH];
+	unsigned int nf = 0;
+	host_fault_fn fn;
+	void *fop;
+	ssize_t n;
+
+	if (!b->have_fault)
+		return 0;
+	n = b->sys.read(b->sys.ctx, b->fault_fd, rec, sizeof(rec));
+	if (n < 0)
+		return n == -EAGAIN ? 0 : (int)n;
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; i < (size_t)n / sizeof(rec[0]); i++) {
+		uint32_t dev = IFD_MAX_DEVS;
+
+		for (uint32_t j = 0; j < IFD_MAX_DEVS; j++)
+			if (b->devs[j].used && b->devs[j].dev_id == rec[i].dev_id)
+				dev = j;
+		b->st.faults_read++;
+		if (dev == IFD_MAX_DEVS)
+			continue;
+		f[nf++] = (struct host_fault){
+			.dev = dev, .pasid_valid = rec[i].flags & IFD_PGFAULT_PASID_VALID,
+			.pasid = rec[i].pasid, .addr = rec[i].addr & ~4095ULL,
+			.perm = rec[i].perm & (IFD_PERM_READ | IFD_PERM_WRITE | IFD_PERM_EXEC | IFD_PERM_PRIV),
+			.recoverable = true, .grpid = rec[i].grpid,
+			.last = rec[i].flags & IFD_PGFAULT_LAST_PAGE, .cookie = rec[i].cookie,
+		};
+	}
+	fn = b->fault_fn;
+	fop = b->fault_opaque;
+	pthread_mutex_unlock(&b->lock);
+	for (unsigned int i = 0; fn && i < nf; i++)
+		fn(fop, &f[i]);
+	return (int)nf;
+}
+
+static int ifd_page_response(void *be, uint32_t dev, uint32_t cookie, int code)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_page_response pr = { .cookie = cookie,
+					.code = code == HOST_RESP_SUCCESS ? IFD_RESP_SUCCESS : IFD_RESP_INVALID };
+	ssize_t n;
+
+	if (!b->have_fault)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&b->lock);
+	b->st.responses++;
+	n = b->sys.write(b->sys.ctx, b->fault_fd, &pr, sizeof(pr));
+	pthread_mutex_unlock(&b->lock);
+	return n < 0 ? (int)n : n == sizeof(pr) ? 0 : -EIO;
+}
+
+static const struct host_iommu_ops iommufd_ops = {
+	.get_caps = ifd_get_caps,
+	.map_ram = ifd_map_ram,
+	.unmap_ram = ifd_unmap_ram,
+	.attach_s1 = ifd_attach_s1,
+	.detach = ifd_detach,
+	.invalidate = ifd_invalidate,
+	.set_fault_handler = ifd_set_fault_handler,
+	.process_faults = ifd_process_faults,
+	.page_response = ifd_page_response,
+};
+
+void iommufd_backend_iommu(struct iommufd_backend *b, struct host_iommu *ret)
+{
+	*ret = (struct host_iommu){ .ops = &iommufd_ops, .be = b, .name = "iommufd" };
+}
+
+int iommufd_backend_device_fd(const struct iommufd_backend *b, uint32_t dev)
+{
+	return dev < IFD_MAX_DEVS && b->devs[dev].used ? b->devs[dev].fd : -1;
+}
+
+int iommufd_backend_fault_fd(const struct iommufd_backend *b)
+{
+	return b->have_fault ? b->fault_fd : -1;
+}
+
+const char *iommufd_backend_missing(const struct iommufd_backend *b)
+{
+	return b->missing;
+}
+
+void iommufd_backend_get_stats(const struct iommufd_backend *b, struct iommufd_stats *ret)
+{
+	*ret = b->st;
+}

@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/* The iommufd/VFIO-cdev kernel double: argument validation as the kernel does it (facts §12). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/vfio/tests/kdouble.h"
+
+#define KD_IOMMUFD_FD 100
+#define KD_DEV_FD 200
+#define KD_FAULT_FD 300
+
+void kd_init(struct kdouble *kd, unsigned int kver)
+{
+	memset(kd, 0, sizeof(*kd));
+	kd->kver = kver;
+	kd->vtd = kd->nest = kd->errata = true;
+	kd->max_pasid_log2 = 20;
+	kd->inv_fail_at = -1;
+	kd->iommufd = -1;
+	kd->fault_fd = -1;
+	for (int i = 0; i < KD_MAX_DEVS; i++)
+		kd->devs[i].fd = -1;
+}
+
+unsigned int kd_live_objects(const struct kdouble *kd)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 1; i < KD_MAX_OBJS; i++)
+		n += kd->objs[i].type != KD_NONE && kd->objs[i].type != KD_DEVICE;
+	return n;
+}
+
+void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f)
+{
+	if (kd->nr_faults < KD_MAX_FAULTS)
+		kd->faults[kd->nr_faults++] = *f;
+}
+
+static uint32_t new_obj(struct kdouble *kd, enum kd_obj_type t)
+{
+	for (uint32_t i = 1; i < KD_MAX_OBJS; i++) {
+		if (kd->objs[i].type == KD_NONE) {
+			kd->objs[i] = (struct kd_obj){ .type = t };
+			return i;
+		}
+	}
+	return 0;
+}
+
+static struct kd_obj *get(struct kdouble *kd, uint32_t id)
+{
+	return id && id < KD_MAX_OBJS && kd->objs[id].type != KD_NONE ? &kd->objs[id] : NULL;
+}
+
+static void unuse(struct kdouble *kd, uint32_t id)
+{
+	struct kd_obj *o = get(kd, id);
+
+	if (o && o->users)
+		o->users--;
+}
+
+/*
+ * The size rule of every iommufd command: at least min; bytes beyond what this kernel knows
+ * must be zero (E2BIG otherwise). The double never reads past 64 bytes of an argument.
+ */
+static int check_size(const void *arg, uint32_t size, uint32_t min, uint32_t known)
+{
+	if (size < min)
+		return -EINVAL;
+	if (size > 64)
+		return -E2BIG;
+	for (uint32_t i = known; i < size; i++)
+		if (((const uint8_t *)arg)[i])
+			return -E2BIG;
+	return 0;
+}
+
+static struct kd_dev *dev_by_fd(struct kdouble *kd, int fd)
+{
+	for (int i = 0; i < KD_MAX_DEVS; i++)
+		if (kd->devs[i].open && kd->devs[i].fd == fd)
+			return &kd->devs[i];
+	return NULL;
+}
+
+static struct kd_dev *dev_by_id(struct kdouble *kd, uint32_t id)
+{
+	for (int i = 0; i < KD_MAX_DEVS; i++)
+		if (kd->devs[i].open && kd->devs[i].bound && kd->devs[i].dev_id == id)
+			return &kd->devs[i];
+	return NULL;
+}
+
+static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
+{
+	uint32_t known = kd->kver >= 611 ? 48 : 40;
+	uint32_t okflags = IFD_HWPT_NEST_PARENT | IFD_HWPT_DIRTY_TRACKING;
+	struct kd_obj *pt, *o;
+	uint32_t id;
+	int r = check_size(a, a->size, 40, known);
+
+	if (r)
+		return r;
+	if (kd->kver < 607)
+		okflags = 0;
+	if (kd->kver >= 611)
+		okflags |= IFD_HWPT_FAULT_ID_VALID;
+	if (kd->kver >= 615)
+		okflags |= IFD_HWPT_PASID;
+	if ((a->flags & ~okflags) || a->reserved || (known >= 48 && a->reserved2))
+		return -EOPNOTSUPP;
+	if (a->data_type == IFD_HWPT_DATA_NONE ? (a->data_len || a->data_uptr)
+					       : (!a->data_len || !a->data_uptr))
+		return -EINVAL;
+	if (!dev_by_id(kd, a->dev_id))
+		return -ENOENT;
+	if ((a->flags & IFD_HWPT_FAULT_ID_VALID) &&
+	    (!get(kd, a->fault_id) || get(kd, a->fault_id)->type != KD_FAULT))
+		return -ENOENT;
+	pt = get(kd, a->pt_id);
+	if (!pt)
+		return -ENOENT;
+	if (pt->type == KD_IOAS) {
+		if (a->data_type != IFD_HWPT_DATA_NONE)
+			return -EOPNOTSUPP;
+		if ((a->flags & IFD_HWPT_NEST_PARENT) && !kd->nest)
+			return -EOPNOTSUPP;
+	} else if (pt->type == KD_HWPT_PAGING) {
+		struct ifd_vtd_s1 s1 = { 0 };
+
+		if (!(pt->flags & IFD_HWPT_NEST_PARENT))
+			return -EINVAL;
+		if (a->flags & (IFD_HWPT_NEST_PARENT | IFD_HWPT_DIRTY_TRACKING))
+			return -EOPNOTSUPP;
+		if (a->data_type != IFD_HWPT_DATA_VTD_S1 || kd->kver < 607)
+			return -EOPNOTSUPP;
+		if (a->data_len < sizeof(s1))
+			return -EINVAL;
+		if (a->data_len > sizeof(s1))
+			return -E2BIG;
+		memcpy(&s1, (const void *)(uintptr_t)a->data_uptr, sizeof(s1));
+		if ((s1.flags & ~(IFD_VTD_S1_SRE | IFD_VTD_S1_EAFE | IFD_VTD_S1_WPE)) || s1.reserved)
+			return -EOPNOTSUPP;
+		if (s1.addr_width != 48 && s1.addr_width != 57)
+			return -EINVAL;
+		/* A PASID-capable child needs a PASID-capable parent. */
+		if ((a->flags & IFD_HWPT_PASID) && !(pt->flags & IFD_HWPT_PASID))
+			return -EINVAL;
+		id = new_obj(kd, KD_HWPT_NESTED);
+		if (!id)
+			return -ENOMEM;
+		o = &kd->objs[id];
+		o->s1 = s1;
+		goto done;
+	} else {
+		return -EINVAL;
+	}
+	id = new_obj(kd, KD_HWPT_PAGING);
+	if (!id)
+		return -ENOMEM;
+	o = &kd->objs[id];
+done:
+	o->flags = a->flags;
+	o->parent = a->pt_id;
+	kd->objs[a->pt_id].users++;
+	if (a->flags & IFD_HWPT_FAULT_ID_VALID)
+		kd->objs[a->fault_id].users++;
+	a->out_hwpt_id = id;
+	return 0;
+}
+
+static int hwpt_invalidate(struct kdouble *kd, struct ifd_hwpt_invalidate *c)
+{
+	const struct ifd_vtd_s1_inv *e = (const void *)(uintptr_t)c->data_uptr;
+	struct kd_obj *o;
+	uint32_t n = c->entry_num, i;
+	int r = check_size(c, c->size, 32, 32);
+
+	if (kd->kver < 608)
+		return -ENOTTY;
+	if (r)
+		return r;
+	/* The kernel writes the handled count back on every path past the size check. */
+	c->entry_num = 0;
+	if (c->reserved)
+		return -EOPNOTSUPP;
+	if (n && (!c->data_uptr || !c->entry_len))
+		return -EINVAL;
+	o = get(kd, c->hwpt_id);
+	if (!o)
+		return -ENOENT;
+	if (o->type != KD_HWPT_NESTED || c->data_type != IFD_INV_DATA_VTD_S1)
+		return -EINVAL;
+	if (n && c->entry_len != sizeof(*e))
+		return c->entry_len < sizeof(*e) ? -EINVAL : -E2BIG;
+	for (i = 0; i < n; i++) {
+		if (kd->inv_short && i == kd->inv_short)
+			break;
+		if ((int)kd->inv_seen == kd->inv_fail_at) {
+			kd->inv_seen++;
+			c->entry_num = i;
+			return -EINVAL;
+		}
+		if ((e[i].flags & ~IFD_VTD_INV_LEAF) || e[i].reserved) {
+			c->entry_num = i;
+			return -EOPNOTSUPP;
+		}
+		if (e[i].addr & 4095) {
+			c->entry_num = i;
+			return -EINVAL;
+		}
+		kd->inv_seen++;
+		if (kd->nr_inv_log < KD_MAX_LOG) {
+			kd->inv_hwpt[kd->nr_inv_log] = c->hwpt_id;
+			kd->inv_log[kd->nr_inv_log++] = e[i];
+		}
+	}
+	c->entry_num = i;
+	return 0;
+}
+
+static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
+{
+	struct kd_obj *o;
+	int r = check_size(m, m->size, 40, 40), slot = -1;
+
+	if (r)
+		return r;
+	if ((m->flags & ~(IFD_MAP_FIXED_IOVA | IFD_MAP_WRITEABLE | IFD_MAP_READABLE)) || m->reserved)
+		return -EOPNOTSUPP;
+	o = get(kd, m->ioas_id);
+	if (!o || o->type != KD_IOAS)
+		return -ENOENT;
+	if (!m->length || ((m->iova | m->length | m->user_va) & 4095) || m->iova + m->length < m->iova)
+		return -EINVAL;
+	if (!(m->flags & IFD_MAP_FIXED_IOVA))
+		return -EINVAL; /* the double only knows fixed maps */
+	/* Read-only mappings into a domain with the VT-d errata flag are refused. */
+	if (!(m->flags & IFD_MAP_WRITEABLE) && kd->errata) {
+		for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+			if (kd->objs[i].type == KD_HWPT_PAGING && kd->objs[i].parent == m->ioas_id &&
+			    (kd->objs[i].flags & IFD_HWPT_NEST_PARENT))
+				return -EINVAL;
+	}
+	for (int i = 0; i < 16; i++) {
+		struct kd_map *x = &kd->maps[i];
+
+		if (x->len && x->ioas == m->ioas_id && m->iova < x->iova + x->len && x->iova < m->iova + m->length)
+			return -EEXIST;
+		if (!x->len && slot < 0)
+			slot = i;
+	}
+	if (slot < 0)
+		return -ENOMEM;
+	kd->maps[slot] = (struct kd_map){ m->iova, m->length, m->ioas_id, !!(m->flags & IFD_MAP_WRITEABLE) };
+	return 0;
+}
+
+static int ioas_unmap(struct kdouble *kd, struct ifd_ioas_unmap *u)
+{
+	struct kd_obj *o;
+	uint64_t done = 0;
+	int r = check_size(u, u->size, 24, 24);
+
+	if (r)
+		return r;
+	o = get(kd, u->ioas_id);
+	if (!o || o->type != KD_IOAS)
+		return -ENOENT;
+	for (int i = 0; i < 16; i++) {
+		struct kd_map *x = &kd->maps[i];
+		bool all = !u->iova && u->length == UINT64_MAX;
+
+		if (x->len && x->ioas == u->ioas_id && (all || (x->iova >= u->iova &&
+		    x->iova + x->len <= u->iova + u->length))) {
+			done += x->len;
+			x->len = 0;
+		}
+	}
+	if (!done)
+		return -ENOENT;
+	u->length = done;
+	return 0;
+}
+
+static int hw_info(struct kdouble *kd, struct ifd_hw_info *h)
+{
+	struct ifd_hw_info_vtd v = { .flags = kd->errata ? IFD_VTD_ERRATA_772415 : 0,
+				     .cap_reg = (2ULL << 8) | (47ULL << 16) | (1ULL << 56),
+				     .ecap_reg = (1ULL << 1) | (1ULL << 29) | (1ULL << 31) | (1ULL << 40) |
+						 (1ULL << 43) | (kd->nest ? 1ULL << 26 : 0) };
+	int r = check_size(h, h->size, 32, kd->kver >= 607 ? 40 : 32);
+
+	if (r)
+		return r;
+	if (h->flags || h->reserved[0] || h->reserved[1] || h->reserved[2])
+		return -EOPNOTSUPP;
+	if (!dev_by_id(kd, h->dev_id))
+		return -ENOENT;
+	if (h->data_len && !h->data_uptr)
+		return -EINVAL;
+	if (kd->vtd)
+		memcpy((void *)(uintptr_t)h->data_uptr, &v, h->data_len < sizeof(v) ? h->data_len : sizeof(v));
+	h->data_len = kd->vtd ? sizeof(v) : 0;
+	h->out_data_type = kd->vtd ? IFD_HW_INFO_INTEL_VTD : 0;
+	h->out_max_pasid_log2 = kd->max_pasid_log2;
+	if (h->size >= 40)
+		h->out_capabilities = kd->kver >= 615 ? IFD_HW_CAP_PASID_PRIV : 0;
+	return 0;
+}
+
+static int destroy(struct kdouble *kd, struct ifd_destroy *d)
+{
+	struct kd_obj *o;
+	int r = check_size(d, d->size, 8, 8);
+
+	if (r)
+		return r;
+	o = get(kd, d->id);
+	if (!o)
+		return -ENOENT;
+	if (o->type == KD_DEVICE)
+		return -EINVAL;
+	if (o->users)
+		return -EBUSY;
+	if (o->type == KD_HWPT_PAGING || o->type == KD_HWPT_NESTED)
+		unuse(kd, o->parent);
+	if ((o->type == KD_HWPT_NESTED) && (o->flags & IFD_HWPT_FAULT_ID_VALID)) {
+		for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+			if (kd->objs[i].type == KD_FAULT)
+				unuse(kd, i);
+	}
+	if (o->type == KD_IOAS)
+		for (int i = 0; i < 16; i++)
+			if (kd->maps[i].ioas == d->id)
+				kd->maps[i].len = 0;
+	o->type = KD_NONE;
+	return 0;
+}
+
+static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_attach *a)
+{
+	struct kd_obj *o;
+	bool pasid = a->flags & IFD_ATTACH_PASID;
+	uint32_t *slot;
+
+	if (!dv->bound)
+		return -EINVAL;
+	if (a->argsz < 12 || (a->flags & ~IFD_ATTACH_PASID) || (pasid && (kd->kver < 615 || a->argsz < 16)))
+		return -EINVAL;
+	o = get(kd, a->pt_id);
+	if (!o)
+		return -ENOENT;
+	if (o->type != KD_IOAS && o->type != KD_HWPT_PAGING && o->type != KD_HWPT_NESTED)
+		return -EINVAL;
+	if (pasid) {
+		if (a->pasid >= 64 || a->pasid >> kd->max_pasid_log2)
+			return -EINVAL;
+		/* PASID attach needs a PASID-capable HWPT, and the RID's HWPT must be one too. */
+		if (o->type == KD_IOAS || !(o->flags & IFD_HWPT_PASID))
+			return -EINVAL;
+		slot = &dv->pasid_pt[a->pasid];
+	} else {
+		slot = &dv->rid_pt;
+	}
+	if (*slot)
+		unuse(kd, *slot);
+	*slot = a->pt_id;
+	o->users++;
+	return 0;
+}
+
+static int vfio_detach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_detach *d)
+{
+	bool pasid = d->flags & IFD_DETACH_PASID;
+	uint32_t *slot;
+
+	if (!dv->bound || d->argsz < 8 || (d->flags & ~IFD_DETACH_PASID) ||
+	    (pasid && (kd->kver < 615 || d->argsz < 12 || d->pasid >= 64)))
+		return -EINVAL;
+	slot = pasid ? &dv->pasid_pt[d->pasid] : &dv->rid_pt;
+	unuse(kd, *slot);
+	*slot = 0;
+	return 0;
+}
+
+static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+{
+	struct kdouble *kd = ctx;
+	struct kd_dev *dv = dev_by_fd(kd, fd);
+
+	if ((req >> 8) != IFD_TYPE || (req >> 16))
+		return -ENOTTY;
+	kd->calls[req & 0xff]++;
+	if (dv) {
+		struct ifd_vfio_bind *b = arg;
+
+		switch (req) {
+		case IFD_VFIO_BIND:
+			if (b->argsz < 16 || b->flags)
+				return -EINVAL;
+			if (b->iommufd != kd->iommufd)
+				return -EBADF;
+			if (dv->bound)
+				return -EINVAL;
+			dv->dev_id = new_obj(kd, KD_DEVICE);
+			dv->bound = true;
+			b->out_devid = dv->dev_id;
+			return 0;
+		case IFD_VFIO_ATTACH:
+			return vfio_attach(kd, dv, arg);
+		case IFD_VFIO_DETACH:
+			return vfio_detach(kd, dv, arg);
+		}
+		return -ENOTTY;
+	}
+	if (fd != kd->iommufd)
+		return -ENOTTY;
+	switch (req) {
+	case IFD_DESTROY:
+		return destroy(kd, arg);
+	case IFD_IOAS_ALLOC: {
+		struct ifd_ioas_alloc *a = arg;
+		int r = check_size(a, a->size, 12, 12);
+
+		if (r)
+			return r;
+		if (a->flags)
+			return -EOPNOTSUPP;
+		a->out_ioas_id = new_obj(kd, KD_IOAS);
+		return a->out_ioas_id ? 0 : -ENOMEM;
+	}
+	case IFD_IOAS_MAP:
+		return ioas_map(kd, arg);
+	case IFD_IOAS_UNMAP:
+		return ioas_unmap(kd, arg);
+	case IFD_HWPT_ALLOC:
+		return kd->kver >= 606 ? hwpt_alloc(kd, arg) : -ENOTTY;
+	case IFD_GET_HW_INFO:
+		return kd->kver >= 606 ? hw_info(kd, arg) : -ENOTTY;
+	case IFD_HWPT_INVALIDATE:
+		return hwpt_invalidate(kd, arg);
+	case IFD_FAULT_QUEUE_ALLOC: {
+		struct ifd_fault_alloc *a = arg;
+		int r = check_size(a, a->size, 16, 16);
+
+		if (kd->kver < 611)
+			return -ENOTTY;
+		if (r)
+			return r;
+		if (a->flags)
+			return -EOPNOTSUPP;
+		if (kd->fault_fd >= 0)
+			return -EBUSY; /* the double supports one fault queue */
+		a->out_fault_id = new_obj(kd, KD_FAULT);
+		kd->fault_fd = KD_FAULT_FD;
+		kd->open_fds++;
+		a->out_fault_fd = (uint32_t)kd->fault_fd;
+		return 0;
+	}
+	}
+	return -ENOTTY;
+}
+
+static int kd_open(void *ctx, const char *path, int flags)
+{
+	struct kdouble *kd = ctx;
+	int n;
+
+	if (!strcmp(path, "/dev/iommu")) {
+		if (kd->iommufd >= 0)
+			return -EBUSY;
+		kd->iommufd = KD_IOMMUFD_FD;
+		kd->open_fds++;
+		return kd->iommufd;
+	}
+	if (sscanf(path, "/dev/vfio/devices/vfio%d", &n) == 1 && n >= 0 && n < KD_MAX_DEVS) {
+		if (kd->devs[n].open)
+			return -EBUSY;
+		kd->devs[n] = (struct kd_dev){ .open = true, .fd = KD_DEV_FD + n };
+		kd->open_fds++;
+		return kd->devs[n].fd;
+	}
+	return -ENOENT;
+}
+
+static int kd_close(void *ctx, int fd)
+{
+	struct kdouble *kd = ctx;
+	struct kd_dev *dv = dev_by_fd(kd, fd);
+
+	if (dv) {
+		/* Closing the cdev unbinds: its attachments go away with it. */
+		unuse(kd, dv->rid_pt);
+		for (int i = 0; i < 64; i++)
+			unuse(kd, dv->pasid_pt[i]);
+		if (dv->bound)
+			kd->objs[dv->dev_id].type = KD_NONE;
+		dv->open = false;
+	} else if (fd == kd->iommufd) {
+		kd->iommufd = -1;
+	} else if (fd == kd->fault_fd) {
+		kd->fault_fd = -1;
+	} else {
+		return -EBADF;
+	}
+	kd->open_fds--;
+	return 0;
+}
+
+static ssize_t kd_read(void *ctx, int fd, void *buf, size_t len)
+{
+	struct kdouble *kd = ctx;
+	size_t n = 0;
+
+	if (fd != kd->fault_fd || fd < 0)
+		return -EBADF;
+	if (len < sizeof(struct ifd_pgfault))
+		return -EINVAL;
+	while (kd->nr_faults && n + sizeof(struct ifd_pgfault) <= len) {
+		memcpy((char *)buf + n, &kd->faults[0], sizeof(kd->faults[0]));
+		memmove(kd->faults, kd->faults + 1, --kd->nr_faults * sizeof(kd->faults[0]));
+		n += sizeof(struct ifd_pgfault);
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t kd_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	struct kdouble *kd = ctx;
+	const struct ifd_page_response *pr = buf;
+
+	if (fd != kd->fault_fd || fd < 0)
+		return -EBADF;
+	if (len % sizeof(*pr) || !len)
+		return -EINVAL;
+	if (pr->code > IFD_RESP_INVALID)
+		return -EINVAL;
+	if (kd->nr_responded < KD_MAX_FAULTS)
+		kd->responded[kd->nr_responded++] = pr->cookie;
+	return (ssize_t)sizeof(*pr);
+}
+
+void kd_sys(struct kdouble *kd, struct iommufd_sys *ret)
+{
+	*ret = (struct iommufd_sys){ .ctx = kd, .open = kd_open, .close = kd_close, .ioctl = kd_ioctl,
+				     .read = kd_read, .write = kd_write };
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A kernel double for the iommufd backend, placed at the syscall seam: it validates every
+ * argument as the kernel does (sizes, flags, object IDs, parent/child rules, errno per bad
+ * input), emulates the feature set of a chosen kernel version, and tracks every object and fd
+ * so a test can check that teardown released everything.
+ */
+#ifndef NESTVM_KDOUBLE_H
+#define NESTVM_KDOUBLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/vfio/iommufd-abi.h"
+
+#define KD_MAX_OBJS 64
+#define KD_MAX_DEVS 4
+#define KD_MAX_LOG 256
+#define KD_MAX_FAULTS 16
+
+enum kd_obj_type { KD_NONE, KD_IOAS, KD_HWPT_PAGING, KD_HWPT_NESTED, KD_FAULT, KD_DEVICE };
+
+struct kd_obj {
+	enum kd_obj_type type;
+	uint32_t flags;   /* HWPT alloc flags */
+	uint32_t parent;  /* nested: parent HWPT; paging: IOAS */
+	unsigned int users;
+	struct ifd_vtd_s1 s1;
+};
+
+struct kd_dev {
+	bool open, bound;
+	int fd;
+	uint32_t dev_id;
+	uint32_t rid_pt;        /* 0: detached */
+	uint32_t pasid_pt[64];  /* PASIDs 0..63 only */
+};
+
+struct kd_map {
+	uint64_t iova, len;
+	uint32_t ioas;
+	bool write;
+};
+
+struct kdouble {
+	/* Knobs: set before use. */
+	unsigned int kver;         /* 606, 607, 608, 611, 615 ... */
+	bool vtd, nest, errata;
+	uint8_t max_pasid_log2;
+	int inv_fail_at;           /* entry index (over all calls) that fails with EINVAL, -1 none */
+	unsigned int inv_short;    /* succeed but handle at most this many entries per call (0: all) */
+
+	/* State. */
+	int iommufd;
+	struct kd_obj objs[KD_MAX_OBJS]; /* id = index, 0 unused */
+	struct kd_dev devs[KD_MAX_DEVS];
+	struct kd_map maps[16];
+	int fault_fd;
+	struct ifd_pgfault faults[KD_MAX_FAULTS];
+	unsigned int nr_faults;
+	uint32_t responded[KD_MAX_FAULTS];
+	unsigned int nr_responded;
+	unsigned int inv_seen;     /* entries received over all calls */
+
+	/* Log. */
+	unsigned int calls[256];   /* per ioctl nr (low byte) */
+	struct ifd_vtd_s1_inv inv_log[KD_MAX_LOG];
+	uint32_t inv_hwpt[KD_MAX_LOG];
+	unsigned int nr_inv_log;
+	int open_fds;
+};
+
+/* A VT-d host with nesting and the given kernel version; 4 device nodes vfio0..vfio3. */
+void kd_init(struct kdouble *kd, unsigned int kver);
+void kd_sys(struct kdouble *kd, struct iommufd_sys *ret);
+/* Objects still alive (devices excluded). */
+unsigned int kd_live_objects(const struct kdouble *kd);
+/* Queues a page fault record for the fault fd. */
+void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f);
+
+#endif

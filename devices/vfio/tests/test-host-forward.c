@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * End-to-end host forwarding: the VT-d unit (programmed through its registers, invalidations
+ * through its queue) forwards to hostsim, and a simulated passthrough device's DMA goes
+ * through hostsim only. Checks binds, batched invalidations (one host call per stage-1 per
+ * drain), stale translations when the guest skips a flush, faults and page requests.
+ */
+#include <errno.h>
+
+#include "devices/vfio/vfio.h"
+#include "devices/viommu/tests/harness.h"
+
+#define ROOT 0x100000ULL
+#define CTX 0x101000ULL
+#define PDIR 0x106000ULL
+#define PTBL 0x107000ULL
+#define FS_A 0x110000ULL /* PASID 0 (RID_PASID) tables: 0x110000..0x113fff */
+#define FS_B 0x120000ULL /* PASID 5 tables: 0x120000..0x123fff */
+#define QBASE 0x10000ULL
+#define PRQ 0x30000ULL
+#define STATUS 0x20000ULL
+#define SID 0x0008
+
+static struct harness *h;
+static struct hostsim *hs;
+static struct host_iommu hi;
+static struct dma_as das;
+static unsigned int tail;
+
+/* 4-level first-stage tables at base mapping 4 pages at iova 0..0x3fff to target + i*4K. */
+static void fs_tables(uint64_t base, uint64_t target)
+{
+	h_put64(h, base, (base + 0x1000) | 7);
+	h_put64(h, base + 0x1000, (base + 0x2000) | 7);
+	h_put64(h, base + 0x2000, (base + 0x3000) | 7);
+	for (int i = 0; i < 4; i++)
+		h_put64(h, base + 0x3000 + 8 * i, (target + 0x1000ULL * i) | 7);
+}
+
+static void pasid_entry(uint32_t pasid, uint16_t did, uint64_t fs_root)
+{
+	h_put64(h, PTBL + pasid * 64, (1 << 6) | 1); /* P, PGTT=first-stage */
+	h_put64(h, PTBL + pasid * 64 + 8, did);
+	h_put64(h, PTBL + pasid * 64 + 16, fs_root);
+}
+
+/* Writes n descriptors (2 qwords each, 256-bit queue) plus a wait, then IQT. */
+static void drain(const uint64_t (*d)[2], unsigned int n)
+{
+	for (unsigned int i = 0; i <= n; i++) {
+		memset(h->ram + QBASE + tail, 0, 32);
+		h_put64(h, QBASE + tail, i < n ? d[i][0] : 0x5 | (1 << 5) | (0x77ULL << 32));
+		h_put64(h, QBASE + tail + 8, i < n ? d[i][1] : STATUS);
+		tail = (tail + 32) % 8192;
+	}
+	w64(h, VTD_IQT_REG, tail);
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE, 0);
+	ck_assert_uint_eq(le32_load(h->ram + STATUS), 0x77);
+	le32_store(h->ram + STATUS, 0);
+}
+
+static uint64_t pc_desc(uint16_t did, uint32_t pasid)
+{
+	return 0x7 | (1 << 4) | ((uint64_t)did << 16) | ((uint64_t)pasid << 32);
+}
+
+static uint64_t piotlb_desc(uint16_t did, uint32_t pasid)
+{
+	return 0x6 | (3 << 4) | ((uint64_t)did << 16) | ((uint64_t)pasid << 32);
+}
+
+static int dma_rd(bool has_pasid, uint32_t pasid, uint64_t iova, uint32_t *val)
+{
+	struct dma_req req = { .sid = SID, .has_pasid = has_pasid, .pasid = pasid,
+			       .access = DMA_ACC_READ };
+
+	return dma_read(&das, &req, iova, val, 4);
+}
+
+static void setup_common(bool pri)
+{
+	uint32_t dev;
+	struct hostsim_stats st;
+
+	h = h_new("dt=on,prs=on");
+	hs = hostsim_create(&h->gm, NULL);
+	ck_assert_ptr_nonnull(hs);
+	hostsim_iommu(hs, &hi);
+	ck_assert_int_eq(hostsim_add_device(hs, pri, &dev), 0);
+	ck_assert_int_eq(hostsim_dma_as(hs, dev, &das), 0);
+	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
+	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), -EEXIST);
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.map_ram, 1);
+
+	for (int i = 0; i < 4; i++) {
+		le32_store(h->ram + 0x200000 + 0x1000 * i, 0xa0 + i);
+		le32_store(h->ram + 0x300000 + 0x1000 * i, 0xb0 + i);
+		le32_store(h->ram + 0x380000 + 0x1000 * i, 0xc0 + i);
+	}
+	h_put64(h, ROOT, CTX | 1);
+	h_put64(h, CTX + 8 * 32, PDIR | (1 << 3) | 1); /* devfn 8: P, PASIDE; RID_PASID 0 */
+	h_put64(h, PDIR, PTBL | 1);
+	fs_tables(FS_A, 0x200000);
+	fs_tables(FS_B, 0x300000);
+	pasid_entry(0, 1, FS_A);
+	pasid_entry(5, 2, FS_B);
+	w64(h, VTD_RTADDR_REG, ROOT | (1 << 10));
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	w64(h, VTD_IQT_REG, 0);
+	w64(h, VTD_IQA_REG, QBASE | VTD_IQA_DW | 1);
+	tail = 0;
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+}
+
+static void teardown(void)
+{
+	h_free(h);
+	hostsim_destroy(hs);
+}
+
+static void bind_both(void)
+{
+	const uint64_t d[2][2] = { { pc_desc(1, 0), 0 }, { pc_desc(2, 5), 0 } };
+	struct hostsim_stats st;
+
+	drain(d, 2);
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.attach, 2);
+}
+
+START_TEST(test_bind_dma_and_batched_flush)
+{
+	uint32_t v = 0;
+	struct hostsim_stats a, b;
+	struct viommu_host_stats vs;
+	/* Three pages of PASID 5 and one of PASID 0 in one drain. */
+	const uint64_t d[4][2] = {
+		{ piotlb_desc(2, 5), 0x0000 }, { piotlb_desc(2, 5), 0x1000 },
+		{ piotlb_desc(2, 5), 0x2000 }, { piotlb_desc(1, 0), 0x0000 },
+	};
+
+	setup_common(false);
+	/* Nothing bound yet: the host blocks the device. */
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), -EACCES);
+	bind_both();
+	ck_assert_int_eq(dma_rd(false, 0, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xa1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x2000, &v), 0);
+	ck_assert_uint_eq(v, 0xb2);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(dma_rd(true, 5, 0x1000ULL * i, &v), 0);
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
+
+	/* The guest remaps; until it flushes, the host keeps the old translation. */
+	for (int i = 0; i < 3; i++)
+		h_put64(h, FS_B + 0x3000 + 8 * i, (0x380000 + 0x1000ULL * i) | 7);
+	h_put64(h, FS_A + 0x3000, 0x380000 | 7);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+	hostsim_get_stats(hs, &a);
+	drain(d, 4);
+	hostsim_get_stats(hs, &b);
+	/* Exactly one host call per affected stage-1, carrying every range. */
+	ck_assert_uint_eq(b.inv_calls - a.inv_calls, 2);
+	ck_assert_uint_eq(b.inv_ranges - a.inv_ranges, 4);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(dma_rd(true, 5, 0x1000ULL * i, &v), 0);
+		ck_assert_uint_eq(v, 0xc0 + i);
+	}
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+	viommu_get_host_stats(h->v, &vs);
+	ck_assert_uint_eq(vs.binds, 2);
+	ck_assert_uint_eq(vs.inv_batches, 2);
+	ck_assert_uint_eq(vs.inv_ranges, 4);
+	ck_assert_uint_eq(vs.errors, 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_skipped_flush_is_stale_and_unmap_faults)
+{
+	uint32_t v = 0;
+	uint64_t hi64;
+	const uint64_t other[1][2] = { { piotlb_desc(2, 5), 0x3000 } }; /* wrong page */
+	const uint64_t right[1][2] = { { piotlb_desc(2, 5), 0x1000 } };
+
+	setup_common(false);
+	bind_both();
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	h_put64(h, FS_B + 0x3000 + 8, 0); /* unmap page 1 */
+	drain(other, 1);                  /* too narrow: the host still translates */
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xb1);
+	drain(right, 1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), -EACCES);
+	/* The host fault became a guest fault record: first-stage not present, SID, PASID. */
+	ck_assert(r32(h, VTD_FSTS_REG) & VTD_FSTS_PPF);
+	hi64 = r64(h, VTD_FRCD_REG(0) + 8);
+	ck_assert(hi64 & VTD_FRCD_HI_F);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, hi64), 0x71);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_SID, hi64), SID);
+	ck_assert(hi64 & VTD_FRCD_HI_PP);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_PV, hi64), 5);
+	ck_assert_uint_eq(r64(h, VTD_FRCD_REG(0)) & VTD_FRCD_LO_FI, 0x1000);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_replace_and_unbind)
+{
+	uint32_t v = 0;
+	struct hostsim_stats st;
+	const uint64_t pc5[1][2] = { { pc_desc(2, 5), 0 } };
+	const uint64_t pc0[1][2] = { { pc_desc(1, 0), 0 } };
+
+	setup_common(false);
+	bind_both();
+	/* Same entry again: no host call. */
+	drain(pc5, 1);
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.attach + st.replace, 2);
+	/* New first-stage root for the RID: replace. */
+	fs_tables(0x130000, 0x380000);
+	pasid_entry(0, 1, 0x130000);
+	drain(pc0, 1);
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.replace, 1);
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+	/* Clear PASID 5: detach, and its DMA is blocked. */
+	h_put64(h, PTBL + 5 * 64, 0);
+	drain(pc5, 1);
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.detach, 1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), -EACCES);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_page_request_round_trip)
+{
+	uint32_t v = 0;
+	uint64_t q0, q1;
+	struct hostsim_stats st;
+	struct dma_req wr = { .sid = SID, .has_pasid = true, .pasid = 5, .access = DMA_ACC_WRITE };
+
+	setup_common(true);
+	w64(h, VTD_PQH_REG, 0);
+	w64(h, VTD_PQT_REG, 0);
+	w64(h, VTD_PQA_REG, PRQ);
+	bind_both();
+	h_put64(h, FS_B + 0x3000 + 8 * 2, 0); /* page 2 not present */
+	ck_assert_int_eq(dma_write(&das, &wr, 0x2000, &v, 4), -EACCES);
+	/* The host page request reached the guest's page request queue. */
+	ck_assert_uint_eq(r64(h, VTD_PQT_REG), 32);
+	q0 = h_ram64(h, PRQ);
+	q1 = h_ram64(h, PRQ + 8);
+	ck_assert_uint_eq(FIELD_GET(GENMASK_ULL(31, 16), q0), SID);
+	ck_assert_uint_eq(FIELD_GET(GENMASK_ULL(51, 32), q0), 5);
+	ck_assert(q0 & BIT_ULL(8));                 /* PASID present */
+	ck_assert(q1 & BIT_ULL(1));                 /* write requested */
+	ck_assert(q1 & BIT_ULL(2));                 /* last in group */
+	ck_assert_uint_eq(q1 & ~0xfffULL, 0x2000);
+	/* The guest maps the page and answers the group: the host gets the response. */
+	h_put64(h, FS_B + 0x3000 + 8 * 2, 0x302000 | 7);
+	{
+		const uint64_t resp[1][2] = { { 0x9 | BIT_ULL(4) | ((uint64_t)SID << 16) | (5ULL << 32),
+						q1 & GENMASK_ULL(11, 3) } };
+
+		drain(resp, 1);
+	}
+	hostsim_get_stats(hs, &st);
+	ck_assert_uint_eq(st.page_reqs, 1);
+	ck_assert_uint_eq(st.page_resps, 1);
+	ck_assert_int_eq(dma_write(&das, &wr, 0x2000, &v, 4), 0);
+	teardown();
+}
+END_TEST
+
+START_TEST(test_host_mode)
+{
+	struct viommu_config cfg, out;
+	struct host_iommu_caps hc = { .vtd = true, .nesting = true, .max_pasid_log2 = 10 };
+	char msg[160];
+
+	ck_assert_int_eq(viommu_parse_options("aw=57,dt=on,prs=on", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(out.aw, 48);           /* host has no FS5LP */
+	ck_assert_uint_eq(out.pasid_bits, 10);
+	ck_assert(!out.prs);                      /* no fault queue */
+	ck_assert_ptr_nonnull(strstr(msg, "nested"));
+	hc.nesting = false;
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EOPNOTSUPP);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("host-forward");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int nf;
+
+	tcase_add_test(tc, test_bind_dma_and_batched_flush);
+	tcase_add_test(tc, test_skipped_flush_is_stale_and_unmap_faults);
+	tcase_add_test(tc, test_replace_and_unbind);
+	tcase_add_test(tc, test_page_request_round_trip);
+	tcase_add_test(tc, test_host_mode);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	nf = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nf ? 1 : 0;
+}
