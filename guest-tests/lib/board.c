@@ -16,7 +16,8 @@
 #define MADT_MAX_BYTES 65536
 
 struct board board;
-static uint8_t dtb_buf[DTB_MAX] __attribute__((aligned(8)));
+/* Not zeroed at boot (.noinit): fw_cfg fills it before anything reads it. */
+static uint8_t dtb_buf[DTB_MAX] __attribute__((aligned(8), section(".noinit")));
 
 static void add_mem(uint64_t base, uint64_t size)
 {
@@ -56,15 +57,6 @@ static uint64_t fdt_cells(const fdt32_t *p, int n)
 	return v;
 }
 
-/* First (addr, size) of a node's reg under a parent with 2/2 cells. */
-static uint64_t fdt_reg_addr(const void *fdt, int node)
-{
-	int len;
-	const fdt32_t *reg = fdt_getprop(fdt, node, "reg", &len);
-
-	return reg && len >= 8 ? fdt_cells(reg, 2) : 0;
-}
-
 static uint32_t fdt_u32(const void *fdt, int node, const char *name, uint32_t dflt)
 {
 	int len;
@@ -73,48 +65,143 @@ static uint32_t fdt_u32(const void *fdt, int node, const char *name, uint32_t df
 	return p && len >= 4 ? fdt32_to_cpu(p[0]) : dflt;
 }
 
-static int parse_dtb(const void *fdt)
+/*
+ * Boot-time DTB scan: one pass over the structure block instead of a libfdt search per
+ * question (each of which walks the whole tree, and guest code is slow under nested or
+ * emulated virtualisation). The header was checked by fdt_check_header(); every offset here
+ * is still bounded by the block sizes. Nodes are handled at their END_NODE token, when all
+ * their properties are known; the first match of each compatible wins.
+ */
+enum { P_COMPAT, P_REG, P_TYPE, P_BUS_RANGE, P_NR_PINS, P_COUNT };
+static const char *const scan_prop_names[P_COUNT] = {
+	"compatible", "reg", "device_type", "bus-range", "nestvm,nr-pins",
+};
+#define SCAN_MAX_DEPTH 16
+
+struct scan_node {
+	const fdt32_t *prop[P_COUNT];
+	uint32_t len[P_COUNT];
+	bool is_cpus; /* the /cpus node */
+};
+
+static bool prop_has_string(const struct scan_node *n, int which, const char *str)
 {
-	int node, len;
+	const char *p = (const char *)n->prop[which];
+	uint32_t len = n->len[which], sl = (uint32_t)strlen(str) + 1;
+
+	/* A string list: NUL-separated entries; compare whole entries only. */
+	for (uint32_t off = 0; p && off + sl <= len;) {
+		uint32_t el = (uint32_t)strnlen(p + off, len - off) + 1;
+
+		if (el == sl && memcmp(p + off, str, sl) == 0)
+			return true;
+		off += el;
+	}
+	return false;
+}
+
+static void scan_reg_addr(const struct scan_node *n, uint64_t *ret)
+{
+	if (!*ret && n->prop[P_REG] && n->len[P_REG] >= 8)
+		*ret = fdt_cells(n->prop[P_REG], 2);
+}
+
+static void scan_node_done(const struct scan_node *n, int depth, bool parent_is_cpus)
+{
 	const fdt32_t *p;
 
-	node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
-	if (node >= 0) {
-		board.ecam_base = fdt_reg_addr(fdt, node);
-		p = fdt_getprop(fdt, node, "bus-range", &len);
-		board.ecam_bus_end = p && len >= 8 ? (uint8_t)fdt32_to_cpu(p[1]) : 255;
-	}
-	node = fdt_node_offset_by_compatible(fdt, -1, "intel,ioapic");
-	if (node >= 0) {
-		board.ioapic_base = fdt_reg_addr(fdt, node);
-		board.ioapic_pins = fdt_u32(fdt, node, "nestvm,nr-pins", 24);
-	}
-	node = fdt_node_offset_by_compatible(fdt, -1, "nestvm,acpi-pm");
-	if (node >= 0) {
-		p = fdt_getprop(fdt, node, "reg", &len);
-		if (p && len >= 4)
+	if (!n->prop[P_COMPAT] && !n->prop[P_TYPE])
+		return;
+	if (!board.ecam_base && prop_has_string(n, P_COMPAT, "pci-host-ecam-generic")) {
+		scan_reg_addr(n, &board.ecam_base);
+		p = n->prop[P_BUS_RANGE];
+		board.ecam_bus_end = p && n->len[P_BUS_RANGE] >= 8 ? (uint8_t)fdt32_to_cpu(p[1]) : 255;
+	} else if (!board.ioapic_base && prop_has_string(n, P_COMPAT, "intel,ioapic")) {
+		scan_reg_addr(n, &board.ioapic_base);
+		p = n->prop[P_NR_PINS];
+		board.ioapic_pins = p && n->len[P_NR_PINS] >= 4 ? fdt32_to_cpu(p[0]) : 24;
+	} else if (!board.pm_timer_port && prop_has_string(n, P_COMPAT, "nestvm,acpi-pm")) {
+		p = n->prop[P_REG];
+		if (p && n->len[P_REG] >= 4)
 			board.pm_timer_port = (uint16_t)(fdt32_to_cpu(p[0]) + 8);
-	}
-	node = fdt_path_offset(fdt, "/cpus");
-	if (node >= 0) {
-		int cpu;
-
-		fdt_for_each_subnode(cpu, fdt, node) {
-			const char *type = fdt_getprop(fdt, cpu, "device_type", NULL);
-
-			if (!type || strcmp(type, "cpu") || board.nr_cpus >= MAX_CPUS)
-				continue;
-			board.cpu_apic_ids[board.nr_cpus++] = fdt_u32(fdt, cpu, "reg", 0);
-		}
-	}
-	fdt_for_each_subnode(node, fdt, 0) {
-		const char *type = fdt_getprop(fdt, node, "device_type", NULL);
-
-		if (!type || strcmp(type, "memory"))
-			continue;
-		p = fdt_getprop(fdt, node, "reg", &len);
-		for (int i = 0; p && i + 16 <= len; i += 16)
+	} else if (depth == 2 && parent_is_cpus && prop_has_string(n, P_TYPE, "cpu")) {
+		p = n->prop[P_REG];
+		if (board.nr_cpus < MAX_CPUS)
+			board.cpu_apic_ids[board.nr_cpus++] = p && n->len[P_REG] >= 4 ? fdt32_to_cpu(p[0]) : 0;
+	} else if (depth == 1 && prop_has_string(n, P_TYPE, "memory")) {
+		p = n->prop[P_REG];
+		for (uint32_t i = 0; p && i + 16 <= n->len[P_REG]; i += 16)
 			add_mem(fdt_cells(p + i / 4, 2), fdt_cells(p + i / 4 + 2, 2));
+	}
+}
+
+static int parse_dtb(const void *fdt)
+{
+	const uint8_t *base = fdt;
+	const char *strs = (const char *)base + fdt_off_dt_strings(fdt);
+	uint32_t str_size = fdt_size_dt_strings(fdt), off = fdt_off_dt_struct(fdt);
+	uint32_t end = off + fdt_size_dt_struct(fdt);
+	uint32_t name_off[P_COUNT];
+	struct scan_node nodes[SCAN_MAX_DEPTH];
+	int depth = -1;
+
+	if (end < off || end > fdt_totalsize(fdt) || fdt_off_dt_strings(fdt) + str_size > fdt_totalsize(fdt))
+		return -22;
+	/* Resolve the wanted property names to string-block offsets once. */
+	for (int i = 0; i < P_COUNT; i++)
+		name_off[i] = UINT32_MAX;
+	for (uint32_t so = 0; so < str_size;) {
+		uint32_t sl = (uint32_t)strnlen(strs + so, str_size - so);
+
+		for (int i = 0; i < P_COUNT; i++)
+			if (name_off[i] == UINT32_MAX && strs[so] == scan_prop_names[i][0] &&
+			    strcmp(strs + so, scan_prop_names[i]) == 0 && so + sl < str_size)
+				name_off[i] = so;
+		so += sl + 1;
+	}
+	/* Every token advances off by at least 4: the walk ends within (end - off) / 4 steps. */
+	while (off + 4 <= end) {
+		uint32_t tag = fdt32_to_cpu(*(const fdt32_t *)(base + off));
+
+		off += 4;
+		if (tag == FDT_BEGIN_NODE) {
+			const char *name = (const char *)base + off;
+			uint32_t nl = (uint32_t)strnlen(name, end - off);
+
+			if (++depth >= SCAN_MAX_DEPTH)
+				return -22;
+			memset(&nodes[depth], 0, sizeof(nodes[depth]));
+			/* "/cpus" as fdt_path_offset() matches it: "cpus" or "cpus@unit". */
+			nodes[depth].is_cpus = depth == 1 && nl < end - off && nl >= 4 &&
+					       memcmp(name, "cpus", 4) == 0 && (nl == 4 || name[4] == '@');
+			off += (nl + 1 + 3) & ~3u;
+		} else if (tag == FDT_PROP) {
+			uint32_t len, nameoff;
+
+			if (off + 8 > end || depth < 0)
+				return -22;
+			len = fdt32_to_cpu(*(const fdt32_t *)(base + off));
+			nameoff = fdt32_to_cpu(*(const fdt32_t *)(base + off + 4));
+			off += 8;
+			if (len > end - off)
+				return -22;
+			for (int i = 0; i < P_COUNT; i++) {
+				if (nameoff == name_off[i]) {
+					nodes[depth].prop[i] = (const fdt32_t *)(base + off);
+					nodes[depth].len[i] = len;
+				}
+			}
+			off += (len + 3) & ~3u;
+		} else if (tag == FDT_END_NODE) {
+			if (depth < 0)
+				return -22;
+			scan_node_done(&nodes[depth], depth, depth > 0 && nodes[depth - 1].is_cpus);
+			depth--;
+		} else if (tag == FDT_END) {
+			break;
+		} else if (tag != FDT_NOP) {
+			return -22;
+		}
 	}
 	return board.ecam_base && board.ioapic_base && board.nr_cpus ? 0 : -22;
 }

@@ -27,11 +27,16 @@ void console_init(void)
 	outb(COM1 + UART_MCR, 0x03);
 }
 
-static void uart_putc(char c)
+static void uart_wait_thre(void)
 {
 	for (int i = 0; i < UART_SPIN_LIMIT; i++)
 		if (inb(COM1 + UART_LSR) & UART_LSR_THRE)
 			break;
+}
+
+static void uart_putc(char c)
+{
+	uart_wait_thre();
 	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
@@ -42,12 +47,41 @@ void console_putc(char c)
 	uart_putc(c);
 }
 
+/*
+ * Writes s with \n -> \r\n in bursts: THRE with the FIFO on (console_init enables it) means the
+ * whole 16-byte transmit FIFO is free, so after one LSR read a run of up to 14 plain bytes and
+ * a "\r\n" go out as string instructions, one exit each, instead of two exits per byte.
+ */
+#define UART_FIFO_BYTES 16
+static void uart_outs(const char *p, unsigned n)
+{
+	__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(COM1 + UART_THR) : "memory");
+}
+
+static void console_write(const char *s)
+{
+	while (*s) {
+		unsigned n = 0;
+
+		while (n < UART_FIFO_BYTES - 2 && s[n] && s[n] != '\n')
+			n++;
+		uart_wait_thre();
+		if (n)
+			uart_outs(s, n);
+		s += n;
+		if (*s == '\n') {
+			uart_outs("\r\n", 2);
+			s++;
+		}
+	}
+}
+
 struct outbuf {
 	char *buf;
 	size_t size, len;
 };
 
-static void put(struct outbuf *o, char c)
+static inline __attribute__((always_inline)) void put(struct outbuf *o, char c)
 {
 	if (o->len + 1 < o->size)
 		o->buf[o->len] = c;
@@ -184,8 +218,7 @@ int printf(const char *fmt, ...)
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	spin_lock(&console_lock);
-	for (const char *p = buf; *p; p++)
-		console_putc(*p);
+	console_write(buf);
 	spin_unlock(&console_lock);
 	return n;
 }

@@ -51,45 +51,24 @@ _start:
 	cld
 	mov %eax, %ebp /* multiboot magic */
 	mov %ebx, %esi /* multiboot info */
-	/* Zero .bss (the loader should, but do not rely on it). */
-	mov $__bss_start, %edi
-	mov $__bss_end, %ecx
-	sub %edi, %ecx
-	shr $2, %ecx
-	xor %eax, %eax
-	rep stosl
 	mov $boot_stack_top, %esp
-
-	/* PML4[0] -> PDPT; PDPT[0..3] -> four page directories of 2 MiB pages = 4 GiB identity. */
-	mov $pdpt, %eax
-	or $3, %eax
-	mov %eax, pml4
-	mov $pd, %eax
-	or $3, %eax
-	xor %ecx, %ecx
-1:	mov %eax, pdpt(, %ecx, 8)
-	add $4096, %eax
-	inc %ecx
-	cmp $4, %ecx
-	jb 1b
-	/* 2048 PDEs: present, writable, PS; 2 GiB and up (MMIO hole) uncached (PCD | PWT). */
-	xor %ecx, %ecx
-2:	mov %ecx, %eax
-	shl $21, %eax
-	or $0x83, %eax
-	cmp $1024, %ecx
-	jb 3f
-	or $0x18, %eax
-3:	mov %eax, pd(, %ecx, 8)
-	inc %ecx
-	cmp $2048, %ecx
-	jb 2b
 
 	ENTER_LONG bsp_long64
 
 	.code64
 bsp_long64:
 	mov $boot_stack_top, %rsp
+	/*
+	 * Zero .bss (the loader should, but do not rely on it) with 8-byte stores: every
+	 * iteration of an emulated string instruction costs about the same. Buffers that are
+	 * written before they are read (page tables, stack, DTB buffer) sit in .noinit instead.
+	 */
+	mov $__bss_start, %edi
+	mov $__bss_end, %ecx
+	sub %edi, %ecx
+	shr $3, %ecx
+	xor %eax, %eax
+	rep stosq
 	mov %esi, %edi /* arg 0: multiboot info pointer */
 	mov %ebp, %esi /* arg 1: multiboot magic */
 	call kmain_bsp
@@ -208,12 +187,26 @@ gdt_ptr:
 	.word gdt_end - gdt - 1
 	.quad gdt
 
-	.section .bss
+	/*
+	 * The identity map of the low 4 GiB, built at assembly time and loaded with the image (guest
+	 * instructions are expensive under nested or emulated virtualisation; a 2048-entry loop at
+	 * boot is not): PML4[0] -> PDPT, PDPT[0..3] -> four page directories of 2 MiB pages
+	 * (present, writable, PS); 2 GiB and up (the MMIO hole) uncached (PCD | PWT).
+	 */
+	.section .data
 	.align 4096
 	.globl pml4
-pml4:	.skip 4096
-pdpt:	.skip 4096
-pd:	.skip 4 * 4096
+pml4:	.quad pdpt + 3
+	.fill 511, 8, 0
+pdpt:	.quad pd + 3, pd + 0x1000 + 3, pd + 0x2000 + 3, pd + 0x3000 + 3
+	.fill 508, 8, 0
+pd:	.set pde, 0
+	.rept 2048
+	.quad (pde << 21) | 0x83 | ((pde >> 10) * 0x18)
+	.set pde, pde + 1
+	.endr
+
+	.section .noinit, "aw", @nobits
 	.align 16
 boot_stack:
 	.skip 16384

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/* Guest benchmark: RDTSC cost of PIO, MMIO and vIOMMU register reads and of QI round trips. */
+#include "guest.h"
+#include "vtd.h"
+
+/* Accesses per kind; at ~12 us per exit on the nested host one kind takes ~25 ms. */
+#define N_ACCESS 2000
+/* Queued-invalidation round trips per batch size. */
+#define N_QI 50
+/* Bound on the status poll of one QI round trip, in TSC cycles (~4 s at 2.6 GHz). */
+#define QI_POLL_CYCLES (10ULL * 1000 * 1000 * 1000)
+/* An I/O port nothing claims (between the PIIX4 PM block and the PCI config ports). */
+#define PORT_UNCLAIMED 0x0ce0
+/* The COM1 scratch register: a claimed port whose read does no work. */
+#define PORT_UART_SCR 0x3ff
+#define IOAPIC_IOREGSEL 0x00
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+enum kind { K_EMPTY, K_PIO_UNCLAIMED, K_PIO_SCR, K_MMIO_IOAPIC, K_VTD_VER, K_VTD_GSTS, K_COUNT };
+static const char *const kind_names[K_COUNT] = {
+	"rdtsc pair (loop overhead)", "PIO read, unclaimed port", "PIO read, UART scratch",
+	"MMIO read, IOAPIC IOREGSEL", "vIOMMU read, VER", "vIOMMU read, GSTS",
+};
+static uint64_t samples[K_COUNT][N_ACCESS];
+static uint64_t tsc_per_us;
+
+/* The k-th smallest of v[0..n) (v is reordered): quickselect, expected O(n) steps. */
+static uint64_t select_kth(uint64_t *v, unsigned n, unsigned k)
+{
+	unsigned lo = 0, hi = n - 1;
+
+	/* Each pass shrinks [lo, hi] by at least one element: at most n passes. */
+	while (lo < hi) {
+		uint64_t pivot = v[lo + (hi - lo) / 2];
+		unsigned i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				uint64_t t = v[i];
+
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
+}
+
+/* Prints "label: median / mean / min cycles" for v[0..n) and returns the median. */
+static uint64_t report(const char *label, uint64_t *v, unsigned n)
+{
+	uint64_t sum = 0, min = UINT64_MAX, med;
+
+	for (unsigned i = 0; i < n; i++) {
+		sum += v[i];
+		if (v[i] < min)
+			min = v[i];
+	}
+	med = select_kth(v, n, n / 2);
+	printf("bench: %-34s median %8lu cycles (%5lu.%lu us), mean %8lu, min %8lu, n=%u\n", label, med,
+	       med / tsc_per_us, med * 10 / tsc_per_us % 10, sum / n, min, n);
+	return med;
+}
+
+static void access_once(enum kind k, uint64_t vtd_base)
+{
+	switch (k) {
+	case K_EMPTY:
+		break;
+	case K_PIO_UNCLAIMED:
+		(void)inb(PORT_UNCLAIMED);
+		break;
+	case K_PIO_SCR:
+		(void)inb(PORT_UART_SCR);
+		break;
+	case K_MMIO_IOAPIC:
+		(void)mmio_read32(board.ioapic_base + IOAPIC_IOREGSEL);
+		break;
+	case K_VTD_VER:
+		(void)mmio_read32(vtd_base + VTD_VER);
+		break;
+	default:
+		(void)mmio_read32(vtd_base + VTD_GSTS);
+		break;
+	}
+}
+
+/*
+ * Round-robin over the kinds, one access each per round, so that a busy host (other load on
+ * the machine) slows every kind alike and the medians stay comparable.
+ */
+static void time_accesses(unsigned nkinds, uint64_t vtd_base, uint64_t *med)
+{
+	for (unsigned i = 0; i < N_ACCESS; i++) {
+		for (unsigned k = 0; k < nkinds; k++) {
+			uint64_t t0 = rdtsc();
+
+			access_once((enum kind)k, vtd_base);
+			samples[k][i] = rdtsc() - t0;
+		}
+	}
+	for (unsigned k = 0; k < nkinds; k++)
+		med[k] = report(kind_names[k], samples[k], N_ACCESS);
+}
+
+static void calibrate(void)
+{
+	uint64_t t0 = rdtsc(), u0 = time_us();
+
+	udelay(20000);
+	tsc_per_us = (rdtsc() - t0) / (time_us() - u0 ? time_us() - u0 : 1);
+	if (!tsc_per_us)
+		tsc_per_us = 1;
+	printf("bench: TSC %lu MHz (against the PM timer)\n", tsc_per_us);
+}
+
+/* Writes n copies of desc plus a wait(SW) at the tail, then times IQT write -> status seen. */
+static int qi_round_trip(struct vtd *u, const uint64_t desc[4], unsigned n, uint64_t *cycles)
+{
+	unsigned dsz = u->iq_dw ? 32 : 16;
+	uint32_t seq = ++u->wait_seq;
+	uint64_t wait[4], t0;
+
+	if (n + 1 >= u->iq_size / dsz)
+		return -1;
+	vtd_desc_wait(wait, VTD_WAIT_SW, (uintptr_t)u->wait_status, seq);
+	for (unsigned i = 0; i <= n; i++) {
+		memcpy((uint8_t *)u->iq + u->iq_tail, i < n ? desc : wait, dsz);
+		u->iq_tail = (u->iq_tail + dsz) % u->iq_size;
+	}
+	__asm__ volatile("mfence" ::: "memory");
+	t0 = rdtsc();
+	vtd_write64(u, VTD_IQT, u->iq_tail);
+	while (*u->wait_status != seq) {
+		if (rdtsc() - t0 > QI_POLL_CYCLES || (vtd_read32(u, VTD_FSTS) & VTD_FSTS_IQE))
+			return -1;
+		cpu_relax();
+	}
+	*cycles = rdtsc() - t0;
+	return 0;
+}
+
+static bool qi_bench(struct vtd *u, const char *what, const uint64_t desc[4], unsigned n)
+{
+	char label[64];
+
+	for (unsigned i = 0; i < N_QI; i++) {
+		if (qi_round_trip(u, desc, n, &samples[0][i])) {
+			printf("bench: %s x%u: queue error or timeout (FSTS 0x%x)\n", what, n,
+			       vtd_read32(u, VTD_FSTS));
+			return false;
+		}
+	}
+	snprintf(label, sizeof(label), "QI %s x%u + wait", what, n);
+	report(label, samples[0], N_QI);
+	return true;
+}
+
+void test_main(void)
+{
+	struct vtd u;
+	uint64_t med[K_COUNT], desc[4];
+	bool have_vtd, ok;
+
+	tap_plan(3);
+	calibrate();
+	have_vtd = vtd_find(&u) == 0;
+	time_accesses(have_vtd ? K_COUNT : K_VTD_VER, have_vtd ? u.base : 0, med);
+	tap_ok(med[K_PIO_UNCLAIMED] > med[K_EMPTY] && med[K_MMIO_IOAPIC] > med[K_EMPTY],
+	       "exits cost more than the rdtsc pair");
+	if (!have_vtd) {
+		tap_ok(true, "# SKIP no vIOMMU (-device vtd)");
+		tap_ok(true, "# SKIP no vIOMMU (-device vtd)");
+		return;
+	}
+	for (unsigned k = K_VTD_VER; k <= K_VTD_GSTS; k++) {
+		uint64_t r = med[k] * 100 / med[K_PIO_UNCLAIMED], m = med[k] * 100 / med[K_MMIO_IOAPIC];
+
+		printf("bench: %s / bare PIO exit = %lu.%02lu (target <= 1.15), / IOAPIC MMIO exit = %lu.%02lu\n",
+		       kind_names[k], r / 100, r % 100, m / 100, m % 100);
+	}
+	tap_ok(med[K_VTD_VER] > med[K_EMPTY] && med[K_VTD_GSTS] > med[K_EMPTY], "vIOMMU register reads measured");
+
+	/* Queued invalidation, 256-bit descriptors, scalable-mode root table (PASID descriptors). */
+	if (!(u.ecap & VTD_ECAP_QI) || vtd_tables_init(&u, (u.ecap & VTD_ECAP_SMTS) != 0) ||
+	    vtd_qi_init(&u, 0, true)) {
+		tap_ok(false, "queued invalidation set up");
+		return;
+	}
+	vtd_desc_iotlb_dom(desc, 1);
+	ok = qi_bench(&u, "IOTLB domain", desc, 1) && qi_bench(&u, "IOTLB domain", desc, 64);
+	if (u.ecap & VTD_ECAP_SMTS) {
+		/* Granularity 2: every address of one PASID in one domain. */
+		vtd_desc_piotlb(desc, 2, 1, 1, 0, 0);
+		ok = ok && qi_bench(&u, "PASID-IOTLB (PASID 1)", desc, 1) &&
+		     qi_bench(&u, "PASID-IOTLB (PASID 1)", desc, 64);
+	} else {
+		printf("bench: no scalable mode: PASID-based IOTLB round trip not measured\n");
+	}
+	tap_ok(ok, "queued-invalidation round trips measured");
+}
