@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages nestvm needs to build and test (idempotent; needs root).
+# --fuzzing also installs clang and its libFuzzer/sanitizer runtimes (fuzz/run-all.sh only;
+# the default build and test run use gcc and do not need them).
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libfdt-dev check acpica-tools
       device-tree-compiler python3)
+if [ "${1:-}" = "--fuzzing" ]; then
+	pkgs+=(clang libclang-rt-14-dev)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VT-d unit under fuzz: a configuration chosen by the input, the unit on a fresh bus over the
+ * fake RAM, and the guest's register idioms. Shared by fuzz-vtd-regs.c and fuzz-vtd-qi.c.
+ */
+#ifndef NESTVM_FUZZ_VTD_H
+#define NESTVM_FUZZ_VTD_H
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "devices/viommu/viommu-internal.h"
+#include "fuzz-util.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/dma.h"
+
+#define FZ_VTD_BASE VIOMMU_DEFAULT_BASE
+
+struct fz_vtd {
+	struct bus bus;
+	struct fz_irq irq;
+	struct viommu *v;
+};
+
+/*
+ * One configuration byte picks the options through the real option parser (so only option sets
+ * a user can give reach the unit): bit 0 mode, bits 1-2 aw, bits 3-7 flts/slts/nest/pt/cm; a
+ * second byte gives pasid-bits and dt.
+ */
+static inline void fz_vtd_config(struct fz *f, struct viommu_config *ret)
+{
+	static const unsigned int aws[] = { 39, 48, 57, 48 };
+	uint8_t a = fz_u8(f), b = fz_u8(f);
+	char opts[200];
+
+	if (a & 1)
+		snprintf(opts, sizeof(opts), "mode=scalable,aw=%u,pasid-bits=%u,flts=%s,slts=%s,"
+			 "nest=%s,pt=%s,cm=%s,dt=%s", aws[(a >> 1) & 3], 1 + (b & 0x1f) % 20,
+			 (a & 0x08) ? "on" : "off", (a & 0x10) ? "off" : "on",
+			 (a & 0x20) ? "on" : "off", (a & 0x40) ? "off" : "on",
+			 (a & 0x80) ? "on" : "off", (b & 0x80) ? "on" : "off");
+	else
+		snprintf(opts, sizeof(opts), "mode=legacy,aw=%u,pt=%s,cm=%s,dt=%s", aws[(a >> 1) & 3],
+			 (a & 0x40) ? "off" : "on", (a & 0x80) ? "on" : "off",
+			 (b & 0x80) ? "on" : "off");
+	/* Invalid sets (e.g. nest without both stages) fall back to the defaults. */
+	if (viommu_parse_options(opts, ret, NULL, 0))
+		FZ_CHECK(viommu_parse_options("", ret, NULL, 0) == 0);
+}
+
+static inline void fz_vtd_create(struct fz_vtd *t, const struct viommu_config *cfg,
+				 const struct gmem *gm)
+{
+	bus_init(&t->bus);
+	fz_irq_init(&t->irq);
+	t->v = viommu_create(cfg, &t->bus, FZ_VTD_BASE, gm, &t->irq.chip);
+	FZ_CHECK(t->v != NULL);
+}
+
+static inline uint64_t fz_vtd_read(struct fz_vtd *t, uint64_t off, unsigned int size)
+{
+	return bus_read(&t->bus, BUS_MMIO, FZ_VTD_BASE + off, size);
+}
+
+static inline void fz_vtd_write(struct fz_vtd *t, uint64_t off, uint64_t val, unsigned int size)
+{
+	bus_write(&t->bus, BUS_MMIO, FZ_VTD_BASE + off, val, size);
+}
+
+/* GCMD the way drivers do it: the current GSTS level bits plus or minus one command bit. */
+static inline void fz_vtd_gcmd(struct fz_vtd *t, uint32_t bit, bool on)
+{
+	uint32_t keep = (uint32_t)fz_vtd_read(t, VTD_GSTS_REG, 4) &
+			(uint32_t)(VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_CFI | VTD_GCMD_IRE);
+
+	fz_vtd_write(t, VTD_GCMD_REG, on ? (keep | bit) : (keep & ~bit), 4);
+}
+
+/* One DMA through the unit's address space; the result only has to be one of the three. */
+static inline void fz_vtd_dma(struct fz_vtd *t, struct fz *f)
+{
+	static uint8_t buf[8192];
+	struct dma_as as;
+	struct dma_req req;
+	uint64_t iova;
+	size_t len;
+	int r;
+
+	req.sid = fz_u16(f);
+	req.pasid = fz_u32(f) & 0xfffff;
+	req.access = fz_u8(f) & 0xf;
+	req.has_pasid = req.access & 0x8; /* reuse the PRIV bit as "with PASID" too */
+	iova = fz_u64(f);
+	len = 1 + fz_u16(f) % sizeof(buf);
+	viommu_dma_as(t->v, &as);
+	if (req.access & DMA_ACC_WRITE)
+		r = dma_write(&as, &req, iova, buf, len);
+	else
+		r = dma_read(&as, &req, iova, buf, len);
+	FZ_CHECK(r == 0 || r == -EACCES || r == -EFAULT);
+}
+
+#endif

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# Writes the hand-made seed inputs of fuzz/corpus/<target>/seed-* (the encodings are the ones the
+# fuzz-<target>.c headers document). Re-run after changing an encoding; the fuzzer's own finds
+# and regression inputs (other names) are kept.
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def u8(v): return struct.pack('<B', v & 0xff)
+def u16(v): return struct.pack('<H', v & 0xffff)
+def u32(v): return struct.pack('<I', v & 0xffffffff)
+def u64(v): return struct.pack('<Q', v & 0xffffffffffffffff)
+
+
+SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
+# fz_vtd_config bytes: legacy aw48 / scalable aw48 all on / scalable aw57 with dt
+LEGACY = u8(0x02) + u8(0)
+SCALABLE = u8(0x23) + u8(19)
+SCALABLE_DT = u8(0x25) + u8(0x80 | 7)
+SCALABLE_FS_ONLY = u8(0x13) + u8(3)  # slts=off: first stage only
+
+GCMD, GSTS, RTADDR, CCMD, FSTS, FECTL = 0x18, 0x1c, 0x20, 0x28, 0x34, 0x38
+IQH, IQT, IQA, ICS, IECTL, IVA, IOTLB, FRCD = 0x80, 0x88, 0x90, 0x9c, 0xa0, 0xf0, 0xf8, 0x220
+TE, SRTP, QIE = 1 << 31, 1 << 30, 1 << 26
+
+
+# ---- vtd-regs ops ----
+def r_read(off, size): return u8(0) + u8(SIZE[size]) + u16(off)
+def r_write(off, val, size): return u8(1) + u8(SIZE[size]) + u16(off) + u64(val)
+def r_poke(gpa, val): return u8(2) + u32(gpa) + u64(val)
+def r_dma(sid, pasid, access, iova, length):
+    return u8(3) + u16(sid) + u32(pasid) + u8(access) + u64(iova) + u16(length - 1)
+def r_gcmd(bit, on): return u8(4) + u8(bit - 23) + u8(on)
+
+
+def legacy_tables(poke, root=0x1000, ctx=0x2000, sl=0x3000, target=0x20000, sid=8, iova=0x10000):
+    """Root -> context (devfn 8, 4-level, DID 1) -> 4-level second stage mapping iova."""
+    s = poke(root, ctx | 1)
+    s += poke(ctx + 16 * sid, sl | 1) + poke(ctx + 16 * sid + 8, 2 | (1 << 8))
+    s += poke(sl, (sl + 0x1000) | 3) + poke(sl + 0x1000, (sl + 0x2000) | 3)
+    s += poke(sl + 0x2000, (sl + 0x3000) | 3)
+    s += poke(sl + 0x3000 + 8 * ((iova >> 12) & 511), target | 3)
+    return s
+
+
+def sm_tables(poke, pgtt, root=0x1000, ctx=0x2000, pdir=0x3000, ptab=0x4000, sl=0x5000, fl=0x9000,
+              target=0x20000, sid=8, pasid=0, iova=0x10000):
+    """Scalable: root -> SM context (devfn 8) -> PASID dir/table -> first/second stage."""
+    s = poke(root, ctx | 1)
+    s += poke(ctx + 32 * sid, pdir | 1) + poke(ctx + 32 * sid + 8, pasid)
+    s += poke(pdir + 8 * (pasid >> 6), ptab | 1)
+    pe = ptab + 64 * (pasid & 63)
+    s += poke(pe, 1 | (2 << 2) | (pgtt << 6) | (sl if pgtt in (2, 3) else 0))
+    s += poke(pe + 8, 1)
+    s += poke(pe + 16, fl if pgtt in (1, 3) else 0)
+    for base, flags in ((sl, 3), (fl, 7)):
+        s += poke(base, (base + 0x1000) | flags) + poke(base + 0x1000, (base + 0x2000) | flags)
+        s += poke(base + 0x2000, (base + 0x3000) | flags)
+        s += poke(base + 0x3000 + 8 * ((iova >> 12) & 511), target | flags)
+    return s
+
+
+def vtd_regs_seeds():
+    seeds = {}
+    # Every register read at every width, every 4 bytes of the window.
+    s = LEGACY
+    for off in range(0, 0x2a0, 4):
+        s += r_read(off, 4)
+    seeds['read-all-32'] = s
+    s = SCALABLE
+    for off in range(0, 0x2a0, 8):
+        s += r_read(off, 8) + r_read(off + 1, 1) + r_read(off + 2, 2)
+    seeds['read-all-mixed'] = s
+    s = SCALABLE
+    for off in range(0, 0x2a0, 8):
+        s += r_write(off, 0xffffffffffffffff, 8)
+    seeds['write-all-ones'] = s
+    s = LEGACY
+    for off in range(0xff0, 0x1000):
+        s += r_write(off, 0x5a5a5a5a5a5a5a5a, 8) + r_read(off, 8)
+    seeds['window-end'] = s
+    for name, cfg in (('legacy', LEGACY), ('scalable', SCALABLE)):
+        s = cfg + legacy_tables(r_poke) if name == 'legacy' else cfg + sm_tables(r_poke, 2)
+        s += r_write(RTADDR, 0x1000 | (0x400 if name == 'scalable' else 0), 8) + r_gcmd(30, 1)
+        s += r_gcmd(31, 1) + r_dma(8, 0, 1, 0x10000, 64) + r_dma(8, 0, 2, 0x10ff0, 64)
+        s += r_dma(0x10, 0, 1, 0x10000, 4) + r_read(FRCD + 8, 8) + r_read(FSTS, 4)
+        s += r_write(CCMD, (1 << 63) | (1 << 61), 8) + r_write(IOTLB, (1 << 63) | (1 << 60), 8)
+        s += r_write(FRCD + 8, 1 << 63, 8) + r_write(FSTS, 0x7f, 4)
+        seeds['dma-' + name] = s
+    # Fault recording overflow: TE with a root table of zeros, 12 faulting requesters.
+    s = LEGACY + r_write(FECTL, 0, 4) + r_write(RTADDR, 0x1000, 8) + r_gcmd(30, 1) + r_gcmd(31, 1)
+    for sid in range(12):
+        s += r_dma(sid, 0, 1, 0x1000 * sid, 4)
+    s += r_read(FSTS, 4) + r_write(FSTS, 1, 4)
+    for i in range(8):
+        s += r_write(FRCD + 16 * i + 12, 0x80000000, 4)
+    seeds['fault-overflow'] = s
+    # Queued invalidation through the window: wait with SW + IF.
+    s = SCALABLE + r_write(IECTL, 0, 4) + r_poke(0x8000, 5 | (1 << 4) | (1 << 5) | (0x77 << 32))
+    s += r_poke(0x8008, 0x9000) + r_write(IQA, 0x8000, 8) + r_gcmd(26, 1) + r_write(IQT, 16, 8)
+    s += r_read(ICS, 4) + r_write(ICS, 1, 4) + r_read(IQH, 8)
+    seeds['qi-wait'] = s
+    # Root table outside RAM and in the MMIO window itself.
+    s = SCALABLE + r_write(RTADDR, 0xfed90000 | 0x400, 8) + r_gcmd(30, 1) + r_gcmd(31, 1)
+    s += r_dma(8, 0, 1, 0, 8) + r_write(RTADDR, 0xc00 | (1 << 51), 8) + r_gcmd(30, 1)
+    s += r_dma(8, 5, 9, 0, 8)
+    seeds['root-outside-ram'] = s
+    return seeds
+
+
+# ---- vtd-qi ----
+def qi_desc(q0, q1, wide=False, q2=0, q3=0):
+    return u64(q0) + u64(q1) + ((u64(q2) + u64(q3)) if wide else b'')
+
+
+def qi_input(cfg, qbyte, descs, ops=b''):
+    body = b''.join(descs)
+    return cfg + u8(qbyte) + u8(len(body) // 16) + body + ops
+
+
+def vtd_qi_seeds():
+    wait = qi_desc(5 | (1 << 5) | (0xabcd << 32), 0x10000)
+    wait_if = qi_desc(5 | (1 << 4) | (1 << 5) | (0x1 << 32), 0x10004)
+    cc = [qi_desc(1 | (g << 4) | (1 << 16) | (8 << 32), 0) for g in (1, 2, 3)]
+    iotlb = [qi_desc(2 | (g << 4) | (1 << 16), 0x10000 | am) for g in (1, 2, 3) for am in (0, 9)]
+    dev = [qi_desc(3 | (8 << 32), 0x10000 | 1), qi_desc(8 | (8 << 16) | (5 << 32), 0x10000 | 1 | (1 << 11))]
+    piotlb = [qi_desc(6 | (g << 4) | (1 << 16) | (5 << 32), 0x10000 | 3) for g in (2, 3)]
+    pc = [qi_desc(7 | (g << 4) | (1 << 16) | (5 << 32), 0) for g in (0, 1, 3)]
+    seeds = {
+        'legacy-all': qi_input(LEGACY, 0, cc + iotlb + [qi_desc(4, 0), wait]),
+        'scalable-all': qi_input(SCALABLE_DT, 8, cc + iotlb + dev + piotlb + pc + [wait_if]),
+        'wait-sw-if': qi_input(SCALABLE, 4, [wait_if, wait_if],
+                               u8(0) + u16(2) + u8(6) + u8(0) + u16(1)),
+        'bad-type': qi_input(SCALABLE, 0, [qi_desc(0, 0), qi_desc(9, 0), qi_desc(0x205, 0)]),
+        'reserved': qi_input(SCALABLE, 0, [qi_desc(1 | (1 << 4) | (1 << 63), 0),
+                                           qi_desc(2 | (1 << 4), 1 << 8),
+                                           qi_desc(5 | (1 << 5), 0x10001)]),
+        'status-outside': qi_input(LEGACY, 0, [qi_desc(5 | (1 << 5), 0xfed90000),
+                                               qi_desc(5 | (1 << 5), 1 << 60)]),
+        'tail-beyond': qi_input(LEGACY, 0, [wait], u8(0) + u16(0x200) + u8(1) + u8(0x10) + u8(0) + u16(1)),
+    }
+    # 256-bit descriptors, misaligned tail, then a wrap with garbage at the queue end.
+    wide_wait = qi_desc(5 | (1 << 5) | (2 << 32), 0x10008, True)
+    seeds['wide'] = qi_input(SCALABLE, 2, [wide_wait, qi_desc(2 | (1 << 4), 0, True, 1, 0)],
+                             u8(0) + u16(1) + u8(1) + u8(0x10))
+    ops = b''
+    for i in range(16):
+        ops += u8(2) + u16(4096 // 8 - 2 + (i & 1)) + u64(0xdeadbeefcafe0000 | i)
+    ops += u8(0) + u16(255) + u8(0) + u16(0) + u8(0) + u16(2) + u8(1) + u8(0x10) + u8(0) + u16(3)
+    seeds['wrap-garbage'] = qi_input(LEGACY, 0, [wait] * 4, ops)
+    return seeds
+
+
+# ---- vtd-xlate ----
+def x_poke(gpa, val): return u8(0) + u16(gpa) + u64(val)
+def x_tr(sid, pasid, access, iova): return u8(1) + u16(sid) + u32(pasid) + u8(access) + u64(iova)
+def x_fill(page, val): return u8(2) + u8(page) + u64(val)
+
+
+def vtd_xlate_seeds():
+    seeds = {}
+    s = LEGACY + u64(0x1000) + legacy_tables(x_poke)
+    s += x_tr(8, 0, 1, 0x10000) + x_tr(8, 0, 3, 0x10000) + x_tr(9, 0, 1, 0x10000) + x_tr(8, 0, 1, 1 << 47)
+    s += u8(4) + u8(2) + u16(1) + u64(0x10000) + u8(0) + x_tr(8, 0, 1, 0x10000)
+    seeds['legacy'] = s
+    for pgtt, name in ((1, 'first'), (2, 'second'), (3, 'nested'), (4, 'pt')):
+        s = SCALABLE + u64(0x1000 | 0x400) + sm_tables(x_poke, pgtt)
+        s += x_tr(8, 0, 1, 0x10000) + x_tr(8, 0x80000000, 3, 0x10000) + x_tr(8, 0x80000005, 1, 0)
+        s += u8(5) + u8(0) + u16(1) + u32(0) + u64(0x10000) + u8(0) + x_tr(8, 0, 1, 0x10000)
+        s += u8(5) + u8(1) + u16(1) + u32(0) + u64(0) + u8(0) + x_tr(8, 0, 1, 0x10000)
+        seeds['sm-' + name] = s
+    # Tables pointing at themselves (cycles), outside RAM, and reserved bits at every level.
+    s = LEGACY + u64(0x1000) + x_poke(0x1000, 0x2000 | 1) + x_poke(0x2000 + 128, 0x3000 | 1)
+    s += x_poke(0x2000 + 136, 2) + x_fill(3, 0x3000 | 3) + x_tr(8, 0, 1, 0x123456789)
+    s += x_fill(3, 0x3000 | 3 | (1 << 7)) + u8(7) + x_tr(8, 0, 1, 0x40000000)
+    s += x_fill(3, (1 << 51) | 3) + u8(7) + x_tr(8, 0, 1, 0)
+    s += x_fill(3, 0xfed90000 | 3) + u8(7) + x_tr(8, 0, 1, 0)
+    for bit in (3, 4, 5, 6, 8, 9, 10, 11, 52, 62):
+        s += x_fill(3, 0x4000 | 3 | (1 << bit)) + u8(7) + x_tr(8, 0, 3, 0x5000)
+    seeds['legacy-cycles-rsvd'] = s
+    s = SCALABLE + u64(0x1000 | 0x400) + sm_tables(x_poke, 1)
+    for pdts in range(8):  # PASID directory sizes: 2^(7+pdts) entries
+        s += x_poke(0x2000 + 32 * 8, 0x3000 | 1 | (pdts << 9)) + u8(7)
+        s += x_tr(8, 0x80000000 | ((1 << (7 + pdts)) * 64 - 1), 1, 0x10000)
+        s += x_tr(8, 0x80000000 | ((1 << (7 + pdts)) * 64), 1, 0x10000)
+    s += x_fill(4, 0xffffffffffffffff) + u8(7) + x_tr(8, 0x80000001, 1, 0)
+    s += x_fill(3, 0x3000 | 1) + u8(7) + x_tr(8, 0x800fffff, 1, 0)
+    seeds['sm-pasid-limits'] = s
+    return seeds
+
+
+# ---- pci-config ----
+def p_port(off, size, w, val): return u8(0) + u8(off) + u8(SIZE[size]) + u8(w) + u32(val)
+def p_cfg(slot_sel, off, size, w, val): return u8(2) + u8(slot_sel) + u16(off) + u8(SIZE[size]) + u8(w) + u32(val)
+
+
+def pci_seeds():
+    seeds = {}
+    for sel, name in ((0, 'host'), (1, 'edu'), (2, 'syn')):
+        s = b''
+        for off in range(0, 0x180, 4):
+            s += p_cfg(sel, off, 4, 1, 0xffffffff) + p_cfg(sel, off, 4, 0, 0)
+        seeds['cfg-ones-' + name] = s
+    s = b''
+    for slot in (0, 3, 5):
+        s += p_port(0, 4, 1, 0x80000000 | (slot << 11)) + p_port(4, 4, 0, 0)
+        s += p_port(6, 2, 0, 0) + p_port(7, 1, 1, 0x55)
+    s += p_port(1, 1, 1, 0x06) + p_port(1, 1, 0, 0)
+    seeds['cf8'] = s
+    # BAR sizing and moves, MSI-X table access, interrupts, reset.
+    s = p_cfg(2, 0x10, 4, 1, 0xffffffff) + p_cfg(2, 0x10, 4, 0, 0) + p_cfg(2, 0x10, 4, 1, 0xc0010000)
+    s += p_cfg(2, 4, 2, 1, 7) + u8(3) + u32(0x10000) + u8(2) + u8(1) + u64(0x12345678)
+    s += p_cfg(2, 0x18, 4, 1, 0xc0020000) + p_cfg(2, 0x1c, 4, 1, 0)
+    s += u8(3) + u32(0x20000) + u8(2) + u8(1) + u64(0xfee00000) + u8(3) + u32(0x2000c) + u8(2) + u8(1) + u64(0)
+    s += u8(5) + u8(0) + u8(1) + u8(5) + u8(0) + u8(0) + u8(6)
+    seeds['bars-msix'] = s
+    return seeds
+
+
+# ---- edu ----
+def edu_seeds():
+    reg = lambda i, v, wide=False: u8(2) + u8(i | (0x80 if wide else 0)) + u64(v)
+    dma = lambda src, dst, cnt, cmd: u8(3) + u32(src) + u32(dst) + u16(cnt) + u8(cmd)
+    return {
+        'regs': u8(0x03) + reg(1, 0x1234) + reg(2, 10) + reg(3, 0x80) + reg(2, 40) + reg(5, 1)
+                + reg(6, 0xffffffff) + u8(0) + u32(0) + u8(2) + u8(0) + u32(0x8) + u8(2),
+        'dma': u8(0x07) + u8(5) + u32(0x1000) + u64(0x1122334455667788)
+               + dma(0x1000, 0x40000, 64, 4) + dma(0x40000, 0x2000, 64, 6)
+               + dma(0x40ff0, 0x3000, 0x100, 2) + dma(0xffff0, 0x40000, 0x1000, 0)
+               + dma(0xfffffff0, 0x40000, 0x20, 0),
+        'dma-iommu': u8(0x13) + dma(0x80000, 0x40000, 0x1000, 4) + dma(0x40000, 0x7f800, 0x1000, 6)
+                     + u8(4) + u16(0x400),
+        'sizes': u8(0x01) + b''.join(u8(k) + u32(off) + u8(sz) + u64(0xffffffff)
+                                     for off in (0, 1, 2, 4, 0x80, 0x84, 0x98, 0x9c, 0xfffff)
+                                     for k in (0, 1) for sz in range(4)),
+    }
+
+
+# ---- boot ----
+def boot_seeds():
+    seeds = {}
+    # Minimal multiboot a.out-kludge image: header at 0, load at 1 MiB.
+    mb = bytearray(8192)
+    flags = 0x00010003
+    hdr = struct.pack('<IIIIIIII', 0x1BADB002, flags, (-(0x1BADB002 + flags)) & 0xffffffff,
+                      0x100000, 0x100000, 0x102000, 0x103000, 0x100020)
+    mb[0:len(hdr)] = hdr
+    mb[0x20] = 0xf4  # hlt
+    seeds['multiboot-aout'] = u8(0x01) + bytes(mb)
+    # Minimal ELF32 multiboot image with one PT_LOAD segment.
+    elf = bytearray(0x200)
+    elf[0:16] = b'\x7fELF\x01\x01\x01' + bytes(9)
+    struct.pack_into('<HHIIIIIHHHHHH', elf, 16, 2, 3, 1, 0x100000, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+    struct.pack_into('<IIIIIIII', elf, 52, 1, 0x100, 0x100000, 0x100000, 0x100, 0x1000, 5, 0x1000)
+    mbh = struct.pack('<III', 0x1BADB002, 3, (-(0x1BADB002 + 3)) & 0xffffffff)
+    elf[0x100:0x100 + 12] = mbh
+    seeds['multiboot-elf32'] = u8(0x06) + bytes(elf)
+    # Minimal bzImage: setup header with HdrS, protocol 2.15, 64-bit entry, relocatable.
+    bz = bytearray(0x1000 + 0x400)
+    bz[0x1f1] = 1  # setup_sects
+    struct.pack_into('<H', bz, 0x1fe, 0xaa55)
+    bz[0x202:0x206] = b'HdrS'
+    struct.pack_into('<H', bz, 0x206, 0x020f)
+    bz[0x211] = 0x01  # loadflags: LOADED_HIGH
+    struct.pack_into('<I', bz, 0x218, 0)
+    struct.pack_into('<I', bz, 0x22c, 0x7fffffff)  # initrd_addr_max
+    struct.pack_into('<I', bz, 0x230, 0x200000)  # kernel_alignment
+    bz[0x234] = 1  # relocatable
+    struct.pack_into('<H', bz, 0x236, 0x3)  # xloadflags: XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G
+    struct.pack_into('<I', bz, 0x238, 2048)  # cmdline_size
+    struct.pack_into('<Q', bz, 0x258, 0x1000000)  # pref_address
+    struct.pack_into('<I', bz, 0x260, 0x800000)  # init_size
+    seeds['bzimage'] = u8(0x05) + bytes(bz)
+    seeds['bzimage-longcmd'] = u8(0x0b) + bytes(bz)
+    seeds['garbage'] = u8(0) + b'\x7fELF' + bytes(60)
+    return seeds
+
+
+# ---- cli ----
+def cli_seeds():
+    a = lambda *args: b'\0'.join(x.encode() for x in args)
+    return {
+        'run': a('run', '-kernel', 'k.elf', '-m', '512M', '-smp', '4', '-device', 'vtd,mode=scalable,aw=57',
+                 '-device', 'edu,addr=4', '-initrd', 'a,b,c', '-append', 'console=ttyS0', '--timing'),
+        'legacy': a('run', '-kernel', 'k', '-device', 'vtd,mode=legacy,pt=off,cm=on', '-m', '1G',
+                    '--hugepages', '-v', '-v', '-v', '--trace', 'vtd'),
+        'bad': a('run', '-kernel', 'k', '-m', '99999999999999999999G', '-smp', '0x10',
+                 '-device', 'edu,addr=', '-device', ',,,'),
+        'help': a('--help'),
+        'sizes': a('run', '-kernel', 'k', '-m', '4096K', '-device', 'vtd,pasid-bits=21,nest=on,flts=off'),
+    }
+
+
+def main():
+    gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
+            'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds}
+    for target, gen in gens.items():
+        d = os.path.join(HERE, 'corpus', target)
+        os.makedirs(d, exist_ok=True)
+        for name, data in gen().items():
+            with open(os.path.join(d, 'seed-' + name), 'wb') as f:
+                f.write(data)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
