@@ -6,8 +6,9 @@ scripts/deps.sh
 [ -e build/build.ninja ] || meson setup build >/dev/null
 meson compile -C build >/dev/null
 set +e
-build/vmm/nestvm run -kernel build/guest-tests/demo.elf -m 128M -smp 2 \
-	-device vtd,mode=scalable -device edu --timing
+kernel=build/guest-tests/demo.elf
+[ -e "$kernel" ] || kernel=build/guest-tests/hello.elf
+build/vmm/nestvm run -kernel "$kernel" -m 128M -smp 2 -device vtd,mode=scalable -device edu --timing
 status=$?
 set -e
 echo "nestvm exited with status $status (1 = the demo guest passed)"

@@ -96,7 +96,7 @@ static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val, unsigned int
 		pm->sts &= (uint16_t)~(val & (ACPI_PM1_PWRBTN_STS | ACPI_PM1_WAK_STS));
 		break;
 	case ACPI_PM1_EN:
-		pm->en = (uint16_t)(val & ACPI_PM1_PWRBTN_EN);
+		pm->en = (uint16_t)(val & (ACPI_PM1_PWRBTN_EN | ACPI_PM1_GBL_EN | ACPI_PM1_RTC_EN));
 		break;
 	case ACPI_PM1_CNT:
 		pm->cnt = (uint16_t)(val & (ACPI_PM1_BM_RLD | ACPI_PM1_SLP_TYP));

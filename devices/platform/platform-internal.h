@@ -17,6 +17,10 @@
 #define ACPI_PM1_PWRBTN_STS BIT_ULL(8)
 #define ACPI_PM1_WAK_STS BIT_ULL(15)
 #define ACPI_PM1_PWRBTN_EN BIT_ULL(8)
+/* GBL_EN only has to stick: an OS that reads it back as 0 disables the FACS global lock. */
+#define ACPI_PM1_GBL_EN BIT_ULL(5)
+/* RTC_EN likewise: Linux's rtc-cmos installs the RTC fixed event and logs an error if it fails. */
+#define ACPI_PM1_RTC_EN BIT_ULL(10)
 
 /* PM1 control bits (ACPI 6.x table 4.18). */
 #define ACPI_PM1_SCI_EN BIT_ULL(0)

@@ -1,0 +1,115 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# One `meson test --suite linux` case: builds the nested images with this nestvm, boots L1 once,
+# runs the group's L2 scenarios inside it and asserts on what L2 printed and on nestvm's trace.
+# Prints the benchmark (VMM start -> L2 /init -> L2 power-off, host clock) for every run.
+#
+#   tests/linux/check.sh NESTVM GROUP        GROUP: boot | vtd | vfio
+#   env: WORK (default /tmp/nestvm-linux-GROUP), KCACHE, L2QUIET=0 for L2's full console.
+# Exit: 0 pass, 1 fail, 77 skip (nested environment cannot be built: no Debian mirror/packages).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+NESTVM=${1:?usage: check.sh NESTVM GROUP}
+GROUP=${2:?usage: check.sh NESTVM GROUP}
+export WORK=${WORK:-/tmp/nestvm-linux-$GROUP}
+case $GROUP in
+boot) RUNS="qemu,nv-smp1,nv-smp2" ;;
+vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
+vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
+*) echo "unknown group $GROUP" >&2; exit 2 ;;
+esac
+[ -n "${RUNS_OVERRIDE:-}" ] && RUNS=$RUNS_OVERRIDE
+[ -x "$NESTVM" ] || { echo "no nestvm binary at $NESTVM" >&2; exit 1; }
+command -v qemu-system-x86_64 >/dev/null || [ "$(id -u)" = 0 ] ||
+	{ echo "SKIP: qemu-system-x86 is not installed"; exit 77; }
+
+"$HERE/build-images.sh" "$NESTVM"
+rc=$?
+[ $rc = 77 ] && exit 77
+[ $rc = 0 ] || { echo "FAIL: building the images failed ($rc)"; exit 1; }
+
+LOG=$WORK/log-$GROUP-$(date +%Y%m%d-%H%M%S).txt
+"$HERE/run-l1.sh" "$LOG" "$RUNS" "l2quiet=${L2QUIET:-1}" >/dev/null 2>&1
+echo "log: $LOG"
+
+fail=0
+# Lines of one run: from its LNX-RUN-START to its last LNX-TRACE line.
+block() { awk -v n="$1" '/LNX-RUN-START name=/ { p = index($0, "LNX-RUN-START name=" n " ") > 0 } p' "$LOG"; }
+ts() { sed -n "/$1/{s/^\[ *\([0-9.]*\)\].*/\1/p;q}"; }
+need() { # run, regex, what
+	if block "$1" | grep -q -E -- "$2"; then echo "  ok   $1: $3"
+	else echo "  FAIL $1: $3 (no line matching '$2')"; fail=1; fi
+}
+never() { # run, regex, what
+	if block "$1" | grep -q -E -- "$2"; then
+		echo "  FAIL $1: $3"; block "$1" | grep -E -- "$2" | head -3 | sed 's/^/       /'; fail=1
+	else echo "  ok   $1: $3"; fi
+}
+count_ge() { # run, trace key, minimum
+	local v
+	v=$(block "$1" | sed -n "s/.*LNX-TRACE name=$1 $2=\([0-9]*\).*/\1/p" | head -1)
+	if [ "${v:-0}" -ge "$3" ]; then echo "  ok   $1: trace $2=$v (>= $3)"
+	else echo "  FAIL $1: trace $2=${v:-none} (want >= $3)"; fail=1; fi
+}
+
+count_le() { # run, trace key, maximum
+	local v
+	v=$(block "$1" | sed -n "s/.*LNX-TRACE name=$1 $2=\([0-9]*\).*/\1/p" | head -1)
+	if [ -n "$v" ] && [ "$v" -le "$3" ]; then echo "  ok   $1: trace $2=$v (<= $3)"
+	else echo "  FAIL $1: trace $2=${v:-none} (want <= $3)"; fail=1; fi
+}
+
+printf '%-12s %10s %12s %8s\n' run "to /init" "to poweroff" rc
+for r in ${RUNS//,/ }; do
+	b=$(block "$r")
+	t0=$(echo "$b" | ts LNX-RUN-START); t1=$(echo "$b" | ts LNX-L2-INIT); t2=$(echo "$b" | ts LNX-RUN-END)
+	rc=$(echo "$b" | sed -n 's/.*LNX-RUN-END name=[^ ]* rc=\([-0-9]*\).*/\1/p')
+	d1=$([ -n "$t0" ] && [ -n "$t1" ] && echo "$t1 - $t0" | bc || echo -)
+	d2=$([ -n "$t0" ] && [ -n "$t2" ] && echo "$t2 - $t0" | bc || echo -)
+	printf 'BENCH %-12s %9ss %11ss %8s\n' "$r" "$d1" "$d2" "${rc:-none}"
+done
+
+for r in ${RUNS//,/ }; do
+	need "$r" "LNX-RUN-END name=$r rc=0" "VMM exited 0 (ACPI power-off)"
+	need "$r" "LNX-L2-INIT" "L2 reached /init"
+	need "$r" "LNX-L2-DONE" "L2 /init finished"
+	need "$r" "reboot: Power down|LNX-RUN-END" "power-off"
+	never "$r" "Kernel panic|BUG:|Oops" "no panic/oops in L2"
+	never "$r" "DMAR: \\[DMA.*fault addr 0x([0-9a-ce-f]|d[0-9a-df-f])" "no DMAR fault reported by L2 (but the deliberate one)"
+	case $r in
+	nv-sm | nv-legacy)
+		need "$r" "LNX-L2-EDU-DMA ok copied" "edu DMA through Linux's IOMMU mapping (VFIO type1 in L2)"
+		need "$r" "LNX-L2-EDU-DMA unmapped" "unmap (IOTLB invalidation) done"
+		need "$r" "DMAR: \\[DMA Write.*fault addr 0xdead000" "DMA to an unmapped IOVA blocked and reported to L2" ;;
+	esac
+	case $r in
+	nv-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
+		need "$r" "memtotal_kb=(4[0-9]{5}|5[0-9]{5})" "512 MiB RAM" ;;
+	nv-smp1) need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
+		need "$r" "LNX-L2 rtc0 name=rtc_cmos.* date=2[0-9]{3}-" "CMOS RTC registered and read"
+		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors" ;;
+	esac
+	case $r in
+	nv-sm | nv-legacy | nv-vfio-sm)
+		need "$r" "DMAR: Host address width" "L2 parsed our DMAR table"
+		need "$r" "DMAR: dmar0: reg_base_addr fed90000" "L2 found our unit"
+		need "$r" "DMAR: dmar0: Using Queued invalidation" "L2 uses queued invalidation"
+		need "$r" "Adding to iommu group" "L2 put devices in IOMMU groups"
+		count_ge "$r" rtaddr_writes 1
+		count_ge "$r" te_enabled 1
+		count_ge "$r" descs 1
+		count_le "$r" faults_unexpected 0 ;;
+	esac
+	case $r in
+	nv-sm | nv-vfio-sm) count_ge "$r" rtaddr_scalable 1 ;;
+	nv-legacy) count_ge "$r" rtaddr_legacy 1 ;;
+	esac
+	case $r in
+	*vfio*) need "$r" "tx_packets=[1-9]" "L2's e1000e sent packets by DMA" ;;
+	esac
+	case $r in
+	nv-vfio-sm) count_ge "$r" shadow_maps 1; count_ge "$r" shadow_unmaps 1 ;;
+	esac
+done
+[ $fail = 0 ] && echo "PASS linux/$GROUP" || echo "FAIL linux/$GROUP (log: $LOG)"
+exit $fail

@@ -1,0 +1,117 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+# /init of L1 (Debian's kernel on an emulated AMD CPU with SVM): loads KVM and VFIO, then boots
+# L2 once per listed run with nestvm or QEMU as the VMM, printing LNX-* lines for the host.
+# Kernel command line: runs=NAME[,NAME...]  l2quiet=0|1  l2timeout=SECONDS  vfio_dev=8086:10d3
+# Run names: see run_cmd below.
+/bin/busybox --install -s /bin
+mount -t proc p /proc; mount -t sysfs s /sys; mount -t devtmpfs d /dev
+mkdir -p /tmp; mount -t tmpfs t /tmp
+arg() { v=$(tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1); echo "${v:-$2}"; }
+RUNS=$(arg runs nv-smp1 | tr ',' ' ')
+L2TIMEOUT=$(arg l2timeout 240)
+VFIO_DEV=$(arg vfio_dev 8086:10d3)
+QUIET=quiet; [ "$(arg l2quiet 1)" = 0 ] && QUIET=""
+echo "LNX-L1 init cpus=$(nproc) $(grep -o -m1 -w -E 'svm|vmx' /proc/cpuinfo)"
+
+for m in $(cat /m/order); do
+	case $m in
+	kvm_amd | kvm-amd | kvm_intel | kvm-intel) insmod /m/$m.ko nested=1 2>/dev/null ;;
+	*) insmod /m/$m.ko || echo "LNX-L1 insmod $m failed" ;;
+	esac
+done
+[ -c /dev/kvm ] || { echo "LNX-L1 FAIL no /dev/kvm"; poweroff -f; }
+
+# Binds the emulated e1000e to vfio-pci once, for the vfio runs; sets BDF and GROUP.
+BDF=""; GROUP=""
+bind_vfio() {
+	[ -n "$BDF" ] && return 0
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = "0x${VFIO_DEV%:*}:0x${VFIO_DEV#*:}" ] && BDF=${d##*/}
+	done
+	[ -n "$BDF" ] || { echo "LNX-L1 FAIL no PCI device $VFIO_DEV"; return 1; }
+	GROUP=$(readlink /sys/bus/pci/devices/$BDF/iommu_group); GROUP=${GROUP##*/}
+	[ -e /sys/bus/pci/devices/$BDF/driver ] && echo $BDF >/sys/bus/pci/devices/$BDF/driver/unbind
+	echo vfio-pci >/sys/bus/pci/devices/$BDF/driver_override
+	echo $BDF >/sys/bus/pci/drivers_probe
+	echo "LNX-L1 vfio device $BDF group=$GROUP"
+	[ -n "$GROUP" ] && [ -e /dev/vfio/$GROUP ] || { echo "LNX-L1 FAIL no /dev/vfio/$GROUP"; return 1; }
+}
+
+L2K="-kernel /l2/vmlinuz -initrd /l2/initrd"
+BASE="console=ttyS0 $QUIET panic=-1"
+TRACE="--trace vtd-reg,vtd-desc,vtd-fault,host"
+QEMU="qemu-system-x86_64 -accel kvm -cpu host -nodefaults -no-user-config -vga none -nographic
+ -serial stdio -no-reboot -M q35,kernel-irqchip=split"
+QTRACE="-D /tmp/trace -trace vtd_reg_dmar_root -trace vtd_dmar_enable -trace vtd_dmar_fault"
+
+# Sets CMD and APPEND for run $1; returns 1 for an unknown name.
+run_cmd() {
+	case $1 in
+	qemu) CMD="$QEMU -smp 1 -m 256 $L2K"; APPEND="$BASE" ;;
+	# No edu here: QEMU 7.2 aborts when L2 binds its edu to vfio-pci behind intel-iommu.
+	qemu-sm) CMD="$QEMU -smp 1 -m 256 -device intel-iommu,x-scalable-mode=on $QTRACE $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on" ;;
+	nv-smp1) CMD="nestvm run -smp 1 -m 256M $L2K"; APPEND="$BASE" ;;
+	nv-smp2) CMD="nestvm run -smp 2 -m 512M $L2K"; APPEND="$BASE" ;;
+	nv-sm) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device edu $TRACE $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=edu" ;;
+	nv-legacy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device edu $TRACE $L2K"
+		APPEND="$BASE intel_iommu=on l2test=edu" ;;
+	nv-vfio) bind_vfio || return 1
+		CMD="nestvm run -smp 1 -m 256M -device vfio,host=$BDF $TRACE $L2K"
+		APPEND="$BASE l2test=e1000e" ;;
+	nv-vfio-sm) bind_vfio || return 1
+		CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,cm=on -device vfio,host=$BDF $TRACE $L2K"
+		APPEND="$BASE l2test=e1000e intel_iommu=on,sm_on" ;;
+	qemu-vfio) bind_vfio || return 1
+		CMD="$QEMU -smp 1 -m 256 -device vfio-pci,host=$BDF,rombar=0 $L2K"
+		APPEND="$BASE l2test=e1000e" ;;
+	*) return 1 ;;
+	esac
+}
+
+# nestvm's own view of what Linux programmed (--trace on stderr), as LNX-TRACE key=value lines.
+summarize() {
+	local r=$1 t=$2 sc=0 lg=0 te=0 v
+	for v in $(sed -n 's/^trace: vtd: write RTADDR .* val=\(0x[0-9a-f]*\)$/\1/p' $t); do
+		[ $(((v >> 10) & 3)) = 1 ] && sc=$((sc + 1))
+		[ $(((v >> 10) & 3)) = 0 ] && lg=$((lg + 1))
+	done
+	for v in $(sed -n 's/^trace: vtd: write GCMD .* val=\(0x[0-9a-f]*\)$/\1/p' $t); do
+		[ $(((v >> 31) & 1)) = 1 ] && te=$((te + 1))
+	done
+	echo "LNX-TRACE name=$r lines=$(wc -l <$t)"
+	echo "LNX-TRACE name=$r rtaddr_writes=$(grep -c '^trace: vtd: write RTADDR' $t)"
+	echo "LNX-TRACE name=$r rtaddr_scalable=$sc"
+	echo "LNX-TRACE name=$r rtaddr_legacy=$lg"
+	echo "LNX-TRACE name=$r te_enabled=$te"
+	echo "LNX-TRACE name=$r descs=$(grep -c '^trace: vtd: desc ' $t)"
+	echo "LNX-TRACE name=$r faults=$(grep -c '^trace: vtd: fault ' $t)"
+	# edu-dma's deliberate DMA to the unmapped IOVA 0xdead000 is the only fault allowed.
+	echo "LNX-TRACE name=$r faults_expected=$(grep '^trace: vtd: fault ' $t | grep -c 'addr=0xdead000')"
+	echo "LNX-TRACE name=$r faults_unexpected=$(grep '^trace: vtd: fault ' $t | grep -c -v 'addr=0xdead000')"
+	echo "LNX-TRACE name=$r shadow_maps=$(grep -c '^trace: host: .*map' $t)"
+	grep -E '^trace: vtd: write (RTADDR|GCMD|IQA|IRTA)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^trace: vtd: (fault|ctx|context|pasid|root)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E 'vtd_reg_dmar_root|vtd_dmar_enable|vtd_dmar_fault' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"
+	sed -n 's/^trace: vtd: desc \([a-z?]*\).*/\1/p' $t | sort | uniq -c |
+		while read -r n d; do echo "LNX-TRACE name=$r desc_$d=$n"; done
+}
+
+for r in $RUNS; do
+	if ! run_cmd "$r"; then
+		echo "LNX-RUN-END name=$r rc=-1 (cannot set up this run)"
+		continue
+	fi
+	rm -f /tmp/trace /tmp/rc; : >/tmp/trace
+	echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
+	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
+	{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } | cat
+	rc=$(cat /tmp/rc)
+	echo "LNX-RUN-END name=$r rc=$rc"
+	[ "$rc" = 0 ] || grep -v '^trace: ' /tmp/trace | tail -20 | sed "s/^/LNX-VMM name=$r | /"
+	summarize "$r" /tmp/trace
+done
+echo "LNX-L1 done"
+poweroff -f

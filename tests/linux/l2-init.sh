@@ -1,0 +1,55 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: MIT
+# /init of L2 (Debian's unmodified kernel under nestvm or QEMU): reports CPUs, memory, what the
+# DMAR driver said and the PCI devices' IOMMU groups; with l2test=e1000e brings up the passed-through
+# NIC and reports its TX packets; then powers off (ACPI S5).
+/bin/busybox --install -s /bin
+mount -t proc p /proc; mount -t sysfs s /sys; mount -t devtmpfs d /dev
+echo "LNX-L2-INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
+echo "LNX-L2 cpus_online=$(cat /sys/devices/system/cpu/online) nproc=$(nproc)"
+echo "LNX-L2 memtotal_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+r=/sys/class/rtc/rtc0
+[ -e $r ] && echo "LNX-L2 rtc0 name=$(cat $r/name) date=$(cat $r/date) time=$(cat $r/time)" || echo "LNX-L2 rtc0 none"
+echo "LNX-L2 clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+dmesg | grep -i -E 'dmar|iommu|remapping|pasid|scalable' | sed 's/^/LNX-L2-DMESG /'
+dmesg | grep -i -E 'call trace|bug:|warning:|rtc|i8042|acpi.*error' | head -20 | sed 's/^/LNX-L2-DMESG /'
+for d in /sys/bus/pci/devices/*; do
+	[ -e "$d" ] || continue
+	g=$(readlink $d/iommu_group 2>/dev/null); g=${g##*/}
+	echo "LNX-L2-PCI ${d##*/} $(cat $d/vendor):$(cat $d/device) group=${g:-none}"
+done
+# Loads a module from /m with the modules it depends on (build-images.sh wrote them in load order).
+load() {
+	for m in $(cat /m/order); do
+		# No interrupt remapping in L2 unless the vIOMMU offers it: type1 must be told.
+		case $m in vfio_iommu_type1) p=allow_unsafe_interrupts=1 ;; *) p="" ;; esac
+		grep -q "^${m//-/_} " /proc/modules || insmod /m/$m.ko $p 2>/dev/null
+		[ "$m" = "$1" ] && return 0
+	done
+}
+if grep -q 'l2test=edu' /proc/cmdline; then
+	# edu (1234:11e8) bound to vfio-pci: Linux's type1 driver maps the buffer in its IOMMU domain.
+	load vfio-pci
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x11e8 ] || continue
+		echo vfio-pci >$d/driver_override
+		echo ${d##*/} >/sys/bus/pci/drivers_probe
+		echo "LNX-L2 edu ${d##*/} driver=$(basename "$(readlink $d/driver)")"
+		/bin/edu-dma ${d##*/} fault | sed 's/^/LNX-L2-/'
+		sleep 0.5
+		dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
+	done
+fi
+if grep -q 'l2test=e1000e' /proc/cmdline; then
+	load e1000e
+	# No address is configured: bringing the link up makes the kernel send its own IPv6
+	# link-local multicast (DAD, router solicitation), which is the TX DMA under test.
+	ip link set eth0 up
+	for i in $(seq 1 40); do [ "$(cat /sys/class/net/eth0/operstate)" = up ] && break; sleep 0.25; done
+	for i in $(seq 1 40); do [ "$(cat /sys/class/net/eth0/statistics/tx_packets)" -gt 0 ] && break; sleep 0.25; done
+	echo "LNX-L2 eth0 operstate=$(cat /sys/class/net/eth0/operstate) tx_packets=$(cat /sys/class/net/eth0/statistics/tx_packets) rx_packets=$(cat /sys/class/net/eth0/statistics/rx_packets)"
+	grep -E 'eth0' /proc/interrupts | sed 's/^/LNX-L2-IRQ /'
+	dmesg | grep -i -E 'e1000e|eth0|dmar.*fault' | tail -10 | sed 's/^/LNX-L2-DMESG /'
+fi
+echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
+poweroff -f

@@ -1,0 +1,30 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Boots L1 (Debian's kernel under host QEMU's TCG with an emulated AMD SVM CPU) from the images
+# of build-images.sh and lets its /init run the given L2 runs; every console line is prefixed
+# with host seconds since start and written to LOG.
+#
+#   tests/linux/run-l1.sh LOG RUN[,RUN...] [extra L1 cmdline...]
+#   env: WORK=/tmp/nestvm-linux  L1MEM=1G  L1SMP=1  TIMEOUT=600
+# Runs whose name contains "vfio" give L1 an emulated e1000e behind QEMU's VT-d (caching mode),
+# so L1 can bind it to vfio-pci.
+set -uo pipefail
+LOG=${1:?usage: run-l1.sh LOG RUNS [args]}
+RUNS=${2:?usage: run-l1.sh LOG RUNS [args]}
+shift 2
+WORK=${WORK:-/tmp/nestvm-linux}
+L1MEM=${L1MEM:-1G}; L1SMP=${L1SMP:-1}; TIMEOUT=${TIMEOUT:-600}
+for f in vmlinuz l1.cpio; do [ -f "$WORK/$f" ] || { echo "missing $WORK/$f" >&2; exit 1; }; done
+MACH="-M q35"; APP=""
+case $RUNS in
+*vfio*) MACH="-M q35,kernel-irqchip=split -device intel-iommu,intremap=on,caching-mode=on
+ -device e1000e,romfile="
+	APP="intel_iommu=on" ;;
+esac
+timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1MEM" \
+	-nodefaults -no-user-config -vga none -nographic -serial stdio -no-reboot $MACH \
+	-kernel "$WORK/vmlinuz" -initrd "$WORK/l1.cpio" \
+	-append "console=ttyS0 quiet panic=-1 runs=$RUNS $APP $*" </dev/null 2>&1 |
+	perl -MTime::HiRes=time -ne 'BEGIN{$|=1;$t0=time} s/\r//g; printf "[%8.2f] %s", time-$t0, $_' |
+	tee "$LOG"
+exit "${PIPESTATUS[0]}"
