@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end checks of the nestvm launcher: bad input gives one clear error and exit status 2,
+# --dump-dtb writes a DTB that dtc accepts, and an 8-vCPU guest boots. Needs /dev/kvm.
+# Usage: test-launcher.sh NESTVM HELLO_KERNEL SMP_KERNEL
+set -u
+nestvm=$1 hello=$2 smp=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+
+# expect_fail STATUS PATTERN -- ARGS...: runs nestvm, checks status and the one error line.
+expect_fail() {
+	local want=$1 pattern=$2
+	shift 3
+	n=$((n + 1))
+	"$nestvm" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	local st=$?
+	local lines
+	lines=$(grep -c 'nestvm: error:' "$tmp/err")
+	if [ "$st" -eq "$want" ] && grep -q -- "$pattern" "$tmp/err" && [ "$lines" -eq 1 ]; then
+		echo "ok $n - exit $st and one error for: $*"
+	else
+		echo "not ok $n - want exit $want and '$pattern', got $st: $(head -c 300 "$tmp/err")"
+		failed=$((failed + 1))
+	fi
+}
+
+printf 'this is not a kernel\n' >"$tmp/notakernel"
+head -c 100000 /dev/urandom >"$tmp/random"
+mkdir "$tmp/dir"
+expect_fail 2 'unknown option' -- run -kernel "$hello" --bogus
+expect_fail 2 'no kernel' -- run
+expect_fail 2 "cannot read kernel" -- run -kernel "$tmp/missing"
+expect_fail 2 "cannot read kernel" -- run -kernel "$tmp/dir"
+expect_fail 2 "cannot read initrd" -- run -kernel "$hello" -initrd "$tmp/missing"
+expect_fail 2 "cannot boot" -- run -kernel "$tmp/notakernel"
+expect_fail 2 "cannot boot" -- run -kernel "$tmp/random"
+expect_fail 2 'memory size' -- run -kernel "$hello" -m 0
+expect_fail 2 'CPU count' -- run -kernel "$hello" -smp 100000
+expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
+expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
+expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
+expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
+
+n=$((n + 1))
+if "$nestvm" --help | grep -q 'Usage: nestvm run'; then
+	echo "ok $n - --help prints the usage"
+else
+	echo "not ok $n - --help"; failed=$((failed + 1))
+fi
+
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device edu -device vtd --dump-dtb "$tmp/board.dtb" >/dev/null 2>&1 </dev/null
+st=$?
+if [ "$st" -eq 1 ] && dtc -q -I dtb -O dts "$tmp/board.dtb" >"$tmp/board.dts" 2>/dev/null &&
+	grep -q 'compatible = "intel,vtd"' "$tmp/board.dts" && grep -q 'pci1234,11e8' "$tmp/board.dts"; then
+	echo "ok $n - --dump-dtb writes a DTB dtc accepts, with the vIOMMU and edu nodes"
+else
+	echo "not ok $n - --dump-dtb (status $st)"; failed=$((failed + 1))
+fi
+
+n=$((n + 1))
+"$nestvm" run -kernel "$smp" -smp 8 >"$tmp/smp8" 2>&1 </dev/null
+st=$?
+if [ "$st" -eq 1 ] && ! grep -q '^not ok' "$tmp/smp8"; then
+	echo "ok $n - the smp test passes with 8 vCPUs"
+else
+	echo "not ok $n - smp with 8 vCPUs (status $st)"; tail -5 "$tmp/smp8"; failed=$((failed + 1))
+fi
+
+echo "1..$n"
+echo "launcher: $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
