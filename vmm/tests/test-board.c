@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "vmm/board.h"
 #include "vmm/machine.h"
 
@@ -157,17 +158,11 @@ int main(void)
 {
 	Suite *s = suite_create("board");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_fdt_schema);
 	tcase_add_test(tc, test_viommu_node);
 	tcase_add_test(tc, test_slot_errors);
 	tcase_add_test(tc, test_dtc_accepts);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

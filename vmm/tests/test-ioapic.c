@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "vmm/ioapic.h"
 
 struct rec {
@@ -178,8 +179,6 @@ int main(void)
 {
 	Suite *s = suite_create("ioapic");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_id_version_reset);
 	tcase_add_test(tc, test_edge);
@@ -188,9 +187,5 @@ int main(void)
 	tcase_add_test(tc, test_early_eoi_then_quiet);
 	tcase_add_test(tc, test_remappable_format);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(s);
 }

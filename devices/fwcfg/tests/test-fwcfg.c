@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "devices/fwcfg/fwcfg-internal.h"
 
 #define PORT 0x510
@@ -270,11 +271,5 @@ static Suite *fwcfg_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(fwcfg_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(fwcfg_suite());
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "devices/platform/platform-internal.h"
 
 #define PM 0x600
@@ -230,11 +231,5 @@ static Suite *acpi_pm_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(acpi_pm_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(acpi_pm_suite());
 }

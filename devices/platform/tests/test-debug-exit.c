@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "devices/platform/platform-internal.h"
 
 struct fake_ctl {
@@ -110,11 +111,5 @@ static Suite *debug_exit_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(debug_exit_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(debug_exit_suite());
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "devices/uart/uart-internal.h"
 
 #define COM1 0x3f8
@@ -303,11 +304,5 @@ static Suite *uart_io_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(uart_io_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(uart_io_suite());
 }

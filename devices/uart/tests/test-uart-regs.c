@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "devices/uart/uart-internal.h"
 
 #define COM1 0x3f8
@@ -270,11 +271,5 @@ static Suite *uart_regs_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(uart_regs_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(uart_regs_suite());
 }

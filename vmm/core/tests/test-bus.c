@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "check-run.h"
 #include "vmm/core/bus.h"
 
 struct rec {
@@ -93,11 +94,5 @@ static Suite *bus_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bus_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(bus_suite());
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "bits.h"
 #include "vmm/core/dma.h"
 #include "vmm/core/gmem.h"
@@ -135,11 +136,5 @@ static Suite *gmem_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gmem_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run_suite(gmem_suite());
 }
