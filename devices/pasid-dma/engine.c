@@ -125,9 +125,10 @@ void pdma_tlb_flush(struct pasid_dma *d)
 }
 
 /*
- * An invalidation request from the IOMMU. As PCIe ATS defines it, a request without PASID
- * drops the range for every translation (with or without PASID); with a PASID only that
- * PASID's entries, unless all_pasids. Bounded by the table size.
+ * An invalidation request from the IOMMU. As PCIe defines it (PASID and Global Invalidate),
+ * a request without PASID drops the range of the entries without PASID and every entry with
+ * a PASID whatever its address; with a PASID, the range of that PASID's entries (of every
+ * PASID with all_pasids). Bounded by the table size.
  */
 void pdma_tlb_invalidate(void *opaque, bool has_pasid, uint32_t pasid, bool all_pasids,
 			 uint64_t addr, uint64_t size)
@@ -142,7 +143,7 @@ void pdma_tlb_invalidate(void *opaque, bool has_pasid, uint32_t pasid, bool all_
 	for (unsigned int i = 0; i < PDMA_DTLB_ENTRIES; i++) {
 		struct pdma_tlb_entry *e = &d->tlb[i];
 
-		if (!e->valid || e->vpn < first || e->vpn > last)
+		if (!e->valid || (!(e->pp && !has_pasid) && (e->vpn < first || e->vpn > last)))
 			continue;
 		if (has_pasid && !all_pasids && (!e->pp || e->pasid != pasid))
 			continue;

@@ -21,7 +21,7 @@
 
 /* Page request descriptor (facts §9), 32 bytes. */
 #define PRQ_REC_SIZE 32u
-#define PRQ_TYPE_PAGE_REQ 0x1ULL /* QW0 7:0; the value is (unverified) in facts §9 */
+#define PRQ_TYPE_PAGE_REQ 0x1ULL /* QW0 7:0 (QEMU's page request descriptor uses 1) */
 #define PRQ0_PP BIT_ULL(8)
 #define PRQ0_RID GENMASK_ULL(31, 16)
 #define PRQ0_PASID GENMASK_ULL(51, 32)
@@ -54,15 +54,19 @@ static void send_pe_msi(struct viommu *v)
 			 (uint32_t)vtd_reg_get(v, VTD_PEDATA_REG));
 }
 
-/* A record was written: PPR 0 -> 1 raises the page request event (IP while masked). */
-static void page_request_event(struct viommu *v)
+/*
+ * A record was written (bit = PPR) or the queue overflowed (bit = PRO): the bit is set, and
+ * the page request event is raised only if neither PPR nor PRO was set before (IP while
+ * masked).
+ */
+static void page_request_event(struct viommu *v, uint64_t bit)
 {
 	uint64_t prs = vtd_reg_get(v, VTD_PRS_REG);
 	uint64_t pectl = vtd_reg_get(v, VTD_PECTL_REG);
 
-	if (prs & PRS_PPR)
+	vtd_reg_set(v, VTD_PRS_REG, prs | bit);
+	if (prs & (PRS_PPR | PRS_PRO))
 		return;
-	vtd_reg_set(v, VTD_PRS_REG, prs | PRS_PPR);
 	if (pectl & VTD_ECTL_IM) {
 		vtd_reg_set(v, VTD_PECTL_REG, pectl | VTD_ECTL_IP);
 		return;
@@ -71,10 +75,10 @@ static void page_request_event(struct viommu *v)
 	send_pe_msi(v);
 }
 
-/* PRS write (RW1C applied): once PPR is clear no event is pending any more. */
+/* PRS write (RW1C applied): once PPR and PRO are clear no event is pending any more. */
 void vtd_prs_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 {
-	if (!(vtd_reg_get(v, VTD_PRS_REG) & PRS_PPR))
+	if (!(vtd_reg_get(v, VTD_PRS_REG) & (PRS_PPR | PRS_PRO)))
 		vtd_reg_set(v, VTD_PECTL_REG, vtd_reg_get(v, VTD_PECTL_REG) & ~VTD_ECTL_IP);
 }
 
@@ -240,9 +244,12 @@ static bool group_tracked(const struct viommu *v, const struct dma_page_req *pr)
 /*
  * Writes one page request record at PQT. The queue is full when advancing PQT would make
  * it equal PQH; then (or if the group table is full, or the record cannot be stored) PRO
- * is set, the request is dropped and -ENOSPC tells the device that a last-in-group request
- * was answered Success at once (so it retries; spec behaviour from recollection). Records
- * already in the queue are never touched.
+ * is set and the request is dropped. While PRO stays set every request is dropped, with no
+ * event, even when the queue has room again (Linux clears PRO only once it has drained
+ * the queue; QEMU drops the same way). -ENOSPC tells the device that a dropped
+ * last-in-group request was answered Success at once, so it retries (that answer is from
+ * recollection of the spec: QEMU only returns the error to the device). Records already
+ * in the queue are never touched.
  */
 static int queue_request(struct viommu *v, const struct dma_page_req *pr)
 {
@@ -268,6 +275,10 @@ static int queue_request(struct viommu *v, const struct dma_page_req *pr)
 	le64_store(rec, q0);
 	le64_store(rec + 8, q1);
 
+	if (vtd_reg_get(v, VTD_PRS_REG) & PRS_PRO) {
+		v->stats.prq_overflows++;
+		return -ENOSPC;
+	}
 	if (head >= qsize || tail >= qsize || (tail + PRQ_REC_SIZE) % qsize == head)
 		goto overflow;
 	if (pr->last && !group_tracked(v, pr)) {
@@ -281,17 +292,44 @@ static int queue_request(struct viommu *v, const struct dma_page_req *pr)
 	v->stats.page_reqs++;
 	trace(TRACE_VTD_DESC, "vtd", "page request %016llx %016llx at PQT=0x%llx",
 	      (unsigned long long)q0, (unsigned long long)q1, (unsigned long long)tail);
-	page_request_event(v);
+	page_request_event(v, PRS_PPR);
 	return 0;
 
 overflow:
 	if (added)
 		added->used = false;
-	vtd_reg_set(v, VTD_PRS_REG, vtd_reg_get(v, VTD_PRS_REG) | PRS_PRO);
+	page_request_event(v, PRS_PRO);
 	v->stats.prq_overflows++;
 	trace(TRACE_VTD_DESC, "vtd", "page request dropped (overflow) rid=%04x addr=0x%llx", pr->sid,
 	      (unsigned long long)pr->addr);
 	return -ENOSPC;
+}
+
+/*
+ * The requester may send page requests: a scalable-mode root (else fault 0x32), a usable
+ * context entry (else its fault) with PRE=1 (else fault 0x47). A refused request is
+ * recorded (unless FPD) and gets -EACCES: the device sees an error answer for the group.
+ */
+static int page_request_allowed(struct viommu *v, const struct dma_page_req *pr)
+{
+	struct vtd_ctx_flags cf;
+	struct vtd_fault f = { 0 };
+
+	if (vtd_xlate_context_flags(v->xlate, pr->sid, &cf, &f) == 0) {
+		if (cf.sm && cf.pre)
+			return 0;
+		f.reason = cf.sm ? VTD_FR_SM_CTX_PRE : VTD_FR_SM_TTM_PRQ;
+		f.fpd = cf.fpd;
+	}
+	f.sid = pr->sid;
+	f.pasid_valid = pr->has_pasid;
+	f.pasid = pr->has_pasid ? pr->pasid : 0;
+	f.addr = pr->addr & ~4095ULL;
+	f.write = !!(pr->access & DMA_ACC_WRITE);
+	f.exec = pr->has_pasid && (pr->access & DMA_ACC_EXEC);
+	f.priv = pr->has_pasid && (pr->access & DMA_ACC_PRIV);
+	vtd_fault_record(v, &f);
+	return -EACCES;
 }
 
 int vtd_page_request(void *iommu, const struct dma_page_req *pr)
@@ -302,10 +340,10 @@ int vtd_page_request(void *iommu, const struct dma_page_req *pr)
 	if (!v->cfg.prs)
 		return -EOPNOTSUPP;
 	pthread_mutex_lock(&v->lock);
-	/* Page requests need remapping on and a scalable-mode root (legacy: fault 0x32). */
+	/* Page requests need remapping on and a valid root. */
 	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) || v->root_invalid)
 		ret = -EACCES;
-	else
+	else if (!(ret = page_request_allowed(v, pr)))
 		ret = queue_request(v, pr);
 	pthread_mutex_unlock(&v->lock);
 	viommu_flush_msis(v);
@@ -330,6 +368,31 @@ static bool recoverable(uint8_t reason)
 	default:
 		return false;
 	}
+}
+
+/*
+ * Translation requests need the context's device-TLB enable: SM DTE=1 (else fault 0x44),
+ * legacy TT=01 (else 0x0D). 0 or -EACCES with *f filled.
+ */
+static int ats_allowed(struct viommu *v, const struct dma_req *req, uint64_t iova,
+		       struct vtd_fault *f)
+{
+	struct vtd_ctx_flags cf;
+
+	if (vtd_xlate_context_flags(v->xlate, req->sid, &cf, f) == 0) {
+		if (cf.dte)
+			return 0;
+		*f = (struct vtd_fault){ .reason = cf.sm ? VTD_FR_SM_CTX_DTE : VTD_FR_TT_BLOCKED,
+					 .fpd = cf.fpd };
+	}
+	f->sid = req->sid;
+	f->pasid_valid = req->has_pasid;
+	f->pasid = req->has_pasid ? req->pasid : 0;
+	f->addr = iova & ~4095ULL;
+	f->write = !!(req->access & DMA_ACC_WRITE);
+	f->exec = req->has_pasid && (req->access & DMA_ACC_EXEC);
+	f->priv = req->has_pasid && (req->access & DMA_ACC_PRIV);
+	return -EACCES;
 }
 
 /*
@@ -361,7 +424,9 @@ int vtd_ats_translate(void *iommu, const struct dma_req *req, uint64_t iova,
 					.addr = iova & ~4095ULL };
 		r = -EACCES;
 	} else {
-		r = vtd_xlate_translate(v->xlate, req, iova & ~4095ULL, &x, &f);
+		r = ats_allowed(v, req, iova, &f);
+		if (r == 0)
+			r = vtd_xlate_translate(v->xlate, req, iova & ~4095ULL, &x, &f);
 		if (r == 0) {
 			*ret = (struct dma_ats_xlate){ .gpa = x.gpa & ~4095ULL, .size = 4096,
 						       .perm = req->access };

@@ -20,6 +20,7 @@ struct vtd_xlate *vtd_xlate_create(const struct gmem *gm, const struct vtd_caps 
 	if (!x)
 		return NULL;
 	x->caps = *caps;
+	x->ctx_flags = (struct vtd_ctx_flags){ .sm = true, .dte = true, .pre = true };
 	last = x;
 	return x;
 }
@@ -57,6 +58,18 @@ int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t
 	}
 	ret->gpa = iova + x->offset;
 	ret->len = 4096 - (iova & 4095);
+	return 0;
+}
+
+int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_flags *ret,
+			    struct vtd_fault *ret_fault)
+{
+	if (x->ctx_fault) {
+		*ret_fault = x->ctx_fault_desc;
+		ret_fault->sid = sid;
+		return -EACCES;
+	}
+	*ret = x->ctx_flags;
 	return 0;
 }
 

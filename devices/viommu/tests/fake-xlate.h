@@ -30,6 +30,10 @@ struct vtd_xlate {
 	bool fault;
 	struct vtd_fault fault_desc;
 	uint64_t offset;
+	/* Context flags answer (created permissive: SM, DTE, PRE) or a context fault. */
+	struct vtd_ctx_flags ctx_flags;
+	bool ctx_fault;
+	struct vtd_fault ctx_fault_desc;
 };
 
 /* The most recently created fake (tests create one unit at a time). */

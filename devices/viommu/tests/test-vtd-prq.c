@@ -287,6 +287,130 @@ START_TEST(test_devtlb_routing_and_ats)
 }
 END_TEST
 
+/* FRCD[i] high qword; cleared (W1C F) after reading so the next fault lands in i + 1. */
+static uint64_t frcd_hi(struct env *e, unsigned int i)
+{
+	return r64(e->h, VTD_FRCD_REG(i) + 8);
+}
+
+/* PRO stays set until software clears it: every request is dropped meanwhile. */
+START_TEST(test_pro_sticky_and_event)
+{
+	struct env *e = env_new();
+	struct viommu_stats st;
+
+	w32(e->h, VTD_PEDATA_REG, 0x46);
+	w32(e->h, VTD_PEADDR_REG, 0xfee00000);
+	w32(e->h, VTD_PECTL_REG, 0);
+	for (unsigned int i = 0; i < 127; i++)
+		ck_assert_int_eq(req(e, 0x100000 + 0x1000ULL * i, true, 7, 1, false, DMA_ACC_WRITE), 0);
+	ck_assert_uint_eq(e->h->nr_msi, 1); /* PPR 0 -> 1 only */
+	/* PPR cleared by software, then the overflow: PRO 0 -> 1 with PPR clear raises the event. */
+	w32(e->h, VTD_PRS_REG, 1);
+	ck_assert_int_eq(req(e, 0x200000, true, 7, 1, true, DMA_ACC_WRITE), -ENOSPC);
+	ck_assert_uint_eq(r32(e->h, VTD_PRS_REG), 2);
+	ck_assert_uint_eq(e->h->nr_msi, 2);
+	ck_assert_uint_eq(e->h->msi[1].data, 0x46);
+	/* Software drains the queue but leaves PRO: still dropped, no record, no event. */
+	w64(e->h, VTD_PQH_REG, 127 * 32);
+	ck_assert_int_eq(req(e, 0x300000, true, 7, 2, true, DMA_ACC_WRITE), -ENOSPC);
+	ck_assert_uint_eq(r64(e->h, VTD_PQT_REG), 127 * 32);
+	ck_assert_uint_eq(h_ram64(e->h, PQBASE + 127 * 32 + 8), 0);
+	ck_assert_uint_eq(e->h->nr_msi, 2);
+	/* Clearing PRO (PPR already clear) re-arms the event; the next request is recorded. */
+	w32(e->h, VTD_PRS_REG, 2);
+	ck_assert_uint_eq(r32(e->h, VTD_PECTL_REG) & VTD_ECTL_IP, 0);
+	ck_assert_int_eq(req(e, 0x300000, true, 7, 2, true, DMA_ACC_WRITE), 0);
+	ck_assert_uint_eq(r64(e->h, VTD_PQT_REG), 0);
+	ck_assert_uint_eq(h_ram64(e->h, PQBASE + 127 * 32 + 8) & ~0xfffULL, 0x300000);
+	ck_assert_uint_eq(r32(e->h, VTD_PRS_REG), 1);
+	ck_assert_uint_eq(e->h->nr_msi, 3);
+	viommu_get_stats(e->h->v, &st);
+	ck_assert_uint_eq(st.prq_overflows, 2);
+	ck_assert_uint_eq(st.page_reqs, 128);
+	env_free(e);
+}
+END_TEST
+
+/* Context PRE=0 / legacy root / no context: page requests refused and recorded. */
+START_TEST(test_page_request_context_checks)
+{
+	struct env *e = env_new();
+	struct vtd_xlate *x = fake_xlate_last();
+	uint64_t hi;
+
+	x->ctx_flags.pre = false;
+	ck_assert_int_eq(req(e, 0x5000, true, 9, 1, true, DMA_ACC_WRITE | DMA_ACC_PRIV), -EACCES);
+	ck_assert_uint_eq(r64(e->h, VTD_PQT_REG), 0);
+	ck_assert_uint_eq(r32(e->h, VTD_PRS_REG), 0);
+	hi = frcd_hi(e, 0);
+	ck_assert(hi & VTD_FRCD_HI_F);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, hi), VTD_FR_SM_CTX_PRE);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_SID, hi), 0x18);
+	ck_assert(hi & VTD_FRCD_HI_PP);
+	ck_assert(hi & VTD_FRCD_HI_PRIV);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_PV, hi), 9);
+	ck_assert(!(hi & VTD_FRCD_HI_T)); /* a write request */
+	ck_assert_uint_eq(r64(e->h, VTD_FRCD_REG(0)) & ~0xfffULL, 0x5000);
+	/* FPD in the context: refused, not recorded. */
+	x->ctx_flags.fpd = true;
+	ck_assert_int_eq(req(e, 0x6000, true, 9, 1, true, DMA_ACC_READ), -EACCES);
+	ck_assert_uint_eq(frcd_hi(e, 1) & VTD_FRCD_HI_F, 0);
+	/* Legacy-mode root: 0x32. */
+	x->ctx_flags = (struct vtd_ctx_flags){ .sm = false, .dte = true };
+	ck_assert_int_eq(req(e, 0x7000, false, 0, 1, true, DMA_ACC_READ), -EACCES);
+	hi = frcd_hi(e, 1);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, hi), VTD_FR_SM_TTM_PRQ);
+	ck_assert(!(hi & VTD_FRCD_HI_PP));
+	ck_assert(hi & VTD_FRCD_HI_T);
+	/* No usable context: the engine's reason. */
+	x->ctx_fault = true;
+	x->ctx_fault_desc = (struct vtd_fault){ .reason = VTD_FR_SM_CTX_NOT_PRESENT };
+	ck_assert_int_eq(req(e, 0x8000, true, 9, 1, true, DMA_ACC_READ), -EACCES);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, frcd_hi(e, 2)), VTD_FR_SM_CTX_NOT_PRESENT);
+	ck_assert_uint_eq(r64(e->h, VTD_PQT_REG), 0);
+	env_free(e);
+}
+END_TEST
+
+/* Translation requests need DTE=1 (SM, fault 0x44) or TT=01 (legacy, fault 0x0D). */
+START_TEST(test_ats_context_checks)
+{
+	struct env *e = env_new();
+	struct vtd_xlate *x = fake_xlate_last();
+	struct dma_req r = { .sid = 0x18, .has_pasid = true, .pasid = 3, .access = DMA_ACC_READ };
+	struct dma_ats_xlate ax;
+	uint64_t hi;
+
+	x->offset = 0x100000;
+	ck_assert_int_eq(e->as.ops->ats_translate(e->as.iommu, &r, 0x7123, &ax), 0);
+	x->ctx_flags.dte = false;
+	ck_assert_int_eq(e->as.ops->ats_translate(e->as.iommu, &r, 0x9123, &ax), -EACCES);
+	ck_assert_uint_eq(x->translate_calls, 1); /* refused before any walk */
+	hi = frcd_hi(e, 0);
+	ck_assert(hi & VTD_FRCD_HI_F);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, hi), VTD_FR_SM_CTX_DTE);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_PV, hi), 3);
+	ck_assert(hi & VTD_FRCD_HI_PP);
+	ck_assert_uint_eq(r64(e->h, VTD_FRCD_REG(0)) & ~0xfffULL, 0x9000);
+	x->ctx_flags = (struct vtd_ctx_flags){ .sm = false, .dte = false };
+	r.has_pasid = false;
+	ck_assert_int_eq(e->as.ops->ats_translate(e->as.iommu, &r, 0xa000, &ax), -EACCES);
+	ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_FR, frcd_hi(e, 1)), VTD_FR_TT_BLOCKED);
+	x->ctx_flags.fpd = true;
+	ck_assert_int_eq(e->as.ops->ats_translate(e->as.iommu, &r, 0xb000, &ax), -EACCES);
+	ck_assert_uint_eq(frcd_hi(e, 2) & VTD_FRCD_HI_F, 0);
+	/* Untranslated DMA does not depend on DTE. */
+	{
+		struct dma_xlate dx;
+
+		ck_assert_int_eq(e->as.ops->translate(e->as.iommu, &r, 0xb000, &dx), 0);
+		ck_assert_uint_eq(dx.gpa, 0x10b000);
+	}
+	env_free(e);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("vtd-prq");
@@ -296,6 +420,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_record_event_response);
 	tcase_add_test(tc, test_wrap_and_overflow);
 	tcase_add_test(tc, test_devtlb_routing_and_ats);
+	tcase_add_test(tc, test_pro_sticky_and_event);
+	tcase_add_test(tc, test_page_request_context_checks);
+	tcase_add_test(tc, test_ats_context_checks);
 	suite_add_tcase(s, tc);
 	return s;
 }

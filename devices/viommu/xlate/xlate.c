@@ -248,6 +248,35 @@ int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t
 	return 0;
 }
 
+int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_flags *ret,
+			    struct vtd_fault *ret_fault)
+{
+	struct dma_req req = { .sid = sid };
+	struct vtd_ctx_info ci;
+	unsigned int ttm;
+	bool fpd = false;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	pthread_mutex_lock(&x->lock);
+	ttm = (unsigned int)FIELD_GET(GENMASK_ULL(11, 10), x->rtaddr);
+	ret->sm = ttm == 1;
+	if (ttm > 1 || (ttm == 1 && !x->caps.scalable) ||
+	    (x->rtaddr & GENMASK_ULL(63, 12) & (x->caps.haw < 64 ? ~0ULL << x->caps.haw : 0)))
+		r = VTD_FR_SM_RTADDR_INV;
+	else
+		r = vtd_get_ctx(x, sid, ret->sm, &ci, &fpd);
+	pthread_mutex_unlock(&x->lock);
+	if (r) {
+		fill_fault(ret_fault, r, &req, 0, fpd);
+		return -EACCES;
+	}
+	ret->fpd = ci.fpd;
+	ret->dte = ret->sm ? ci.dte : ci.tt == VTD_CTX_TT_DEVTLB;
+	ret->pre = ret->sm && ci.pre;
+	return 0;
+}
+
 /* ---- Invalidation ---- */
 
 static bool sid_match(uint16_t a, uint16_t b, uint8_t fm)

@@ -79,6 +79,20 @@ void vtd_xlate_flush_all(struct vtd_xlate *x);
 int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t iova,
 			struct dma_xlate *ret, struct vtd_fault *ret_fault);
 
+/*
+ * Requester-level permissions from sid's context entry (through the context cache), for
+ * the requests that are not translations: ATS translation requests (device-TLB allowed)
+ * and PRI page requests. sm: the root is scalable-mode (TTM=01); dte: SM DTE, legacy
+ * TT=01; pre: SM PRE (legacy: false); fpd: the context's FPD. Returns 0, or -EACCES with
+ * *ret_fault (root / context faults, as translate reports them) when there is no usable
+ * context entry.
+ */
+struct vtd_ctx_flags {
+	bool sm, dte, pre, fpd;
+};
+int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_flags *ret,
+			    struct vtd_fault *ret_fault);
+
 /* Cache invalidation, as register-based and queued invalidation request it. */
 void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
 			   uint8_t fm);

@@ -243,6 +243,23 @@ START_TEST(test_hostile_tables)
 }
 END_TEST
 
+/* Legacy context: "device-TLB allowed" is TT=01, page requests never. */
+START_TEST(test_context_flags_legacy)
+{
+	struct vtd_ctx_flags cf;
+	struct vtd_fault f;
+
+	tb_legacy_ctx(&T, RTA, SID, tb_legacy_lo(SLPT, 1), tb_legacy_hi(5, 2));
+	tb_legacy_ctx(&T, RTA, SID + 1, tb_legacy_lo(SLPT, 0) | 2, tb_legacy_hi(5, 2));
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), 0);
+	ck_assert(!cf.sm && cf.dte && !cf.pre && !cf.fpd);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID + 1, &cf, &f), 0);
+	ck_assert(!cf.sm && !cf.dte && !cf.pre && cf.fpd);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID + 2, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_CTX_NOT_PRESENT);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("xlate-legacy");
@@ -260,6 +277,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_paging_faults);
 	tcase_add_test(tc, test_interrupt_range_and_modes);
 	tcase_add_test(tc, test_hostile_tables);
+	tcase_add_test(tc, test_context_flags_legacy);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -404,6 +404,57 @@ START_TEST(test_rid_pasid_error)
 }
 END_TEST
 
+/* DTE / PRE / FPD of a scalable-mode context entry, through the context cache. */
+START_TEST(test_context_flags)
+{
+	struct vtd_ctx_flags cf;
+	struct vtd_fault f;
+
+	memset(&cf, 0xAA, sizeof(cf));
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), 0);
+	ck_assert(cf.sm && !cf.dte && !cf.pre && !cf.fpd);
+	/* DTE + PRE + FPD set in memory: the cached entry wins until a context invalidation. */
+	tb_sm_ctx(&T, RTA, SID, DIR | BIT_ULL(4) | BIT_ULL(3) | BIT_ULL(2) | 2 | 1, 0);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), 0);
+	ck_assert(!cf.dte && !cf.pre);
+	vtd_xlate_inv_context(X, VTD_INV_DEVICE, 0, SID, 0);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), 0);
+	ck_assert(cf.sm && cf.dte && cf.pre && cf.fpd);
+	/* No context: the translate fault reasons, FPD of a not-present entry kept. */
+	ck_assert_int_eq(vtd_xlate_context_flags(X, 0x0688, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_SM_ROOT_NOT_PRESENT);
+	ck_assert_uint_eq(f.sid, 0x0688);
+	tb_sm_ctx(&T, RTA, 0x0688, 2, 0);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, 0x0688, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_SM_CTX_NOT_PRESENT);
+	ck_assert(f.fpd);
+	/* Bad root (TTM=11). */
+	vtd_xlate_set_root(X, RTA | (3 << 10));
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_SM_RTADDR_INV);
+}
+END_TEST
+
+/* DTE / PRE set while the unit does not offer DT / PRS: invalid programming (0x43). */
+START_TEST(test_context_flags_caps)
+{
+	struct vtd_caps c = tb_caps();
+	struct vtd_ctx_flags cf;
+	struct vtd_fault f;
+
+	teardown();
+	c.dt = false;
+	c.prs = false;
+	setup_caps(&c);
+	tb_sm_ctx(&T, RTA, SID, DIR | BIT_ULL(3) | BIT_ULL(2) | 1, 0);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_SM_CTX_INVALID);
+	tb_sm_ctx(&T, RTA, SID, DIR | BIT_ULL(4) | BIT_ULL(3) | 1, 0);
+	ck_assert_int_eq(vtd_xlate_context_flags(X, SID, &cf, &f), -EACCES);
+	ck_assert_uint_eq(f.reason, VTD_FR_SM_CTX_INVALID);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("xlate-sm");
@@ -426,6 +477,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_root_context_faults);
 	tcase_add_test(tc, test_ss_and_fs_walk_faults);
 	tcase_add_test(tc, test_rid_pasid_error);
+	tcase_add_test(tc, test_context_flags);
+	tcase_add_test(tc, test_context_flags_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }
