@@ -167,6 +167,12 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		status = VMM_EXIT_USAGE;
 		goto out;
 	}
+	ret = board_configure_host(m, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "nestvm: error: %s\n", err);
+		status = ret == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
+		goto out;
+	}
 	ret = gmem_init_ram(&m->gmem, cfg->ram_size, BOARD_LOW_RAM_LIMIT, cfg->hugepages);
 	if (ret) {
 		fprintf(stderr, "nestvm: error: cannot allocate %llu MiB of guest RAM%s: %s\n",
@@ -226,6 +232,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	}
 	ret = vcpus_run(m);
 	status = m->exit_status;
+	board_print_host_summary(m);
 	if (cfg->print_timing)
 		fprintf(stderr, "nestvm: timing: guest exit after %.3f ms\n",
 			(double)(machine_now_ns() - t_start_ns) / 1e6);

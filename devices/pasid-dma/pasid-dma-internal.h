@@ -42,6 +42,8 @@ struct pasid_dma {
 	const struct dma_as *as;
 	unsigned int pasid_off, ats_off, pri_off; /* extended capability offsets (0: absent) */
 	bool registered;                          /* ATS client registered with the IOMMU */
+	pasid_dma_host_counters_fn host_fn;       /* HOST_* test registers (NULL: read 0) */
+	void *host_opaque;
 
 	pthread_mutex_t lock; /* everything below except the device-TLB */
 	uint32_t ctrl, status, ring_size, head, tail, completed;

@@ -28,7 +28,7 @@ int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char
 	struct pasid_dma_config c = { .pasid_bits = 20, .exec = true, .priv = true, .ats = true,
 				      .pri = true };
 	char buf[256], *save = NULL, *tok;
-	bool pri_given = false;
+	bool pri_given = false, ats_given = false;
 
 	if (!opts)
 		opts = "";
@@ -57,9 +57,22 @@ int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char
 			c.pasid_bits = (unsigned int)n;
 			continue;
 		}
+		if (!strcmp(tok, "backend")) {
+			if (!strcmp(eq, "hostsim")) {
+				c.backend = PDMA_BACKEND_HOSTSIM;
+			} else if (!strcmp(eq, "emulated")) {
+				c.backend = PDMA_BACKEND_EMULATED;
+			} else {
+				snprintf(errbuf, errlen,
+					 "pasid-dma: backend must be emulated or hostsim, not '%s'", eq);
+				return -EINVAL;
+			}
+			continue;
+		}
 		r = parse_bool(eq, &b);
 		if (!strcmp(tok, "ats") && !r) {
 			c.ats = b;
+			ats_given = true;
 		} else if (!strcmp(tok, "pri") && !r) {
 			c.pri = b;
 			pri_given = true;
@@ -71,6 +84,20 @@ int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char
 			snprintf(errbuf, errlen, "pasid-dma: bad option '%s=%s'", tok, eq);
 			return -EINVAL;
 		}
+	}
+	if (c.backend == PDMA_BACKEND_HOSTSIM) {
+		/*
+		 * Simulated passthrough: translation happens in the host IOMMU, which answers no
+		 * ATS translation requests; page requests (pri=on) are raised by the host.
+		 */
+		if (ats_given && c.ats) {
+			snprintf(errbuf, errlen, "pasid-dma: backend=hostsim has no ATS path "
+				 "(the host IOMMU simulator answers no translation requests): use ats=off");
+			return -EINVAL;
+		}
+		c.ats = false;
+		c.host_prq = pri_given && c.pri;
+		c.pri = false;
 	}
 	if (!c.ats && c.pri) {
 		if (pri_given) {
@@ -165,6 +192,20 @@ static const struct dma_ats_client pdma_ats_client = {
 
 /* ---- BAR0 ---- */
 
+/* HOST_* test register i (0 = BINDS): the low 32 bits of that host counter, 0 without one. */
+static uint32_t host_counter(struct pasid_dma *d, unsigned int i)
+{
+	struct pasid_dma_host_counters c = { 0 };
+	const uint64_t *order[] = { &c.binds, &c.replaces, &c.detaches, &c.inv_calls,
+				    &c.inv_ranges, &c.faults, &c.page_reqs, &c.page_resps,
+				    &c.iotlb_hits, &c.iotlb_misses };
+
+	if (!d->host_fn || i >= ARRAY_SIZE(order))
+		return 0;
+	d->host_fn(d->host_opaque, &c);
+	return (uint32_t)*order[i];
+}
+
 static uint64_t bar_read(struct pci_dev *dev, unsigned int bar, uint64_t off, unsigned int size)
 {
 	struct pasid_dma *d = dev->opaque;
@@ -217,6 +258,12 @@ static uint64_t bar_read(struct pci_dev *dev, unsigned int bar, uint64_t off, un
 		break;
 	case PDMA_REG_DTLB_INVS:
 		v = (uint32_t)d->stats.dtlb_invs;
+		break;
+	case PDMA_REG_HOST_BACKEND:
+		v = d->cfg.backend == PDMA_BACKEND_HOSTSIM;
+		break;
+	case PDMA_REG_HOST_BINDS ... PDMA_REG_HOST_IOTLB_MISSES:
+		v = host_counter(d, (unsigned int)(off - PDMA_REG_HOST_BINDS) / 4);
 		break;
 	}
 	pthread_mutex_unlock(&d->lock);
@@ -381,5 +428,13 @@ void pasid_dma_get_stats(struct pasid_dma *d, struct pasid_dma_stats *ret)
 	pthread_mutex_lock(&d->tlb_lock);
 	*ret = d->stats;
 	pthread_mutex_unlock(&d->tlb_lock);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void pasid_dma_set_host_counters(struct pasid_dma *d, pasid_dma_host_counters_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&d->lock);
+	d->host_fn = fn;
+	d->host_opaque = opaque;
 	pthread_mutex_unlock(&d->lock);
 }

@@ -45,6 +45,22 @@
 #define PDMA_REG_DTLB_MISSES 0x2c
 #define PDMA_REG_PAGE_REQS 0x30
 #define PDMA_REG_DTLB_INVS 0x34
+/*
+ * nestvm test feature: read-only host-forwarding counters (low 32 bits) of the host IOMMU
+ * backend behind the device (backend=hostsim), for guest tests that must check what reached
+ * the host. They read 0 with the emulated backend. See docs/pasid-dma.md.
+ */
+#define PDMA_REG_HOST_BACKEND 0x40 /* RO: 0 emulated (vIOMMU), 1 hostsim */
+#define PDMA_REG_HOST_BINDS 0x44
+#define PDMA_REG_HOST_REPLACES 0x48
+#define PDMA_REG_HOST_DETACHES 0x4c
+#define PDMA_REG_HOST_INV_CALLS 0x50
+#define PDMA_REG_HOST_INV_RANGES 0x54
+#define PDMA_REG_HOST_FAULTS 0x58
+#define PDMA_REG_HOST_PAGE_REQS 0x5c
+#define PDMA_REG_HOST_PAGE_RESPS 0x60
+#define PDMA_REG_HOST_IOTLB_HITS 0x64
+#define PDMA_REG_HOST_IOTLB_MISSES 0x68
 
 #define PDMA_ID_VALUE 0x5a5d0001u
 #define PDMA_CAPS_PASID 0x1u
@@ -91,11 +107,30 @@ enum pdma_status {
 	PDMA_ST_BAD_PASID = 0x13, /* PASID (or priv/exec) requested but not enabled / too wide */
 };
 
+/* Where the device's DMA is translated. */
+enum pasid_dma_backend {
+	PDMA_BACKEND_EMULATED = 0, /* the vIOMMU's emulated path (default) */
+	PDMA_BACKEND_HOSTSIM = 1,  /* simulated passthrough: the host IOMMU simulator */
+};
+
 struct pasid_dma_config {
 	unsigned int pasid_bits; /* 0: no PASID capability; else 1..20 */
 	bool exec, priv;         /* PASID execute / privileged-mode supported */
 	bool ats, pri;           /* ATS and PRI capabilities (PRI needs ATS) */
+	enum pasid_dma_backend backend;
+	/*
+	 * backend=hostsim,pri=on: the host reports the device's translation faults as page
+	 * requests (the device itself then offers no ATS/PRI capability: ats and pri are false).
+	 */
+	bool host_prq;
 };
+
+/* The host backend's counters the HOST_* test registers report (board fills them). */
+struct pasid_dma_host_counters {
+	uint64_t binds, replaces, detaches, inv_calls, inv_ranges, faults, page_reqs, page_resps,
+		 iotlb_hits, iotlb_misses;
+};
+typedef void (*pasid_dma_host_counters_fn)(void *opaque, struct pasid_dma_host_counters *ret);
 
 struct pasid_dma_stats {
 	uint64_t descs, dtlb_hits, dtlb_misses, dtlb_invs, dtlb_dropped, page_reqs, prq_overflows,
@@ -103,8 +138,10 @@ struct pasid_dma_stats {
 };
 
 /*
- * Parses the options after "pasid-dma" ("" or "pasid-bits=N,ats=on,pri=on,exec=on,priv=on");
- * defaults: pasid-bits=20, exec/priv on, ats on, pri on. 0 or -EINVAL with a message.
+ * Parses the options after "pasid-dma" ("" or "pasid-bits=N,ats=on,pri=on,exec=on,priv=on,
+ * backend=emulated|hostsim"); defaults: pasid-bits=20, exec/priv on, ats on, pri on, backend
+ * emulated. backend=hostsim has no ATS (ats=on is refused; pri=on sets host_prq). 0 or -EINVAL
+ * with a message.
  */
 int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char *errbuf,
 			    size_t errlen);
@@ -115,5 +152,11 @@ struct pasid_dma *pasid_dma_create(struct pci_host *h, unsigned int slot, const 
 void pasid_dma_destroy(struct pasid_dma *d);
 struct pci_dev *pasid_dma_pci_dev(struct pasid_dma *d);
 void pasid_dma_get_stats(struct pasid_dma *d, struct pasid_dma_stats *ret);
+/*
+ * Connects the HOST_* test registers to the host backend's counters (backend=hostsim). fn is
+ * called with the device lock held and must not call back into the device. Call before the
+ * guest runs.
+ */
+void pasid_dma_set_host_counters(struct pasid_dma *d, pasid_dma_host_counters_fn fn, void *opaque);
 
 #endif

@@ -42,6 +42,11 @@ expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
 expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
 expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
 expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
+expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device pasid-dma,backend=hostsim
+expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device vtd,mode=legacy \
+	-device pasid-dma,backend=hostsim
+expect_fail 2 'ats=off' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,ats=on
+expect_fail 2 'backend must be' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=vfio
 
 n=$((n + 1))
 if "$nestvm" --help | grep -q 'Usage: nestvm run'; then

@@ -247,6 +247,55 @@ START_TEST(test_identity_caps)
 }
 END_TEST
 
+static void fake_host_counters(void *opaque, struct pasid_dma_host_counters *ret)
+{
+	*ret = (struct pasid_dma_host_counters){ .binds = 3, .replaces = 4, .detaches = 5,
+						 .inv_calls = 0x100000006ULL, .inv_ranges = 7,
+						 .faults = 8, .page_reqs = 9, .page_resps = 10,
+						 .iotlb_hits = 11, .iotlb_misses = *(unsigned int *)opaque };
+}
+
+/* backend=hostsim: option rules, no ATS/PRI capability, HOST_* test registers. */
+START_TEST(test_backend_hostsim)
+{
+	struct pasid_dma_config c;
+	struct env *e;
+	unsigned int misses = 12;
+	char err[160];
+
+	ck_assert_int_eq(pasid_dma_parse_options("backend=hostsim", &c, err, sizeof(err)), 0);
+	ck_assert(c.backend == PDMA_BACKEND_HOSTSIM && !c.ats && !c.pri && !c.host_prq);
+	ck_assert_int_eq(pasid_dma_parse_options("backend=hostsim,pri=on", &c, err, sizeof(err)), 0);
+	ck_assert(!c.ats && !c.pri && c.host_prq);
+	ck_assert_int_eq(pasid_dma_parse_options("ats=on,backend=hostsim", &c, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "ats=off"));
+	ck_assert_int_eq(pasid_dma_parse_options("backend=qemu", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(pasid_dma_parse_options("backend=emulated", &c, err, sizeof(err)), 0);
+	ck_assert(c.backend == PDMA_BACKEND_EMULATED && c.ats && c.pri && !c.host_prq);
+
+	e = env_new("backend=hostsim,pri=on", true);
+	ck_assert_uint_eq(e->ats_off, 0);
+	ck_assert_uint_eq(e->pri_off, 0);
+	ck_assert_uint_ne(e->pasid_off, 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_CAPS), 1 | (20 << 8));
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BACKEND), 1);
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BINDS), 0); /* nothing connected yet */
+	pasid_dma_set_host_counters(e->d, fake_host_counters, &misses);
+	for (unsigned int i = 0; i < 10; i++)
+		ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BINDS + 4 * i), 3 + i);
+	misses = 99;
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_IOTLB_MISSES), 99);
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_IOTLB_MISSES + 4), 0xffffffffu);
+	env_free(e);
+
+	e = env_new("", true);
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BACKEND), 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_INV_CALLS), 0);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_ops)
 {
 	struct env *e = env_new("", false);
@@ -410,10 +459,16 @@ START_TEST(test_devtlb)
 	e->f.client->devtlb_invalidate(e->f.opaque, false, 0, false, 0x40000, 4096);
 	submit(e, PDMA_OP_FILL | PASID(2), 0, 0x40000, 16, 0x56, 0x50000);
 	ck_assert_uint_eq(e->ram[0x280000], 0x56);
+	/* ...and PASID entries at every address, even far outside the range (PCIe). */
+	fmap_set(&e->f, 2, 0x40000, 0x2c0000, DMA_ACC_READ | DMA_ACC_WRITE);
+	e->f.client->devtlb_invalidate(e->f.opaque, false, 0, false, 0x900000, 4096);
+	submit(e, PDMA_OP_FILL | PASID(2), 0, 0x40000, 16, 0x9a, 0x50000);
+	ck_assert_uint_eq(e->ram[0x2c0000], 0x9a);
+	ck_assert_uint_eq(e->ram[0x280000], 0x56);
 	pasid_dma_get_stats(e->d, &s);
-	ck_assert_uint_eq(s.dtlb_invs, 4);
+	ck_assert_uint_eq(s.dtlb_invs, 5);
 	ck_assert_uint_gt(s.dtlb_hits, 0);
-	ck_assert_uint_eq(rd(e, PDMA_REG_DTLB_INVS), 4);
+	ck_assert_uint_eq(rd(e, PDMA_REG_DTLB_INVS), 5);
 	/* Disabling ATS empties the device-TLB; requests then go through translate. */
 	fmap_set(&e->f, 1, 0x40000, 0x190000, DMA_ACC_READ | DMA_ACC_WRITE);
 	cfg_w(e, e->ats_off + PCI_ATS_CTRL, 0, 2);
@@ -519,6 +574,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("dev");
 
 	tcase_add_test(tc, test_identity_caps);
+	tcase_add_test(tc, test_backend_hostsim);
 	tcase_add_test(tc, test_ops);
 	tcase_add_test(tc, test_ring_gating);
 	tcase_add_test(tc, test_pasid_gating);

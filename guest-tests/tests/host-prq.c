@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * host-prq: page requests of a simulated passthrough pasid-dma (backend=hostsim,pri=on) make
+ * the round trip host -> guest page request queue -> guest page group response -> host. The
+ * host raises the request when the device's DMA misses a translation; the device itself is not
+ * told (its descriptor completes with a fault), so the driver resubmits after answering.
+ */
+#include "host-pdma.h"
+
+#define VA 0x00007f0000400000ULL
+#define VA_CR 0x00007f0000600000ULL
+#define DID_P 1
+
+static struct hp h;
+static struct vtd_pt as1;
+static uint8_t *data, *cr;
+
+void test_main(void)
+{
+	uint32_t reqs, resps, faults;
+	uint64_t q0 = 0, q1 = 0, t0, t1;
+	bool ok, got;
+
+	tap_plan(7);
+	if (hp_open(&h, true))
+		tap_bail("no pasid-dma,backend=hostsim,pri=on or no scalable-mode VT-d unit");
+	data = alloc_pages(1);
+	cr = alloc_pages(1);
+	if (!data || !cr || vtd_pt_init(&as1, 4, true) ||
+	    vtd_pt_map(&as1, VA_CR, (uintptr_t)cr, PAGE_SIZE, VTD_PTE_R | VTD_PTE_W) ||
+	    hp_bind(&h, 1, DID_P, &as1))
+		tap_bail("setup failed");
+	tap_ok((h.u.ecap & VTD_ECAP_PRS_BIT) && hp_reg(&h, PDMA_HOST_BACKEND) == 1 &&
+		       hp_reg(&h, PDMA_HOST_BINDS) == 2,
+	       "PRS offered, RID and PASID 1 bound on the host");
+
+	/* A fill of a page the process has not mapped yet. */
+	reqs = hp_reg(&h, PDMA_HOST_PAGE_REQS);
+	faults = hp_reg(&h, PDMA_HOST_FAULTS);
+	resps = hp_reg(&h, PDMA_HOST_PAGE_RESPS);
+	t0 = hp_rdtsc();
+	hp_submit(&h, PDMA_DESC(PDMA_OP_FILL, 1), 0, VA, 64, 0x1212121212121212ULL, VA_CR);
+	tap_ok(cr[0] == PDMA_ST_FAULT && hp_reg(&h, PDMA_HOST_PAGE_REQS) == reqs + 1 &&
+		       hp_reg(&h, PDMA_HOST_FAULTS) == faults,
+	       "host translation miss: a page request, not a fault (status 0x%x)", cr[0]);
+	got = hp_prq_pop(&h, &q0, &q1);
+	tap_ok(got && (q1 & ~0xfffULL) == VA && (q1 & 6) == 6 && (q0 & (1ULL << 8)) &&
+		       ((q0 >> 32) & 0xfffff) == 1 && ((q0 >> 16) & 0xffff) == h.bdf,
+	       "guest page request record: VA, write, last, PASID 1 (q0 0x%lx q1 0x%lx)", q0, q1);
+
+	/* The fault handler maps the page and answers Success: the host gets the answer. */
+	ok = !vtd_pt_map(&as1, VA, (uintptr_t)data, PAGE_SIZE, VTD_PTE_R | VTD_PTE_W);
+	ok = ok && got && !hp_respond(&h, 1, q1, 0);
+	t1 = hp_rdtsc();
+	tap_ok(ok && hp_reg(&h, PDMA_HOST_PAGE_RESPS) == resps + 1,
+	       "Success response forwarded to the host (answered %u)",
+	       hp_reg(&h, PDMA_HOST_PAGE_RESPS));
+	tap_diag("host page request round trip (DMA miss -> guest record -> map -> response -> host): "
+		 "%lu TSC cycles", t1 - t0);
+	cr[0] = 0;
+	hp_submit(&h, PDMA_DESC(PDMA_OP_FILL, 1), 0, VA, 64, 0x1212121212121212ULL, VA_CR);
+	tap_ok(cr[0] == PDMA_ST_OK && data[63] == 0x12, "the resubmitted DMA completes (status %u)",
+	       cr[0]);
+
+	/* An address the process will not map: the guest answers Invalid. */
+	hp_submit(&h, PDMA_DESC(PDMA_OP_FILL, 1), 0, VA + 0x10000, 64, 0, VA_CR);
+	got = hp_prq_pop(&h, &q0, &q1);
+	ok = got && (q1 & ~0xfffULL) == VA + 0x10000 && !hp_respond(&h, 1, q1, 1);
+	tap_ok(ok && hp_reg(&h, PDMA_HOST_PAGE_RESPS) == resps + 2,
+	       "Invalid response forwarded to the host (answered %u)", hp_reg(&h, PDMA_HOST_PAGE_RESPS));
+	tap_ok(!(vtd_read32(&h.u, VTD_FSTS) & (VTD_FSTS_IQE | VTD_FSTS_PPF)) &&
+		       hp_reg(&h, PDMA_HOST_FAULTS) == faults,
+	       "no recorded fault, no IQE (FSTS 0x%x)", vtd_read32(&h.u, VTD_FSTS));
+	tap_done();
+}
