@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "devices/vfio/vfio-pci.h"
 #include "log.h"
 #include "machine.h"
 
@@ -144,6 +145,16 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 			*o = 0;
 		}
 		p = next;
+	}
+	if (!strcmp(d->model, "vfio-pci")) {
+		char host[256], cdev[256], why[256];
+
+		/* The host device must exist now: one clear error, exit status 2. */
+		if (vfio_pci_parse_options(d->opts, host, sizeof(host), why, sizeof(why)) ||
+		    vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why))) {
+			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -98,6 +98,13 @@ struct host_iommu_ops {
 	int (*process_faults)(void *be);
 	/* Answers a page request group (cookie of its last request). */
 	int (*page_response)(void *be, uint32_t dev, uint32_t cookie, int code);
+	/*
+	 * Shadow mode (hosts without nesting; NULL when the backend cannot do it): the device's
+	 * I/O address space itself, iova -> hva, filled from the guest's second-stage tables.
+	 * unmap_iova removes every mapping inside [iova, iova+len) (never splits one).
+	 */
+	int (*map_iova)(void *be, uint64_t iova, uint64_t len, void *hva, bool writable);
+	int (*unmap_iova)(void *be, uint64_t iova, uint64_t len);
 };
 
 /* A backend instance: its ops and its state. */

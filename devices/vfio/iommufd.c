@@ -583,6 +583,9 @@ static const struct host_iommu_ops iommufd_ops = {
 	.set_fault_handler = ifd_set_fault_handler,
 	.process_faults = ifd_process_faults,
 	.page_response = ifd_page_response,
+	/* Shadow mode: the RID is attached to the IOAS itself, so these are its IOAS_MAP/UNMAP. */
+	.map_iova = ifd_map_ram,
+	.unmap_iova = ifd_unmap_ram,
 };
 
 void iommufd_backend_iommu(struct iommufd_backend *b, struct host_iommu *ret)

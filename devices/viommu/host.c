@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "devices/vfio/host-iommu.h"
+#include "devices/viommu/shadow.h"
 #include "devices/viommu/viommu-internal.h"
 #include "devices/viommu/xlate/vtd-tables.h"
 #include "vmm/core/gmem.h"
@@ -34,6 +35,7 @@ struct host_dev {
 	uint32_t dev;
 	struct host_iommu_caps caps;
 	struct viommu *v;
+	struct vtd_shadow *shadow; /* shadow mode (host without nesting), else NULL */
 };
 
 struct host_bind {
@@ -221,6 +223,9 @@ void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, u
 
 	if (!h)
 		return;
+	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++)
+		if (h->devs[d].used && h->devs[d].shadow)
+			vtd_shadow_queue_all(h->devs[d].shadow);
 	for (unsigned int i = 0; i < HOST_MAX_BINDS; i++) {
 		struct host_bind *b = &h->binds[i];
 
@@ -230,7 +235,7 @@ void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, u
 	}
 	/* New entries: the named PASID, or (DID-wide / global) the first PASID table. */
 	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++) {
-		if (!h->devs[d].used)
+		if (!h->devs[d].used || h->devs[d].shadow)
 			continue;
 		if (g == VTD_INV_PASID) {
 			if (!find_bind(h, d, pasid))
@@ -297,6 +302,9 @@ void vtd_host_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_
 
 	if (!h)
 		return;
+	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++)
+		if (h->devs[d].used && h->devs[d].shadow)
+			vtd_shadow_iotlb(h->devs[d].shadow, g, did, addr, am);
 	for (unsigned int i = 0; i < HOST_MAX_BINDS; i++) {
 		struct host_bind *b = &h->binds[i];
 
@@ -319,6 +327,9 @@ void vtd_host_flush(struct viommu *v)
 	struct vtd_host *h = v->host;
 	struct host_inv_range *r;
 
+	for (unsigned int d = 0; h && d < HOST_MAX_DEVS; d++)
+		if (h->devs[d].used && h->devs[d].shadow)
+			vtd_shadow_flush(h->devs[d].shadow);
 	if (!h || !h->nr_q_binds)
 		return;
 	r = calloc(HOST_MAX_RANGES, sizeof(*r));
@@ -450,8 +461,6 @@ int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_
 	bool mapped = false;
 	int r = 0;
 
-	if (!v->cfg.scalable)
-		return -EOPNOTSUPP;
 	pthread_mutex_lock(&v->lock);
 	if (!v->host)
 		v->host = calloc(1, sizeof(*v->host));
@@ -477,6 +486,16 @@ int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_
 	}
 	*d = (struct host_dev){ .sid = sid, .hi = *hi, .dev = dev, .v = v };
 	r = hi->ops->get_caps(hi->be, dev, &d->caps);
+	if (!r && d->caps.nesting && !v->cfg.scalable)
+		r = -EOPNOTSUPP;
+	if (!r && !d->caps.nesting) {
+		/* Shadow mode: needs caching mode (CM=1 makes the guest flush after maps). */
+		if (!v->cfg.cm || !hi->ops->map_iova || !hi->ops->unmap_iova)
+			r = -EOPNOTSUPP;
+		else if (!(d->shadow = vtd_shadow_create(v, sid, hi)))
+			r = -ENOMEM;
+		mapped = true;
+	}
 	d->used = !r;
 out:
 	pthread_mutex_unlock(&v->lock);
@@ -501,8 +520,20 @@ void viommu_get_host_stats(struct viommu *v, struct viommu_host_stats *ret)
 	pthread_mutex_unlock(&v->lock);
 }
 
+void vtd_host_te_changed(struct viommu *v)
+{
+	for (unsigned int d = 0; v->host && d < HOST_MAX_DEVS; d++) {
+		if (v->host->devs[d].used && v->host->devs[d].shadow) {
+			vtd_shadow_queue_all(v->host->devs[d].shadow);
+			vtd_shadow_flush(v->host->devs[d].shadow);
+		}
+	}
+}
+
 void vtd_host_destroy(struct viommu *v)
 {
+	for (unsigned int d = 0; v->host && d < HOST_MAX_DEVS; d++)
+		vtd_shadow_destroy(v->host->devs[d].shadow);
 	free(v->host);
 	v->host = NULL;
 }
@@ -513,8 +544,21 @@ int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_ca
 	struct viommu_config c = *cfg;
 
 	if (!hc->nesting) {
-		snprintf(msg, len, "host has no nesting: shadow mode (caching mode) is not implemented");
-		return -EOPNOTSUPP;
+		/*
+		 * Shadow: caching mode makes the guest flush after every map; its second-stage (or
+		 * legacy) tables are re-walked and mirrored into the host address space. No first
+		 * stage, nesting or page requests are advertised: the host could not back them.
+		 */
+		c.cm = true;
+		c.flts = false;
+		c.nest = false;
+		c.prs = false;
+		c.slts = c.scalable;
+		*ret = c;
+		snprintf(msg, len, "shadow (host has no nesting): caching mode, guest %s tables "
+			 "mirrored into the host I/O address space (aw %u)",
+			 c.scalable ? "second-stage" : "legacy", c.aw);
+		return 0;
 	}
 	/* Never advertise what the host cannot back (facts §4: SRS, FS5LP, PASID width). */
 	if (c.aw == 57 && !(hc->vtd_cap & VTD_CAP_FS5LP))

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "devices/viommu/shadow.h"
 #include "devices/viommu/viommu-internal.h"
 #include "vmm/core/irq.h"
 
@@ -299,6 +300,7 @@ static void gcmd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 		}
 		vtd_xlate_flush_all(v->xlate);
 		__atomic_store_n(&v->te, !!(val & VTD_GCMD_TE), __ATOMIC_RELEASE);
+		vtd_host_te_changed(v); /* shadow mode: identity <-> the guest's tables */
 	}
 	if (changed & VTD_GCMD_CFI)
 		gsts ^= VTD_GCMD_CFI;

@@ -99,7 +99,8 @@ static void setup_common(bool pri)
 		le32_store(h->ram + 0x380000 + 0x1000 * i, 0xc0 + i);
 	}
 	h_put64(h, ROOT, CTX | 1);
-	h_put64(h, CTX + 8 * 32, PDIR | (1 << 3) | 1); /* devfn 8: P, PASIDE; RID_PASID 0 */
+	/* devfn 8: P, PASIDE, PRE with page requests; RID_PASID 0 */
+	h_put64(h, CTX + 8 * 32, PDIR | (pri ? 1 << 4 : 0) | (1 << 3) | 1);
 	h_put64(h, PDIR, PTBL | 1);
 	fs_tables(FS_A, 0x200000);
 	fs_tables(FS_B, 0x300000);
@@ -292,8 +293,11 @@ START_TEST(test_host_mode)
 	ck_assert_uint_eq(out.pasid_bits, 10);
 	ck_assert(!out.prs);                      /* no fault queue */
 	ck_assert_ptr_nonnull(strstr(msg, "nested"));
+	/* No nesting: shadow mode, caching mode on, no first stage or page requests. */
 	hc.nesting = false;
-	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EOPNOTSUPP);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	ck_assert_ptr_nonnull(strstr(msg, "shadow"));
+	ck_assert(out.cm && !out.flts && !out.prs && out.slts);
 }
 END_TEST
 

@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the vfio-pci model against a fake VFIO device fd (config, BARs, IRQs, reset). */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check-run.h"
+#include "common/bits.h"
+#include "devices/pci/pci.h"
+#include "devices/vfio/vfio-pci-abi.h"
+#include "devices/vfio/vfio-pci.h"
+
+#define ECAM 0xb0000000ULL
+#define MMIO 0xc0000000ULL
+#define SLOT 5
+#define DEV_FD 77
+#define EV_BASE 1000
+#define NR_EV 64
+#define REG_OFF(i) ((uint64_t)(i) << 40)
+
+/* ---- the fake device, validating like vfio-pci does ---- */
+struct fake {
+	uint32_t dev_flags;
+	uint8_t cfg[4096];
+	uint8_t bar0[0x4000], bar2[0x2000], bar4[0x20];
+	struct vfd_region_info reg[VFD_PCI_NUM_REGIONS];
+	struct vfd_irq_info irq[5];
+	uint32_t armed[3];       /* armed vector count per index (vfio-pci allows one index) */
+	int armed_fd[3][16];
+	unsigned int set_irqs, unmasks, resets, preads, pwrites, mmaps, munmaps, bad;
+	uint64_t ev[NR_EV];
+	bool ev_open[NR_EV];
+};
+
+static int f_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+{
+	struct fake *f = ctx;
+
+	if (fd != DEV_FD)
+		return -EBADF;
+	if (req == VFD_DEVICE_GET_INFO) {
+		struct vfd_device_info *i = arg;
+
+		if (i->argsz < 16)
+			return -EINVAL;
+		i->flags = f->dev_flags;
+		i->num_regions = VFD_PCI_NUM_REGIONS;
+		i->num_irqs = 5;
+		return 0;
+	}
+	if (req == VFD_DEVICE_GET_REGION_INFO) {
+		struct vfd_region_info *r = arg;
+
+		if (r->argsz < sizeof(*r) || r->index >= VFD_PCI_NUM_REGIONS)
+			return -EINVAL;
+		*r = f->reg[r->index];
+		r->argsz = sizeof(*r);
+		return 0;
+	}
+	if (req == VFD_DEVICE_GET_IRQ_INFO) {
+		struct vfd_irq_info *q = arg;
+
+		if (q->argsz < sizeof(*q) || q->index >= 5)
+			return -EINVAL;
+		*q = f->irq[q->index];
+		q->argsz = sizeof(*q);
+		return 0;
+	}
+	if (req == VFD_DEVICE_RESET) {
+		if (!(f->dev_flags & VFD_DEVICE_FLAGS_RESET))
+			return -EINVAL;
+		f->resets++;
+		return 0;
+	}
+	if (req == VFD_DEVICE_SET_IRQS) {
+		struct vfd_irq_set *s = arg;
+		uint32_t dt = s->flags & 7, act = s->flags & 0x38;
+
+		f->set_irqs++;
+		if (s->argsz < sizeof(*s) || s->index > 2 || __builtin_popcount(dt) != 1 ||
+		    __builtin_popcount(act) != 1 || s->start + s->count > f->irq[s->index].count)
+			return f->bad++, -EINVAL;
+		if (act == VFD_IRQ_SET_ACTION_UNMASK) {
+			f->unmasks += s->index == 0 && f->armed[0];
+			return 0;
+		}
+		if (dt == VFD_IRQ_SET_DATA_NONE && !s->count) {
+			f->armed[s->index] = 0;
+			return 0;
+		}
+		if (dt != VFD_IRQ_SET_DATA_EVENTFD || s->argsz < sizeof(*s) + 4 * s->count ||
+		    s->count > 16)
+			return f->bad++, -EINVAL;
+		for (uint32_t i = 0; i < 3; i++)
+			if (i != s->index && f->armed[i])
+				return f->bad++, -EINVAL; /* another index is in use */
+		memcpy(f->armed_fd[s->index], s + 1, 4 * s->count);
+		f->armed[s->index] = s->count;
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+static uint8_t *region_mem(struct fake *f, uint64_t off, size_t len)
+{
+	unsigned int idx = (unsigned int)(off >> 40);
+	uint64_t o = off & ((1ULL << 40) - 1);
+
+	if (idx >= VFD_PCI_NUM_REGIONS || o + len > f->reg[idx].size)
+		return NULL;
+	switch (idx) {
+	case 0: return f->bar0 + o;
+	case 2: return f->bar2 + o;
+	case 4: return f->bar4 + o;
+	case VFD_PCI_CONFIG_REGION: return f->cfg + o;
+	}
+	return NULL;
+}
+
+static ssize_t f_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off)
+{
+	struct fake *f = ctx;
+	uint8_t *p = region_mem(f, off, len);
+
+	if (!p)
+		return -EINVAL;
+	f->preads++;
+	memcpy(buf, p, len);
+	return (ssize_t)len;
+}
+
+static ssize_t f_pwrite(void *ctx, int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct fake *f = ctx;
+	uint8_t *p = region_mem(f, off, len);
+
+	if (!p)
+		return -EINVAL;
+	f->pwrites++;
+	memcpy(p, buf, len);
+	return (ssize_t)len;
+}
+
+static void *f_mmap(void *ctx, int fd, size_t len, uint64_t off)
+{
+	struct fake *f = ctx;
+	unsigned int idx = (unsigned int)(off >> 40);
+
+	if ((off & ((1ULL << 40) - 1)) || idx >= VFD_PCI_NUM_REGIONS ||
+	    !(f->reg[idx].flags & VFD_REGION_MMAP) || len != f->reg[idx].size)
+		return NULL;
+	f->mmaps++;
+	return region_mem(f, off, len);
+}
+
+static void f_munmap(void *ctx, void *addr, size_t len)
+{
+	((struct fake *)ctx)->munmaps++;
+}
+
+static int f_eventfd(void *ctx)
+{
+	struct fake *f = ctx;
+
+	for (int i = 0; i < NR_EV; i++) {
+		if (!f->ev_open[i]) {
+			f->ev_open[i] = true;
+			f->ev[i] = 0;
+			return EV_BASE + i;
+		}
+	}
+	return -EMFILE;
+}
+
+static int f_event_read(void *ctx, int fd, uint64_t *count)
+{
+	struct fake *f = ctx;
+	int i = fd - EV_BASE;
+
+	if (i < 0 || i >= NR_EV || !f->ev_open[i])
+		return -EBADF;
+	if (!f->ev[i])
+		return -EAGAIN;
+	*count = f->ev[i];
+	f->ev[i] = 0;
+	return 0;
+}
+
+static int f_close(void *ctx, int fd)
+{
+	struct fake *f = ctx;
+	int i = fd - EV_BASE;
+
+	if (i < 0 || i >= NR_EV || !f->ev_open[i])
+		return -EBADF;
+	f->ev_open[i] = false;
+	return 0;
+}
+
+/* The interrupt of vector v of the armed index fires. */
+static void fire(struct fake *f, unsigned int index, unsigned int v)
+{
+	ck_assert_uint_gt(f->armed[index], v);
+	f->ev[f->armed_fd[index][v] - EV_BASE]++;
+}
+
+static void fake_init(struct fake *f)
+{
+	uint8_t *c = f->cfg;
+
+	memset(f, 0, sizeof(*f));
+	f->dev_flags = VFD_DEVICE_FLAGS_PCI | VFD_DEVICE_FLAGS_RESET;
+	le16_store(c + 0, 0x8086);
+	le16_store(c + 2, 0x1521);
+	c[8] = 3;
+	c[9] = 0; c[10] = 0; c[11] = 2; /* class 02:00.00 */
+	le16_store(c + PCI_STATUS, PCI_STATUS_CAP_LIST);
+	le32_store(c + 0x10, 0xc); /* BAR0: 64-bit prefetchable */
+	le32_store(c + 0x18, 0x0); /* BAR2: 32-bit (MSI-X) */
+	le32_store(c + 0x20, 0x1); /* BAR4: I/O */
+	le16_store(c + 0x2c, 0x8086);
+	le16_store(c + 0x2e, 0xabcd);
+	c[PCI_CAPABILITY_LIST] = 0x40;
+	c[PCI_INTERRUPT_PIN] = 1;
+	c[0x40] = PCI_CAP_ID_EXP; c[0x41] = 0x50;
+	c[0x50] = PCI_CAP_ID_MSI; c[0x51] = 0x60;
+	le16_store(c + 0x52, PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT | (2 << 1));
+	c[0x60] = PCI_CAP_ID_MSIX; c[0x61] = 0x70;
+	le16_store(c + 0x62, 7);            /* 8 vectors */
+	le32_store(c + 0x64, 2);            /* table: BAR2 + 0 */
+	le32_store(c + 0x68, 0x1000 | 2);   /* PBA: BAR2 + 0x1000 */
+	c[0x70] = 0x09; c[0x71] = 0; c[0x72] = 8; c[0x73] = 0x5a; c[0x74] = 0x11;
+	le32_store(c + 0x100, PCI_EXT_CAP_ID_PASID | (1u << 16));
+	le16_store(c + 0x104, PCI_PASID_CAP_EXEC | (16 << 8));
+	for (unsigned int i = 0; i < VFD_PCI_NUM_REGIONS; i++)
+		f->reg[i] = (struct vfd_region_info){ .argsz = 32, .index = i, .offset = REG_OFF(i) };
+	f->reg[0].size = sizeof(f->bar0);
+	f->reg[0].flags = VFD_REGION_READ | VFD_REGION_WRITE | VFD_REGION_MMAP;
+	f->reg[2].size = sizeof(f->bar2);
+	f->reg[2].flags = VFD_REGION_READ | VFD_REGION_WRITE | VFD_REGION_MMAP;
+	f->reg[4].size = sizeof(f->bar4);
+	f->reg[4].flags = VFD_REGION_READ | VFD_REGION_WRITE;
+	f->reg[VFD_PCI_CONFIG_REGION].size = 4096;
+	f->reg[VFD_PCI_CONFIG_REGION].flags = VFD_REGION_READ | VFD_REGION_WRITE;
+	f->irq[0] = (struct vfd_irq_info){ 16, VFD_IRQ_INFO_EVENTFD | VFD_IRQ_INFO_AUTOMASKED, 0, 1 };
+	f->irq[1] = (struct vfd_irq_info){ 16, VFD_IRQ_INFO_EVENTFD, 1, 4 };
+	f->irq[2] = (struct vfd_irq_info){ 16, VFD_IRQ_INFO_EVENTFD, 2, 8 };
+	f->bar0[0x10] = 0x42;
+	f->bar4[4] = 0x99;
+}
+
+/* ---- the environment: bus, PCI host, fake interrupt controller ---- */
+struct env {
+	struct fake f;
+	struct vfio_dev_sys sys;
+	struct bus bus;
+	struct irq_chip chip;
+	struct pci_host *host;
+	struct vfio_pci *d;
+	bool level[24];
+	unsigned int msis;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	uint16_t msi_sid;
+	char err[160];
+};
+
+static void irq_level(void *ctx, unsigned int gsi, bool level)
+{
+	((struct env *)ctx)->level[gsi] = level;
+}
+
+static void irq_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid)
+{
+	struct env *e = ctx;
+
+	e->msis++;
+	e->msi_addr = addr;
+	e->msi_data = data;
+	e->msi_sid = sid;
+}
+
+static const struct irq_chip_ops chip_ops = { irq_level, irq_msi };
+
+static struct env *env_new_cfg(unsigned int pasid_bits, bool create)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct vfio_pci_config cfg = { .pasid_bits = pasid_bits };
+
+	ck_assert_ptr_nonnull(e);
+	fake_init(&e->f);
+	e->sys = (struct vfio_dev_sys){ .ctx = &e->f, .ioctl = f_ioctl, .pread = f_pread,
+					.pwrite = f_pwrite, .mmap = f_mmap, .munmap = f_munmap,
+					.eventfd = f_eventfd, .event_read = f_event_read,
+					.close = f_close };
+	bus_init(&e->bus);
+	e->chip = (struct irq_chip){ &chip_ops, e };
+	e->host = pci_host_create(&e->bus, &e->chip, NULL, ECAM, 256 << 20, MMIO, 0x3ec00000, 0xc000,
+				  0x4000);
+	ck_assert_ptr_nonnull(e->host);
+	if (create) {
+		e->d = vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err));
+		ck_assert_msg(e->d != NULL, "%s", e->err);
+	}
+	return e;
+}
+
+static struct env *env_new(void)
+{
+	return env_new_cfg(20, true);
+}
+
+static void env_free(struct env *e)
+{
+	vfio_pci_destroy(e->d);
+	for (int i = 0; i < NR_EV; i++)
+		ck_assert_msg(!e->f.ev_open[i], "eventfd %d left open", i);
+	ck_assert_uint_eq(e->f.mmaps, e->f.munmaps);
+	ck_assert_uint_eq(e->f.bad, 0);
+	pci_host_destroy(e->host);
+	free(e);
+}
+
+static struct pci_dev *pd(struct env *e)
+{
+	return vfio_pci_dev(e->d);
+}
+
+static uint32_t cfg_rd(struct env *e, unsigned int off, unsigned int size)
+{
+	return pci_config_read(pd(e), off, size);
+}
+
+static void cfg_wr(struct env *e, unsigned int off, uint32_t val, unsigned int size)
+{
+	pci_config_write(pd(e), off, val, size);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_ids_and_bar_sizing)
+{
+	struct env *e = env_new();
+
+	ck_assert_uint_eq(cfg_rd(e, PCI_VENDOR_ID, 2), 0x8086);
+	ck_assert_uint_eq(cfg_rd(e, PCI_DEVICE_ID, 2), 0x1521);
+	ck_assert_uint_eq(cfg_rd(e, PCI_REVISION_ID, 4), 0x02000003);
+	ck_assert_uint_eq(cfg_rd(e, PCI_SUBSYSTEM_ID, 2), 0xabcd);
+	ck_assert_uint_eq(cfg_rd(e, PCI_INTERRUPT_PIN, 1), 1);
+	/* BAR0: 64-bit prefetchable 16 KiB; sizing is emulated, the device never sees it. */
+	cfg_wr(e, PCI_BAR0, 0xffffffff, 4);
+	ck_assert_uint_eq(cfg_rd(e, PCI_BAR0, 4), (uint32_t)~(0x4000u - 1) | 0xc);
+	cfg_wr(e, PCI_BAR0 + 4, 0xffffffff, 4);
+	ck_assert_uint_eq(cfg_rd(e, PCI_BAR0 + 4, 4), 0xffffffff);
+	cfg_wr(e, PCI_BAR0 + 8, 0xffffffff, 4);
+	ck_assert_uint_eq(cfg_rd(e, PCI_BAR0 + 8, 4), (uint32_t)~(0x2000u - 1));
+	cfg_wr(e, PCI_BAR0 + 16, 0xffffffff, 4);
+	ck_assert_uint_eq(cfg_rd(e, PCI_BAR0 + 16, 4) & 0xffff, (uint32_t)(~(0x20u - 1) | 1) & 0xffff);
+	ck_assert_uint_eq(cfg_rd(e, PCI_BAR0 + 12, 4), 0); /* BAR3: none */
+	ck_assert_uint_eq(le32_load(e->f.cfg + PCI_BAR0), 0xc); /* host BAR untouched */
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_capabilities)
+{
+	struct env *e = env_new();
+	unsigned int msi = pci_find_cap(pd(e), PCI_CAP_ID_MSI);
+	unsigned int msix = pci_find_cap(pd(e), PCI_CAP_ID_MSIX);
+	unsigned int pasid = pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PASID);
+
+	ck_assert_uint_ne(pci_find_cap(pd(e), PCI_CAP_ID_EXP), 0);
+	ck_assert_uint_ne(msi, 0);
+	ck_assert_uint_ne(msix, 0);
+	ck_assert_uint_eq(cfg_rd(e, msi + PCI_MSI_FLAGS, 2) & (PCI_MSI_FLAGS_QMASK | PCI_MSI_FLAGS_64BIT |
+							       PCI_MSI_FLAGS_MASKBIT),
+			  (2 << 1) | PCI_MSI_FLAGS_64BIT | PCI_MSI_FLAGS_MASKBIT);
+	ck_assert_uint_eq(cfg_rd(e, msix + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_QSIZE, 7);
+	ck_assert_uint_eq(cfg_rd(e, msix + PCI_MSIX_TABLE, 4), 2);
+	ck_assert_uint_eq(cfg_rd(e, msix + PCI_MSIX_PBA, 4), 0x1002);
+	/* PASID synthesised with the host-reported width and the device's execute bit. */
+	ck_assert_uint_ne(pasid, 0);
+	ck_assert_uint_eq(cfg_rd(e, pasid + PCI_PASID_CAP, 2) & PCI_PASID_CAP_WIDTH, 20 << 8);
+	ck_assert_uint_ne(cfg_rd(e, pasid + PCI_PASID_CAP, 2) & PCI_PASID_CAP_EXEC, 0);
+	ck_assert_uint_eq(cfg_rd(e, pasid + PCI_PASID_CAP, 2) & PCI_PASID_CAP_PRIV, 0);
+	env_free(e);
+
+	/* No PASID support reported by the host: no PASID capability. */
+	e = env_new_cfg(0, true);
+	ck_assert_uint_eq(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PASID), 0);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_vendor_cap_passthrough)
+{
+	struct env *e = env_new();
+	unsigned int v = pci_find_cap(pd(e), 0x09);
+	struct vfio_pci_stats st;
+
+	ck_assert_uint_ne(v, 0);
+	ck_assert_uint_eq(cfg_rd(e, v + 2, 1), 8);
+	ck_assert_uint_eq(cfg_rd(e, v + 3, 2), 0x115a);
+	cfg_wr(e, v + 4, 0x77, 1);
+	ck_assert_uint_eq(e->f.cfg[0x74], 0x77);
+	ck_assert_uint_eq(cfg_rd(e, v + 4, 1), 0x77);
+	/* The ID byte is ours: not forwarded. */
+	cfg_wr(e, v, 0x33, 1);
+	ck_assert_uint_eq(e->f.cfg[0x70], 0x09);
+	vfio_pci_get_stats(e->d, &st);
+	ck_assert_uint_eq(st.cfg_passthrough, 1);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_command_forwarded)
+{
+	struct env *e = env_new();
+
+	ck_assert_uint_eq(le16_load(e->f.cfg + PCI_COMMAND), 0);
+	cfg_wr(e, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE, 2);
+	ck_assert_uint_eq(le16_load(e->f.cfg + PCI_COMMAND), PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ck_assert_uint_eq(cfg_rd(e, PCI_COMMAND, 2),
+			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+	cfg_wr(e, PCI_COMMAND, 0, 2);
+	ck_assert_uint_eq(le16_load(e->f.cfg + PCI_COMMAND), 0);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_intx)
+{
+	struct env *e = env_new();
+	unsigned int gsi = pci_dev_gsi(pd(e)), n;
+
+	ck_assert_int_eq(vfio_pci_irq_mode(e->d, &n), VFIO_PCI_IRQ_INTX);
+	ck_assert_uint_eq(e->f.armed[0], 1);
+	ck_assert_int_eq(vfio_pci_service(e->d), 0);
+	fire(&e->f, 0, 0);
+	ck_assert_int_eq(vfio_pci_service(e->d), 1);
+	ck_assert(e->level[gsi]);
+	ck_assert_uint_ne(cfg_rd(e, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, 0);
+	vfio_pci_intx_eoi(e->d);
+	ck_assert(!e->level[gsi]);
+	ck_assert_uint_eq(e->f.unmasks, 1);
+	/* A second EOI without an assertion does nothing. */
+	vfio_pci_intx_eoi(e->d);
+	ck_assert_uint_eq(e->f.unmasks, 1);
+	ck_assert_int_eq(vfio_pci_irq_eventfd(e->d, 0), e->f.armed_fd[0][0]);
+	env_free(e);
+}
+END_TEST
+
+/* Enables memory decode + bus mastering and returns BAR2's guest address. */
+static uint64_t enable_dev(struct env *e)
+{
+	cfg_wr(e, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_IO, 2);
+	return pci_bar_addr(pd(e), 2);
+}
+
+START_TEST(test_msix)
+{
+	struct env *e = env_new();
+	unsigned int msix = pci_find_cap(pd(e), PCI_CAP_ID_MSIX), n;
+	uint64_t bar2 = enable_dev(e);
+
+	fire(&e->f, 0, 0); /* an INTx edge that is never serviced before the switch */
+	cfg_wr(e, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	ck_assert_int_eq(vfio_pci_irq_mode(e->d, &n), VFIO_PCI_IRQ_MSIX);
+	ck_assert_uint_eq(n, 8);
+	ck_assert_uint_eq(e->f.armed[0], 0);
+	ck_assert_uint_eq(e->f.armed[2], 8);
+	/* Vector 3: address/data programmed through the (trapped) table in BAR2. */
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16, 0xfee01000, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16 + 4, 0, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16 + 8, 0x4041, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16 + 12, 0, 4);
+	ck_assert_uint_eq(le32_load(e->f.bar2 + 3 * 16 + 8), 0); /* never reached the device */
+	fire(&e->f, 2, 3);
+	ck_assert_int_eq(vfio_pci_service(e->d), 1);
+	ck_assert_uint_eq(e->msis, 1);
+	ck_assert_uint_eq(e->msi_addr, 0xfee01000);
+	ck_assert_uint_eq(e->msi_data, 0x4041);
+	ck_assert_uint_eq(e->msi_sid, SLOT << 3);
+	/* Vector 5 stays masked (the reset state): pending until unmasked. */
+	bus_write(&e->bus, BUS_MMIO, bar2 + 5 * 16, 0xfee02000, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 5 * 16 + 8, 0x55, 4);
+	fire(&e->f, 2, 5);
+	ck_assert_int_eq(vfio_pci_service(e->d), 1);
+	ck_assert_uint_eq(e->msis, 1);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 5 * 16 + 12, 0, 4);
+	ck_assert_uint_eq(e->msis, 2);
+	ck_assert_uint_eq(e->msi_data, 0x55);
+	/* The eventfd the machine would give KVM_IRQFD. */
+	ck_assert_int_eq(vfio_pci_irq_eventfd(e->d, 5), e->f.armed_fd[2][5]);
+	ck_assert_int_eq(vfio_pci_irq_eventfd(e->d, 8), -1);
+	/* Disable: MSI-X disarmed, INTx armed again. */
+	cfg_wr(e, msix + PCI_MSIX_FLAGS, 0, 2);
+	ck_assert_uint_eq(e->f.armed[2], 0);
+	ck_assert_uint_eq(e->f.armed[0], 1);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_msi)
+{
+	struct env *e = env_new();
+	unsigned int msi = pci_find_cap(pd(e), PCI_CAP_ID_MSI), n;
+
+	enable_dev(e);
+	cfg_wr(e, msi + PCI_MSI_ADDRESS_LO, 0xfee00000, 4);
+	cfg_wr(e, msi + PCI_MSI_DATA_64, 0x30, 2);
+	/* Two vectors enabled (QSIZE = 1). */
+	cfg_wr(e, msi + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (1 << 4), 2);
+	ck_assert_int_eq(vfio_pci_irq_mode(e->d, &n), VFIO_PCI_IRQ_MSI);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(e->f.armed[1], 2);
+	fire(&e->f, 1, 1);
+	ck_assert_int_eq(vfio_pci_service(e->d), 1);
+	ck_assert_uint_eq(e->msis, 1);
+	ck_assert_uint_eq(e->msi_data, 0x31);
+	/* Per-vector mask: masked vector 0 stays pending. */
+	cfg_wr(e, msi + PCI_MSI_MASK_64, 1, 4);
+	fire(&e->f, 1, 0);
+	vfio_pci_service(e->d);
+	ck_assert_uint_eq(e->msis, 1);
+	cfg_wr(e, msi + PCI_MSI_MASK_64, 0, 4);
+	ck_assert_uint_eq(e->msis, 2);
+	ck_assert_uint_eq(e->msi_data, 0x30);
+	/* Four vectors: re-armed with the new count. */
+	cfg_wr(e, msi + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (2 << 4), 2);
+	ck_assert_uint_eq(e->f.armed[1], 4);
+	cfg_wr(e, msi + PCI_MSI_FLAGS, 0, 2);
+	ck_assert_uint_eq(e->f.armed[1], 0);
+	ck_assert_uint_eq(e->f.armed[0], 1);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_bar_access)
+{
+	struct env *e = env_new();
+	struct vfio_pci_stats st;
+	uint64_t bar0, bar4;
+	void *map;
+	uint64_t size;
+	unsigned int preads;
+
+	enable_dev(e);
+	bar0 = pci_bar_addr(pd(e), 0);
+	bar4 = pci_bar_addr(pd(e), 4);
+	preads = e->f.preads;
+	/* BAR0 is mmapped: accesses go to the mapping, not through pread. */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, bar0 + 0x10, 4), 0x42);
+	bus_write(&e->bus, BUS_MMIO, bar0 + 0x20, 0xdeadbeef, 4);
+	ck_assert_uint_eq(le32_load(e->f.bar0 + 0x20), 0xdeadbeef);
+	ck_assert_uint_eq(e->f.preads, preads);
+	/* BAR4 (I/O, no mmap): trapped to pread/pwrite. */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_PIO, bar4 + 4, 1), 0x99);
+	bus_write(&e->bus, BUS_PIO, bar4 + 8, 0x1234, 2);
+	ck_assert_uint_eq(le16_load(e->f.bar4 + 8), 0x1234);
+	vfio_pci_get_stats(e->d, &st);
+	ck_assert_uint_eq(st.bar_mmap, 2);
+	ck_assert_uint_eq(st.bar_trap, 2);
+	/* The machine may map BAR0 straight into the guest, never the MSI-X BAR. */
+	ck_assert_int_eq(vfio_pci_bar_map(e->d, 0, &map, &size), 0);
+	ck_assert_ptr_eq(map, e->f.bar0);
+	ck_assert_uint_eq(size, sizeof(e->f.bar0));
+	ck_assert_int_eq(vfio_pci_bar_map(e->d, 2, &map, &size), -ENOENT);
+	ck_assert_int_eq(vfio_pci_bar_map(e->d, 4, &map, &size), -ENOENT);
+	ck_assert_int_eq(vfio_pci_bar_map(e->d, 9, &map, &size), -ENOENT);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_intx_eoi_on_bar_access)
+{
+	struct env *e = env_new();
+	unsigned int gsi = pci_dev_gsi(pd(e));
+
+	enable_dev(e);
+	fire(&e->f, 0, 0);
+	vfio_pci_service(e->d);
+	ck_assert(e->level[gsi]);
+	/* The driver reads its interrupt status: the line drops and VFIO unmasks. */
+	bus_read(&e->bus, BUS_MMIO, pci_bar_addr(pd(e), 0), 4);
+	ck_assert(!e->level[gsi]);
+	ck_assert_uint_eq(e->f.unmasks, 1);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_reset)
+{
+	struct env *e = env_new();
+	unsigned int msix = pci_find_cap(pd(e), PCI_CAP_ID_MSIX);
+
+	enable_dev(e);
+	cfg_wr(e, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	ck_assert_uint_eq(e->f.armed[2], 8);
+	pci_host_reset(e->host);
+	ck_assert_uint_eq(e->f.resets, 1);
+	ck_assert_uint_eq(e->f.armed[2], 0);
+	ck_assert_uint_eq(e->f.armed[0], 1);
+	ck_assert_uint_eq(le16_load(e->f.cfg + PCI_COMMAND), 0);
+	ck_assert_uint_eq(cfg_rd(e, PCI_COMMAND, 2), 0);
+	/* A device without VFIO reset support is not asked. */
+	e->f.dev_flags &= ~VFD_DEVICE_FLAGS_RESET;
+	env_free(e);
+	e = env_new_cfg(20, false);
+	e->f.dev_flags &= ~VFD_DEVICE_FLAGS_RESET;
+	e->d = vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &(struct vfio_pci_config){ 0 }, e->err,
+			       sizeof(e->err));
+	ck_assert_ptr_nonnull(e->d);
+	pci_host_reset(e->host);
+	ck_assert_uint_eq(e->f.resets, 0);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_create_errors)
+{
+	struct env *e = env_new_cfg(0, false);
+	struct vfio_pci_config cfg = { 0 };
+
+	e->f.dev_flags = 0; /* not PCI */
+	ck_assert_ptr_null(vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err)));
+	ck_assert_ptr_nonnull(strstr(e->err, "not a VFIO PCI device"));
+	fake_init(&e->f);
+	e->f.cfg[PCI_HEADER_TYPE] = 1; /* a bridge */
+	ck_assert_ptr_null(vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err)));
+	ck_assert_ptr_nonnull(strstr(e->err, "type-0"));
+	fake_init(&e->f);
+	ck_assert_ptr_null(vfio_pci_create(&e->sys, DEV_FD + 1, e->host, SLOT, &cfg, e->err,
+					   sizeof(e->err)));
+	fake_init(&e->f);
+	/* Slot taken. */
+	e->d = vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err));
+	ck_assert_ptr_nonnull(e->d);
+	ck_assert_ptr_null(vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err)));
+	ck_assert_ptr_nonnull(strstr(e->err, "slot"));
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_options_and_host_paths)
+{
+	char host[256], cdev[256], err[256], dir[] = "/tmp/vfiopci-XXXXXX", p[512];
+
+	ck_assert_int_eq(vfio_pci_parse_options("host=/dev/vfio/devices/vfio3", host, sizeof(host), err,
+						sizeof(err)), 0);
+	ck_assert_str_eq(host, "/dev/vfio/devices/vfio3");
+	ck_assert_int_eq(vfio_pci_parse_options("", host, sizeof(host), err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "missing host="));
+	ck_assert_int_eq(vfio_pci_parse_options("host=/x,speed=9", host, sizeof(host), err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "speed=9"));
+
+	ck_assert_int_eq(vfio_pci_resolve_host("/dev/vfio/devices/vfio-none-here", cdev, sizeof(cdev),
+					       err, sizeof(err)), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(err, "does not exist"));
+	ck_assert_int_eq(vfio_pci_resolve_host("ffff:ff:1f.7", cdev, sizeof(cdev), err, sizeof(err)),
+			 -ENOENT);
+	ck_assert_int_eq(vfio_pci_resolve_host("/dev/null", cdev, sizeof(cdev), err, sizeof(err)), 0);
+	ck_assert_str_eq(cdev, "/dev/null");
+	/* A sysfs device directory: its vfio-dev/vfioN names the cdev. */
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(vfio_pci_resolve_host(dir, cdev, sizeof(cdev), err, sizeof(err)), -ENODEV);
+	ck_assert_ptr_nonnull(strstr(err, "vfio-pci"));
+	snprintf(p, sizeof(p), "%s/vfio-dev", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/vfio-dev/vfio7", dir);
+	ck_assert_int_eq(mkdir(p, 0700), 0);
+	ck_assert_int_eq(vfio_pci_resolve_host(dir, cdev, sizeof(cdev), err, sizeof(err)), 0);
+	ck_assert_str_eq(cdev, "/dev/vfio/devices/vfio7");
+	ck_assert_int_eq(vfio_pci_resolve_host(p, cdev, sizeof(cdev), err, sizeof(err)), 0);
+	ck_assert_str_eq(cdev, "/dev/vfio/devices/vfio7");
+	rmdir(p);
+	snprintf(p, sizeof(p), "%s/vfio-dev", dir);
+	rmdir(p);
+	rmdir(dir);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vfio-pci");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_ids_and_bar_sizing);
+	tcase_add_test(tc, test_capabilities);
+	tcase_add_test(tc, test_vendor_cap_passthrough);
+	tcase_add_test(tc, test_command_forwarded);
+	tcase_add_test(tc, test_intx);
+	tcase_add_test(tc, test_msix);
+	tcase_add_test(tc, test_msi);
+	tcase_add_test(tc, test_bar_access);
+	tcase_add_test(tc, test_intx_eoi_on_bar_access);
+	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_create_errors);
+	tcase_add_test(tc, test_options_and_host_paths);
+	suite_add_tcase(s, tc);
+	return check_run_suite(s);
+}

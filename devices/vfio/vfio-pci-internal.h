@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* State of the vfio-pci model shared by its config-space part and its interrupt part. */
+#ifndef NESTVM_VFIO_PCI_INTERNAL_H
+#define NESTVM_VFIO_PCI_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/pci/pci.h"
+#include "devices/vfio/vfio-pci-abi.h"
+#include "devices/vfio/vfio-pci.h"
+
+#define VPCI_MAX_PT 8          /* vendor-specific capabilities passed through */
+#define VPCI_MAX_VECTORS PCI_MSIX_MAX_VECTORS
+
+struct vpci_region {
+	uint32_t flags;
+	uint64_t size, offset;
+	void *map;             /* mmap of the whole region, or NULL: pread/pwrite */
+};
+
+/* A guest config range backed by the device's own bytes at host offset. */
+struct vpci_pt {
+	unsigned int guest, host, len;
+};
+
+struct vfio_pci {
+	struct pci_dev pci;
+	struct vfio_dev_sys sys;
+	int fd;
+	uint32_t dev_flags;
+	struct vpci_region bars[PCI_NUM_BARS];
+	struct vpci_region config;
+	struct vfd_irq_info irq_info[3]; /* INTx, MSI, MSI-X */
+	unsigned int msix_bar;   /* PCI_NUM_BARS: no MSI-X */
+	struct vpci_pt pt[VPCI_MAX_PT];
+	unsigned int nr_pt;
+
+	pthread_mutex_t lock;    /* everything below */
+	enum vfio_pci_irq_mode mode;
+	unsigned int nr_efd;
+	int *efd;                /* nr_efd eventfds of the armed index */
+	bool intx_asserted;
+	struct vfio_pci_stats st;
+
+	bool thread_on;
+	pthread_t thread;
+	int wake_fd;
+	volatile bool stop;
+};
+
+/* vfio-pci-irq.c */
+/* Arms the VFIO index the guest's MSI / MSI-X / INTx state calls for (no-op if armed). */
+void vpci_irq_update(struct vfio_pci *d);
+/* Disarms whatever is armed and closes its eventfds. */
+void vpci_irq_disarm(struct vfio_pci *d);
+int vpci_irq_thread_start(struct vfio_pci *d);
+void vpci_irq_thread_stop(struct vfio_pci *d);
+/* The real system calls. */
+extern const struct vfio_dev_sys vpci_real_sys;
+
+#endif

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vfio-pci passthrough device model: a host PCI function (a VFIO device fd) shown to the
+ * guest with a virtualised config space (IDs and BARs from the host, BAR sizing, command
+ * register, MSI / MSI-X / PCIe capabilities emulated by devices/pci, vendor-specific
+ * capabilities passed through, a PASID capability synthesised when the host reports PASID
+ * support), BAR accesses served from an mmap of the region where VFIO allows it and by
+ * pread/pwrite where not, interrupts taken from VFIO eventfds (VFIO_DEVICE_SET_IRQS) and
+ * delivered through devices/pci (so masking and the vIOMMU's interrupt remapping apply), and
+ * device reset through VFIO_DEVICE_RESET.
+ *
+ * Callers: the board builder (vmm/board-devices.c) through vfio-pt.h, and the unit tests
+ * (with a fake device behind the vfio_dev_sys seam). The device fd stays the caller's.
+ */
+#ifndef NESTVM_VFIO_PCI_H
+#define NESTVM_VFIO_PCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pci_dev;
+struct pci_host;
+struct vfio_dev_sys; /* the syscall seam (vfio-pci-abi.h); NULL = the real system calls */
+struct vfio_pci;
+
+struct vfio_pci_config {
+	unsigned int pasid_bits; /* host-reported PASID width: 0 = no PASID capability */
+	bool irq_thread;         /* poll the eventfds on a thread (real runs; tests call service) */
+};
+
+/* Which VFIO interrupt index is armed. */
+enum vfio_pci_irq_mode { VFIO_PCI_IRQ_NONE, VFIO_PCI_IRQ_INTX, VFIO_PCI_IRQ_MSI, VFIO_PCI_IRQ_MSIX };
+
+struct vfio_pci_stats {
+	uint64_t set_irqs;       /* VFIO_DEVICE_SET_IRQS calls */
+	uint64_t irqs;           /* eventfd signals delivered (MSI vectors and INTx assertions) */
+	uint64_t bar_mmap, bar_trap; /* BAR accesses served from the mmap / by pread-pwrite */
+	uint64_t cfg_passthrough; /* guest config writes forwarded to the device */
+	uint64_t resets;         /* VFIO_DEVICE_RESET calls */
+};
+
+/*
+ * "host=PATH": PATH is a VFIO cdev (/dev/vfio/devices/vfioN), a sysfs device directory
+ * (/sys/bus/pci/devices/DDDD:BB:DD.F, or its vfio-dev/vfioN) or a bare DDDD:BB:DD.F. Fills
+ * host with PATH. 0 or -EINVAL with a one-line message.
+ */
+int vfio_pci_parse_options(const char *opts, char *host, size_t hostlen, char *err, size_t errlen);
+/*
+ * Turns a host= value into the cdev path. 0, -ENOENT (the path does not exist) or -ENODEV
+ * (not a VFIO device / not bound to vfio-pci), with a one-line message.
+ */
+int vfio_pci_resolve_host(const char *host, char *cdev, size_t len, char *err, size_t errlen);
+
+/*
+ * Reads the device's regions, IRQs and config space through fd, builds the guest view and
+ * plugs it into h at slot. NULL with a one-line reason in err.
+ */
+struct vfio_pci *vfio_pci_create(const struct vfio_dev_sys *sys, int fd, struct pci_host *h,
+				 unsigned int slot, const struct vfio_pci_config *cfg, char *err,
+				 size_t errlen);
+/* Disarms the interrupts, unmaps the BARs, unplugs the device. Accepts NULL. */
+void vfio_pci_destroy(struct vfio_pci *d);
+struct pci_dev *vfio_pci_dev(struct vfio_pci *d);
+
+/*
+ * Delivers what the armed eventfds signalled (MSI / MSI-X vectors through pci_msi_notify,
+ * INTx as a level). Never blocks. Returns how many signals were delivered.
+ */
+int vfio_pci_service(struct vfio_pci *d);
+/*
+ * The eventfd of vector n of the armed index (for KVM_IRQFD), or -1. The machine that
+ * registers it must stop calling vfio_pci_service for it.
+ */
+int vfio_pci_irq_eventfd(struct vfio_pci *d, unsigned int n);
+enum vfio_pci_irq_mode vfio_pci_irq_mode(struct vfio_pci *d, unsigned int *ret_count);
+/*
+ * End of an INTx interrupt (the guest's EOI): lowers the line and unmasks it in VFIO (a still
+ * asserted device signals again). Also done on the first BAR access after an assertion.
+ */
+void vfio_pci_intx_eoi(struct vfio_pci *d);
+/*
+ * The host mapping of a BAR the machine may map straight into guest memory: 0, or -ENOENT
+ * when the BAR is trapped (no mmap support, or it holds the MSI-X table).
+ */
+int vfio_pci_bar_map(struct vfio_pci *d, unsigned int bar, void **ret, uint64_t *ret_size);
+void vfio_pci_get_stats(struct vfio_pci *d, struct vfio_pci_stats *ret);
+
+#endif

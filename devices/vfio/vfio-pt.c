@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A passthrough device for the board: iommufd backend + VFIO cdev + the vfio-pci model, or,
+ * on a host without /dev/iommu (or a device without a VFIO cdev), the type1 backend + the
+ * device's VFIO group.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/vfio/vfio-pci.h"
+#include "devices/vfio/type1.h"
+#include "devices/vfio/vfio-pt.h"
+#include "devices/vfio/vfio.h"
+
+struct vfio_pt {
+	struct iommufd_backend *be;
+	struct type1_backend *t1; /* instead of be: the legacy container/group API */
+	struct vfio_pci *d;
+};
+
+/* The type1 backend for host: container, group, device fd. Returns the fd or -errno. */
+static int open_type1(struct vfio_pt *p, const char *host, struct vfio_pt_info *info, char *err,
+		      size_t errlen)
+{
+	char group[64], bdf[64];
+	int r;
+
+	r = type1_resolve_host(host, group, sizeof(group), bdf, sizeof(bdf), err, errlen);
+	if (r)
+		return r;
+	snprintf(info->cdev, sizeof(info->cdev), "%s (%s)", bdf, group);
+	r = type1_backend_open(NULL, NULL, &p->t1, err, errlen);
+	if (!r)
+		r = type1_backend_add_device(p->t1, group, bdf, &info->dev, err, errlen);
+	if (r)
+		return r;
+	type1_backend_iommu(p->t1, &info->hi);
+	return type1_backend_device_fd(p->t1, info->dev);
+}
+
+int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, struct vfio_pt **ret,
+		   struct vfio_pt_info *info, char *err, size_t errlen)
+{
+	struct vfio_pci_config cfg = { .irq_thread = true };
+	struct vfio_pt *p;
+	char host[256], why[200];
+	int r;
+
+	r = vfio_pci_parse_options(opts, host, sizeof(host), err, errlen);
+	if (!r)
+		r = vfio_pci_resolve_host(host, info->cdev, sizeof(info->cdev), err, errlen);
+	if (r)
+		return r;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	r = iommufd_backend_open(NULL, NULL, &p->be, why, sizeof(why));
+	if (!r)
+		r = iommufd_backend_add_device(p->be, info->cdev, &info->dev, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "%s: %s", info->cdev, why);
+		goto fail;
+	}
+	iommufd_backend_iommu(p->be, &info->hi);
+	r = info->hi.ops->get_caps(info->hi.be, info->dev, &info->caps);
+	if (r) {
+		snprintf(err, errlen, "%s: no host IOMMU capabilities: %s", info->cdev, strerror(-r));
+		goto fail;
+	}
+	cfg.pasid_bits = info->caps.pasid_attach ? info->caps.max_pasid_log2 : 0;
+	p->d = vfio_pci_create(NULL, iommufd_backend_device_fd(p->be, info->dev), h, slot, &cfg, why,
+			       sizeof(why));
+	if (!p->d) {
+		snprintf(err, errlen, "%s: %s", info->cdev, why);
+		r = -EIO;
+		goto fail;
+	}
+	*ret = p;
+	return 0;
+fail:
+	iommufd_backend_close(p->be);
+	free(p);
+	return r;
+}
+
+struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p)
+{
+	return vfio_pci_dev(p->d);
+}
+
+void vfio_pt_destroy(struct vfio_pt *p)
+{
+	if (!p)
+		return;
+	vfio_pci_destroy(p->d);
+	iommufd_backend_close(p->be);
+	free(p);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A passthrough device for the board: "-device vfio-pci,host=..." opens an iommufd backend,
+ * binds the VFIO cdev to it and plugs a vfio-pci model into the PCI host. The board then
+ * derives the vIOMMU mode from caps (viommu_host_mode), reports it, and attaches the device
+ * to the vIOMMU with hi / dev (viommu_attach_host_device).
+ */
+#ifndef NESTVM_VFIO_PT_H
+#define NESTVM_VFIO_PT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/vfio/host-iommu.h"
+
+struct pci_host;
+struct pci_dev;
+struct vfio_pt;
+
+struct vfio_pt_info {
+	struct host_iommu hi;        /* the device's backend */
+	uint32_t dev;                /* its handle there */
+	struct host_iommu_caps caps; /* what the host can back */
+	char cdev[256];              /* the VFIO cdev that was opened */
+};
+
+/* 0 and *ret, or -errno with a one-line reason (-ENOENT / -EINVAL: the user's input). */
+int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, struct vfio_pt **ret,
+		   struct vfio_pt_info *info, char *err, size_t errlen);
+struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p);
+/* Unplugs the model, then closes the backend (every host object and fd). Accepts NULL. */
+void vfio_pt_destroy(struct vfio_pt *p);
+
+#endif

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shadow mode for host-backed devices on hosts without nesting: invalidated IOVA ranges are
+ * re-walked in the guest's second-stage / legacy tables (through gmem, bounded) and the host
+ * I/O address space is brought in line with map_iova / unmap_iova, adjacent pages merged.
+ * The host never splits a mapping, so a range that cuts through a shadowed mapping is
+ * widened to cover it, and the mapping is re-made from the walk.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "devices/viommu/shadow.h"
+#include "devices/viommu/viommu-internal.h"
+#include "devices/viommu/xlate/vtd-tables.h"
+#include "vmm/core/gmem.h"
+
+#define SH_MAX_EXT 4096      /* shadowed mappings per device (beyond: left unmapped, counted) */
+#define SH_MAX_PEND 64       /* queued ranges per flush (beyond: one full re-walk) */
+#define SH_MAX_TABLES 8192   /* second-stage tables read per re-walk */
+#define SH_PAGE 4096ULL
+
+struct sh_ext {
+	uint64_t iova, len, gpa;
+	bool w;
+};
+
+struct sh_list {
+	struct sh_ext *e;
+	unsigned int n;
+	bool full;
+};
+
+struct vtd_shadow {
+	struct viommu *v;
+	uint16_t sid;
+	struct host_iommu hi;
+	struct sh_list cur;          /* what the host has, sorted by iova */
+	struct { uint64_t s, e; } pend[SH_MAX_PEND];
+	unsigned int npend;
+	bool pend_all;
+	bool did_valid;
+	uint16_t did;                /* domain of the last walk (filters DID-selective flushes) */
+	struct vtd_shadow_stats st;
+};
+
+/* ---- what the guest's tables say ---- */
+
+struct sh_walk {
+	struct vtd_shadow *s;
+	struct sh_list *out;
+	uint64_t s0, e0;             /* the range being re-walked */
+	unsigned int tables;
+};
+
+static int load(const struct gmem *gm, uint64_t gpa, uint64_t *e, unsigned int n)
+{
+	uint8_t raw[64];
+
+	if (gmem_read(gm, gpa, raw, 8u * n))
+		return -EFAULT;
+	for (unsigned int i = 0; i < n; i++)
+		e[i] = le64_load(raw + 8 * i);
+	return 0;
+}
+
+/* Appends [iova, iova+len) -> gpa, merged with the previous one when contiguous and alike. */
+static void emit(struct sh_walk *w, uint64_t iova, uint64_t len, uint64_t gpa, bool wr)
+{
+	struct sh_list *l = w->out;
+	const struct gmem *gm = w->s->v->gm;
+
+	/* Clip to the range and to one guest RAM region (the host maps host memory only). */
+	if (iova < w->s0) {
+		gpa += w->s0 - iova;
+		len -= w->s0 - iova;
+		iova = w->s0;
+	}
+	if (iova + len > w->e0)
+		len = w->e0 - iova;
+	while (len) {
+		const struct gmem_region *g = NULL;
+		uint64_t n;
+
+		for (unsigned int i = 0; i < gm->nr_regions && !g; i++)
+			if (gpa >= gm->regions[i].gpa && gpa - gm->regions[i].gpa < gm->regions[i].size)
+				g = &gm->regions[i];
+		if (!g) {
+			w->s->st.errors++; /* not RAM (MMIO): cannot be shadowed */
+			return;
+		}
+		n = g->gpa + g->size - gpa < len ? g->gpa + g->size - gpa : len;
+		if (l->n && l->e[l->n - 1].iova + l->e[l->n - 1].len == iova &&
+		    l->e[l->n - 1].gpa + l->e[l->n - 1].len == gpa && l->e[l->n - 1].w == wr &&
+		    gpa != g->gpa) {
+			l->e[l->n - 1].len += n;
+		} else if (l->n < SH_MAX_EXT) {
+			l->e[l->n++] = (struct sh_ext){ iova, n, gpa, wr };
+		} else {
+			l->full = true;
+			return;
+		}
+		iova += n;
+		gpa += n;
+		len -= n;
+	}
+}
+
+/* Walks one second-stage table at level (1 = 4 KiB leaves) for the part inside [s0, e0). */
+static void ss_walk(struct sh_walk *w, uint64_t table, unsigned int level, uint64_t base)
+{
+	unsigned int shift = 12 + 9 * (level - 1);
+	uint64_t span = 1ULL << shift;
+	unsigned int first = 0, last = 511;
+
+	if (++w->tables > SH_MAX_TABLES) {
+		w->s->st.errors++;
+		return;
+	}
+	if (w->s0 > base)
+		first = (unsigned int)((w->s0 - base) >> shift);
+	if (w->e0 - 1 < base + 512 * span - 1)
+		last = (unsigned int)((w->e0 - 1 - base) >> shift);
+	for (unsigned int i = first; i <= last && i < 512 && !w->out->full; i++) {
+		uint64_t pte, iova = base + i * span;
+
+		if (load(w->s->v->gm, table + 8ULL * i, &pte, 1))
+			return;
+		if (!vtd_sspte_r(pte) && !vtd_sspte_w(pte))
+			continue;
+		if (level == 1 || (level <= 3 && vtd_sspte_ps(pte)))
+			emit(w, iova, span, vtd_sspte_addr(pte) & ~(span - 1), vtd_sspte_w(pte));
+		else if (level > 1)
+			ss_walk(w, vtd_sspte_addr(pte), level - 1, iova);
+	}
+}
+
+/* Guest RAM, identity: translation off or pass-through. */
+static void identity(struct sh_walk *w)
+{
+	const struct gmem *gm = w->s->v->gm;
+
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		uint64_t a = gm->regions[i].gpa, b = a + gm->regions[i].size;
+
+		if (a < w->e0 && w->s0 < b)
+			emit(w, a, b - a, a, true);
+	}
+}
+
+/*
+ * The device's translation: its legacy context entry, or its scalable-mode RID_PASID entry.
+ * Nothing mapped when any level is absent (the device's DMA is blocked, as in the guest).
+ */
+static void walk_device(struct sh_walk *w)
+{
+	struct viommu *v = w->s->v;
+	uint64_t rta = vtd_reg_get(v, VTD_RTADDR_REG), root = rta & VTD_RTADDR_ADDR;
+	unsigned int devfn = w->s->sid & 0xff, bus = w->s->sid >> 8, aw;
+	uint64_t re[2], ce[4], de, pe[VTD_PE_WORDS], sl;
+
+	w->s->st.walks++;
+	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE)) {
+		identity(w);
+		return;
+	}
+	if (load(v->gm, root + 16ULL * bus, re, 2))
+		return;
+	if (FIELD_GET(VTD_RTADDR_TTM, rta) == 0) {
+		if (!vtd_root_p(re) || load(v->gm, vtd_root_ctp(re) + 16ULL * devfn, ce, 2) ||
+		    !vtd_ctx_p(ce))
+			return;
+		w->s->did = vtd_ctx_did(ce);
+		w->s->did_valid = true;
+		if (vtd_ctx_tt(ce) == VTD_CTX_TT_PASSTHROUGH) {
+			identity(w);
+			return;
+		}
+		sl = vtd_ctx_slptptr(ce);
+		aw = vtd_ctx_aw(ce);
+	} else {
+		uint32_t rp;
+
+		if (!(devfn < 128 ? vtd_smroot_lp(re) : vtd_smroot_up(re)) ||
+		    load(v->gm, (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) +
+			 32ULL * (devfn & 0x7f), ce, 4) || !vtd_smctx_p(ce))
+			return;
+		rp = vtd_smctx_rid_pasid(ce);
+		if ((rp >> 6) >= vtd_smctx_dir_entries(ce) ||
+		    load(v->gm, vtd_smctx_pasiddirptr(ce) + 8ULL * (rp >> 6), &de, 1) || !vtd_pdire_p(de) ||
+		    load(v->gm, vtd_pdire_ptp(de) + 64ULL * (rp & 63), pe, VTD_PE_WORDS) || !vtd_pe_p(pe))
+			return;
+		w->s->did = vtd_pe_did(pe);
+		w->s->did_valid = true;
+		if (vtd_pe_pgtt(pe) == VTD_PE_PGTT_PT) {
+			identity(w);
+			return;
+		}
+		if (vtd_pe_pgtt(pe) != VTD_PE_PGTT_SS) {
+			w->s->st.errors++; /* first-stage / nested tables need a nesting host */
+			return;
+		}
+		sl = vtd_pe_slptptr(pe);
+		aw = vtd_pe_aw(pe);
+	}
+	if (aw < 1 || aw > 3) {
+		w->s->st.errors++;
+		return;
+	}
+	/* AW 1/2/3: 3/4/5-level tables (39/48/57-bit). */
+	if (w->s0 >> (12 + 9 * (aw + 2)))
+		return;
+	if (w->e0 > 1ULL << (12 + 9 * (aw + 2)))
+		w->e0 = 1ULL << (12 + 9 * (aw + 2));
+	ss_walk(w, sl, aw + 2, 0);
+}
+
+/* ---- applying the difference ---- */
+
+static bool same(const struct sh_ext *a, const struct sh_ext *b)
+{
+	return a->iova == b->iova && a->len == b->len && a->gpa == b->gpa && a->w == b->w;
+}
+
+static void *hva_of(struct vtd_shadow *s, uint64_t gpa)
+{
+	const struct gmem *gm = s->v->gm;
+
+	for (unsigned int i = 0; i < gm->nr_regions; i++)
+		if (gpa >= gm->regions[i].gpa && gpa - gm->regions[i].gpa < gm->regions[i].size)
+			return gm->regions[i].hva + (gpa - gm->regions[i].gpa);
+	return NULL;
+}
+
+/* Brings [s0, e0) of the host in line with the guest's tables. */
+static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh_list *want)
+{
+	struct sh_list *cur = &s->cur;
+	struct sh_walk w;
+	unsigned int lo, hi, nkeep = 0;
+	struct sh_ext *merged;
+
+	/* Widen to whole current mappings (the host never splits one). */
+	for (unsigned int i = 0; i < cur->n; i++) {
+		if (cur->e[i].iova < e0 && s0 < cur->e[i].iova + cur->e[i].len) {
+			s0 = cur->e[i].iova < s0 ? cur->e[i].iova : s0;
+			e0 = cur->e[i].iova + cur->e[i].len > e0 ? cur->e[i].iova + cur->e[i].len : e0;
+		}
+	}
+	want->n = 0;
+	want->full = false;
+	w = (struct sh_walk){ .s = s, .out = want, .s0 = s0, .e0 = e0 };
+	walk_device(&w);
+	if (want->full)
+		s->st.errors++;
+	for (lo = 0; lo < cur->n && cur->e[lo].iova + cur->e[lo].len <= s0; lo++)
+		;
+	for (hi = lo; hi < cur->n && cur->e[hi].iova < e0; hi++)
+		;
+	/* Unmap what is no longer wanted, one call per run of adjacent mappings. */
+	for (unsigned int i = lo; i < hi;) {
+		unsigned int j = i;
+		bool keep = false;
+
+		for (unsigned int k = 0; k < want->n && !keep; k++)
+			keep = same(&cur->e[i], &want->e[k]);
+		if (keep) {
+			i++;
+			continue;
+		}
+		while (j + 1 < hi && cur->e[j + 1].iova == cur->e[j].iova + cur->e[j].len) {
+			bool kept = false;
+
+			for (unsigned int k = 0; k < want->n && !kept; k++)
+				kept = same(&cur->e[j + 1], &want->e[k]);
+			if (kept)
+				break;
+			j++;
+		}
+		s->st.unmaps++;
+		if (s->hi.ops->unmap_iova(s->hi.be, cur->e[i].iova,
+					  cur->e[j].iova + cur->e[j].len - cur->e[i].iova))
+			s->st.errors++;
+		for (unsigned int k = i; k <= j; k++)
+			cur->e[k].len = 0; /* dropped below */
+		i = j + 1;
+	}
+	/* Map what is new. */
+	for (unsigned int k = 0; k < want->n; k++) {
+		bool have = false;
+		void *hva = hva_of(s, want->e[k].gpa);
+
+		for (unsigned int i = lo; i < hi && !have; i++)
+			have = cur->e[i].len && same(&cur->e[i], &want->e[k]);
+		if (have)
+			continue;
+		s->st.maps++;
+		if (!hva || s->hi.ops->map_iova(s->hi.be, want->e[k].iova, want->e[k].len, hva,
+						want->e[k].w)) {
+			s->st.errors++;
+			want->e[k].len = 0;
+		}
+	}
+	/* The new list: cur before lo, want, cur from hi (all sorted, none overlapping). */
+	merged = calloc(SH_MAX_EXT, sizeof(*merged));
+	if (!merged) {
+		s->st.errors++;
+		return;
+	}
+	for (unsigned int i = 0; i < lo; i++)
+		merged[nkeep++] = cur->e[i];
+	for (unsigned int k = 0; k < want->n && nkeep < SH_MAX_EXT; k++)
+		if (want->e[k].len)
+			merged[nkeep++] = want->e[k];
+	for (unsigned int i = hi; i < cur->n && nkeep < SH_MAX_EXT; i++)
+		merged[nkeep++] = cur->e[i];
+	free(cur->e);
+	cur->e = merged;
+	cur->n = nkeep;
+}
+
+void vtd_shadow_flush(struct vtd_shadow *s)
+{
+	struct sh_list want = { .e = calloc(SH_MAX_EXT, sizeof(struct sh_ext)) };
+
+	if (!s || (!s->npend && !s->pend_all)) {
+		free(want.e);
+		return;
+	}
+	if (!want.e) {
+		s->st.errors++;
+		return;
+	}
+	if (s->pend_all)
+		sync_range(s, 0, UINT64_MAX, &want);
+	else
+		for (unsigned int i = 0; i < s->npend; i++)
+			sync_range(s, s->pend[i].s, s->pend[i].e, &want);
+	s->npend = 0;
+	s->pend_all = false;
+	free(want.e);
+	trace(TRACE_HOST, "vtd", "shadow sid %04x: %u mappings", s->sid, s->cur.n);
+}
+
+/* ---- queueing ---- */
+
+static void queue(struct vtd_shadow *s, uint64_t a, uint64_t b)
+{
+	if (s->pend_all)
+		return;
+	/* Merge with a queued range it overlaps or touches (adjacent ranges: one walk). */
+	for (unsigned int i = 0; i < s->npend; i++) {
+		if (a <= s->pend[i].e && s->pend[i].s <= b) {
+			s->pend[i].s = a < s->pend[i].s ? a : s->pend[i].s;
+			s->pend[i].e = b > s->pend[i].e ? b : s->pend[i].e;
+			return;
+		}
+	}
+	if (s->npend == SH_MAX_PEND) {
+		s->pend_all = true;
+		return;
+	}
+	s->pend[s->npend].s = a;
+	s->pend[s->npend++].e = b;
+}
+
+void vtd_shadow_queue_all(struct vtd_shadow *s)
+{
+	s->pend_all = true;
+}
+
+void vtd_shadow_iotlb(struct vtd_shadow *s, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		      unsigned int am)
+{
+	uint64_t size = SH_PAGE << (am > 52 ? 52 : am);
+
+	if (g != VTD_INV_GLOBAL && s->did_valid && did != s->did)
+		return;
+	if (g == VTD_INV_PAGE || g == VTD_INV_PASID_PAGE)
+		queue(s, addr & ~(size - 1), (addr & ~(size - 1)) + size);
+	else
+		vtd_shadow_queue_all(s);
+}
+
+struct vtd_shadow *vtd_shadow_create(struct viommu *v, uint16_t sid, const struct host_iommu *hi)
+{
+	struct vtd_shadow *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	*s = (struct vtd_shadow){ .v = v, .sid = sid, .hi = *hi };
+	s->cur.e = calloc(1, sizeof(struct sh_ext));
+	if (!s->cur.e) {
+		free(s);
+		return NULL;
+	}
+	vtd_shadow_queue_all(s);
+	vtd_shadow_flush(s);
+	return s;
+}
+
+void vtd_shadow_destroy(struct vtd_shadow *s)
+{
+	if (!s)
+		return;
+	free(s->cur.e);
+	free(s);
+}
+
+void vtd_shadow_get_stats(const struct vtd_shadow *s, struct vtd_shadow_stats *ret)
+{
+	*ret = s->st;
+}
