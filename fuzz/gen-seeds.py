@@ -295,9 +295,35 @@ def cli_seeds():
     }
 
 
+# ---- pasid-dma ----
+def pasid_dma_seeds():
+    def desc(slot, words):
+        return b''.join(u8(3) + u8(slot) + u8(i) + u64(w) for i, w in enumerate(words) if w)
+    ops = (desc(0, [1, 0x20000, 0x21000, 256, 0, 0x30000])
+           + desc(1, [2, 0, 0x22000, 4096, 0x1122334455667788, 0x30020])
+           + desc(2, [3, 0x20000, 0x21000, 256, 0, 0x30040]) + desc(3, [4, 0x20000, 0, 8192, 0, 0x30060])
+           + desc(4, [0x99, 0, 0, 0, 0, 0x30080])
+           + desc(5, [1 | (1 << 8) | (5 << 32), 0x20000, 0x21000, 64, 0, 0x300a0])
+           + desc(6, [1, 0x3fff0, 0x20000, 0x100, 0, 0x300c0])  # runs off the end of RAM
+           + desc(7, [1, 0x20000, 0x21000, 2 << 20, 0, 0x300e0])  # length above the maximum
+           + u8(4) + u16(8) + u8(0) + u16(0x24) + u8(2) + u8(2) + u8(5) + u32(0x100))
+    return {
+        'ring': u8(0x06) + u8(0x07) + ops,
+        'blocked': u8(0x02) + u8(0x13) + desc(0, [1, 0x20000, 0x21000 | 0x20000, 4096, 0, 0x30000])
+                   + u8(4) + u16(1),
+        'regs': u8(0x1e) + u8(0x0f) + b''.join(u8(0) + u16(o) + u8(2) for o in range(0, 0x70, 4))
+                + b''.join(u8(1) + u16(o) + u8(2) + u32(0xffffffff) for o in range(0, 0x70, 4)),
+        'config': u8(0x1e) + u8(0x03)
+                  + b''.join(u8(6) + u16(o) + u8(2) + u32(0xffffffff) for o in range(0, 0x200, 4)),
+        'wrap': u8(0x00) + u8(0x03) + u8(2) + u8(3) + u32(1) + desc(0, [0, 0, 0, 0, 0, 0x30000])
+                + u8(4) + u16(1) + u8(4) + u16(0) + u8(4) + u16(0xffff) + u8(2) + u8(0) + u32(0x80000000),
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
-            'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds}
+            'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
+            'pasid-dma': pasid_dma_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)
