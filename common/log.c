@@ -18,7 +18,7 @@ static const struct {
 } trace_table[] = {
 	{ "bus", TRACE_BUS },         { "vtd-reg", TRACE_VTD_REG }, { "vtd-desc", TRACE_VTD_DESC },
 	{ "vtd-fault", TRACE_VTD_FAULT }, { "host", TRACE_HOST },   { "pci", TRACE_PCI },
-	{ "irq", TRACE_IRQ },         { "vcpu", TRACE_VCPU },
+	{ "irq", TRACE_IRQ },         { "vcpu", TRACE_VCPU },     { "vtd-walk", TRACE_VTD_WALK },
 };
 
 void log_msg(enum log_level lvl, const char *comp, const char *fmt, ...)
@@ -79,5 +79,5 @@ int trace_parse(const char *list, uint32_t *ret_mask)
 
 const char *trace_names(void)
 {
-	return "all, bus, vtd-reg, vtd-desc, vtd-fault, host, pci, irq, vcpu";
+	return "all, bus, vtd-reg, vtd-desc, vtd-fault, host, pci, irq, vcpu, vtd-walk";
 }

@@ -18,6 +18,7 @@ enum trace_point {
 	TRACE_PCI = 1u << 5,
 	TRACE_IRQ = 1u << 6,
 	TRACE_VCPU = 1u << 7,
+	TRACE_VTD_WALK = 1u << 8, /* root/context/PASID entries the engine loads */
 };
 
 /* Process-wide settings, written once by the launcher before any vCPU runs. */

@@ -19,6 +19,8 @@
 #include "devices/platform/platform.h"
 #include "devices/rtc/rtc.h"
 #include "devices/uart/uart.h"
+#include "devices/vfio/vfio-pt.h"
+#include "devices/vfio/vfio.h"
 #include "devices/viommu/viommu.h"
 #include "log.h"
 #include "machine.h"
@@ -45,6 +47,26 @@ static void destroy_pci_host(void *d) { pci_host_destroy(d); }
 static void destroy_edu(void *d) { edu_destroy(d); }
 static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
+
+/*
+ * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
+ * machine. Recorded before every device, so it is destroyed after the devices whose DMA
+ * address spaces live here and after the vIOMMU that forwards to it.
+ */
+struct board_host {
+	struct hostsim *hs;
+	struct host_iommu hi;
+	struct dma_as as[MACHINE_MAX_DEVICES]; /* the devices' DMA address spaces */
+	unsigned int nr_as;
+};
+
+static void destroy_board_host(void *p)
+{
+	struct board_host *bh = p;
+
+	hostsim_destroy(bh->hs);
+	free(bh);
+}
 
 /* First reg cell of an /isa child: its I/O port. */
 static int node_port(const void *fdt, int node, uint16_t *ret_port)
@@ -101,6 +123,55 @@ static int create_isa(struct machine *m, int isa)
 	return 0;
 }
 
+/* The HOST_* test registers of a simulated passthrough pasid-dma. */
+static void host_counters(void *opaque, struct pasid_dma_host_counters *ret)
+{
+	struct board_host *bh = opaque;
+	struct hostsim_stats st;
+
+	hostsim_get_stats(bh->hs, &st);
+	*ret = (struct pasid_dma_host_counters){
+		.binds = st.attach, .replaces = st.replace, .detaches = st.detach,
+		.inv_calls = st.inv_calls, .inv_ranges = st.inv_ranges, .faults = st.faults,
+		.page_reqs = st.page_reqs, .page_resps = st.page_resps,
+		.iotlb_hits = st.iotlb_hits, .iotlb_misses = st.iotlb_misses,
+	};
+}
+
+/*
+ * pasid-dma behind the host IOMMU simulator: its DMA goes through hostsim (never the vIOMMU's
+ * emulated path) and the vIOMMU forwards the guest's binds and invalidations for its SID.
+ */
+static struct pasid_dma *create_host_pasid_dma(struct machine *m, unsigned int slot,
+					       const struct pasid_dma_config *pc)
+{
+	struct board_host *bh = m->host;
+	struct pasid_dma *d;
+	uint32_t dev;
+	int r;
+
+	if (!bh || !m->viommu || bh->nr_as >= ARRAY_SIZE(bh->as))
+		return NULL;
+	r = hostsim_add_device(bh->hs, pc->host_prq, &dev);
+	if (!r)
+		r = hostsim_dma_as(bh->hs, dev, &bh->as[bh->nr_as]);
+	if (r) {
+		log_err("board", "pasid-dma: cannot add it to hostsim: %s", strerror(-r));
+		return NULL;
+	}
+	d = pasid_dma_create(m->pci, slot, &bh->as[bh->nr_as++], pc);
+	if (!d)
+		return NULL;
+	r = viommu_attach_host_device(m->viommu, pci_dev_bdf(pasid_dma_pci_dev(d)), &bh->hi, dev);
+	if (r) {
+		log_err("board", "pasid-dma: cannot attach it to the host IOMMU: %s", strerror(-r));
+		pasid_dma_destroy(d);
+		return NULL;
+	}
+	pasid_dma_set_host_counters(d, host_counters, bh);
+	return d;
+}
+
 /* pasid-dma: the options of the -device spec that was given this slot. */
 static struct pasid_dma *create_pasid_dma(struct machine *m, unsigned int slot)
 {
@@ -117,9 +188,66 @@ static struct pasid_dma *create_pasid_dma(struct machine *m, unsigned int slot)
 			log_err("board", "%s", err);
 			return NULL;
 		}
+		if (pc.backend == PDMA_BACKEND_HOSTSIM)
+			return create_host_pasid_dma(m, slot, &pc);
 		return pasid_dma_create(m->pci, slot, &m->dma_bus, &pc);
 	}
 	return NULL;
+}
+
+static void destroy_vfio_pt(void *d) { vfio_pt_destroy(d); }
+
+/*
+ * vfio-pci: a host PCI function through iommufd. Behind the vIOMMU, the host's capabilities
+ * choose the mode (nested, or shadow with caching mode), reported here at start; a vIOMMU
+ * configured beyond what the host can back is refused.
+ */
+static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
+{
+	const struct machine_config *cfg = m->cfg;
+	const struct viommu_config *vc = m->vtd_cfg;
+	struct viommu_config nc;
+	struct vfio_pt_info info;
+	struct vfio_pt *p = NULL;
+	char err[320], msg[200];
+	int r = -ENOENT;
+
+	for (unsigned int i = 0; i < cfg->nr_devices && r == -ENOENT; i++)
+		if (!strcmp(cfg->devices[i].model, "vfio-pci") && cfg->devices[i].slot == (int)slot)
+			r = vfio_pt_create(cfg->devices[i].opts, m->pci, slot, &p, &info, err, sizeof(err));
+	if (r) {
+		log_err("board", "vfio-pci: %s", r == -ENOENT ? "no such device" : err);
+		return NULL;
+	}
+	if (!m->viommu) {
+		/* No vIOMMU: the device's DMA addresses are guest-physical. */
+		for (unsigned int i = 0; i < m->gmem.nr_regions && !r; i++)
+			r = info.hi.ops->map_ram(info.hi.be, m->gmem.regions[i].gpa,
+						 m->gmem.regions[i].size, m->gmem.regions[i].hva, true);
+		if (r) {
+			log_err("board", "vfio-pci %s: cannot map guest RAM: %s", info.cdev, strerror(-r));
+			vfio_pt_destroy(p);
+			return NULL;
+		}
+		fprintf(stderr, "nestvm: vfio-pci %s: no vIOMMU: guest-physical DMA\n", info.cdev);
+		return p;
+	}
+	r = viommu_host_mode(vc, &info.caps, &nc, msg, sizeof(msg));
+	if (!r && (nc.aw != vc->aw || nc.cm != vc->cm || nc.flts != vc->flts || nc.prs != vc->prs ||
+		   nc.pasid_bits != vc->pasid_bits))
+		r = -EINVAL;
+	if (!r)
+		r = viommu_attach_host_device(m->viommu, pci_dev_bdf(vfio_pt_pci_dev(p)), &info.hi,
+					      info.dev);
+	if (r) {
+		log_err("board", "vfio-pci %s: the host IOMMU backs only: %s (use -device vtd,aw=%u,"
+			"cm=%s,flts=%s,prs=%s,pasid-bits=%u)", info.cdev, msg, nc.aw, nc.cm ? "on" : "off",
+			nc.flts ? "on" : "off", nc.prs ? "on" : "off", nc.pasid_bits);
+		vfio_pt_destroy(p);
+		return NULL;
+	}
+	fprintf(stderr, "nestvm: host IOMMU iommufd (%s): %s\n", info.cdev, msg);
+	return p;
 }
 
 static int create_pci(struct machine *m, int pci)
@@ -142,6 +270,8 @@ static int create_pci(struct machine *m, int pci)
 			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
+		} else if (!strcmp(model, "vfio-pci")) {
+			ret = record(m, create_vfio_pci(m, slot), destroy_vfio_pt);
 		} else {
 			log_err("board", "no device model for '%s'", model);
 			ret = -EINVAL;
@@ -194,6 +324,7 @@ void board_destroy_devices(struct machine *m)
 	}
 	m->viommu = NULL;
 	m->pci = NULL;
+	m->host = NULL;
 }
 
 /* Parses the -device vtd options into the machine's vIOMMU configuration. */
@@ -221,4 +352,74 @@ int board_configure_viommu(struct machine *m, char *err, size_t errlen)
 		m->vtd.intr_remap = vc->ir;
 	}
 	return 0;
+}
+
+/*
+ * Checks the pasid-dma specs (bad options are usage errors) and, when one asks for
+ * backend=hostsim, creates the host IOMMU simulator and derives the vIOMMU's nested mode from
+ * its capabilities. Runs after board_configure_viommu, before the device tree is built.
+ */
+int board_configure_host(struct machine *m, char *err, size_t errlen)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct viommu_config *vc = m->vtd_cfg, nc;
+	struct host_iommu_caps caps;
+	struct pasid_dma_config pc;
+	struct board_host *bh;
+	bool want = false;
+	char msg[160];
+	int r;
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		if (strcmp(cfg->devices[i].model, "pasid-dma"))
+			continue;
+		if (pasid_dma_parse_options(cfg->devices[i].opts, &pc, err, errlen))
+			return -EINVAL;
+		want = want || pc.backend == PDMA_BACKEND_HOSTSIM;
+	}
+	if (!want)
+		return 0;
+	if (!vc || !vc->scalable) {
+		snprintf(err, errlen, "pasid-dma,backend=hostsim needs -device vtd,mode=scalable (the "
+			 "host is given the guest's scalable-mode first-stage tables)");
+		return -EINVAL;
+	}
+	bh = calloc(1, sizeof(*bh));
+	if (bh)
+		bh->hs = hostsim_create(&m->gmem, NULL);
+	if (!bh || !bh->hs) {
+		free(bh);
+		snprintf(err, errlen, "cannot create the host IOMMU simulator");
+		return -ENOMEM;
+	}
+	r = record(m, bh, destroy_board_host);
+	if (r) {
+		snprintf(err, errlen, "cannot record the host IOMMU simulator: %s", strerror(-r));
+		return r;
+	}
+	m->host = bh;
+	hostsim_iommu(bh->hs, &bh->hi);
+	/* hostsim's capabilities are the host's, the same for every device (handle 0 unused). */
+	r = bh->hi.ops->get_caps(bh->hi.be, 0, &caps);
+	if (!r)
+		r = viommu_host_mode(vc, &caps, &nc, msg, sizeof(msg));
+	if (r) {
+		snprintf(err, errlen, "host IOMMU %s: %s", bh->hi.name, r == -EOPNOTSUPP ? msg : strerror(-r));
+		return r;
+	}
+	*vc = nc;
+	m->vtd.haw = nc.aw;
+	fprintf(stderr, "nestvm: host IOMMU %s: %s\n", bh->hi.name, msg);
+	return 0;
+}
+
+/* The exit summary of what was forwarded to the host (stderr), when there is a host backend. */
+void board_print_host_summary(struct machine *m)
+{
+	char buf[256];
+
+	if (!m->host)
+		return;
+	hostsim_format_summary(m->host->hs, buf, sizeof(buf));
+	fprintf(stderr, "nestvm: %s\n", buf);
 }

@@ -18,6 +18,9 @@ static const struct board_model models[] = {
 	{ "edu", true, 0x1234, 0x11e8, true, "edu: QEMU-compatible PCI DMA test device (1234:11e8)" },
 	{ "pasid-dma", true, 0x1234, 0x5a5d, false,
 	  "pasid-dma: PASID/ATS/PRI DMA test device (1234:5a5d; options: docs/pasid-dma.md)" },
+	{ "vfio-pci", true, 0, 0, true,
+	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
+	  "docs/host-forwarding.md)" },
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md)" },
 };

@@ -39,6 +39,9 @@ static void deliver_msi(void *ctx, uint64_t addr, uint32_t data)
 	remap_and_signal(ctx, addr, data, IRQ_IOAPIC_SID);
 }
 
+_Static_assert(sizeof(((struct machine *)0)->ioapic_route_data) / sizeof(uint32_t) == IOAPIC_NR_PINS,
+	       "struct machine keeps one installed route per IOAPIC pin");
+
 /* Called by the IOAPIC with its lock held whenever an RTE's MSI form changes. */
 static void routes_changed(void *ctx)
 {
@@ -61,9 +64,22 @@ static void routes_changed(void *ctx)
 			data[pin] = 0;
 		}
 	}
+	/*
+	 * Most IEC invalidations do not touch an IOAPIC pin's entry: identical routes are not
+	 * re-sent (KVM_SET_GSI_ROUTING costs an SRCU grace period in the kernel).
+	 */
+	if (m->ioapic_routes_set && memcmp(addr, m->ioapic_route_addr, sizeof(addr)) == 0 &&
+	    memcmp(data, m->ioapic_route_data, sizeof(data)) == 0)
+		return;
 	ret = kvm_set_msi_routes(m, addr, data, IOAPIC_NR_PINS);
-	if (ret)
+	if (ret) {
 		log_warn("irq", "KVM_SET_GSI_ROUTING: %s", strerror(-ret));
+		m->ioapic_routes_set = false;
+		return;
+	}
+	memcpy(m->ioapic_route_addr, addr, sizeof(addr));
+	memcpy(m->ioapic_route_data, data, sizeof(data));
+	m->ioapic_routes_set = true;
 }
 
 static const struct ioapic_ops ioapic_ops = {

@@ -71,6 +71,7 @@ struct ioapic;
 struct vcpu;
 struct viommu;
 struct pci_host;
+struct board_host;
 
 /* What the board description needs to know of the vIOMMU (filled from its options). */
 struct board_vtd {
@@ -91,6 +92,10 @@ struct machine {
 	struct irq_chip irq_direct; /* the vIOMMU's own event MSIs: not remapped */
 	struct vmctl ctl;       /* what devices use: shutdown / reset */
 	struct ioapic *ioapic;
+	/* The IOAPIC pins' KVM routes last installed (vmm/irq.c; 24 = IOAPIC_NR_PINS). */
+	uint64_t ioapic_route_addr[24];
+	uint32_t ioapic_route_data[24];
+	bool ioapic_routes_set;
 	/* Deferred level re-delivery after an EOI (vmm/irq.c). */
 	pthread_t eoi_tid;
 	pthread_mutex_t eoi_lock;
@@ -103,6 +108,7 @@ struct machine {
 	struct viommu *viommu;
 	void *vtd_cfg;          /* struct viommu_config when -device vtd was given */
 	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
+	struct board_host *host; /* simulated passthrough (pasid-dma,backend=hostsim), or NULL */
 	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
 	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
 	unsigned int nr_device_objs;
@@ -143,6 +149,8 @@ void irq_after_exit(struct machine *m);
 int board_build_fdt(struct machine *m, char *err, size_t errlen);
 int board_configure_viommu(struct machine *m, char *err, size_t errlen);
 int board_create_devices(struct machine *m, char *err, size_t errlen);
+int board_configure_host(struct machine *m, char *err, size_t errlen);
+void board_print_host_summary(struct machine *m);
 void board_destroy_devices(struct machine *m);
 
 /* time helper */

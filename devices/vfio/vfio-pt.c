@@ -47,32 +47,41 @@ int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, stru
 	struct vfio_pci_config cfg = { .irq_thread = true };
 	struct vfio_pt *p;
 	char host[256], why[200];
-	int r;
+	int r, fd;
 
 	r = vfio_pci_parse_options(opts, host, sizeof(host), err, errlen);
-	if (!r)
-		r = vfio_pci_resolve_host(host, info->cdev, sizeof(info->cdev), err, errlen);
 	if (r)
 		return r;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	r = iommufd_backend_open(NULL, NULL, &p->be, why, sizeof(why));
-	if (!r)
-		r = iommufd_backend_add_device(p->be, info->cdev, &info->dev, why, sizeof(why));
-	if (r) {
-		snprintf(err, errlen, "%s: %s", info->cdev, why);
-		goto fail;
+	/* iommufd where the host has it and the device has a cdev, else the type1 container. */
+	if (!access("/dev/iommu", F_OK) &&
+	    !vfio_pci_resolve_host(host, info->cdev, sizeof(info->cdev), why, sizeof(why))) {
+		r = iommufd_backend_open(NULL, NULL, &p->be, why, sizeof(why));
+		if (!r)
+			r = iommufd_backend_add_device(p->be, info->cdev, &info->dev, why, sizeof(why));
+		if (r) {
+			snprintf(err, errlen, "%s: %s", info->cdev, why);
+			goto fail;
+		}
+		iommufd_backend_iommu(p->be, &info->hi);
+		fd = iommufd_backend_device_fd(p->be, info->dev);
+	} else {
+		fd = open_type1(p, host, info, why, sizeof(why));
+		if (fd < 0) {
+			r = fd;
+			snprintf(err, errlen, "%s: %s", host, why);
+			goto fail;
+		}
 	}
-	iommufd_backend_iommu(p->be, &info->hi);
 	r = info->hi.ops->get_caps(info->hi.be, info->dev, &info->caps);
 	if (r) {
 		snprintf(err, errlen, "%s: no host IOMMU capabilities: %s", info->cdev, strerror(-r));
 		goto fail;
 	}
 	cfg.pasid_bits = info->caps.pasid_attach ? info->caps.max_pasid_log2 : 0;
-	p->d = vfio_pci_create(NULL, iommufd_backend_device_fd(p->be, info->dev), h, slot, &cfg, why,
-			       sizeof(why));
+	p->d = vfio_pci_create(NULL, fd, h, slot, &cfg, why, sizeof(why));
 	if (!p->d) {
 		snprintf(err, errlen, "%s: %s", info->cdev, why);
 		r = -EIO;
@@ -82,6 +91,7 @@ int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, stru
 	return 0;
 fail:
 	iommufd_backend_close(p->be);
+	type1_backend_close(p->t1);
 	free(p);
 	return r;
 }
@@ -97,5 +107,13 @@ void vfio_pt_destroy(struct vfio_pt *p)
 		return;
 	vfio_pci_destroy(p->d);
 	iommufd_backend_close(p->be);
+	type1_backend_close(p->t1);
 	free(p);
+}
+
+int vfio_pt_format_summary(struct vfio_pt *p, char *buf, size_t len)
+{
+	if (!p->t1)
+		return snprintf(buf, len, "%s", "");
+	return type1_backend_format_summary(p->t1, buf, len);
 }

@@ -30,5 +30,7 @@ int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, stru
 struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p);
 /* Unplugs the model, then closes the backend (every host object and fd). Accepts NULL. */
 void vfio_pt_destroy(struct vfio_pt *p);
+/* The backend's counters for the exit summary ("" when it has none to report). */
+int vfio_pt_format_summary(struct vfio_pt *p, char *buf, size_t len);
 
 #endif

@@ -142,7 +142,8 @@ void viommu_set_ir_notify(struct viommu *v, viommu_ir_notify_fn fn, void *opaque
  * PASID-cache / context-cache invalidations attach, replace or detach host stage-1s, IOTLB
  * invalidations become one batched host call per stage-1 per drain, host faults become fault
  * records and host page requests go through the page request queue. The first device of a
- * backend maps guest RAM as its stage-2. Needs mode=scalable. Returns 0 or -errno.
+ * backend maps guest RAM as its stage-2. Needs mode=scalable. On a host without nesting the
+ * device is shadowed instead (devices/viommu/shadow.h; needs cm=on). Returns 0 or -errno.
  */
 struct host_iommu;
 struct host_iommu_caps;
@@ -161,8 +162,9 @@ void viommu_get_host_stats(struct viommu *v, struct viommu_host_stats *ret);
 
 /*
  * Nested mode from the host's capabilities: copies cfg to *ret without anything the host
- * cannot back (5-level first stage, PASID width, page requests). Returns 0 and a one-line
- * description of the chosen mode in msg, or -EOPNOTSUPP (host has no nesting) with the reason.
+ * cannot back (5-level first stage, PASID width, page requests). Without host nesting: shadow
+ * mode (caching mode on; no first stage, nesting or page requests). Returns 0 and a one-line
+ * description of the chosen mode in msg.
  */
 int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_caps *hc,
 		     struct viommu_config *ret, char *msg, size_t len);

@@ -48,6 +48,15 @@ static void parse_multiboot(const uint32_t *mbi)
 	}
 }
 
+/* Records one CPU: all of them are counted, the first MAX_CPUS listed by APIC ID. */
+static void add_cpu(uint32_t apic_id)
+{
+	if (board.nr_cpus < MAX_CPUS)
+		board.cpu_apic_ids[board.nr_cpus++] = apic_id;
+	if (board.nr_cpus_total++ == 0 || apic_id > board.max_apic_id)
+		board.max_apic_id = apic_id;
+}
+
 static uint64_t fdt_cells(const fdt32_t *p, int n)
 {
 	uint64_t v = 0;
@@ -124,10 +133,11 @@ static void scan_node_done(const struct scan_node *n, int depth, bool parent_is_
 		p = n->prop[P_REG];
 		if (p && n->len[P_REG] >= 4)
 			board.pm_timer_port = (uint16_t)(fdt32_to_cpu(p[0]) + 8);
+	} else if (!board.vtd_base && prop_has_string(n, P_COMPAT, "intel,vtd")) {
+		scan_reg_addr(n, &board.vtd_base);
 	} else if (depth == 2 && parent_is_cpus && prop_has_string(n, P_TYPE, "cpu")) {
 		p = n->prop[P_REG];
-		if (board.nr_cpus < MAX_CPUS)
-			board.cpu_apic_ids[board.nr_cpus++] = p && n->len[P_REG] >= 4 ? fdt32_to_cpu(p[0]) : 0;
+		add_cpu(p && n->len[P_REG] >= 4 ? fdt32_to_cpu(p[0]) : 0);
 	} else if (depth == 1 && prop_has_string(n, P_TYPE, "memory")) {
 		p = n->prop[P_REG];
 		for (uint32_t i = 0; p && i + 16 <= n->len[P_REG]; i += 16)
@@ -220,8 +230,11 @@ static void parse_acpi(void)
 		while (off + 2 <= len && madt[off + 1] >= 2) {
 			const uint8_t *e = madt + off;
 
-			if (e[0] == 0 && (acpi_get32(e + 4) & 1) && board.nr_cpus < MAX_CPUS)
-				board.cpu_apic_ids[board.nr_cpus++] = e[3];
+			if (e[0] == 0 && (acpi_get32(e + 4) & 1))
+				add_cpu(e[3]);
+			/* x2APIC entries (type 9, 16 bytes): 32-bit IDs, used above 254. */
+			if (e[0] == 9 && e[1] >= 16 && off + 16 <= len && (acpi_get32(e + 8) & 1))
+				add_cpu(acpi_get32(e + 4));
 			if (e[0] == 1 && !board.ioapic_base)
 				board.ioapic_base = acpi_get32(e + 4);
 			off += e[1];
@@ -265,14 +278,14 @@ void board_init(const uint32_t *mbi)
 		if (!board.ioapic_base)
 			board.ioapic_base = Q35_IOAPIC_BASE;
 		if (!board.nr_cpus)
-			board.cpu_apic_ids[board.nr_cpus++] = lapic_id();
+			add_cpu(lapic_id());
 		board.ioapic_pins = ((ioapic_read(1) >> 16) & 0xff) + 1;
 	}
 	if (board.pm_timer_port)
 		pmtimer_set_port(board.pm_timer_port);
 	printf("# board: %s, ECAM 0x%lx, IOAPIC 0x%lx (%u pins), %u CPUs, PM timer 0x%x\n",
 	       board.from_dtb ? "nestvm DTB" : "ACPI/q35", board.ecam_base, board.ioapic_base,
-	       board.ioapic_pins, board.nr_cpus, pmtimer_port());
+	       board.ioapic_pins, board.nr_cpus_total, pmtimer_port());
 	for (unsigned i = 0; i < board.nr_mem; i++)
 		printf("# RAM 0x%lx-0x%lx\n", board.mem[i].base, board.mem[i].base + board.mem[i].size - 1);
 }

@@ -201,6 +201,9 @@ struct board {
 	struct mem_region mem[8];
 	uint16_t pm_timer_port;
 	uint32_t fwcfg_nr_cpus; /* fw_cfg key 0x05, 0 if unknown */
+	unsigned nr_cpus_total; /* every CPU listed, also those beyond MAX_CPUS */
+	uint32_t max_apic_id;   /* the highest APIC ID listed */
+	uint64_t vtd_base;      /* DTB: the first "intel,vtd" node's reg, else 0 */
 };
 extern struct board board;
 void board_init(const uint32_t *mbi);
@@ -216,6 +219,8 @@ void free_page(void *p);
 typedef void (*ap_fn_t)(unsigned cpu_index, uint32_t apic_id);
 /* Starts every CPU in board.cpu_apic_ids except the caller; each runs fn once. Returns started count. */
 int smp_start_aps(ap_fn_t fn, uint32_t timeout_us);
+/* The function APs started by other means (lib/x2apic.c) run after the common AP set-up. */
+void smp_set_ap_fn(ap_fn_t fn);
 
 /* ---- test entry, defined by each test ---- */
 void test_main(void);

@@ -31,6 +31,11 @@ void ap_main(uint32_t cpu_index)
 		__asm__ volatile("cli; hlt");
 }
 
+void smp_set_ap_fn(ap_fn_t fn)
+{
+	ap_fn = fn;
+}
+
 int smp_start_aps(ap_fn_t fn, uint32_t timeout_us)
 {
 	uint32_t self = lapic_id();

@@ -46,7 +46,11 @@ static uint64_t dmar_drhd_base(void)
 int vtd_find(struct vtd *u)
 {
 	memset(u, 0, sizeof(*u));
-	if (board.fdt) {
+	if (board.vtd_base) {
+		/* Found by the boot-time DTB scan: no second whole-tree search (288 CPU nodes). */
+		u->base = board.vtd_base;
+		u->from_dtb = true;
+	} else if (board.fdt) {
 		int node = fdt_node_offset_by_compatible(board.fdt, -1, "intel,vtd"), len;
 		const fdt32_t *reg = node >= 0 ? fdt_getprop(board.fdt, node, "reg", &len) : NULL;
 

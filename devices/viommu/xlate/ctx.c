@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "devices/viommu/xlate/xlate-internal.h"
 #include "vmm/core/gmem.h"
 
@@ -45,6 +46,9 @@ static int load_legacy_ctx(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_inf
 		return VTD_FR_ROOT_ENTRY_RSVD;
 	if (load_entry(x->gm, vtd_root_ctp(re) + (sid & 0xFF) * 16ULL, ce, 2))
 		return VTD_FR_CTX_TABLE_INV;
+	trace(TRACE_VTD_WALK, "vtd", "context sid %04x root %016llx:%016llx ctx %016llx:%016llx",
+	      sid, (unsigned long long)re[1], (unsigned long long)re[0], (unsigned long long)ce[1],
+	      (unsigned long long)ce[0]);
 	/* FPD is honoured even in a not-present entry. */
 	*fpd = vtd_ctx_fpd(ce);
 	if (!vtd_ctx_p(ce))
@@ -93,6 +97,9 @@ static int load_sm_ctx(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_info *c
 		return VTD_FR_SM_ROOT_RSVD;
 	if (load_entry(x->gm, ctp + (devfn & 0x7F) * 32ULL, ce, 4))
 		return VTD_FR_SM_CTX_ACCESS;
+	trace(TRACE_VTD_WALK, "vtd", "context sid %04x sm-root %016llx:%016llx sm-ctx %016llx:%016llx",
+	      sid, (unsigned long long)re[1], (unsigned long long)re[0], (unsigned long long)ce[1],
+	      (unsigned long long)ce[0]);
 	*fpd = vtd_smctx_fpd(ce);
 	if (!vtd_smctx_p(ce))
 		return VTD_FR_SM_CTX_NOT_PRESENT;
@@ -206,6 +213,9 @@ static int load_pasid(struct vtd_xlate *x, const struct vtd_ctx_info *ci, uint32
 		return VTD_FR_SM_PDE_RSVD;
 	if (load_entry(x->gm, vtd_pdire_ptp(de) + (uint64_t)(pasid & 63) * 64, pe, VTD_PE_WORDS))
 		return VTD_FR_SM_PE_ACCESS;
+	trace(TRACE_VTD_WALK, "vtd", "pasid 0x%x dir %016llx entry %016llx:%016llx:%016llx", pasid,
+	      (unsigned long long)de, (unsigned long long)pe[2], (unsigned long long)pe[1],
+	      (unsigned long long)pe[0]);
 	*fpd = *fpd || vtd_pe_fpd(pe);
 	if (!vtd_pe_p(pe))
 		return VTD_FR_SM_PE_NOT_PRESENT;
