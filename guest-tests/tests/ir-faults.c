@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ir-faults: every interrupt-remapping fault reason a device MSI can cause (0x20-0x22, 0x24-0x26),
+ * ir-faults: every interrupt-remapping fault reason a device MSI can cause (0x20-0x26),
  * each with its fault record (reason, SID, index) and no delivery; IRTE FPD; SID checks with
- * SQ and SVT=2; compatibility format blocked with CFI=0 and passed with CFI=1.
+ * SQ and SVT=2; a table latched outside RAM (0x23) and recovery from it; compatibility format
+ * blocked with CFI=0 and passed with CFI=1. (0x20 for SHV data bits 31:16: ir-faults2.)
  */
 #include "vtd-ir.h"
 
@@ -12,6 +13,8 @@
 #define TABLE_S 3 /* 16 entries */
 #define WAIT_US 30000
 #define DELIVER_WAIT_US 300000
+/* Far above the 128M of RAM and below every host address width: no memory answers there. */
+#define IRTA_NO_RAM 0x4000000000ULL
 
 static struct edu_dev edu;
 static struct vtd u;
@@ -93,7 +96,7 @@ void test_main(void)
 	uint16_t other_dev;
 	int ret;
 
-	tap_plan(19);
+	tap_plan(22);
 	if (!tap_ok(edu_open(&edu) == 0, "edu found"))
 		tap_bail("run with -device edu");
 	ret = vtd_find(&u);
@@ -156,6 +159,23 @@ void test_main(void)
 	/* SVT=2: the requester's bus must lie in the SID's bus range (edu is on bus 0). */
 	irte(8, irte_lo(&t, 0x58, me, false), IRTE_HI_SID(0x0201) | IRTE_HI_SVT(2));
 	expect_fault("IRTE 8 bus range 1-2 (SVT=2)", ir_msi_addr(8, false), 0, VTD_FR_IR_SID_ERR, 8);
+
+	/*
+	 * 0x23: the latched table is not accessible (IRTA outside RAM); the index is the handle.
+	 * Latching the real table again (SIRTP + global IEC) brings delivery back.
+	 */
+	vtd_write64(&u, VTD_IRTA, IRTA_NO_RAM | TABLE_S);
+	ret = vtd_gcmd(&u, VTD_GCMD_SIRTP, true);
+	if (!ret)
+		ret = irt_iec(&u, -1, 0);
+	tap_ok(ret == 0 && (vtd_read32(&u, VTD_GSTS) & VTD_GCMD_IRE), "IRTA 0x%lx latched, IRE on (%d)",
+	       (unsigned long)IRTA_NO_RAM, ret);
+	expect_fault("table outside RAM, handle 0", ir_msi_addr(0, false), 0, VTD_FR_IR_ROOT_INVAL, 0);
+	vtd_write64(&u, VTD_IRTA, (uintptr_t)t.e | TABLE_S);
+	ret = vtd_gcmd(&u, VTD_GCMD_SIRTP, true);
+	if (!ret)
+		ret = irt_iec(&u, -1, 0);
+	expect_delivery("good IRTE 0 after re-latching the table", ir_msi_addr(0, false), 0, VEC_OK);
 
 	/* Compatibility format: blocked with CFI=0 (0x25), passed through with CFI=1. */
 	expect_fault("compatibility MSI, CFI=0", 0xfee00000ULL | ((uint64_t)me << 12), VEC_COMPAT,

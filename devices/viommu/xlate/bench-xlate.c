@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Benchmark of the VT-d engine: ns per IOTLB hit and per nested (4-on-4) miss, printed only. */
+/*
+ * Benchmark of the VT-d engine: ns per IOTLB hit, per nested (4-on-4) miss and per cache
+ * invalidation (indexed, and by full scan as before inv.c for comparison), printed only.
+ */
 #include <stdio.h>
 #include <time.h>
 
@@ -11,6 +14,52 @@ static double now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+enum inv_op { OP_PASID_PAGE, OP_PASID, OP_DOMAIN, OP_UNMAP };
+
+/*
+ * ns per invalidation with the IOTLB holding `pages` translations of PASID 1 (DID 1).
+ * OP_PASID_PAGE: IH=0 page-selective PASID-IOTLB of unmapped addresses of PASID 1;
+ * OP_PASID: PASID-selective of PASID 2; OP_DOMAIN: domain-selective IOTLB of DID 2 (all
+ * drop nothing, so the caches stay full); OP_UNMAP: an IH=1 page-selective invalidation of
+ * a cached page of PASID 1 followed by its re-walk (warm PWC), per pair.
+ */
+static double inv_cost(struct vtd_xlate *x, const struct dma_req *req, int pages, enum inv_op op,
+		       bool scan, uint64_t *sink)
+{
+	int n = scan ? 5000 : 100000;
+	struct dma_xlate r;
+	struct vtd_fault f;
+	double t0;
+
+	x->inv_scan = scan;
+	for (int i = 0; i < pages; i++)
+		vtd_xlate_translate(x, req, 0x40000000ULL + i * 4096ULL, &r, &f);
+	t0 = now_ns();
+	for (int i = 0; i < n; i++) {
+		uint64_t a = 0x40000000ULL + (i % pages) * 4096ULL;
+
+		switch (op) {
+		case OP_PASID_PAGE:
+			vtd_xlate_inv_piotlb(x, VTD_INV_PASID_PAGE, 1, 1, a + 0x10000000, 0, false);
+			break;
+		case OP_PASID:
+			vtd_xlate_inv_piotlb(x, VTD_INV_PASID, 1, 2, 0, 0, false);
+			break;
+		case OP_DOMAIN:
+			vtd_xlate_inv_iotlb(x, VTD_INV_DOMAIN, 2, 0, 0, false);
+			break;
+		case OP_UNMAP:
+			vtd_xlate_inv_piotlb(x, VTD_INV_PASID_PAGE, 1, 1, a, 0, true);
+			vtd_xlate_translate(x, req, a, &r, &f);
+			*sink += r.gpa;
+			break;
+		}
+	}
+	t0 = (now_ns() - t0) / n;
+	x->inv_scan = false;
+	return t0;
 }
 
 int main(void)
@@ -85,7 +134,7 @@ int main(void)
 		hits0 = st.iotlb_hits - hits0;
 		vtd_xlate_destroy(xm);
 	}
-	/* Page-selective PASID-IOTLB invalidation cost (scans the caches). */
+	/* Page-selective PASID-IOTLB invalidation cost, IH=1, with one IOTLB entry cached. */
 	t0 = now_ns();
 	for (int i = 0; i < 100000; i++)
 		vtd_xlate_inv_piotlb(x, VTD_INV_PASID_PAGE, 1, 1, 0x40000000ULL + (i % pages) * 4096ULL,
@@ -111,6 +160,27 @@ int main(void)
 	printf("xlate bench: nested 4-on-4 miss, all caches cold %.1f ns/translation\n", t_cold);
 	printf("xlate bench: page-selective PASID-IOTLB invalidation %.1f ns, flush_all %.1f ns\n",
 	       t_inv, t_flush);
+	{
+		static const char *const what[] = {
+			"page-selective PASID-IOTLB (IH=0, nothing cached there)",
+			"PASID-selective PASID-IOTLB (other PASID)",
+			"domain-selective IOTLB (other domain)",
+			"unmap cycle: IH=1 page inv of a cached page + re-walk",
+		};
+		unsigned int iotlb, pwc;
+
+		vtd_xlate_translate(x, &req, 0x40000000, &r, &f);
+		for (int i = 0; i < pages; i++)
+			vtd_xlate_translate(x, &req, 0x40000000ULL + i * 4096ULL, &r, &f);
+		iotlb = x->iotlb.count;
+		pwc = x->pwc.count;
+		printf("xlate bench: invalidation with %u IOTLB + %u PWC entries cached "
+		       "(indexed / full scan):\n", iotlb, pwc);
+		for (int op = OP_PASID_PAGE; op <= OP_UNMAP; op++)
+			printf("xlate bench:   %-56s %7.1f / %7.1f ns\n", what[op],
+			       inv_cost(x, &req, pages, op, false, &sink),
+			       inv_cost(x, &req, pages, op, true, &sink));
+	}
 	printf("(checksum %llx)\n", (unsigned long long)sink);
 	vtd_xlate_destroy(x);
 	tb_fini(&t);

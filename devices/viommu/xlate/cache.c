@@ -9,6 +9,10 @@
  * capacity and retries nothing: a concurrent writer simply sends the caller to the locked
  * slow path. Fields read locklessly (k0, k1, next, used, ref, u.tlb.w) are always stored
  * with atomic stores.
+ *
+ * A cache may carry up to VC_MAX_INDEX secondary indexes (doubly-linked bucket lists kept
+ * beside the entries, touched only under the lock) so that invalidations can visit the
+ * entries a scope names instead of the whole cache; vc_remove unlinks from all of them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,10 +52,42 @@ int vc_init(struct vcache *c, unsigned int cap)
 	return 0;
 }
 
+/* vc_init plus nix secondary indexes of as many buckets as the main hash. */
+int vc_init_indexed(struct vcache *c, unsigned int cap, unsigned int nix)
+{
+	int r = vc_init(c, cap);
+
+	if (r)
+		return r;
+	if (nix > VC_MAX_INDEX) {
+		vc_fini(c);
+		return -EINVAL;
+	}
+	for (unsigned int k = 0; k < nix; k++) {
+		c->ix[k].head = malloc(((size_t)c->mask + 1) * sizeof(*c->ix[k].head));
+		c->ix[k].link = malloc((size_t)cap * sizeof(*c->ix[k].link));
+		c->nix = k + 1;
+		if (!c->ix[k].head || !c->ix[k].link) {
+			vc_fini(c);
+			return -ENOMEM;
+		}
+		memset(c->ix[k].link, 0xFF, (size_t)cap * sizeof(*c->ix[k].link));
+	}
+	vc_clear(c);
+	return 0;
+}
+
 void vc_fini(struct vcache *c)
 {
 	free(c->ent);
 	free(c->head);
+	for (unsigned int k = 0; k < c->nix; k++) {
+		free(c->ix[k].head);
+		free(c->ix[k].link);
+		c->ix[k].head = NULL;
+		c->ix[k].link = NULL;
+	}
+	c->nix = 0;
 	c->ent = NULL;
 	c->head = NULL;
 	c->cap = 0;
@@ -74,12 +110,65 @@ void vc_clear(struct vcache *c)
 	for (uint32_t i = 0; i <= c->mask; i++)
 		ST(&c->head[i], VC_NIL);
 	for (uint32_t i = 0; i < c->cap; i++) {
+		/* Free entries are never filed (vc_remove unlinks), so only used ones need it. */
+		if (c->ent[i].used)
+			for (unsigned int k = 0; k < c->nix; k++)
+				c->ix[k].link[i].bucket = VC_NIL;
 		ST(&c->ent[i].used, 0);
 		ST(&c->ent[i].next, i + 1 < c->cap ? i + 1 : VC_NIL);
 	}
+	for (unsigned int k = 0; k < c->nix; k++)
+		memset(c->ix[k].head, 0xFF, ((size_t)c->mask + 1) * sizeof(*c->ix[k].head));
 	c->free_head = 0;
 	c->count = 0;
 	c->hand = 0;
+}
+
+static void vi_unlink(struct vc_index *ix, uint32_t idx)
+{
+	struct vc_link *l = &ix->link[idx];
+
+	if (l->bucket == VC_NIL)
+		return;
+	if (l->prev == VC_NIL)
+		ix->head[l->bucket] = l->next;
+	else
+		ix->link[l->prev].next = l->next;
+	if (l->next != VC_NIL)
+		ix->link[l->next].prev = l->prev;
+	l->bucket = VC_NIL;
+}
+
+/* (Re)files e under keys[k] in index k, for every index of the cache. */
+void vc_index_set(struct vcache *c, struct vc_entry *e, const struct vc_key *keys)
+{
+	uint32_t idx = (uint32_t)(e - c->ent);
+
+	for (unsigned int k = 0; k < c->nix; k++) {
+		struct vc_index *ix = &c->ix[k];
+		uint32_t b = vc_hash(c, keys[k].k0, keys[k].k1);
+		struct vc_link *l = &ix->link[idx];
+
+		vi_unlink(ix, idx);
+		l->bucket = b;
+		l->prev = VC_NIL;
+		l->next = ix->head[b];
+		if (l->next != VC_NIL)
+			ix->link[l->next].prev = idx;
+		ix->head[b] = idx;
+	}
+}
+
+/* First entry of the bucket (k0, k1) hashes to in index ix, or VC_NIL. */
+uint32_t vc_index_first(const struct vcache *c, unsigned int ix, uint64_t k0, uint64_t k1)
+{
+	return c->ix[ix].head[vc_hash(c, k0, k1)];
+}
+
+/* Next entry after i in i's bucket, or VC_NIL. */
+uint32_t vc_index_next(const struct vcache *c, unsigned int ix, uint32_t i)
+{
+	return c->ix[ix].link[i].next;
 }
 
 struct vc_entry *vc_lookup(struct vcache *c, uint64_t k0, uint64_t k1)
@@ -150,6 +239,8 @@ void vc_remove(struct vcache *c, struct vc_entry *e)
 	if (!e->used)
 		return;
 	vc_unlink(c, e);
+	for (unsigned int k = 0; k < c->nix; k++)
+		vi_unlink(&c->ix[k], (uint32_t)(e - c->ent));
 	ST(&e->used, 0);
 	ST(&e->next, c->free_head);
 	c->free_head = (uint32_t)(e - c->ent);

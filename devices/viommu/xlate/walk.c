@@ -48,8 +48,10 @@ static void pwc_store(struct vtd_xlate *x, uint64_t k0, uint64_t prefix,
 
 	vc_write_begin(&x->pwc);
 	e = vc_insert(&x->pwc, k0, prefix);
-	if (e)
+	if (e) {
 		e->u.pwc = *info;
+		vtd_pwc_index(&x->pwc, e);
+	}
 	vc_write_end(&x->pwc);
 }
 

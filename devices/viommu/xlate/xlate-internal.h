@@ -97,6 +97,23 @@ struct vc_entry {
 };
 
 /*
+ * Secondary index of a cache: every entry sits in at most one bucket, chosen by a key the
+ * owner gives (vc_index_set). Only the locked side (invalidation) uses it; buckets may mix
+ * keys that hash alike, so users filter what they find.
+ */
+#define VC_MAX_INDEX 3
+struct vc_link {
+	uint32_t next, prev, bucket; /* bucket VC_NIL: not indexed */
+};
+struct vc_index {
+	uint32_t *head;
+	struct vc_link *link;
+};
+struct vc_key {
+	uint64_t k0, k1;
+};
+
+/*
  * A bounded hash cache with CLOCK (second-chance LRU approximation) eviction. Mutated only
  * under vtd_xlate.lock; every mutation runs inside a seqcount write section so the IOTLB
  * can be read without the lock (vc_lookup_lockless).
@@ -107,6 +124,8 @@ struct vcache {
 	uint32_t cap, mask, hand, count, free_head;
 	unsigned int seq;
 	uint64_t evictions;
+	unsigned int nix;      /* secondary indexes in use (IOTLB and PWC: 3, see inv.c) */
+	struct vc_index ix[VC_MAX_INDEX];
 };
 
 struct vtd_xlate {
@@ -117,6 +136,7 @@ struct vtd_xlate {
 	uint64_t haw_mask;     /* bits haw..51 (reserved address bits in entries) */
 	struct vcache ctx, pasid, iotlb, pwc;
 	uint8_t tlb_sizes;     /* bit n: IOTLB may hold entries of size code n */
+	bool inv_scan;         /* tests and bench only: invalidate by scanning every entry */
 	uint64_t hits, misses, walks, faults;
 };
 
@@ -130,6 +150,14 @@ void vc_clear(struct vcache *c);
 bool vc_lookup_lockless(struct vcache *c, uint64_t k0, uint64_t k1, uint64_t *ret_w);
 void vc_write_begin(struct vcache *c);
 void vc_write_end(struct vcache *c);
+int vc_init_indexed(struct vcache *c, unsigned int cap, unsigned int nix);
+void vc_index_set(struct vcache *c, struct vc_entry *e, const struct vc_key *keys);
+uint32_t vc_index_first(const struct vcache *c, unsigned int ix, uint64_t k0, uint64_t k1);
+uint32_t vc_index_next(const struct vcache *c, unsigned int ix, uint32_t i);
+
+/* inv.c: files a freshly filled IOTLB / paging-structure cache entry in the indexes. */
+void vtd_tlb_index(struct vcache *c, struct vc_entry *e);
+void vtd_pwc_index(struct vcache *c, struct vc_entry *e);
 
 /* Cache keys. */
 static inline uint64_t tlb_k0(uint16_t sid, bool has_pasid, uint32_t pasid, unsigned int size)

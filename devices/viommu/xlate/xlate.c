@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The VT-d translation engine's public face: request resolution, the IOTLB hot path and the
- * cache invalidations as the spec scopes them.
+ * The VT-d translation engine's public face: request resolution and the IOTLB hot path.
  *
  * Caches (all bounded, CLOCK eviction, faults never cached):
  *  - context cache, tag SID (legacy entries remember their DID);
@@ -15,21 +14,7 @@
  *    nested entries (tag DID + PASID); nested ones hold the second-stage translated
  *    address of the next first-stage table.
  *
- * Invalidation scopes (facts §6 and the spec's IOTLB / PASID-based-IOTLB descriptions):
- *  - context: global = all; domain = legacy entries of DID and all scalable-mode entries
- *    (SM context entries carry no DID); device = SID under FM (and, legacy, DID).
- *  - PASID cache: global; domain = all PASIDs whose entry has DID; PASID = DID + PASID.
- *  - IOTLB (type 0x2 / register): global = everything incl. paging-structure caches;
- *    domain = second-stage, pass-through, legacy AND nested entries of DID (a second-stage
- *    change affects nested results) plus the DID's second-stage and nested structure
- *    caches; page = the 2^AM pages at ADDR of second-stage kinds, and every nested entry of
- *    the DID (its ADDR is a GPA, nested entries are tagged by IOVA); IH=1 keeps
- *    second-stage structure caches; nested first-stage structure caches embed second-stage
- *    leaf translations, so they are dropped whatever IH says. First-stage-only entries are
- *    never touched by this descriptor.
- *  - PASID-based IOTLB (type 0x6): only first-stage and nested entries of DID + PASID (all
- *    addresses, or the 2^AM pages at ADDR); IH=1 keeps the first-stage structure caches.
- *    Second-stage-only and pass-through entries are untouched.
+ * Invalidation (scopes and cost) lives in inv.c.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -62,7 +47,7 @@ struct vtd_xlate *vtd_xlate_create(const struct gmem *gm, const struct vtd_caps 
 	if (pthread_mutex_init(&x->lock, NULL))
 		goto err_free;
 	if (vc_init(&x->ctx, sz.context) || vc_init(&x->pasid, sz.pasid) ||
-	    vc_init(&x->iotlb, sz.iotlb) || vc_init(&x->pwc, sz.pwc))
+	    vc_init_indexed(&x->iotlb, sz.iotlb, 3) || vc_init_indexed(&x->pwc, sz.pwc, 3))
 		goto err_caches;
 	return x;
 
@@ -196,6 +181,7 @@ static void tlb_fill(struct vtd_xlate *x, const struct dma_req *req, uint64_t io
 		e->u.tlb.did = out->did;
 		e->u.tlb.pasid = out->pasid;
 		e->u.tlb.kind = out->kind;
+		vtd_tlb_index(&x->iotlb, e);
 	}
 	vc_write_end(&x->iotlb);
 	__atomic_fetch_or(&x->tlb_sizes, (uint8_t)(1u << code), __ATOMIC_RELAXED);
@@ -275,193 +261,6 @@ int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_fl
 	ret->dte = ret->sm ? ci.dte : ci.tt == VTD_CTX_TT_DEVTLB;
 	ret->pre = ret->sm && ci.pre;
 	return 0;
-}
-
-/* ---- Invalidation ---- */
-
-static bool sid_match(uint16_t a, uint16_t b, uint8_t fm)
-{
-	static const uint16_t masks[4] = { 0xFFFF, 0xFFFB, 0xFFF9, 0xFFF8 };
-
-	return (a & masks[fm & 3]) == (b & masks[fm & 3]);
-}
-
-void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
-			   uint8_t fm)
-{
-	pthread_mutex_lock(&x->lock);
-	vc_write_begin(&x->ctx);
-	for (uint32_t i = 0; i < x->ctx.cap; i++) {
-		struct vc_entry *e = &x->ctx.ent[i];
-		const struct vtd_ctx_info *c = &e->u.ctx;
-		bool drop;
-
-		if (!e->used)
-			continue;
-		switch (g) {
-		case VTD_INV_GLOBAL:
-			drop = true;
-			break;
-		case VTD_INV_DOMAIN:
-			drop = c->sm || c->did == did;
-			break;
-		case VTD_INV_DEVICE:
-			drop = sid_match((uint16_t)e->k0, sid, fm) && (c->sm || c->did == did);
-			break;
-		default:
-			drop = false;
-			break;
-		}
-		if (drop)
-			vc_remove(&x->ctx, e);
-	}
-	vc_write_end(&x->ctx);
-	pthread_mutex_unlock(&x->lock);
-}
-
-void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
-			       uint32_t pasid)
-{
-	pthread_mutex_lock(&x->lock);
-	vc_write_begin(&x->pasid);
-	for (uint32_t i = 0; i < x->pasid.cap; i++) {
-		struct vc_entry *e = &x->pasid.ent[i];
-
-		if (!e->used)
-			continue;
-		if (g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
-		    (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid))
-			vc_remove(&x->pasid, e);
-	}
-	vc_write_end(&x->pasid);
-	pthread_mutex_unlock(&x->lock);
-}
-
-/* A range [base, base + 2^(12+am)) as page-selective invalidations give it. */
-struct inv_range {
-	bool all;
-	uint64_t first, last;
-};
-
-static struct inv_range page_range(uint64_t addr, unsigned int am)
-{
-	unsigned int sh = 12 + (am > 52 ? 52 : am);
-	struct inv_range r = { false, 0, 0 };
-
-	r.first = addr & ~((1ULL << sh) - 1);
-	r.last = r.first + ((1ULL << sh) - 1);
-	return r;
-}
-
-static bool overlaps(const struct inv_range *r, uint64_t first, uint64_t last)
-{
-	return r->all || (first <= r->last && last >= r->first);
-}
-
-/*
- * Drops IOTLB and paging-structure entries. fs selects the PASID-based descriptor
- * (first-stage and nested kinds of did+pasid) versus the IOTLB one (second-stage kinds of
- * did, and nested entries of did whatever the range).
- */
-static void inv_tlb(struct vtd_xlate *x, bool global, bool fs, uint16_t did, uint32_t pasid,
-		    bool any_pasid, const struct inv_range *rg, bool ih)
-{
-	vc_write_begin(&x->iotlb);
-	for (uint32_t i = 0; i < x->iotlb.cap; i++) {
-		struct vc_entry *e = &x->iotlb.ent[i];
-		const struct vtd_tlb_info *t = &e->u.tlb;
-		uint64_t size = 1ULL << tlb_size_shift((unsigned int)FIELD_GET(TLB_SIZE, t->w));
-		bool drop;
-
-		if (!e->used)
-			continue;
-		if (global)
-			drop = true;
-		else if (t->did != did)
-			drop = false;
-		else if (fs)
-			drop = t->kind != VTD_KIND_SS && (any_pasid || t->pasid == pasid) &&
-			       overlaps(rg, t->iova, t->iova + size - 1);
-		else
-			drop = t->kind == VTD_KIND_NESTED ||
-			       (t->kind == VTD_KIND_SS && overlaps(rg, t->iova, t->iova + size - 1));
-		if (drop)
-			vc_remove(&x->iotlb, e);
-	}
-	vc_write_end(&x->iotlb);
-
-	vc_write_begin(&x->pwc);
-	for (uint32_t i = 0; i < x->pwc.cap; i++) {
-		struct vc_entry *e = &x->pwc.ent[i];
-		const struct vtd_pwc_info *p = &e->u.pwc;
-		/* The entry maps the region [k1 << shift, ((k1 + 1) << shift) - 1]. */
-		unsigned int sh = 12 + 9 * (p->level - 1);
-		uint64_t first = sh < 64 ? e->k1 << sh : 0;
-		uint64_t last = sh < 64 ? first + ((1ULL << sh) - 1) : ~0ULL;
-		bool drop;
-
-		if (!e->used)
-			continue;
-		if (global)
-			drop = true;
-		else if (p->did != did)
-			drop = false;
-		else if (fs)
-			drop = p->kind != VTD_KIND_SS && (any_pasid || p->pasid == pasid) && !ih &&
-			       overlaps(rg, first, last);
-		else
-			drop = p->kind == VTD_KIND_NESTED ||
-			       (p->kind == VTD_KIND_SS && !ih && overlaps(rg, first, last));
-		if (drop)
-			vc_remove(&x->pwc, e);
-	}
-	vc_write_end(&x->pwc);
-	if (global)
-		__atomic_store_n(&x->tlb_sizes, 0, __ATOMIC_RELAXED);
-}
-
-void vtd_xlate_inv_iotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
-			 unsigned int am, bool ih)
-{
-	struct inv_range all = { true, 0, ~0ULL }, pr = page_range(addr, am);
-
-	pthread_mutex_lock(&x->lock);
-	switch (g) {
-	case VTD_INV_GLOBAL:
-		inv_tlb(x, true, false, 0, 0, true, &all, false);
-		break;
-	case VTD_INV_DOMAIN:
-		inv_tlb(x, false, false, did, 0, true, &all, false);
-		break;
-	case VTD_INV_PAGE:
-		inv_tlb(x, false, false, did, 0, true, &pr, ih);
-		break;
-	default:
-		break;
-	}
-	pthread_mutex_unlock(&x->lock);
-}
-
-void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
-			  uint64_t addr, unsigned int am, bool ih)
-{
-	struct inv_range all = { true, 0, ~0ULL }, pr = page_range(addr, am);
-
-	pthread_mutex_lock(&x->lock);
-	switch (g) {
-	case VTD_INV_DOMAIN: /* every PASID of the domain */
-		inv_tlb(x, false, true, did, 0, true, &all, false);
-		break;
-	case VTD_INV_PASID:
-		inv_tlb(x, false, true, did, pasid, false, &all, false);
-		break;
-	case VTD_INV_PASID_PAGE:
-		inv_tlb(x, false, true, did, pasid, false, &pr, ih);
-		break;
-	default:
-		break;
-	}
-	pthread_mutex_unlock(&x->lock);
 }
 
 void vtd_xlate_get_stats(struct vtd_xlate *x, struct vtd_xlate_stats *ret)
