@@ -19,6 +19,7 @@
 #include "devices/platform/platform.h"
 #include "devices/rtc/rtc.h"
 #include "devices/uart/uart.h"
+#include "devices/vfio/vfio-pci.h"
 #include "devices/vfio/vfio-pt.h"
 #include "devices/vfio/vfio.h"
 #include "devices/viommu/viommu.h"
@@ -195,7 +196,90 @@ static struct pasid_dma *create_pasid_dma(struct machine *m, unsigned int slot)
 	return NULL;
 }
 
-static void destroy_vfio_pt(void *d) { vfio_pt_destroy(d); }
+/*
+ * MSI / MSI-X of a passthrough device through irqfd: each unmasked vector's VFIO eventfd is
+ * bound to a KVM MSI route (vmm/irq.c), refreshed by the PCI layer's MSI observer whenever
+ * the guest changes a message, a mask, the enables or bus mastering. Masked or blocked
+ * vectors fall back to the model's own path (pending bits, fault records).
+ */
+#define VFIO_IRQFD_SLOTS 32
+
+struct vfio_irqfds {
+	struct machine *m;
+	struct vfio_pt *p;
+	unsigned int first;
+	enum vfio_pci_irq_mode mode; /* what was armed at the last refresh */
+	unsigned int count;
+	unsigned int most;           /* most irqfds assigned at once */
+};
+
+static void vfio_msi_changed(struct pci_dev *pd, void *opaque)
+{
+	struct vfio_irqfds *q = opaque;
+	struct vfio_pci *d = vfio_pt_model(q->p);
+	struct irq_msi_route r[VFIO_IRQFD_SLOTS];
+	unsigned int count, n;
+	enum vfio_pci_irq_mode mode = vfio_pci_irq_mode(d, &count);
+	bool renew = mode != q->mode || count != q->count;
+
+	for (unsigned int v = 0; v < VFIO_IRQFD_SLOTS; v++) {
+		bool masked = true;
+
+		r[v] = (struct irq_msi_route){ .efd = -1, .sid = pci_dev_bdf(pd) };
+		if ((mode == VFIO_PCI_IRQ_MSI || mode == VFIO_PCI_IRQ_MSIX) && v < count &&
+		    !pci_msi_vector(pd, v, &r[v].addr, &r[v].data, &masked) && !masked)
+			r[v].efd = vfio_pci_irq_eventfd(d, v);
+	}
+	q->mode = mode;
+	q->count = count;
+	irq_irqfd_set(q->m, q->first, VFIO_IRQFD_SLOTS, r, renew);
+	n = irq_irqfd_count(q->m);
+	q->most = n > q->most ? n : q->most;
+}
+
+/* Unhooks and deassigns (before the model closes its eventfds), and says what went where. */
+static void destroy_vfio_irqfds(void *opaque)
+{
+	struct vfio_irqfds *q = opaque;
+	struct irq_msi_route r[VFIO_IRQFD_SLOTS];
+	struct vfio_pci_stats st;
+
+	pci_dev_set_msi_observer(vfio_pt_pci_dev(q->p), NULL, NULL);
+	for (unsigned int v = 0; v < VFIO_IRQFD_SLOTS; v++)
+		r[v] = (struct irq_msi_route){ .efd = -1 };
+	irq_irqfd_set(q->m, q->first, VFIO_IRQFD_SLOTS, r, true);
+	vfio_pci_get_stats(vfio_pt_model(q->p), &st);
+	fprintf(stderr, "nestvm: vfio-pci: irqfd: %u vectors routed, %llu interrupts through "
+		"userspace\n", q->most, (unsigned long long)st.irqs);
+	free(q);
+}
+
+static int add_vfio_irqfds(struct machine *m, struct vfio_pt *p)
+{
+	struct vfio_irqfds *q = calloc(1, sizeof(*q));
+	int r;
+
+	if (!q)
+		return -ENOMEM;
+	*q = (struct vfio_irqfds){ .m = m, .p = p };
+	r = irq_irqfd_reserve(m, VFIO_IRQFD_SLOTS, &q->first);
+	if (r) {
+		free(q);
+		return r;
+	}
+	pci_dev_set_msi_observer(vfio_pt_pci_dev(p), vfio_msi_changed, q);
+	return record(m, q, destroy_vfio_irqfds);
+}
+
+/* Prints the backend's counters (type1: MAP_DMA / shadow map counts) as the device goes. */
+static void destroy_vfio_pt(void *d)
+{
+	char buf[256];
+
+	if (d && vfio_pt_format_summary(d, buf, sizeof(buf)) > 0)
+		fprintf(stderr, "nestvm: vfio-pci: %s\n", buf);
+	vfio_pt_destroy(d);
+}
 
 /*
  * vfio-pci: a host PCI function through iommufd. Behind the vIOMMU, the host's capabilities
@@ -229,7 +313,8 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 			vfio_pt_destroy(p);
 			return NULL;
 		}
-		fprintf(stderr, "nestvm: vfio-pci %s: no vIOMMU: guest-physical DMA\n", info.cdev);
+		fprintf(stderr, "nestvm: vfio-pci %s: host IOMMU %s, no vIOMMU: guest-physical DMA\n",
+			info.cdev, info.hi.name);
 		return p;
 	}
 	r = viommu_host_mode(vc, &info.caps, &nc, msg, sizeof(msg));
@@ -246,7 +331,7 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 		vfio_pt_destroy(p);
 		return NULL;
 	}
-	fprintf(stderr, "nestvm: host IOMMU iommufd (%s): %s\n", info.cdev, msg);
+	fprintf(stderr, "nestvm: host IOMMU %s (%s): %s\n", info.hi.name, info.cdev, msg);
 	return p;
 }
 
@@ -271,7 +356,11 @@ static int create_pci(struct machine *m, int pci)
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else if (!strcmp(model, "vfio-pci")) {
-			ret = record(m, create_vfio_pci(m, slot), destroy_vfio_pt);
+			struct vfio_pt *p = create_vfio_pci(m, slot);
+
+			ret = record(m, p, destroy_vfio_pt);
+			if (!ret)
+				ret = add_vfio_irqfds(m, p);
 		} else {
 			log_err("board", "no device model for '%s'", model);
 			ret = -EINVAL;

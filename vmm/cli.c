@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "board.h"
+#include "devices/vfio/type1.h"
 #include "devices/vfio/vfio-pci.h"
 #include "log.h"
 #include "machine.h"
@@ -147,11 +148,15 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 		p = next;
 	}
 	if (!strcmp(d->model, "vfio-pci")) {
-		char host[256], cdev[256], why[256];
+		char host[256], cdev[256], why[256], bdf[64];
 
-		/* The host device must exist now: one clear error, exit status 2. */
+		/*
+		 * The host device must exist now: one clear error, exit status 2. A device without
+		 * a VFIO cdev is opened through its group (type1) if it has one.
+		 */
 		if (vfio_pci_parse_options(d->opts, host, sizeof(host), why, sizeof(why)) ||
-		    vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why))) {
+		    (vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why)) &&
+		     type1_resolve_host(host, cdev, sizeof(cdev), bdf, sizeof(bdf), why, sizeof(why)))) {
 			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
 			return -EINVAL;
 		}

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The machine's interrupt path: the userspace IOAPIC on the bus, KVM MSI routes and delivery. */
+/*
+ * The machine's interrupt path: the userspace IOAPIC on the bus, KVM MSI routes and delivery,
+ * and irqfd MSI routes (passthrough vectors KVM injects without a userspace hop).
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +45,55 @@ static void deliver_msi(void *ctx, uint64_t addr, uint32_t data)
 _Static_assert(sizeof(((struct machine *)0)->ioapic_route_data) / sizeof(uint32_t) == IOAPIC_NR_PINS,
 	       "struct machine keeps one installed route per IOAPIC pin");
 
-/* Called by the IOAPIC with its lock held whenever an RTE's MSI form changes. */
+/* Slot q's KVM route: what its device wants, through interrupt remapping. False: none. */
+static bool slot_route(struct machine *m, const struct irq_irqfd *q, uint64_t *addr, uint32_t *data)
+{
+	*addr = q->want.addr;
+	*data = q->want.data;
+	if (q->want.efd < 0)
+		return false;
+	/* A request the unit would block takes the device's own path, which records the fault. */
+	return !(m->viommu && viommu_ir_enabled(m->viommu) &&
+		 viommu_lookup_msi(m->viommu, q->want.addr, q->want.data, q->want.sid, addr, data));
+}
+
+/* Assigns / deassigns the irqfds to match the installed routes (IOAPIC lock held). */
+static void sync_irqfds(struct machine *m)
+{
+	for (unsigned int k = 0; k < m->nr_irqfds; k++) {
+		struct irq_irqfd *q = &m->irqfds[k];
+		unsigned int gsi = IOAPIC_NR_PINS + k;
+		bool want = m->ioapic_routes_set && q->routed && q->want.efd >= 0;
+		int r;
+
+		if (q->assigned_efd >= 0 && (!want || q->renew || q->assigned_efd != q->want.efd)) {
+			/* Fails harmlessly when the eventfd was closed (KVM already dropped it). */
+			kvm_irqfd(m, q->assigned_efd, gsi, false);
+			q->assigned_efd = -1;
+		}
+		q->renew = false;
+		if (!want || q->assigned_efd >= 0)
+			continue;
+		r = kvm_irqfd(m, q->want.efd, gsi, true);
+		if (r)
+			log_debug("irq", "KVM_IRQFD gsi %u: %s", gsi, strerror(-r));
+		else
+			q->assigned_efd = q->want.efd;
+		trace(TRACE_IRQ, "irq", "irqfd gsi %u efd %d -> MSI %#llx/%#x r=%d", gsi, q->want.efd,
+		      (unsigned long long)m->irqfd_route_addr[k], m->irqfd_route_data[k], r);
+	}
+}
+
+/*
+ * Called by the IOAPIC with its lock held whenever an RTE's MSI form changes, and for the
+ * irqfd slots: the routing table is the IOAPIC pins, then one MSI route per irqfd slot.
+ */
 static void routes_changed(void *ctx)
 {
 	struct machine *m = ctx;
-	uint64_t addr[IOAPIC_NR_PINS];
-	uint32_t data[IOAPIC_NR_PINS];
+	uint64_t addr[IOAPIC_NR_PINS + IRQ_MAX_IRQFDS];
+	uint32_t data[IOAPIC_NR_PINS + IRQ_MAX_IRQFDS];
+	unsigned int n = IOAPIC_NR_PINS + m->nr_irqfds;
 	int ret;
 
 	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++) {
@@ -64,22 +110,41 @@ static void routes_changed(void *ctx)
 			data[pin] = 0;
 		}
 	}
+	for (unsigned int k = 0; k < m->nr_irqfds; k++) {
+		uint64_t *a = &addr[IOAPIC_NR_PINS + k];
+		uint32_t *d = &data[IOAPIC_NR_PINS + k];
+
+		m->irqfds[k].routed = slot_route(m, &m->irqfds[k], a, d);
+		if (!m->irqfds[k].routed) {
+			*a = 0xfee00000ULL; /* inert: no irqfd is assigned to it */
+			*d = 0;
+		}
+	}
 	/*
 	 * Most IEC invalidations do not touch an IOAPIC pin's entry: identical routes are not
 	 * re-sent (KVM_SET_GSI_ROUTING costs an SRCU grace period in the kernel).
 	 */
-	if (m->ioapic_routes_set && memcmp(addr, m->ioapic_route_addr, sizeof(addr)) == 0 &&
-	    memcmp(data, m->ioapic_route_data, sizeof(data)) == 0)
+	if (m->ioapic_routes_set &&
+	    memcmp(addr, m->ioapic_route_addr, sizeof(m->ioapic_route_addr)) == 0 &&
+	    memcmp(data, m->ioapic_route_data, sizeof(m->ioapic_route_data)) == 0 &&
+	    memcmp(addr + IOAPIC_NR_PINS, m->irqfd_route_addr, 8 * m->nr_irqfds) == 0 &&
+	    memcmp(data + IOAPIC_NR_PINS, m->irqfd_route_data, 4 * m->nr_irqfds) == 0) {
+		sync_irqfds(m);
 		return;
-	ret = kvm_set_msi_routes(m, addr, data, IOAPIC_NR_PINS);
+	}
+	ret = kvm_set_msi_routes(m, addr, data, n);
 	if (ret) {
 		log_warn("irq", "KVM_SET_GSI_ROUTING: %s", strerror(-ret));
 		m->ioapic_routes_set = false;
+		sync_irqfds(m);
 		return;
 	}
-	memcpy(m->ioapic_route_addr, addr, sizeof(addr));
-	memcpy(m->ioapic_route_data, data, sizeof(data));
+	memcpy(m->ioapic_route_addr, addr, sizeof(m->ioapic_route_addr));
+	memcpy(m->ioapic_route_data, data, sizeof(m->ioapic_route_data));
+	memcpy(m->irqfd_route_addr, addr + IOAPIC_NR_PINS, 8 * m->nr_irqfds);
+	memcpy(m->irqfd_route_data, data + IOAPIC_NR_PINS, 4 * m->nr_irqfds);
 	m->ioapic_routes_set = true;
+	sync_irqfds(m);
 }
 
 static const struct ioapic_ops ioapic_ops = {
@@ -233,6 +298,51 @@ void irq_fini(struct machine *m)
 	ioapic_fini(m->ioapic);
 	free(m->ioapic);
 	m->ioapic = NULL;
+}
+
+int irq_irqfd_reserve(struct machine *m, unsigned int n, unsigned int *ret_first)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&m->ioapic->lock);
+	if (n > IRQ_MAX_IRQFDS - m->nr_irqfds) {
+		r = -ENOSPC;
+	} else {
+		for (unsigned int k = m->nr_irqfds; k < m->nr_irqfds + n; k++)
+			m->irqfds[k] = (struct irq_irqfd){ .want = { .efd = -1 }, .assigned_efd = -1 };
+		*ret_first = m->nr_irqfds;
+		m->nr_irqfds += n;
+	}
+	pthread_mutex_unlock(&m->ioapic->lock);
+	return r;
+}
+
+int irq_irqfd_set(struct machine *m, unsigned int first, unsigned int n,
+		  const struct irq_msi_route *r, bool renew)
+{
+	pthread_mutex_lock(&m->ioapic->lock);
+	if (first > m->nr_irqfds || n > m->nr_irqfds - first) {
+		pthread_mutex_unlock(&m->ioapic->lock);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		m->irqfds[first + i].want = r[i];
+		m->irqfds[first + i].renew = m->irqfds[first + i].renew || renew;
+	}
+	routes_changed(m);
+	pthread_mutex_unlock(&m->ioapic->lock);
+	return 0;
+}
+
+unsigned int irq_irqfd_count(struct machine *m)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&m->ioapic->lock);
+	for (unsigned int k = 0; k < m->nr_irqfds; k++)
+		n += m->irqfds[k].assigned_efd >= 0;
+	pthread_mutex_unlock(&m->ioapic->lock);
+	return n;
 }
 
 void irq_ioapic_eoi(struct machine *m, uint8_t vector)

@@ -117,6 +117,13 @@ int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *
 	return ret;
 }
 
+int kvm_irqfd(struct machine *m, int efd, unsigned int gsi, bool assign)
+{
+	struct kvm_irqfd f = { .fd = (uint32_t)efd, .gsi = gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	return ioctl(m->vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
+}
+
 int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {

@@ -73,6 +73,21 @@ struct viommu;
 struct pci_host;
 struct board_host;
 
+/* One irqfd MSI route: KVM injects the MSI when efd is signalled (vmm/irq.c). */
+#define IRQ_MAX_IRQFDS 64
+struct irq_msi_route {
+	int efd;                /* < 0: no irqfd (masked, disabled): the device's own path */
+	uint64_t addr;
+	uint32_t data;
+	uint16_t sid;           /* requester, for interrupt remapping */
+};
+struct irq_irqfd {
+	struct irq_msi_route want;
+	bool renew;             /* the eventfd may be new even if its number is not */
+	bool routed;            /* the installed route is valid (not blocked by remapping) */
+	int assigned_efd;       /* -1: no irqfd assigned */
+};
+
 /* What the board description needs to know of the vIOMMU (filled from its options). */
 struct board_vtd {
 	bool present;
@@ -96,6 +111,11 @@ struct machine {
 	uint64_t ioapic_route_addr[24];
 	uint32_t ioapic_route_data[24];
 	bool ioapic_routes_set;
+	/* irqfd MSI routes (vmm/irq.c): slot k is GSI 24 + k; under the IOAPIC lock. */
+	struct irq_irqfd irqfds[IRQ_MAX_IRQFDS];
+	unsigned int nr_irqfds;  /* slots reserved */
+	uint64_t irqfd_route_addr[IRQ_MAX_IRQFDS];
+	uint32_t irqfd_route_data[IRQ_MAX_IRQFDS];
 	/* Deferred level re-delivery after an EOI (vmm/irq.c). */
 	pthread_t eoi_tid;
 	pthread_mutex_t eoi_lock;
@@ -125,6 +145,7 @@ int kvm_map_ram(struct machine *m);
 void kvm_close_vm(struct machine *m);
 int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n);
 int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data);
+int kvm_irqfd(struct machine *m, int efd, unsigned int gsi, bool assign);
 
 /* vcpu.c */
 struct boot_entry;
@@ -144,6 +165,16 @@ void irq_ioapic_eoi(struct machine *m, uint8_t vector);
 void irq_attach_viommu(struct machine *m);
 /* Called by each vCPU after it handled an exit: deferred level re-deliveries. */
 void irq_after_exit(struct machine *m);
+/* Reserves n irqfd slots: 0 and the first, or -ENOSPC. */
+int irq_irqfd_reserve(struct machine *m, unsigned int n, unsigned int *ret_first);
+/*
+ * Sets slots [first, first + n) to r (remapped through the vIOMMU when it remaps), installs
+ * the routes and assigns / deassigns the irqfds. renew: the eventfds were re-created.
+ */
+int irq_irqfd_set(struct machine *m, unsigned int first, unsigned int n,
+		  const struct irq_msi_route *r, bool renew);
+/* irqfds currently assigned (for the exit summary). */
+unsigned int irq_irqfd_count(struct machine *m);
 
 /* board.c */
 int board_build_fdt(struct machine *m, char *err, size_t errlen);

@@ -364,6 +364,63 @@ int pci_msi_notify(struct pci_dev *dev, unsigned int vector)
 	return 0;
 }
 
+int pci_msi_vector(struct pci_dev *dev, unsigned int vector, uint64_t *ret_addr,
+		   uint32_t *ret_data, bool *ret_masked)
+{
+	uint16_t flags;
+	bool masked;
+	int ret = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	masked = !(cfg16(dev, PCI_COMMAND) & PCI_COMMAND_MASTER);
+	flags = dev->msix_off ? cfg16(dev, dev->msix_off + PCI_MSIX_FLAGS) : 0;
+	if (flags & PCI_MSIX_FLAGS_ENABLE) {
+		if (vector >= dev->msix.nr) {
+			ret = -EINVAL;
+		} else {
+			masked = masked || (flags & PCI_MSIX_FLAGS_MASKALL) || msix_entry_masked(dev, vector);
+			msix_message(dev, vector, ret_addr, ret_data);
+		}
+	} else if (dev->msi_off &&
+		   ((flags = cfg16(dev, dev->msi_off + PCI_MSI_FLAGS)) & PCI_MSI_FLAGS_ENABLE)) {
+		if (vector >= msi_nvec_enabled(dev, flags)) {
+			ret = -EINVAL;
+		} else {
+			masked = masked || ((flags & PCI_MSI_FLAGS_MASKBIT) &&
+					    (cfg32(dev, msi_mask_off(dev, flags)) & (1u << vector)));
+			msi_message(dev, vector, ret_addr, ret_data);
+		}
+	} else {
+		ret = -ENODEV;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	if (!ret)
+		*ret_masked = masked;
+	return ret;
+}
+
+void pci_dev_set_msi_observer(struct pci_dev *dev, pci_msi_observer_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->msi_observer = fn;
+	dev->msi_observer_opaque = opaque;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* Tells the observer, if any, outside the lock. */
+void pci_msi_observe(struct pci_dev *dev)
+{
+	pci_msi_observer_fn fn;
+	void *opaque;
+
+	pthread_mutex_lock(&dev->lock);
+	fn = dev->msi_observer;
+	opaque = dev->msi_observer_opaque;
+	pthread_mutex_unlock(&dev->lock);
+	if (fn)
+		fn(dev, opaque);
+}
+
 bool pci_msi_enabled(struct pci_dev *dev)
 {
 	bool on = false;
@@ -509,5 +566,6 @@ bool pci_msix_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, uin
 	}
 	pthread_mutex_unlock(&dev->lock);
 	pci_msi_deliver_pending(dev);
+	pci_msi_observe(dev);
 	return true;
 }

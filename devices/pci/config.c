@@ -241,6 +241,13 @@ void pci_config_write(struct pci_dev *dev, unsigned int off, uint32_t val, unsig
 		pci_msi_deliver_pending(dev);
 	if (dev->ops && dev->ops->config_write)
 		dev->ops->config_write(dev, off, val, size);
+	/* After the device's hook: it may have re-armed what the observer routes. */
+	if (off < PCI_COMMAND + 2 && off + size > PCI_COMMAND)
+		pci_msi_observe(dev);
+	else if (dev->msi_off && off < dev->msi_off + 24 && off + size > dev->msi_off)
+		pci_msi_observe(dev);
+	else if (dev->msix_off && off < dev->msix_off + 12 && off + size > dev->msix_off)
+		pci_msi_observe(dev);
 }
 
 void pci_set_irq(struct pci_dev *dev, bool level)

@@ -44,6 +44,8 @@ uint64_t pci_bar_addr_locked(const struct pci_dev *dev, unsigned int bar);
 /* caps.c: MSI/MSI-X internals. */
 /* Sends every pending vector that is now unmasked (bounded by the vector count). */
 void pci_msi_deliver_pending(struct pci_dev *dev);
+/* Calls the device's MSI observer (pci_dev_set_msi_observer), if any, without the lock. */
+void pci_msi_observe(struct pci_dev *dev);
 /* MSI-X table/PBA access inside BAR bar; returns true if [off, off+size) was the table/PBA. */
 bool pci_msix_bar_read(struct pci_dev *dev, unsigned int bar, uint64_t off, unsigned int size,
 		       uint64_t *ret_val);

@@ -141,6 +141,13 @@
 struct pci_dev;
 struct pci_host;
 
+/*
+ * Told (without the config lock) after the guest may have changed what an MSI / MSI-X
+ * vector sends: a config write to the command register or an MSI / MSI-X capability (after
+ * the device's config_write hook), or an MSI-X table write. For the machine's irqfd routes.
+ */
+typedef void (*pci_msi_observer_fn)(struct pci_dev *dev, void *opaque);
+
 /* Device-model hooks; any may be NULL. */
 struct pci_dev_ops {
 	/* BAR access: off + size <= BAR size, size in {1,2,4,8}; decode is enabled. */
@@ -191,6 +198,8 @@ struct pci_dev {
 	struct pci_msix_state msix;
 	bool intx_level;          /* level the device drives */
 	bool intx_out;            /* level actually presented to the GSI (host-owned) */
+	pci_msi_observer_fn msi_observer; /* NULL: none */
+	void *msi_observer_opaque;
 };
 
 /*
@@ -254,6 +263,15 @@ bool pci_msi_enabled(struct pci_dev *dev);
  * Returns 0, -ENODEV (MSI/MSI-X disabled or device not on a host), -EINVAL (bad vector).
  */
 int pci_msi_notify(struct pci_dev *dev, unsigned int vector);
+/*
+ * What vector would send now: its message, and *ret_masked when it would be held pending
+ * instead (function or vector mask, or bus mastering off). 0, -ENODEV (MSI/MSI-X disabled)
+ * or -EINVAL (bad vector).
+ */
+int pci_msi_vector(struct pci_dev *dev, unsigned int vector, uint64_t *ret_addr,
+		   uint32_t *ret_data, bool *ret_masked);
+/* Sets (fn NULL: clears) the device's MSI observer; one per device. */
+void pci_dev_set_msi_observer(struct pci_dev *dev, pci_msi_observer_fn fn, void *opaque);
 /* Drives INTx: sets the status interrupt bit; the pin follows unless INTx is disabled. */
 void pci_set_irq(struct pci_dev *dev, bool level);
 /* True if bus mastering (DMA) is enabled in the command register. */

@@ -8,13 +8,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -80,52 +78,6 @@ static const struct type1_sys real_sys = {
 static int t1_ioctl(struct type1_backend *b, int fd, unsigned long req, uintptr_t arg)
 {
 	return b->sys.ioctl(b->sys.ctx, fd, req, arg);
-}
-
-/* ---- host= resolution (sysfs) ---- */
-
-int type1_resolve_host(const char *host, char *group, size_t glen, char *bdf, size_t blen,
-		       char *err, size_t errlen)
-{
-	char dir[PATH_MAX], link[PATH_MAX + 16], target[PATH_MAX];
-	const char *base, *gname;
-	struct stat st;
-	ssize_t n;
-
-	if (strchr(host, '/'))
-		snprintf(dir, sizeof(dir), "%s", host);
-	else
-		snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", host);
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "host device '%s' does not exist", host);
-		return -ENOENT;
-	}
-	/* The PCI address is the directory's own name once links are followed. */
-	if (!realpath(dir, target)) {
-		snprintf(err, errlen, "host device '%s': %s", host, strerror(errno));
-		return -ENOENT;
-	}
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= blen || strlen(base) < 7 || base[strlen(base) - 2] != '.') {
-		snprintf(err, errlen, "'%s' is not a PCI device directory", host);
-		return -ENOENT;
-	}
-	snprintf(bdf, blen, "%s", base);
-	snprintf(link, sizeof(link), "%s/iommu_group", target);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n <= 0) {
-		snprintf(err, errlen, "%s has no IOMMU group (is the host IOMMU on?)", bdf);
-		return -ENODEV;
-	}
-	target[n] = 0;
-	gname = strrchr(target, '/');
-	gname = gname ? gname + 1 : target;
-	if (snprintf(group, glen, "/dev/vfio/%s", gname) >= (int)glen) {
-		snprintf(err, errlen, "IOMMU group name too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
 }
 
 /* ---- container, groups, devices ---- */

@@ -101,6 +101,11 @@ struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p)
 	return vfio_pci_dev(p->d);
 }
 
+struct vfio_pci *vfio_pt_model(struct vfio_pt *p)
+{
+	return p->d;
+}
+
 void vfio_pt_destroy(struct vfio_pt *p)
 {
 	if (!p)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A passthrough device for the board: "-device vfio-pci,host=..." opens an iommufd backend,
- * binds the VFIO cdev to it and plugs a vfio-pci model into the PCI host. The board then
+ * A passthrough device for the board: "-device vfio-pci,host=..." opens an iommufd backend
+ * and binds the VFIO cdev to it (or, without /dev/iommu or a cdev, opens a type1 container
+ * and the device's VFIO group) and plugs a vfio-pci model into the PCI host. The board then
  * derives the vIOMMU mode from caps (viommu_host_mode), reports it, and attaches the device
  * to the vIOMMU with hi / dev (viommu_attach_host_device).
  */
@@ -15,6 +16,7 @@
 
 struct pci_host;
 struct pci_dev;
+struct vfio_pci;
 struct vfio_pt;
 
 struct vfio_pt_info {
@@ -28,6 +30,8 @@ struct vfio_pt_info {
 int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, struct vfio_pt **ret,
 		   struct vfio_pt_info *info, char *err, size_t errlen);
 struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p);
+/* The vfio-pci model (its eventfds and interrupt mode, for the machine's irqfd routes). */
+struct vfio_pci *vfio_pt_model(struct vfio_pt *p);
 /* Unplugs the model, then closes the backend (every host object and fd). Accepts NULL. */
 void vfio_pt_destroy(struct vfio_pt *p);
 /* The backend's counters for the exit summary ("" when it has none to report). */

@@ -40,7 +40,7 @@ bind_vfio() {
 
 L2K="-kernel /l2/vmlinuz -initrd /l2/initrd"
 BASE="console=ttyS0 $QUIET panic=-1"
-TRACE="--trace vtd-reg,vtd-desc,vtd-fault,host"
+TRACE="--trace vtd-reg,vtd-desc,vtd-fault,vtd-walk"
 QEMU="qemu-system-x86_64 -accel kvm -cpu host -nodefaults -no-user-config -vga none -nographic
  -serial stdio -no-reboot -M q35,kernel-irqchip=split"
 QTRACE="-D /tmp/trace -trace vtd_reg_dmar_root -trace vtd_dmar_enable -trace vtd_dmar_fault"
@@ -59,11 +59,12 @@ run_cmd() {
 	nv-legacy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device edu $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on l2test=edu" ;;
 	nv-vfio) bind_vfio || return 1
-		CMD="nestvm run -smp 1 -m 256M -device vfio,host=$BDF $TRACE $L2K"
+		CMD="nestvm run -smp 1 -m 256M -device vfio-pci,host=$BDF $TRACE $L2K"
 		APPEND="$BASE l2test=e1000e" ;;
+	# Behind our vIOMMU in shadow mode: caching mode, every map/unmap mirrored into type1.
 	nv-vfio-sm) bind_vfio || return 1
-		CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,cm=on -device vfio,host=$BDF $TRACE $L2K"
-		APPEND="$BASE l2test=e1000e intel_iommu=on,sm_on" ;;
+		CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy,cm=on,ir=on -device vfio-pci,host=$BDF $TRACE $L2K"
+		APPEND="$BASE l2test=e1000e intel_iommu=on" ;;
 	qemu-vfio) bind_vfio || return 1
 		CMD="$QEMU -smp 1 -m 256 -device vfio-pci,host=$BDF,rombar=0 $L2K"
 		APPEND="$BASE l2test=e1000e" ;;
@@ -91,7 +92,16 @@ summarize() {
 	# edu-dma's deliberate DMA to the unmapped IOVA 0xdead000 is the only fault allowed.
 	echo "LNX-TRACE name=$r faults_expected=$(grep '^trace: vtd: fault ' $t | grep -c 'addr=0xdead000')"
 	echo "LNX-TRACE name=$r faults_unexpected=$(grep '^trace: vtd: fault ' $t | grep -c -v 'addr=0xdead000')"
-	echo "LNX-TRACE name=$r shadow_maps=$(grep -c '^trace: host: .*map' $t)"
+	# The passthrough backend nestvm chose, and its counters (printed at exit).
+	grep -E '^nestvm: (host IOMMU|vfio-pci)' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"
+	v=$(sed -n 's/^nestvm: vfio-pci: type1: .*(\([0-9]*\) shadow maps, \([0-9]*\) shadow unmaps).*/\1 \2/p' $t)
+	echo "LNX-TRACE name=$r shadow_maps=${v% *}"
+	echo "LNX-TRACE name=$r shadow_unmaps=${v#* }"
+	echo "LNX-TRACE name=$r type1=$(grep -c -E '^nestvm: (host IOMMU type1|vfio-pci .*host IOMMU type1)' $t)"
+	echo "LNX-TRACE name=$r ctx_loads=$(grep -c '^trace: vtd: context ' $t)"
+	v=$(sed -n 's/^nestvm: vfio-pci: irqfd: \([0-9]*\) vectors routed, \([0-9]*\) interrupts through userspace/\1 \2/p' $t)
+	echo "LNX-TRACE name=$r irqfd_vectors=${v% *}"
+	echo "LNX-TRACE name=$r irqs_userspace=${v#* }"
 	grep -E '^trace: vtd: write (RTADDR|GCMD|IQA|IRTA)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E '^trace: vtd: (fault|ctx|context|pasid|root)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E 'vtd_reg_dmar_root|vtd_dmar_enable|vtd_dmar_fault' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"

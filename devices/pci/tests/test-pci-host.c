@@ -483,6 +483,72 @@ START_TEST(test_msix_delivery)
 }
 END_TEST
 
+static unsigned int observed;
+
+static void observer(struct pci_dev *dev, void *opaque)
+{
+	ck_assert_ptr_eq(opaque, &observed);
+	observed++;
+}
+
+/* What a vector would send, and the observer the machine's irqfd routes follow. */
+START_TEST(test_msi_vector_observer)
+{
+	struct env *e = env_new();
+	struct tdev *t = tdev_new(e, 3);
+	uint64_t tbl = MMIO + 64 * KiB, addr;
+	unsigned int msix = e->msix, msi = e->msi;
+	uint32_t data;
+	bool masked;
+
+	e->t = t;
+	observed = 0;
+	pci_dev_set_msi_observer(&t->pci, observer, &observed);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 0, &addr, &data, &masked), -ENODEV);
+	cfc_write(e, 3, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	ck_assert_uint_eq(observed, 1);
+	cfc_write(e, 3, PCI_CACHE_LINE_SIZE, 0x10, 1); /* not MSI state: not told */
+	ck_assert_uint_eq(observed, 1);
+	/* MSI, 64-bit with per-vector masks: 4 vectors enabled. */
+	cfc_write(e, 3, msi + PCI_MSI_ADDRESS_LO, 0xfee01000, 4);
+	cfc_write(e, 3, msi + PCI_MSI_DATA_64, 0x40, 2);
+	cfc_write(e, 3, msi + PCI_MSI_FLAGS, PCI_MSI_FLAGS_ENABLE | (2 << 4), 2);
+	ck_assert_uint_eq(observed, 4);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 2, &addr, &data, &masked), 0);
+	ck_assert_uint_eq(addr, 0xfee01000);
+	ck_assert_uint_eq(data, 0x42);
+	ck_assert(masked); /* no bus mastering yet */
+	cfc_write(e, 3, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 2, &addr, &data, &masked), 0);
+	ck_assert(!masked);
+	cfc_write(e, 3, msi + PCI_MSI_MASK_64, 0x4, 4);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 2, &addr, &data, &masked), 0);
+	ck_assert(masked);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 4, &addr, &data, &masked), -EINVAL);
+	cfc_write(e, 3, msi + PCI_MSI_FLAGS, 0, 2);
+	/* MSI-X: every table write is told; entries reset masked. */
+	observed = 0;
+	cfc_write(e, 3, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	ck_assert_uint_eq(observed, 1);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 3, &addr, &data, &masked), 0);
+	ck_assert(masked);
+	bus_write(&e->bus, BUS_MMIO, tbl + 3 * 16, 0xfee02000, 4);
+	bus_write(&e->bus, BUS_MMIO, tbl + 3 * 16 + 8, 0x77, 4);
+	bus_write(&e->bus, BUS_MMIO, tbl + 3 * 16 + 12, 0, 4);
+	ck_assert_uint_eq(observed, 4);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 3, &addr, &data, &masked), 0);
+	ck_assert(!masked && addr == 0xfee02000 && data == 0x77);
+	cfc_write(e, 3, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL, 2);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 3, &addr, &data, &masked), 0);
+	ck_assert(masked);
+	ck_assert_int_eq(pci_msi_vector(&t->pci, 16, &addr, &data, &masked), -EINVAL);
+	pci_dev_set_msi_observer(&t->pci, NULL, NULL);
+	bus_write(&e->bus, BUS_MMIO, tbl + 3 * 16 + 12, 1, 4);
+	ck_assert_uint_eq(observed, 5);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_host_reset)
 {
 	struct env *e = env_new();
@@ -519,6 +585,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_intx_routing);
 	tcase_add_test(tc, test_msi_delivery);
 	tcase_add_test(tc, test_msix_delivery);
+	tcase_add_test(tc, test_msi_vector_observer);
 	tcase_add_test(tc, test_host_reset);
 	suite_add_tcase(s, tc);
 	return s;
