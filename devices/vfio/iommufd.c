@@ -24,6 +24,8 @@
 #define IFD_FAULT_BATCH 16
 /* Bound on re-issuing the remainder of a batch the kernel handled only partly. */
 #define IFD_INV_RETRIES 8
+/* Objects whose IOMMU_DESTROY failed, destroyed again at close. */
+#define IFD_MAX_ORPHANS 16
 
 #define ECAP_NEST BIT_ULL(26)
 
@@ -54,6 +56,8 @@ struct iommufd_backend {
 	host_fault_fn fault_fn;
 	void *fault_opaque;
 	struct iommufd_stats st;
+	uint32_t orphans[IFD_MAX_ORPHANS];
+	unsigned int nr_orphans;
 };
 
 /* ---- the real system calls ---- */
@@ -116,6 +120,33 @@ static int destroy_obj(struct iommufd_backend *b, uint32_t id)
 	return xioctl(b, b->fd, IFD_DESTROY, &d);
 }
 
+/* Destroys id; if the kernel refuses (busy, transient), remembers it for close to retry. */
+static void destroy_or_keep(struct iommufd_backend *b, uint32_t id)
+{
+	int r = destroy_obj(b, id);
+
+	if (!r || r == -ENOENT)
+		return;
+	if (b->nr_orphans < IFD_MAX_ORPHANS)
+		b->orphans[b->nr_orphans++] = id;
+	else
+		log_warn("iommufd", "object %u not destroyed: %s", id, strerror(-r));
+}
+
+/* Destroys the remembered objects once more; keeps the ones that still fail. */
+static void destroy_orphans(struct iommufd_backend *b)
+{
+	unsigned int n = b->nr_orphans, k = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		int r = destroy_obj(b, b->orphans[i]);
+
+		if (r && r != -ENOENT)
+			b->orphans[k++] = b->orphans[i];
+	}
+	b->nr_orphans = k;
+}
+
 /* ---- life cycle ---- */
 
 int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
@@ -133,8 +164,8 @@ int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
 	b->fd = b->sys.open(b->sys.ctx, path ? path : "/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (b->fd < 0) {
 		r = b->fd;
-		snprintf(errbuf, errlen, "cannot open %s: %s (needs CONFIG_IOMMUFD)",
-			 path ? path : "/dev/iommu", strerror(-r));
+		snprintf(errbuf, errlen, "cannot open %s: %s%s", path ? path : "/dev/iommu",
+			 strerror(-r), r == -ENOENT ? " (needs CONFIG_IOMMUFD)" : "");
 		goto err_free;
 	}
 	r = xioctl(b, b->fd, IFD_IOAS_ALLOC, &ia);
@@ -177,8 +208,17 @@ static int read_hw_info(struct iommufd_backend *b, struct ifd_dev *d, char *errb
 	return 0;
 }
 
-/* Allocates the nest parent and probes the nesting, invalidation and fault-queue ioctls. */
-static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
+/* What an older kernel or IOMMU answers for a feature it lacks (anything else is a failure). */
+static bool unsupported(int r)
+{
+	return r == -EOPNOTSUPP || r == -EINVAL || r == -ENOTTY;
+}
+
+/*
+ * Allocates the nest parent and probes the nesting, invalidation and fault-queue ioctls. A
+ * missing feature is noted and left out; any other error undoes the parent and is returned.
+ */
+static int setup_parent(struct iommufd_backend *b, struct ifd_dev *d, char *errbuf, size_t errlen)
 {
 	struct ifd_hwpt_alloc ha = { .size = sizeof(ha), .flags = IFD_HWPT_NEST_PARENT | IFD_HWPT_PASID,
 				     .dev_id = d->dev_id, .pt_id = b->ioas };
@@ -188,7 +228,7 @@ static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
 
 	if (!d->caps.vtd || !(d->caps.vtd_ecap & ECAP_NEST)) {
 		note_missing(b, "host VT-d has no ECAP.NEST: nesting unavailable");
-		return;
+		return 0;
 	}
 	b->st.hwpt_alloc++;
 	r = xioctl(b, b->fd, IFD_HWPT_ALLOC, &ha);
@@ -200,9 +240,13 @@ static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
 	} else if (!r) {
 		b->parent_pasid = true;
 	}
+	if (r && !unsupported(r)) {
+		snprintf(errbuf, errlen, "IOMMU_HWPT_ALLOC (nest parent) failed: %s", strerror(-r));
+		return r;
+	}
 	if (r) {
 		note_missing(b, "no nest-parent HWPT (IOMMU_HWPT_ALLOC_NEST_PARENT, Linux 6.7+)");
-		return;
+		return 0;
 	}
 	b->parent = ha.out_hwpt_id;
 	b->have_parent = true;
@@ -213,6 +257,12 @@ static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
 	if (!b->have_invalidate)
 		note_missing(b, "no IOMMU_HWPT_INVALIDATE (Linux 6.8+): nesting unavailable");
 	r = xioctl(b, b->fd, IFD_FAULT_QUEUE_ALLOC, &fa);
+	if (r && r != -ENOTTY && r != -EOPNOTSUPP) {
+		snprintf(errbuf, errlen, "IOMMU_FAULT_QUEUE_ALLOC failed: %s", strerror(-r));
+		destroy_or_keep(b, b->parent);
+		b->have_parent = b->parent_pasid = b->have_invalidate = false;
+		return r;
+	}
 	if (r) {
 		note_missing(b, "no IOMMU_FAULT_QUEUE_ALLOC (Linux 6.11+): no page requests");
 	} else {
@@ -220,6 +270,7 @@ static void setup_parent(struct iommufd_backend *b, struct ifd_dev *d)
 		b->fault_id = fa.out_fault_id;
 		b->fault_fd = (int)fa.out_fault_fd;
 	}
+	return 0;
 }
 
 int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint32_t *ret_dev,
@@ -255,8 +306,11 @@ int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint
 	r = read_hw_info(b, d, errbuf, errlen);
 	if (r)
 		goto err_close;
-	if (!b->have_parent)
-		setup_parent(b, d);
+	if (!b->have_parent) {
+		r = setup_parent(b, d, errbuf, errlen);
+		if (r)
+			goto err_close;
+	}
 	d->caps.nesting = b->have_parent && b->have_invalidate;
 	d->caps.fault_queue = b->have_fault;
 	d->caps.pasid_attach = b->parent_pasid && d->caps.max_pasid_log2 > 0;
@@ -277,14 +331,14 @@ err_close:
 	return r;
 }
 
-static void detach_one(struct iommufd_backend *b, struct ifd_dev *d, uint32_t pasid)
+static int detach_one(struct iommufd_backend *b, struct ifd_dev *d, uint32_t pasid)
 {
 	struct ifd_vfio_detach dt = { .argsz = pasid == HOST_PASID_NONE ? 8 : 12,
 				      .flags = pasid == HOST_PASID_NONE ? 0 : IFD_DETACH_PASID,
 				      .pasid = pasid == HOST_PASID_NONE ? 0 : pasid };
 
 	b->st.detach++;
-	xioctl(b, d->fd, IFD_VFIO_DETACH, &dt);
+	return xioctl(b, d->fd, IFD_VFIO_DETACH, &dt);
 }
 
 void iommufd_backend_close(struct iommufd_backend *b)
@@ -302,19 +356,25 @@ void iommufd_backend_close(struct iommufd_backend *b)
 			detach_one(b, d, d->binds[j].pasid);
 			if (d->binds[j].pasid == HOST_PASID_NONE)
 				d->rid_on_default = false;
-			destroy_obj(b, d->binds[j].hwpt);
+			destroy_or_keep(b, d->binds[j].hwpt);
 		}
 		if (d->rid_on_default)
 			detach_one(b, d, HOST_PASID_NONE);
+		/* Closing the cdev drops whatever a failed detach left attached. */
 		b->sys.close(b->sys.ctx, d->fd);
 	}
+	/* Children before parents: the orphans first, then fault queue, parent and IOAS. */
+	destroy_orphans(b);
 	if (b->have_fault) {
-		destroy_obj(b, b->fault_id);
+		destroy_or_keep(b, b->fault_id);
 		b->sys.close(b->sys.ctx, b->fault_fd);
 	}
 	if (b->have_parent)
-		destroy_obj(b, b->parent);
-	destroy_obj(b, b->ioas);
+		destroy_or_keep(b, b->parent);
+	destroy_or_keep(b, b->ioas);
+	destroy_orphans(b);
+	if (b->nr_orphans)
+		log_warn("iommufd", "%u objects could not be destroyed", b->nr_orphans);
 	b->sys.close(b->sys.ctx, b->fd);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
@@ -423,11 +483,12 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 	b->st.attach++;
 	r = xioctl(b, d->fd, IFD_VFIO_ATTACH, &at);
 	if (r) {
-		destroy_obj(b, ha.out_hwpt_id);
+		/* The old attachment (if any) stays in place. */
+		destroy_or_keep(b, ha.out_hwpt_id);
 		goto out;
 	}
 	if (bd->used)
-		destroy_obj(b, bd->hwpt);
+		destroy_or_keep(b, bd->hwpt);
 	if (pasid == HOST_PASID_NONE)
 		d->rid_on_default = false;
 	*bd = (struct ifd_bind){ .used = true, .pasid = pasid, .hwpt = ha.out_hwpt_id };
@@ -450,9 +511,12 @@ static int ifd_detach(void *be, uint32_t dev, uint32_t pasid)
 	if (d)
 		bd = find_bind(d, pasid);
 	if (bd) {
-		detach_one(b, d, pasid);
-		r = destroy_obj(b, bd->hwpt);
-		bd->used = false;
+		/* A failed detach leaves the binding as it was, so the caller can retry. */
+		r = detach_one(b, d, pasid);
+		if (!r) {
+			destroy_or_keep(b, bd->hwpt);
+			bd->used = false;
+		}
 	}
 	pthread_mutex_unlock(&b->lock);
 	return r;

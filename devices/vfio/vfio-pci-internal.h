@@ -53,8 +53,8 @@ struct vfio_pci {
 /* vfio-pci-irq.c */
 /* Arms the VFIO index the guest's MSI / MSI-X / INTx state calls for (no-op if armed). */
 void vpci_irq_update(struct vfio_pci *d);
-/* Disarms whatever is armed and closes its eventfds. */
-void vpci_irq_disarm(struct vfio_pci *d);
+/* Disarms whatever is armed and closes its eventfds; if VFIO refuses, keeps it unless force. */
+void vpci_irq_disarm(struct vfio_pci *d, bool force);
 int vpci_irq_thread_start(struct vfio_pci *d);
 void vpci_irq_thread_stop(struct vfio_pci *d);
 /* The real system calls. */

@@ -141,14 +141,26 @@ static void close_efds(struct vfio_pci *d)
 	d->nr_efd = 0;
 }
 
-/* Lock held. */
-static void disarm_locked(struct vfio_pci *d)
+/*
+ * Lock held. If VFIO refuses, the index stays armed with our eventfds: the mode is kept (the
+ * next update tries again) unless force (the device is going away: the eventfds are closed).
+ */
+static int disarm_locked(struct vfio_pci *d, bool force)
 {
+	int r;
+
 	if (d->mode == VFIO_PCI_IRQ_NONE)
-		return;
-	set_irqs(d, VFD_IRQ_SET_DATA_NONE | VFD_IRQ_SET_ACTION_TRIGGER, mode_index[d->mode], 0, NULL);
+		return 0;
+	r = set_irqs(d, VFD_IRQ_SET_DATA_NONE | VFD_IRQ_SET_ACTION_TRIGGER, mode_index[d->mode], 0, NULL);
+	if (r) {
+		log_warn("vfio-pci", "VFIO_DEVICE_SET_IRQS (index %u off) failed: %s",
+			 mode_index[d->mode], strerror(-r));
+		if (!force)
+			return r;
+	}
 	close_efds(d);
 	d->mode = VFIO_PCI_IRQ_NONE;
+	return 0;
 }
 
 static void arm_locked(struct vfio_pci *d, enum vfio_pci_irq_mode m, unsigned int count)
@@ -191,7 +203,10 @@ void vpci_irq_update(struct vfio_pci *d)
 	pthread_mutex_lock(&d->lock);
 	if (m != d->mode || (m != VFIO_PCI_IRQ_NONE && count != d->nr_efd)) {
 		lower = d->mode == VFIO_PCI_IRQ_INTX && d->intx_asserted;
-		disarm_locked(d);
+		if (disarm_locked(d, false)) {
+			pthread_mutex_unlock(&d->lock);
+			return;
+		}
 		d->intx_asserted = false;
 		if (m != VFIO_PCI_IRQ_NONE)
 			arm_locked(d, m, count);
@@ -203,14 +218,14 @@ void vpci_irq_update(struct vfio_pci *d)
 		pci_set_irq(&d->pci, false);
 }
 
-void vpci_irq_disarm(struct vfio_pci *d)
+void vpci_irq_disarm(struct vfio_pci *d, bool force)
 {
 	bool lower;
 
 	pthread_mutex_lock(&d->lock);
 	lower = d->intx_asserted;
 	d->intx_asserted = false;
-	disarm_locked(d);
+	disarm_locked(d, force);
 	pthread_mutex_unlock(&d->lock);
 	if (lower)
 		pci_set_irq(&d->pci, false);

@@ -158,7 +158,7 @@ static void vpci_reset(struct pci_dev *pd)
 {
 	struct vfio_pci *d = pd->opaque;
 
-	vpci_irq_disarm(d);
+	vpci_irq_disarm(d, false);
 	if (d->dev_flags & VFD_DEVICE_FLAGS_RESET) {
 		int r = dioctl(d, VFD_DEVICE_RESET, NULL);
 
@@ -205,9 +205,15 @@ static int setup_bars(struct vfio_pci *d, const uint8_t *hc, char *err, size_t e
 		uint32_t raw = le32_load(hc + PCI_BAR0 + 4 * i);
 		enum pci_bar_type t = PCI_BAR_MEM32;
 		struct vpci_region *r = &d->bars[i];
-		int ret;
+		int ret = region_info(d, i, r);
 
-		if (region_info(d, i, r) || !r->size) {
+		/* Every BAR index exists (num_regions > the config index): a failure is the host's. */
+		if (ret) {
+			snprintf(err, errlen, "VFIO_DEVICE_GET_REGION_INFO (BAR%u) failed: %s", i,
+				 strerror(-ret));
+			return ret;
+		}
+		if (!r->size) {
 			*r = (struct vpci_region){ 0 };
 			continue;
 		}
@@ -352,8 +358,12 @@ struct vfio_pci *vfio_pci_create(const struct vfio_dev_sys *sys, int fd, struct 
 	}
 	for (uint32_t i = 0; i < 3 && i < di.num_irqs; i++) {
 		d->irq_info[i] = (struct vfd_irq_info){ .argsz = sizeof(d->irq_info[i]), .index = i };
-		if (dioctl(d, VFD_DEVICE_GET_IRQ_INFO, &d->irq_info[i]))
-			d->irq_info[i].count = 0;
+		r = dioctl(d, VFD_DEVICE_GET_IRQ_INFO, &d->irq_info[i]);
+		if (r) {
+			snprintf(err, errlen, "VFIO_DEVICE_GET_IRQ_INFO (index %u) failed: %s", i,
+				 strerror(-r));
+			goto fail_lock;
+		}
 	}
 	class = le32_load(hc + PCI_REVISION_ID) >> 8;
 	pci_dev_init(&d->pci, le16_load(hc + PCI_VENDOR_ID), le16_load(hc + PCI_DEVICE_ID),
@@ -401,7 +411,7 @@ void vfio_pci_destroy(struct vfio_pci *d)
 	if (!d)
 		return;
 	vpci_irq_thread_stop(d);
-	vpci_irq_disarm(d);
+	vpci_irq_disarm(d, true);
 	pci_host_remove_device(&d->pci);
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++)
 		if (d->bars[i].map)

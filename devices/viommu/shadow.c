@@ -24,6 +24,7 @@
 struct sh_ext {
 	uint64_t iova, len, gpa;
 	bool w;
+	bool stale; /* its unmap failed: still on the host, wanted by nobody */
 };
 
 struct sh_list {
@@ -42,6 +43,9 @@ struct vtd_shadow {
 	bool pend_all;
 	bool did_valid;
 	uint16_t did;                /* domain of the last walk (filters DID-selective flushes) */
+	bool retry;                  /* a host call failed: the next flush re-walks everything */
+	int host_err;                /* the last failed host call's error (0: none yet) */
+	bool warned;
 	struct vtd_shadow_stats st;
 };
 
@@ -96,7 +100,7 @@ static void emit(struct sh_walk *w, uint64_t iova, uint64_t len, uint64_t gpa, b
 		    gpa != g->gpa) {
 			l->e[l->n - 1].len += n;
 		} else if (l->n < SH_MAX_EXT) {
-			l->e[l->n++] = (struct sh_ext){ iova, n, gpa, wr };
+			l->e[l->n++] = (struct sh_ext){ .iova = iova, .len = n, .gpa = gpa, .w = wr };
 		} else {
 			l->full = true;
 			return;
@@ -220,7 +224,8 @@ static void walk_device(struct sh_walk *w)
 
 static bool same(const struct sh_ext *a, const struct sh_ext *b)
 {
-	return a->iova == b->iova && a->len == b->len && a->gpa == b->gpa && a->w == b->w;
+	return a->iova == b->iova && a->len == b->len && a->gpa == b->gpa && a->w == b->w &&
+	       !a->stale && !b->stale;
 }
 
 static void *hva_of(struct vtd_shadow *s, uint64_t gpa)
@@ -233,13 +238,34 @@ static void *hva_of(struct vtd_shadow *s, uint64_t gpa)
 	return NULL;
 }
 
+/* A failed host call: counted, warned about once, and retried by the next flush. */
+static void host_failed(struct vtd_shadow *s, const char *what, int r)
+{
+	s->st.errors++;
+	s->retry = true;
+	s->host_err = r;
+	if (!s->warned)
+		log_warn("vtd", "shadow sid %04x: host %s failed: %s (retried at the next flush)",
+			 s->sid, what, strerror(-r));
+	s->warned = true;
+}
+
+static int by_iova(const void *a, const void *b)
+{
+	const struct sh_ext *x = a, *y = b;
+
+	return x->iova < y->iova ? -1 : x->iova > y->iova;
+}
+
 /* Brings [s0, e0) of the host in line with the guest's tables. */
 static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh_list *want)
 {
 	struct sh_list *cur = &s->cur;
 	struct sh_walk w;
 	unsigned int lo, hi, nkeep = 0;
+	bool stale = false;
 	struct sh_ext *merged;
+	int r;
 
 	/* Widen to whole current mappings (the host never splits one). */
 	for (unsigned int i = 0; i < cur->n; i++) {
@@ -279,11 +305,18 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 			j++;
 		}
 		s->st.unmaps++;
-		if (s->hi.ops->unmap_iova(s->hi.be, cur->e[i].iova,
-					  cur->e[j].iova + cur->e[j].len - cur->e[i].iova))
-			s->st.errors++;
-		for (unsigned int k = i; k <= j; k++)
-			cur->e[k].len = 0; /* dropped below */
+		r = s->hi.ops->unmap_iova(s->hi.be, cur->e[i].iova,
+					  cur->e[j].iova + cur->e[j].len - cur->e[i].iova);
+		if (r) {
+			/* Still on the host: kept in the list, so the retry unmaps them. */
+			host_failed(s, "unmap", r);
+			for (unsigned int k = i; k <= j; k++)
+				cur->e[k].stale = true;
+			stale = true;
+		} else {
+			for (unsigned int k = i; k <= j; k++)
+				cur->e[k].len = 0; /* dropped below */
+		}
 		i = j + 1;
 	}
 	/* Map what is new. */
@@ -296,9 +329,12 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 		if (have)
 			continue;
 		s->st.maps++;
-		if (!hva || s->hi.ops->map_iova(s->hi.be, want->e[k].iova, want->e[k].len, hva,
-						want->e[k].w)) {
+		if (!hva) {
 			s->st.errors++;
+			want->e[k].len = 0;
+		} else if ((r = s->hi.ops->map_iova(s->hi.be, want->e[k].iova, want->e[k].len, hva,
+						     want->e[k].w))) {
+			host_failed(s, "map", r);
 			want->e[k].len = 0;
 		}
 	}
@@ -313,8 +349,13 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 	for (unsigned int k = 0; k < want->n && nkeep < SH_MAX_EXT; k++)
 		if (want->e[k].len)
 			merged[nkeep++] = want->e[k];
+	for (unsigned int i = lo; stale && i < hi && nkeep < SH_MAX_EXT; i++)
+		if (cur->e[i].len && cur->e[i].stale)
+			merged[nkeep++] = cur->e[i];
 	for (unsigned int i = hi; i < cur->n && nkeep < SH_MAX_EXT; i++)
 		merged[nkeep++] = cur->e[i];
+	if (stale)
+		qsort(merged, nkeep, sizeof(*merged), by_iova);
 	free(cur->e);
 	cur->e = merged;
 	cur->n = nkeep;
@@ -324,6 +365,10 @@ void vtd_shadow_flush(struct vtd_shadow *s)
 {
 	struct sh_list want = { .e = calloc(SH_MAX_EXT, sizeof(struct sh_ext)) };
 
+	if (s && s->retry) {
+		s->retry = false;
+		s->pend_all = true;
+	}
 	if (!s || (!s->npend && !s->pend_all)) {
 		free(want.e);
 		return;
@@ -396,7 +441,16 @@ struct vtd_shadow *vtd_shadow_create(struct viommu *v, uint16_t sid, const struc
 		return NULL;
 	}
 	vtd_shadow_queue_all(s);
+	s->warned = true; /* a failure here is an error of its own, below */
 	vtd_shadow_flush(s);
+	s->warned = false;
+	if (s->host_err) {
+		/* The device would have no DMA at all: refuse it (its IOAS goes with the backend). */
+		log_err("vtd", "shadow sid %04x: cannot map guest RAM for the device: %s", sid,
+			strerror(-s->host_err));
+		vtd_shadow_destroy(s);
+		return NULL;
+	}
 	return s;
 }
 

@@ -38,6 +38,43 @@ void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f)
 		kd->faults[kd->nr_faults++] = *f;
 }
 
+int kd_default_errno(char kind, unsigned long req)
+{
+	switch (kind) {
+	case 'o':
+		return EBUSY;   /* device already open elsewhere (or ENOMEM: same handling) */
+	case 'c':
+		return EIO;
+	case 'r':
+		return EFAULT;
+	case 'w':
+		return EINVAL;  /* response rejected */
+	}
+	switch (req) {
+	case IFD_IOAS_ALLOC:
+	case IFD_HWPT_ALLOC:
+	case IFD_FAULT_QUEUE_ALLOC:
+	case IFD_IOAS_MAP:
+	case IFD_VFIO_BIND:
+		return ENOMEM;
+	case IFD_DESTROY:
+	case IFD_IOAS_UNMAP:
+		return EBUSY;
+	case IFD_GET_HW_INFO:
+		return EOPNOTSUPP;
+	}
+	return EINVAL;          /* attach, detach, invalidate */
+}
+
+/* Counts one host call; returns -errno when it is the one to fail. */
+static int inject(struct kdouble *kd, char kind, unsigned long req)
+{
+	if (++kd->nr_sys != kd->fail_call)
+		return 0;
+	kd->injected = kd->fail_errno ? kd->fail_errno : kd_default_errno(kind, req);
+	return -kd->injected;
+}
+
 static uint32_t new_obj(struct kdouble *kd, enum kd_obj_type t)
 {
 	for (uint32_t i = 1; i < KD_MAX_OBJS; i++) {
@@ -392,9 +429,16 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 	struct kdouble *kd = ctx;
 	struct kd_dev *dv = dev_by_fd(kd, fd);
 
+	int ir = inject(kd, 'i', req);
+
 	if ((req >> 8) != IFD_TYPE || (req >> 16))
 		return -ENOTTY;
 	kd->calls[req & 0xff]++;
+	if (ir) {
+		if (req == IFD_HWPT_INVALIDATE)
+			((struct ifd_hwpt_invalidate *)arg)->entry_num = 0;
+		return ir;
+	}
 	if (dv) {
 		struct ifd_vfio_bind *b = arg;
 
@@ -468,8 +512,10 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 static int kd_open(void *ctx, const char *path, int flags)
 {
 	struct kdouble *kd = ctx;
-	int n;
+	int n, r = inject(kd, 'o', 0);
 
+	if (r)
+		return r;
 	if (!strcmp(path, "/dev/iommu")) {
 		if (kd->iommufd >= 0)
 			return -EBUSY;
@@ -491,6 +537,7 @@ static int kd_close(void *ctx, int fd)
 {
 	struct kdouble *kd = ctx;
 	struct kd_dev *dv = dev_by_fd(kd, fd);
+	int r = inject(kd, 'c', 0);
 
 	if (dv) {
 		/* Closing the cdev unbinds: its attachments go away with it. */
@@ -508,14 +555,17 @@ static int kd_close(void *ctx, int fd)
 		return -EBADF;
 	}
 	kd->open_fds--;
-	return 0;
+	return r; /* an injected failure: the fd is gone all the same */
 }
 
 static ssize_t kd_read(void *ctx, int fd, void *buf, size_t len)
 {
 	struct kdouble *kd = ctx;
 	size_t n = 0;
+	int r = inject(kd, 'r', 0);
 
+	if (r)
+		return r;
 	if (fd != kd->fault_fd || fd < 0)
 		return -EBADF;
 	if (len < sizeof(struct ifd_pgfault))
@@ -532,7 +582,10 @@ static ssize_t kd_write(void *ctx, int fd, const void *buf, size_t len)
 {
 	struct kdouble *kd = ctx;
 	const struct ifd_page_response *pr = buf;
+	int r = inject(kd, 'w', 0);
 
+	if (r)
+		return r;
 	if (fd != kd->fault_fd || fd < 0)
 		return -EBADF;
 	if (len % sizeof(*pr) || !len)

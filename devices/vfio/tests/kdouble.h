@@ -49,6 +49,14 @@ struct kdouble {
 	uint8_t max_pasid_log2;
 	int inv_fail_at;           /* entry index (over all calls) that fails with EINVAL, -1 none */
 	unsigned int inv_short;    /* succeed but handle at most this many entries per call (0: all) */
+	/*
+	 * Fault injection: host call number fail_call (1-based, counted over every open, close,
+	 * ioctl, read and write through the seam; 0: none) fails with fail_errno, or with the
+	 * errno the kernel would give for that call when fail_errno is 0 (kd_default_errno).
+	 * A failed close still releases the fd, as Linux does.
+	 */
+	unsigned int fail_call;
+	int fail_errno;
 
 	/* State. */
 	int iommufd;
@@ -61,6 +69,8 @@ struct kdouble {
 	uint32_t responded[KD_MAX_FAULTS];
 	unsigned int nr_responded;
 	unsigned int inv_seen;     /* entries received over all calls */
+	unsigned int nr_sys;       /* host calls so far (the fault injection's counter) */
+	int injected;              /* the injected errno once the failure happened, else 0 */
 
 	/* Log. */
 	unsigned int calls[256];   /* per ioctl nr (low byte) */
@@ -75,6 +85,8 @@ void kd_init(struct kdouble *kd, unsigned int kver);
 void kd_sys(struct kdouble *kd, struct iommufd_sys *ret);
 /* Objects still alive (devices excluded). */
 unsigned int kd_live_objects(const struct kdouble *kd);
+/* The errno an injected failure of this call gives: what the kernel returns for it. */
+int kd_default_errno(char kind, unsigned long req);
 /* Queues a page fault record for the fault fd. */
 void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f);
 

@@ -243,6 +243,110 @@ START_TEST(test_needs_caching_mode)
 }
 END_TEST
 
+/* ---- host-side fault injection ---- */
+
+static const uint64_t glob_inv[1][2] = { { 0x2 | (1 << 4), 0 } };
+
+/* After the step during which the injected call failed, one more flush must repair the host. */
+static void recover(bool *seen)
+{
+	if (kd.injected && !*seen) {
+		*seen = true;
+		drain(glob_inv, 1);
+	}
+}
+
+/*
+ * Attach, translation on, a 4-page map, a page removed, translation off, with the host call
+ * n after the backend's setup failing (0: none). Returns how many host calls that made.
+ */
+static unsigned int fault_run(unsigned int n)
+{
+	const uint64_t four[4][2] = { { page_inv, 0x0000 }, { page_inv, 0x1000 },
+				      { page_inv, 0x2000 }, { page_inv, 0x3000 } };
+	const uint64_t one[1][2] = { { page_inv, 0x1000 } };
+	struct viommu_config cfg, nc;
+	struct host_iommu_caps caps;
+	struct iommufd_sys sys;
+	unsigned int base;
+	bool seen = false;
+	char err[200];
+	uint32_t dev;
+	int r;
+
+	kd_init(&kd, 615);
+	kd.nest = false;
+	kd_sys(&kd, &sys);
+	ck_assert_int_eq(iommufd_backend_open(&sys, NULL, &be, err, sizeof(err)), 0);
+	ck_assert_int_eq(iommufd_backend_add_device(be, "/dev/vfio/devices/vfio0", &dev, err,
+						    sizeof(err)), 0);
+	iommufd_backend_iommu(be, &hi);
+	ck_assert_int_eq(hi.ops->get_caps(hi.be, dev, &caps), 0);
+	ck_assert_int_eq(viommu_parse_options("mode=legacy", &cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &caps, &nc, err, sizeof(err)), 0);
+	base = kd.nr_sys;
+	kd.fail_call = n ? base + n : 0;
+	h = h_new_cfg(&nc);
+	page_aligned_ram();
+	r = viommu_attach_host_device(h->v, SID, &hi, dev);
+	if (r) {
+		/* The initial identity map failed: the device is refused (nestvm exits). */
+		ck_assert_msg(kd.injected && r == -ENOMEM, "N=%u: attach %d", n, r);
+		teardown();
+		return kd.nr_sys - base;
+	}
+	ck_assert_msg(!kd.injected, "N=%u: attach hid a failed host call", n);
+	ck_assert_uint_eq(nr_maps(), 1);
+	ck_assert_uint_eq(map_at(0)->len, H_RAM_SIZE);
+
+	h_put64(h, ROOT, CTX | 1);
+	h_put64(h, CTX + 16 * 8, SL | 1);
+	h_put64(h, CTX + 16 * 8 + 8, 2 | ((uint64_t)DID << 8));
+	h_put64(h, SL, (SL + 0x1000) | 3);
+	h_put64(h, SL + 0x1000, (SL + 0x2000) | 3);
+	h_put64(h, SL + 0x2000, (SL + 0x3000) | 3);
+	w64(h, VTD_RTADDR_REG, ROOT);
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	w64(h, VTD_IQT_REG, 0);
+	w64(h, VTD_IQA_REG, QBASE);
+	tail = 0;
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	recover(&seen);
+	ck_assert_msg(nr_maps() == 0, "N=%u: %u stale mappings after TE on", n, nr_maps());
+
+	for (int i = 0; i < 4; i++)
+		set_pte(0x1000 * i, 0x200000 + 0x1000 * i, 3);
+	drain(four, 4);
+	recover(&seen);
+	ck_assert_msg(nr_maps() == 1 && map_at(0) && map_at(0)->len == 0x4000, "N=%u: map", n);
+
+	set_pte(0x1000, 0, 0);
+	drain(one, 1);
+	recover(&seen);
+	ck_assert_msg(nr_maps() == 2, "N=%u: %u mappings after the unmap", n, nr_maps());
+	ck_assert(map_at(0) && map_at(0)->len == 0x1000 && !map_at(0x1000));
+	ck_assert(map_at(0x2000) && map_at(0x2000)->len == 0x2000);
+
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, false);
+	recover(&seen);
+	ck_assert_msg(nr_maps() == 1 && map_at(0)->len == H_RAM_SIZE, "N=%u: identity", n);
+	teardown();
+	return kd.nr_sys - base;
+}
+
+START_TEST(test_each_host_call_fails)
+{
+	unsigned int k = fault_run(0);
+
+	ck_assert_uint_ge(k, 6);
+	for (unsigned int n = 1; n <= k; n++) {
+		fault_run(n);
+		ck_assert_msg(kd.injected, "N=%u: never reached", n);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("shadow");
@@ -251,6 +355,7 @@ int main(void)
 	tcase_add_test(tc, test_batched_maps_and_unmap_on_remove);
 	tcase_add_test(tc, test_permissions_domain_and_global);
 	tcase_add_test(tc, test_needs_caching_mode);
+	tcase_add_test(tc, test_each_host_call_fails);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -34,12 +34,27 @@ struct fake {
 	unsigned int set_irqs, unmasks, resets, preads, pwrites, mmaps, munmaps, bad;
 	uint64_t ev[NR_EV];
 	bool ev_open[NR_EV];
+	/* Fault injection: call number fail_call (1-based, every seam call; 0 none) fails. */
+	unsigned int calls, fail_call;
+	int injected;
 };
+
+/* Counts one seam call; -err when it is the one to fail (a close still closes). */
+static int f_inject(struct fake *f, int err)
+{
+	if (++f->calls != f->fail_call)
+		return 0;
+	f->injected = err;
+	return -err;
+}
 
 static int f_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 {
 	struct fake *f = ctx;
+	int ir = f_inject(f, req == VFD_DEVICE_SET_IRQS ? ENOMEM : req == VFD_DEVICE_RESET ? EIO : EINVAL);
 
+	if (ir)
+		return ir;
 	if (fd != DEV_FD)
 		return -EBADF;
 	if (req == VFD_DEVICE_GET_INFO) {
@@ -125,7 +140,10 @@ static ssize_t f_pread(void *ctx, int fd, void *buf, size_t len, uint64_t off)
 {
 	struct fake *f = ctx;
 	uint8_t *p = region_mem(f, off, len);
+	int r = f_inject(f, EIO);
 
+	if (r)
+		return r;
 	if (!p)
 		return -EINVAL;
 	f->preads++;
@@ -137,7 +155,10 @@ static ssize_t f_pwrite(void *ctx, int fd, const void *buf, size_t len, uint64_t
 {
 	struct fake *f = ctx;
 	uint8_t *p = region_mem(f, off, len);
+	int r = f_inject(f, EIO);
 
+	if (r)
+		return r;
 	if (!p)
 		return -EINVAL;
 	f->pwrites++;
@@ -150,6 +171,8 @@ static void *f_mmap(void *ctx, int fd, size_t len, uint64_t off)
 	struct fake *f = ctx;
 	unsigned int idx = (unsigned int)(off >> 40);
 
+	if (f_inject(f, ENOMEM))
+		return NULL;
 	if ((off & ((1ULL << 40) - 1)) || idx >= VFD_PCI_NUM_REGIONS ||
 	    !(f->reg[idx].flags & VFD_REGION_MMAP) || len != f->reg[idx].size)
 		return NULL;
@@ -165,7 +188,10 @@ static void f_munmap(void *ctx, void *addr, size_t len)
 static int f_eventfd(void *ctx)
 {
 	struct fake *f = ctx;
+	int r = f_inject(f, EMFILE);
 
+	if (r)
+		return r;
 	for (int i = 0; i < NR_EV; i++) {
 		if (!f->ev_open[i]) {
 			f->ev_open[i] = true;
@@ -179,8 +205,10 @@ static int f_eventfd(void *ctx)
 static int f_event_read(void *ctx, int fd, uint64_t *count)
 {
 	struct fake *f = ctx;
-	int i = fd - EV_BASE;
+	int i = fd - EV_BASE, r = f_inject(f, EINTR);
 
+	if (r)
+		return r;
 	if (i < 0 || i >= NR_EV || !f->ev_open[i])
 		return -EBADF;
 	if (!f->ev[i])
@@ -193,12 +221,12 @@ static int f_event_read(void *ctx, int fd, uint64_t *count)
 static int f_close(void *ctx, int fd)
 {
 	struct fake *f = ctx;
-	int i = fd - EV_BASE;
+	int i = fd - EV_BASE, r = f_inject(f, EIO);
 
 	if (i < 0 || i >= NR_EV || !f->ev_open[i])
 		return -EBADF;
 	f->ev_open[i] = false;
-	return 0;
+	return r;
 }
 
 /* The interrupt of vector v of the armed index fires. */
@@ -686,6 +714,91 @@ START_TEST(test_options_and_host_paths)
 }
 END_TEST
 
+/*
+ * Host-side fault injection: create, config and BAR traffic, INTx, MSI-X on and off, reset
+ * and destroy, with seam call n failing (0: none). Create fails with a message; at run time
+ * the guest sees the failed access and the next access or IRQ reconfiguration works; nothing
+ * (eventfd, mapping, armed IRQ index) leaks. Returns the number of seam calls.
+ */
+static unsigned int vpci_fault_run(unsigned int n)
+{
+	struct env *e = env_new_cfg(20, false);
+	struct vfio_pci_config cfg = { .pasid_bits = 20 };
+	unsigned int msix, mode_n, gsi, calls;
+	uint64_t bar2, bar4;
+
+	e->f.fail_call = n;
+	e->d = vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err));
+	if (!e->d) {
+		ck_assert_msg(e->f.injected && e->err[0], "N=%u: create failed silently", n);
+		calls = e->f.calls;
+		env_free(e);
+		return calls;
+	}
+	msix = pci_find_cap(pd(e), PCI_CAP_ID_MSIX);
+	gsi = pci_dev_gsi(pd(e));
+	bar2 = enable_dev(e);
+	if (le16_load(e->f.cfg + PCI_COMMAND) != (PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+						  PCI_COMMAND_IO))
+		bar2 = enable_dev(e); /* the forwarded write failed: the guest writes it again */
+	ck_assert_uint_eq(le16_load(e->f.cfg + PCI_COMMAND),
+			  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_IO);
+	bar4 = pci_bar_addr(pd(e), 4);
+	if (bus_read(&e->bus, BUS_PIO, bar4 + 4, 1) != 0x99)
+		ck_assert_uint_eq(bus_read(&e->bus, BUS_PIO, bar4 + 4, 1), 0x99);
+	/* INTx: if arming failed at create, the next IRQ reconfiguration arms it. */
+	if (!e->f.armed[0]) {
+		ck_assert(e->f.injected);
+		cfg_wr(e, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+		cfg_wr(e, msix + PCI_MSIX_FLAGS, 0, 2);
+	}
+	ck_assert_msg(e->f.armed[0] == 1, "N=%u: INTx not armed (mode %d)", n, (int)vfio_pci_irq_mode(e->d, &mode_n));
+	fire(&e->f, 0, 0);
+	if (vfio_pci_service(e->d) != 1)
+		ck_assert_int_eq(vfio_pci_service(e->d), 1); /* the counter was not consumed */
+	ck_assert(e->level[gsi]);
+	vfio_pci_intx_eoi(e->d);
+	ck_assert(!e->level[gsi]);
+	/* MSI-X on: a failed switch leaves one consistent mode; writing it again completes it. */
+	cfg_wr(e, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	if (vfio_pci_irq_mode(e->d, &mode_n) != VFIO_PCI_IRQ_MSIX || !e->f.armed[2]) {
+		ck_assert_msg(e->f.injected, "N=%u: MSI-X not armed", n);
+		cfg_wr(e, msix + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	}
+	ck_assert_int_eq(vfio_pci_irq_mode(e->d, &mode_n), VFIO_PCI_IRQ_MSIX);
+	ck_assert_uint_eq(e->f.armed[2], 8);
+	ck_assert_uint_eq(e->f.armed[0], 0);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16, 0xfee01000, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16 + 8, 0x4041, 4);
+	bus_write(&e->bus, BUS_MMIO, bar2 + 3 * 16 + 12, 0, 4);
+	fire(&e->f, 2, 3);
+	if (vfio_pci_service(e->d) != 1)
+		ck_assert_int_eq(vfio_pci_service(e->d), 1);
+	ck_assert_uint_eq(e->msis, 1);
+	/* MSI-X off: INTx again. */
+	cfg_wr(e, msix + PCI_MSIX_FLAGS, 0, 2);
+	if (vfio_pci_irq_mode(e->d, &mode_n) != VFIO_PCI_IRQ_INTX || e->f.armed[2]) {
+		ck_assert_msg(e->f.injected, "N=%u: INTx not re-armed", n);
+		cfg_wr(e, msix + PCI_MSIX_FLAGS, 0, 2);
+	}
+	ck_assert_uint_eq(e->f.armed[2], 0);
+	ck_assert_uint_eq(e->f.armed[0], 1);
+	pci_host_reset(e->host);
+	calls = e->f.calls;
+	env_free(e); /* no eventfd left open, every mapping unmapped, no refused SET_IRQS */
+	return calls;
+}
+
+START_TEST(test_each_seam_call_fails)
+{
+	unsigned int k = vpci_fault_run(0);
+
+	ck_assert_uint_ge(k, 20);
+	for (unsigned int n = 1; n <= k; n++)
+		vpci_fault_run(n);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vfio-pci");
@@ -703,6 +816,7 @@ int main(void)
 	tcase_add_test(tc, test_reset);
 	tcase_add_test(tc, test_create_errors);
 	tcase_add_test(tc, test_options_and_host_paths);
+	tcase_add_test(tc, test_each_seam_call_fails);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }
