@@ -251,6 +251,19 @@ static void destroy_vfio_irqfds(void *opaque)
 	vfio_pci_get_stats(vfio_pt_model(q->p), &st);
 	fprintf(stderr, "nestvm: vfio-pci: irqfd: %u vectors routed, %llu interrupts through "
 		"userspace\n", q->most, (unsigned long long)st.irqs);
+	fprintf(stderr, "nestvm: vfio-pci: BAR accesses that exited: %llu served from the mmap, "
+		"%llu by pread/pwrite\n", (unsigned long long)st.bar_mmap,
+		(unsigned long long)st.bar_trap);
+	for (unsigned int b = 0; b < ARRAY_SIZE(st.slots); b++) {
+		const struct vfio_pci_bar_stats *bs = &st.slots[b];
+
+		if (bs->maps || bs->refused)
+			fprintf(stderr, "nestvm: vfio-pci: BAR%u mapped into the guest %llu times "
+				"(last: %llu KiB at 0x%llx), unmapped %llu times, %llu slots refused\n",
+				b, (unsigned long long)bs->maps, (unsigned long long)bs->bytes >> 10,
+				(unsigned long long)bs->gpa, (unsigned long long)bs->unmaps,
+				(unsigned long long)bs->refused);
+	}
 	free(q);
 }
 
@@ -357,10 +370,15 @@ static int create_pci(struct machine *m, int pci)
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else if (!strcmp(model, "vfio-pci")) {
 			struct vfio_pt *p = create_vfio_pci(m, slot);
+			struct memslots ms;
 
 			ret = record(m, p, destroy_vfio_pt);
 			if (!ret)
 				ret = add_vfio_irqfds(m, p);
+			/* Its mmap-able BARs go into the guest while decoded (no exits there). */
+			memslot_table_service(&m->memslots, &ms);
+			if (!ret)
+				vfio_pci_set_memslots(vfio_pt_model(p), &ms);
 		} else {
 			log_err("board", "no device model for '%s'", model);
 			ret = -EINVAL;

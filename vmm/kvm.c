@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* KVM VM setup: the VM fd, split irqchip, RAM memslots, MSI routes and delivery. */
+/* KVM VM setup: the VM fd, split irqchip, RAM and device memslots, MSI routes and delivery. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -62,8 +62,31 @@ int kvm_init_vm(struct machine *m)
 	return 0;
 }
 
+/* The memslot_table hook: device slots are plain user memory slots, deleted with size 0. */
+static int set_device_slot(void *ctx, unsigned int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct machine *m = ctx;
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+		int ret = -errno;
+
+		log_debug("kvm", "device slot %u at 0x%llx (+0x%llx): %s", slot,
+			  (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
 int kvm_map_ram(struct machine *m)
 {
+	int nr_slots;
+
 	for (unsigned int i = 0; i < m->gmem.nr_regions; i++) {
 		const struct gmem_region *r = &m->gmem.regions[i];
 		struct kvm_userspace_memory_region slot = {
@@ -79,11 +102,18 @@ int kvm_map_ram(struct machine *m)
 			return ret;
 		}
 	}
+	/* Device slots: numbers above every possible RAM slot, as many as KVM allows. */
+	nr_slots = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	if (nr_slots <= GMEM_MAX_REGIONS)
+		nr_slots = GMEM_MAX_REGIONS;
+	memslot_table_init(&m->memslots, &m->gmem, BOARD_MMIO_BASE, BOARD_MMIO_SIZE, GMEM_MAX_REGIONS,
+			   (unsigned int)nr_slots - GMEM_MAX_REGIONS, set_device_slot, m);
 	return 0;
 }
 
 void kvm_close_vm(struct machine *m)
 {
+	memslot_table_fini(&m->memslots);
 	if (m->vm_fd >= 0)
 		close(m->vm_fd);
 	if (m->kvm_fd >= 0)

@@ -15,6 +15,7 @@
 #include "vmm/core/dma.h"
 #include "vmm/core/gmem.h"
 #include "vmm/core/irq.h"
+#include "vmm/core/memslot.h"
 #include "vmm/core/vmctl.h"
 
 #define MACHINE_MAX_VCPUS 288
@@ -102,6 +103,7 @@ struct machine {
 	int kvm_fd, vm_fd;
 	int vcpu_mmap_size;
 	struct gmem gmem;
+	struct memslot_table memslots; /* device memory (passthrough BARs) in the PCI MMIO window */
 	struct bus bus;
 	struct irq_chip irq;    /* what devices use: IOAPIC pins and MSIs */
 	struct irq_chip irq_direct; /* the vIOMMU's own event MSIs: not remapped */
@@ -141,6 +143,7 @@ struct machine {
 
 /* kvm.c */
 int kvm_init_vm(struct machine *m);
+/* Installs the RAM slots, then sets up m->memslots on the hypervisor slots above them. */
 int kvm_map_ram(struct machine *m);
 void kvm_close_vm(struct machine *m);
 int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n);

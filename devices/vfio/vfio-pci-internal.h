@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "devices/pci/pci.h"
+#include "vmm/core/memslot.h"
 #include "devices/vfio/vfio-pci-abi.h"
 #include "devices/vfio/vfio-pci.h"
 
@@ -18,6 +19,24 @@ struct vpci_region {
 	uint32_t flags;
 	uint64_t size, offset;
 	void *map;             /* mmap of the whole region, or NULL: pread/pwrite */
+};
+
+/*
+ * Up to three pieces of a BAR go into the guest as memory slots: around the MSI-X table's
+ * and the PBA's pages, which stay trapped.
+ */
+#define VPCI_BAR_PIECES 3
+
+/* One piece of a BAR: [off, off + len) of the region, mapped at the BAR address + off. */
+struct vpci_piece {
+	uint64_t off, len;
+};
+
+/* A memory slot the model installed. */
+struct vpci_slot {
+	bool on;
+	uint64_t gpa, off, len;
+	unsigned int id;
 };
 
 /* A guest config range backed by the device's own bytes at host offset. */
@@ -36,6 +55,12 @@ struct vfio_pci {
 	unsigned int msix_bar;   /* PCI_NUM_BARS: no MSI-X */
 	struct vpci_pt pt[VPCI_MAX_PT];
 	unsigned int nr_pt;
+
+	/* BAR memory slots (vfio-pci-bar.c); taken before lock, never while holding it. */
+	pthread_mutex_t map_lock;
+	struct memslots ms;      /* ops NULL: everything trapped */
+	struct vpci_slot slots[PCI_NUM_BARS][VPCI_BAR_PIECES];
+	struct vfio_pci_bar_stats bst[PCI_NUM_BARS];
 
 	pthread_mutex_t lock;    /* everything below */
 	enum vfio_pci_irq_mode mode;
@@ -57,6 +82,21 @@ void vpci_irq_update(struct vfio_pci *d);
 void vpci_irq_disarm(struct vfio_pci *d, bool force);
 int vpci_irq_thread_start(struct vfio_pci *d);
 void vpci_irq_thread_stop(struct vfio_pci *d);
+/* vfio-pci-bar.c */
+/*
+ * Which pieces of BAR bar may become memory slots (the region's mmap minus the MSI-X
+ * table's and PBA's pages, page-aligned). Returns how many (0 when the BAR stays trapped).
+ */
+unsigned int vpci_bar_pieces(struct vfio_pci *d, unsigned int bar,
+			     struct vpci_piece ret[VPCI_BAR_PIECES]);
+/*
+ * Brings the slots in line with the guest's view: memory decode on, BAR address, and no
+ * INTx assertion waiting for its end-of-interrupt (that must trap). Never holds d->lock.
+ */
+void vpci_bar_sync(struct vfio_pci *d);
+/* Removes every slot and forgets the service (destroy, before the mmaps go). */
+void vpci_bar_unmap_all(struct vfio_pci *d);
+
 /* The real system calls. */
 extern const struct vfio_dev_sys vpci_real_sys;
 

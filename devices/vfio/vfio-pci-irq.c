@@ -251,6 +251,9 @@ int vfio_pci_service(struct vfio_pci *d)
 	if (m == VFIO_PCI_IRQ_INTX && fired[0])
 		d->intx_asserted = true;
 	pthread_mutex_unlock(&d->lock);
+	/* The BARs trap before the line rises, so the handler's first access ends the interrupt. */
+	if (m == VFIO_PCI_IRQ_INTX && fired[0])
+		vpci_bar_sync(d);
 	for (unsigned int i = 0; i < n; i++) {
 		if (!(fired[i / 64] & (1ULL << (i % 64))))
 			continue;
@@ -280,6 +283,7 @@ void vfio_pci_intx_eoi(struct vfio_pci *d)
 	if (d->mode == VFIO_PCI_IRQ_INTX)
 		set_irqs(d, VFD_IRQ_SET_DATA_NONE | VFD_IRQ_SET_ACTION_UNMASK, VFD_PCI_INTX_IRQ, 1, NULL);
 	pthread_mutex_unlock(&d->lock);
+	vpci_bar_sync(d); /* the slots come back */
 }
 
 int vfio_pci_irq_eventfd(struct vfio_pci *d, unsigned int n)

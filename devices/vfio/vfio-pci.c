@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vfio-pci model's device side: reads the VFIO device (regions, IRQs, config space),
- * builds the guest's virtual config space with devices/pci, serves BAR accesses from the
- * region mmap or by pread/pwrite, forwards the command register and passed-through
+ * builds the guest's virtual config space with devices/pci, serves the BAR accesses that
+ * exit from the region mmap or by pread/pwrite (the memory slots are in vfio-pci-bar.c), forwards the command register and passed-through
  * capability bytes to the device, and resets it. Interrupts are in vfio-pci-irq.c.
  */
 #include <errno.h>
@@ -152,6 +152,11 @@ static void vpci_config_write(struct pci_dev *pd, unsigned int off, uint32_t val
 	for (unsigned int i = 0; i < d->nr_pt; i++)
 		if (overlaps(off, size, d->pt[i].guest, d->pt[i].len))
 			forward_pt(d, &d->pt[i], off, val, size);
+	/* Decode, a BAR address or the interrupt mode (INTx keeps BARs trapped) may have moved. */
+	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 4 * PCI_NUM_BARS) ||
+	    (pd->msi_off && overlaps(off, size, pd->msi_off, 24)) ||
+	    (pd->msix_off && overlaps(off, size, pd->msix_off, 12)))
+		vpci_bar_sync(d);
 }
 
 static void vpci_reset(struct pci_dev *pd)
@@ -168,6 +173,7 @@ static void vpci_reset(struct pci_dev *pd)
 	}
 	forward_command(d);
 	vpci_irq_update(d);
+	vpci_bar_sync(d); /* decode is off again: the slots go */
 }
 
 static const struct pci_dev_ops vpci_ops = {
@@ -337,6 +343,7 @@ struct vfio_pci *vfio_pci_create(const struct vfio_dev_sys *sys, int fd, struct 
 	d->sys = sys ? *sys : vpci_real_sys;
 	d->fd = fd;
 	d->wake_fd = -1;
+	pthread_mutex_init(&d->map_lock, NULL);
 	pthread_mutex_init(&d->lock, NULL);
 	r = dioctl(d, VFD_DEVICE_GET_INFO, &di);
 	if (r || !(di.flags & VFD_DEVICE_FLAGS_PCI) || di.num_regions <= VFD_PCI_CONFIG_REGION) {
@@ -400,6 +407,7 @@ fail_pci:
 	pci_dev_cleanup(&d->pci);
 fail_lock:
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->map_lock);
 fail:
 	free(hc);
 	free(d);
@@ -412,12 +420,14 @@ void vfio_pci_destroy(struct vfio_pci *d)
 		return;
 	vpci_irq_thread_stop(d);
 	vpci_irq_disarm(d, true);
+	vpci_bar_unmap_all(d); /* before the mmaps behind the slots go */
 	pci_host_remove_device(&d->pci);
 	for (unsigned int i = 0; i < PCI_NUM_BARS; i++)
 		if (d->bars[i].map)
 			d->sys.munmap(d->sys.ctx, d->bars[i].map, d->bars[i].size);
 	pci_dev_cleanup(&d->pci);
 	pthread_mutex_destroy(&d->lock);
+	pthread_mutex_destroy(&d->map_lock);
 	free(d);
 }
 
@@ -437,9 +447,12 @@ int vfio_pci_bar_map(struct vfio_pci *d, unsigned int bar, void **ret, uint64_t 
 
 void vfio_pci_get_stats(struct vfio_pci *d, struct vfio_pci_stats *ret)
 {
+	pthread_mutex_lock(&d->map_lock);
 	pthread_mutex_lock(&d->lock);
 	*ret = d->st;
+	memcpy(ret->slots, d->bst, sizeof(ret->slots));
 	ret->bar_mmap = __atomic_load_n(&d->st.bar_mmap, __ATOMIC_RELAXED);
 	ret->bar_trap = __atomic_load_n(&d->st.bar_trap, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->lock);
+	pthread_mutex_unlock(&d->map_lock);
 }

@@ -4,8 +4,8 @@
  * guest with a virtualised config space (IDs and BARs from the host, BAR sizing, command
  * register, MSI / MSI-X / PCIe capabilities emulated by devices/pci, vendor-specific
  * capabilities passed through, a PASID capability synthesised when the host reports PASID
- * support), BAR accesses served from an mmap of the region where VFIO allows it and by
- * pread/pwrite where not, interrupts taken from VFIO eventfds (VFIO_DEVICE_SET_IRQS) and
+ * support), BARs VFIO allows to be mmapped put into the guest as memory slots (no exits)
+ * while the guest decodes them, other BAR accesses served from the mmap or by pread/pwrite, interrupts taken from VFIO eventfds (VFIO_DEVICE_SET_IRQS) and
  * delivered through devices/pci (so masking and the vIOMMU's interrupt remapping apply), and
  * device reset through VFIO_DEVICE_RESET.
  *
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct memslots; /* vmm/core/memslot.h */
 struct pci_dev;
 struct pci_host;
 struct vfio_dev_sys; /* the syscall seam (vfio-pci-abi.h); NULL = the real system calls */
@@ -32,12 +33,20 @@ struct vfio_pci_config {
 /* Which VFIO interrupt index is armed. */
 enum vfio_pci_irq_mode { VFIO_PCI_IRQ_NONE, VFIO_PCI_IRQ_INTX, VFIO_PCI_IRQ_MSI, VFIO_PCI_IRQ_MSIX };
 
+/* BAR memory slots of one BAR (vfio_pci_set_memslots). */
+struct vfio_pci_bar_stats {
+	uint64_t maps, unmaps;  /* times the BAR went into the guest / came out of it */
+	uint64_t refused;       /* slot requests the machine refused (the BAR stayed trapped) */
+	uint64_t gpa, bytes;    /* where and how much was mapped the last time */
+};
+
 struct vfio_pci_stats {
 	uint64_t set_irqs;       /* VFIO_DEVICE_SET_IRQS calls */
 	uint64_t irqs;           /* eventfd signals delivered (MSI vectors and INTx assertions) */
 	uint64_t bar_mmap, bar_trap; /* BAR accesses served from the mmap / by pread-pwrite */
 	uint64_t cfg_passthrough; /* guest config writes forwarded to the device */
 	uint64_t resets;         /* VFIO_DEVICE_RESET calls */
+	struct vfio_pci_bar_stats slots[6]; /* per BAR (PCI_NUM_BARS) */
 };
 
 /*
@@ -80,10 +89,21 @@ enum vfio_pci_irq_mode vfio_pci_irq_mode(struct vfio_pci *d, unsigned int *ret_c
  */
 void vfio_pci_intx_eoi(struct vfio_pci *d);
 /*
- * The host mapping of a BAR the machine may map straight into guest memory: 0, or -ENOENT
- * when the BAR is trapped (no mmap support, or it holds the MSI-X table).
+ * The host mapping of a whole BAR: 0, or -ENOENT when the BAR is not mmapped or holds the
+ * MSI-X table. The machine maps BARs through vfio_pci_set_memslots instead (which also maps
+ * the MSI-X BAR around its table); this stays for inspection and tests.
  */
 int vfio_pci_bar_map(struct vfio_pci *d, unsigned int bar, void **ret, uint64_t *ret_size);
 void vfio_pci_get_stats(struct vfio_pci *d, struct vfio_pci_stats *ret);
+/*
+ * Lets the model put its mmap-able BARs into the guest as memory slots (ms NULL: stop, and
+ * trap everything again). A BAR is mapped while memory decode is on and its address is one
+ * the service accepts (the PCI MMIO window, clear of RAM and other slots); reprogramming
+ * moves it, disabling decode or a reset removes it. The MSI-X table's and PBA's pages stay
+ * trapped (the BAR is split around them), and so does every BAR while an INTx interrupt
+ * waits for its end (the model sees the driver's first BAR access as the EOI). ms is
+ * copied. Call before the vCPUs run, or from any thread later.
+ */
+void vfio_pci_set_memslots(struct vfio_pci *d, const struct memslots *ms);
 
 #endif

@@ -102,6 +102,13 @@ summarize() {
 	v=$(sed -n 's/^nestvm: vfio-pci: irqfd: \([0-9]*\) vectors routed, \([0-9]*\) interrupts through userspace/\1 \2/p' $t)
 	echo "LNX-TRACE name=$r irqfd_vectors=${v% *}"
 	echo "LNX-TRACE name=$r irqs_userspace=${v#* }"
+	v=$(sed -n 's/^nestvm: vfio-pci: BAR accesses that exited: \([0-9]*\) served from the mmap, \([0-9]*\) by pread.*/\1 \2/p' $t)
+	echo "LNX-TRACE name=$r bar_exits_mmap=${v% *}"
+	echo "LNX-TRACE name=$r bar_exits_rw=${v#* }"
+	# BAR0 as a KVM memory slot: how often it went into the guest, and how big it was.
+	v=$(sed -n 's/^nestvm: vfio-pci: BAR0 mapped into the guest \([0-9]*\) times (last: \([0-9]*\) KiB.*/\1 \2/p' $t)
+	echo "LNX-TRACE name=$r bar0_maps=${v% *}"
+	echo "LNX-TRACE name=$r bar0_kib=${v#* }"
 	grep -E '^trace: vtd: write (RTADDR|GCMD|IQA|IRTA)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E '^trace: vtd: (fault|ctx|context|pasid|root)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E 'vtd_reg_dmar_root|vtd_dmar_enable|vtd_dmar_fault' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"
