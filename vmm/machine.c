@@ -176,7 +176,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	ret = gmem_init_ram(&m->gmem, cfg->ram_size, BOARD_LOW_RAM_LIMIT, cfg->hugepages);
 	if (ret) {
 		fprintf(stderr, "nestvm: error: cannot allocate %llu MiB of guest RAM%s: %s\n",
-			(unsigned long long)(cfg->ram_size >> 20), cfg->hugepages ? " (huge pages)" : "",
+			(unsigned long long)(cfg->ram_size >> 20),
+			cfg->hugepages ? " on huge pages (are enough reserved in /proc/sys/vm/nr_hugepages?)" : "",
 			strerror(-ret));
 		goto out;
 	}

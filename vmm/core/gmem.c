@@ -45,8 +45,12 @@ int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool h
 		return -errno;
 	if (ftruncate(gm->memfd, (off_t)ram_size) < 0)
 		goto err_errno;
-	gm->mapping = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-			   gm->memfd, 0);
+	/*
+	 * Huge pages are reserved at mmap time only without MAP_NORESERVE; with it, a host without
+	 * enough free huge pages would hand out a mapping that dies with SIGBUS on first touch.
+	 */
+	gm->mapping = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE), gm->memfd, 0);
 	if (gm->mapping == MAP_FAILED) {
 		gm->mapping = NULL;
 		goto err_errno;

@@ -74,6 +74,31 @@ else
 	echo "not ok $n - smp with 8 vCPUs (status $st)"; tail -5 "$tmp/smp8"; failed=$((failed + 1))
 fi
 
+# --hugepages: a clear host error without reserved huge pages, a normal boot with them.
+hp=/proc/sys/vm/nr_hugepages
+if [ -w "$hp" ]; then
+	saved=$(cat "$hp")
+	echo 0 >"$hp"
+	expect_fail 125 'huge pages' -- run -kernel "$hello" -m 64M --hugepages
+	echo 48 >"$hp"
+	n=$((n + 1))
+	if [ "$(cat "$hp")" -ge 32 ]; then
+		"$nestvm" run -kernel "$hello" -m 64M --hugepages >"$tmp/hp" 2>&1 </dev/null
+		st=$?
+		if [ "$st" -eq 1 ] && grep -q 'summary: .* 0 failed' "$tmp/hp"; then
+			echo "ok $n - hello boots with RAM on 2 MiB huge pages"
+		else
+			echo "not ok $n - --hugepages boot (status $st)"; failed=$((failed + 1))
+		fi
+	else
+		echo "ok $n # SKIP the host could not reserve 32 huge pages"
+	fi
+	echo "$saved" >"$hp"
+else
+	n=$((n + 1))
+	echo "ok $n # SKIP --hugepages needs root to reserve huge pages ($hp not writable)"
+fi
+
 echo "1..$n"
 echo "launcher: $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
