@@ -104,12 +104,22 @@ int type1_backend_open(const struct type1_sys *sys, const char *path, struct typ
 		goto err_free;
 	}
 	r = t1_ioctl(b, b->fd, T1_GET_API_VERSION, 0);
+	if (r < 0) {
+		snprintf(err, errlen, "%s: VFIO_GET_API_VERSION: %s", path, strerror(-r));
+		goto err_close;
+	}
 	if (r != T1_API_VERSION) {
 		snprintf(err, errlen, "%s: VFIO API version %d, want %d", path, r, T1_API_VERSION);
 		r = -EPROTO;
 		goto err_close;
 	}
-	if (t1_ioctl(b, b->fd, T1_CHECK_EXTENSION, T1_TYPE1V2_IOMMU) <= 0) {
+	r = t1_ioctl(b, b->fd, T1_CHECK_EXTENSION, T1_TYPE1V2_IOMMU);
+	if (r < 0) {
+		/* A failed probe is not "unsupported": report the error itself. */
+		snprintf(err, errlen, "%s: VFIO_CHECK_EXTENSION(type1v2): %s", path, strerror(-r));
+		goto err_close;
+	}
+	if (!r) {
 		snprintf(err, errlen, "%s: the host has no type1v2 IOMMU (vfio_iommu_type1)", path);
 		r = -EOPNOTSUPP;
 		goto err_close;

@@ -3,6 +3,7 @@
  * Unit tests for the type1 backend against a fake VFIO container/group kernel at the syscall
  * seam, which validates arguments as the kernel does (API version, SET_IOMMU ordering, group
  * viability, map alignment and overlap, v2 unmap rules) and tracks fds so teardown is checked.
+ * The fake counts every call through the seam and can fail call N (fault injection).
  */
 #include <check.h>
 #include <errno.h>
@@ -40,6 +41,9 @@ struct fake {
 	struct fk_map maps[FK_MAX_MAPS];
 	unsigned int nr_maps;
 	unsigned int calls[32];
+	/* Fault injection: call fail_call (1-based, 0 = none) of nr_sys fails with fail_errno. */
+	unsigned int nr_sys, fail_call;
+	int fail_errno, injected;
 };
 
 static struct fake fk;
@@ -47,11 +51,22 @@ static struct type1_sys sys;
 static char err[256];
 static uint8_t ram[4 * 4096] __attribute__((aligned(4096)));
 
+/* Counts one seam call; true if it is the one to fail (then f->injected is its errno). */
+static bool fk_inject(struct fake *f)
+{
+	if (++f->nr_sys != f->fail_call)
+		return false;
+	f->injected = f->fail_errno;
+	return true;
+}
+
 static int fk_open(void *ctx, const char *path)
 {
 	struct fake *f = ctx;
 	int fd;
 
+	if (fk_inject(f))
+		return -f->injected;
 	if (!strcmp(path, "/dev/vfio/vfio"))
 		fd = FK_CONTAINER;
 	else if (!strcmp(path, "/dev/vfio/7"))
@@ -64,20 +79,27 @@ static int fk_open(void *ctx, const char *path)
 	return fd;
 }
 
+/* A failed close still releases the fd, as Linux does. */
 static int fk_close(void *ctx, int fd)
 {
 	struct fake *f = ctx;
+	bool inj = fk_inject(f);
 
 	if (fd < 0 || fd >= 512 || !f->open[fd])
 		return -EBADF;
 	f->open[fd] = false;
 	if (fd == FK_DEV)
 		f->dev_open--;
+	if (fd == FK_GROUP && !f->dev_open && f->group_set) {
+		f->group_set = false; /* releasing the group leaves its container */
+		f->iommu_type = 0;
+		f->nr_maps = 0;
+	}
 	if (fd == FK_CONTAINER) {
 		f->nr_maps = 0; /* the container's IOMMU goes with it */
 		f->iommu_type = 0;
 	}
-	return 0;
+	return inj ? -f->injected : 0;
 }
 
 static uint64_t pgmask(const struct fake *f)
@@ -139,6 +161,8 @@ static int fk_ioctl(void *ctx, int fd, unsigned long req, uintptr_t arg)
 {
 	struct fake *f = ctx;
 
+	if (fk_inject(f))
+		return -f->injected;
 	if (fd < 0 || fd >= 512 || !f->open[fd])
 		return -EBADF;
 	f->calls[req & 31]++;
@@ -418,6 +442,98 @@ START_TEST(test_resolve_host)
 }
 END_TEST
 
+/* The fault-injection passes: the errno of the failing call, and whether UNMAP_ALL exists. */
+static const struct {
+	int e;
+	bool no_unmap_all;
+} fault_pass[] = { { EIO, false }, { ENOMEM, false }, { EINVAL, true } };
+
+/* A failed operation returns the injected errno; the same call again then succeeds. */
+#define T1_STEP(call)                                                                             \
+	do {                                                                                       \
+		int before_ = fk.injected, r_ = (call);                                            \
+		if (r_) {                                                                          \
+			ck_assert_msg(!before_ && r_ == -fk.injected, "N=%u: %s: %d (injected %d)", \
+				      n, #call, r_, fk.injected);                                  \
+			r_ = (call);                                                               \
+			ck_assert_msg(!r_, "N=%u: retry of %s: %d", n, #call, r_);                 \
+		}                                                                                  \
+	} while (0)
+
+/* An open/add_device failure: the injected errno, and a message that names it. */
+static void check_failed_setup(unsigned int n, const char *what, int r)
+{
+	ck_assert_msg(fk.injected && r == -fk.injected, "N=%u: %s: %d (injected %d)", n, what, r,
+		      fk.injected);
+	ck_assert_msg(strstr(err, strerror(fk.injected)) != NULL, "N=%u: %s says '%s'", n, what, err);
+}
+
+/*
+ * The whole type1 scenario with seam call n failing (0: none): open, add the device, map RAM,
+ * shadow map twice and unmap, close. Returns the number of seam calls it made.
+ */
+static unsigned int fault_scenario(unsigned int n, int pass)
+{
+	struct host_iommu hi;
+	struct host_iommu_caps caps;
+	struct type1_stats st;
+	struct type1_backend *b;
+	uint32_t dev;
+	int r;
+
+	setup();
+	fk.fail_call = n;
+	fk.fail_errno = fault_pass[pass].e;
+	fk.no_unmap_all = fault_pass[pass].no_unmap_all;
+	r = type1_backend_open(&sys, NULL, &b, err, sizeof(err));
+	if (r) {
+		check_failed_setup(n, "open", r);
+		ck_assert_uint_eq(open_fds(), 0);
+		return fk.nr_sys;
+	}
+	r = type1_backend_add_device(b, "/dev/vfio/7", "0000:00:03.0", &dev, err, sizeof(err));
+	if (r) {
+		/* nestvm would exit here; the backend must still be consistent enough to retry. */
+		check_failed_setup(n, "add_device", r);
+		err[0] = 0;
+		r = type1_backend_add_device(b, "/dev/vfio/7", "0000:00:03.0", &dev, err, sizeof(err));
+		ck_assert_msg(!r, "N=%u: add_device retry: %d %s", n, r, err);
+	}
+	ck_assert_int_eq(fk.iommu_type, T1_TYPE1V2_IOMMU);
+	ck_assert_int_eq(type1_backend_device_fd(b, dev), FK_DEV);
+	type1_backend_iommu(b, &hi);
+	ck_assert_int_eq(hi.ops->get_caps(hi.be, dev, &caps), 0);
+	T1_STEP(hi.ops->map_ram(hi.be, 0, 2 * 4096, ram, true));
+	ck_assert_uint_eq(fk.nr_maps, 1);
+	T1_STEP(hi.ops->map_iova(hi.be, 0xfff00000, 4096, ram + 2 * 4096, false));
+	T1_STEP(hi.ops->map_iova(hi.be, 0xfff01000, 4096, ram + 3 * 4096, true));
+	ck_assert_uint_eq(fk.nr_maps, 3);
+	T1_STEP(hi.ops->unmap_iova(hi.be, 0xfff00000, 2 * 4096));
+	ck_assert_uint_eq(fk.nr_maps, 1);
+	ck_assert_uint_eq(fk.maps[0].iova, 0);
+	type1_backend_get_stats(b, &st);
+	ck_assert_uint_eq(st.mapped_bytes, 2 * 4096);
+	ck_assert_uint_eq(st.shadow_maps, 2);
+	ck_assert_uint_eq(st.shadow_unmaps, 1);
+	type1_backend_close(b);
+	ck_assert_msg(fk.nr_maps == 0 && !fk.iommu_type, "N=%u: %u mappings left", n, fk.nr_maps);
+	ck_assert_msg(!fk.group_set, "N=%u: group still in the container", n);
+	ck_assert_msg(open_fds() == 0, "N=%u: %u fds leaked", n, open_fds());
+	ck_assert_msg(!n || fk.injected, "N=%u: the failure was never injected", n);
+	return fk.nr_sys;
+}
+
+/* Every seam call of the scenario fails in turn; the backend errors out cleanly or recovers. */
+START_TEST(test_each_seam_call_fails)
+{
+	unsigned int k = fault_scenario(0, _i);
+
+	ck_assert_uint_ge(k, 19);
+	for (unsigned int n = 1; n <= k; n++)
+		fault_scenario(n, _i);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("type1");
@@ -428,6 +544,7 @@ int main(void)
 	tcase_add_test(tc, test_teardown_ranged);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_resolve_host);
+	tcase_add_loop_test(tc, test_each_seam_call_fails, 0, 3);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }
