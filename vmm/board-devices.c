@@ -331,16 +331,18 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 		return p;
 	}
 	r = viommu_host_mode(vc, &info.caps, &nc, msg, sizeof(msg));
-	if (!r && (nc.aw != vc->aw || nc.cm != vc->cm || nc.flts != vc->flts || nc.prs != vc->prs ||
-		   nc.pasid_bits != vc->pasid_bits))
-		r = -EINVAL;
-	if (!r)
-		r = viommu_attach_host_device(m->viommu, pci_dev_bdf(vfio_pt_pci_dev(p)), &info.hi,
-					      info.dev);
-	if (r) {
+	if (r || nc.aw != vc->aw || nc.cm != vc->cm || nc.flts != vc->flts || nc.prs != vc->prs ||
+	    nc.pasid_bits != vc->pasid_bits) {
 		log_err("board", "vfio-pci %s: the host IOMMU backs only: %s (use -device vtd,aw=%u,"
 			"cm=%s,flts=%s,prs=%s,pasid-bits=%u)", info.cdev, msg, nc.aw, nc.cm ? "on" : "off",
 			nc.flts ? "on" : "off", nc.prs ? "on" : "off", nc.pasid_bits);
+		vfio_pt_destroy(p);
+		return NULL;
+	}
+	r = viommu_attach_host_device(m->viommu, pci_dev_bdf(vfio_pt_pci_dev(p)), &info.hi, info.dev);
+	if (r) {
+		log_err("board", "vfio-pci %s: cannot attach the device to the vIOMMU's host forwarding: %s",
+			info.cdev, strerror(-r));
 		vfio_pt_destroy(p);
 		return NULL;
 	}
