@@ -165,6 +165,8 @@ int pci_scan_bus(uint8_t bus, void (*fn)(uint16_t bdf, uint16_t vendor, uint16_t
 int pci_find_device(uint16_t vendor, uint16_t device);
 /* Returns the config offset of capability id, or 0. */
 uint8_t pci_find_cap(uint16_t bdf, uint8_t id);
+/* Offset of extended capability id (PCIe, via ECAM), or 0; the walk is bounded. */
+uint16_t pci_find_ext_cap(uint16_t bdf, uint16_t id);
 /* Memory BAR address (32 or 64-bit BAR), 0 if not a memory BAR. */
 uint64_t pci_bar_addr(uint16_t bdf, int bar);
 

@@ -83,6 +83,19 @@ uint8_t pci_find_cap(uint16_t bdf, uint8_t id)
 	return 0;
 }
 
+uint16_t pci_find_ext_cap(uint16_t bdf, uint16_t id)
+{
+	/* Extended capabilities start at 0x100 (ECAM only); next pointer in bits 31:20. */
+	for (uint16_t off = 0x100, n = 0; off >= 0x100 && n < 64; n++) {
+		uint32_t hd = pci_read32(bdf, off);
+
+		if ((hd & 0xffff) == id)
+			return off;
+		off = (uint16_t)(hd >> 20) & ~3;
+	}
+	return 0;
+}
+
 uint64_t pci_bar_addr(uint16_t bdf, int bar)
 {
 	uint32_t lo = pci_read32(bdf, PCI_BAR0 + 4 * bar);

@@ -72,19 +72,6 @@ static inline uint64_t hp_rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static inline uint16_t hp_ext_cap(const struct hp *h, uint16_t id)
-{
-	/* Bounded walk of the extended capability list. */
-	for (uint16_t off = 0x100, n = 0; off && n < 64; n++) {
-		uint32_t hd = pci_read32(h->bdf, off);
-
-		if ((hd & 0xffff) == id)
-			return off;
-		off = (uint16_t)(hd >> 20);
-	}
-	return 0;
-}
-
 /* One descriptor (synchronous on nestvm: done when the doorbell write returns). */
 static inline void hp_submit(struct hp *h, uint64_t q0, uint64_t src, uint64_t dst, uint64_t len,
 			     uint64_t pat, uint64_t cr)
@@ -198,7 +185,7 @@ static inline int hp_open(struct hp *h, bool prq)
 	if (hp_bind(h, 0, HP_DID_RID, &h->rid) || vtd_gcmd(&h->u, VTD_GCMD_TE, true))
 		return -1;
 	pci_write16(h->bdf, 0x04, 0x6); /* memory + bus master */
-	off = hp_ext_cap(h, 0x1b);      /* PASID: enable */
+	off = pci_find_ext_cap(h->bdf, 0x1b);      /* PASID: enable */
 	if (!off)
 		return -1;
 	pci_write16(h->bdf, off + 6, 1);

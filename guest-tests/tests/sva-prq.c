@@ -50,19 +50,6 @@ static uint8_t *big, *px, *py;
 static unsigned tail;
 static struct vtd_pt as;
 
-static uint16_t ext_cap(uint16_t id)
-{
-	/* Bounded walk of the extended capability list. */
-	for (uint16_t off = 0x100, n = 0; off && n < 64; n++) {
-		uint32_t h = pci_read32(bdf, off);
-
-		if ((h & 0xffff) == id)
-			return off;
-		off = (uint16_t)(h >> 20);
-	}
-	return 0;
-}
-
 /* One FILL of len bytes at va with PASID 1; the device runs it in the doorbell write. */
 static uint8_t fill(uint64_t va, uint64_t len, uint64_t pat)
 {
@@ -124,13 +111,13 @@ static int setup(void)
 		return -1;
 	/* Device: PASID, ATS, PRI with a 512-request allocation (one group may hold NBIG). */
 	pci_write16(bdf, 0x04, 0x6);
-	if (!(off = ext_cap(0x1b)))
+	if (!(off = pci_find_ext_cap(bdf, 0x1b)))
 		return -1;
 	pci_write16(bdf, off + 6, 1);
-	if (!(off = ext_cap(0x0f)))
+	if (!(off = pci_find_ext_cap(bdf, 0x0f)))
 		return -1;
 	pci_write16(bdf, off + 6, 0x8000);
-	if (!(off = ext_cap(0x13)))
+	if (!(off = pci_find_ext_cap(bdf, 0x13)))
 		return -1;
 	pci_write32(bdf, off + 0xc, 512);
 	pci_write16(bdf, off + 4, 1);

@@ -46,19 +46,6 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static uint16_t ext_cap(uint16_t id)
-{
-	/* Bounded walk of the extended capability list. */
-	for (uint16_t off = 0x100, n = 0; off && n < 64; n++) {
-		uint32_t h = pci_read32(bdf, off);
-
-		if ((h & 0xffff) == id)
-			return off;
-		off = (uint16_t)(h >> 20);
-	}
-	return 0;
-}
-
 static void submit(uint64_t q0, uint64_t src, uint64_t dst, uint64_t len, uint64_t pat, uint64_t cr)
 {
 	uint64_t *d = &ring[8 * tail];
@@ -142,13 +129,13 @@ static int setup(void)
 		return -1;
 	/* Device: PASID, ATS, PRI (32 requests) enabled; the ring (IOVA = GPA via PASID 0 PT). */
 	pci_write16(bdf, 0x04, 0x6);
-	if (!(off = ext_cap(0x1b)))
+	if (!(off = pci_find_ext_cap(bdf, 0x1b)))
 		return -1;
 	pci_write16(bdf, off + 6, 1);
-	if (!(off = ext_cap(0x0f)))
+	if (!(off = pci_find_ext_cap(bdf, 0x0f)))
 		return -1;
 	pci_write16(bdf, off + 6, 0x8000);
-	if (!(off = ext_cap(0x13)))
+	if (!(off = pci_find_ext_cap(bdf, 0x13)))
 		return -1;
 	pci_write32(bdf, off + 0xc, 32);
 	pci_write16(bdf, off + 4, 1);
