@@ -126,8 +126,12 @@ int pci_cap_add_pcie(struct pci_dev *dev, unsigned int *ret_off)
 	ret = pci_cap_add(dev, PCI_CAP_ID_EXP, PCI_EXP_SIZEOF, &off);
 	if (ret)
 		return ret;
-	/* Version 2, device/port type 0 = PCI Express endpoint (PCIe 4.0 §7.5.3.2). */
-	pci_cfg_init_field(dev, off + PCI_EXP_FLAGS, 2, 0x0002, 0, 0);
+	/*
+	 * Version 2, device/port type 9 = root-complex integrated endpoint (PCIe 4.0 §7.5.3.2):
+	 * every nestvm device sits on the root bus with no link above it. Linux enables PASID on
+	 * a root-bus function only if it is integrated and supports End-End TLP prefixes.
+	 */
+	pci_cfg_init_field(dev, off + PCI_EXP_FLAGS, 2, 0x0092, 0, 0);
 	/* 128-byte max payload, role-based error reporting. */
 	pci_cfg_init_field(dev, off + PCI_EXP_DEVCAP, 4, 1u << 15, 0, 0);
 	/* Relaxed ordering and no-snoop enabled, 512-byte max read request (reset values). */
@@ -138,8 +142,8 @@ int pci_cap_add_pcie(struct pci_dev *dev, unsigned int *ret_off)
 	pci_cfg_init_field(dev, off + PCI_EXP_LNKCTL, 2, 0, 0x00c3, 0);
 	/* Current 2.5 GT/s, negotiated x1, slot clock configuration. */
 	pci_cfg_init_field(dev, off + PCI_EXP_LNKSTA, 2, 0x1011, 0, 0);
-	/* Completion timeout disable supported. */
-	pci_cfg_init_field(dev, off + PCI_EXP_DEVCAP2, 4, 0x10, 0, 0);
+	/* Completion timeout disable and End-End TLP prefixes (bit 21; needed for PASID) supported. */
+	pci_cfg_init_field(dev, off + PCI_EXP_DEVCAP2, 4, 0x10 | PCI_EXP_DEVCAP2_EE_PREFIX, 0, 0);
 	pci_cfg_init_field(dev, off + PCI_EXP_DEVCTL2, 2, 0, 0x0010, 0);
 	pci_cfg_init_field(dev, off + PCI_EXP_LNKCAP2, 4, 0x2, 0, 0);
 	pci_cfg_init_field(dev, off + PCI_EXP_LNKCTL2, 2, 0x1, 0x000f, 0);

@@ -99,6 +99,8 @@
 
 /* PCI Express capability (PCIe 4.0 §7.5.3), offsets from the capability. */
 #define PCI_EXP_FLAGS 0x02
+#define PCI_EXP_FLAGS_TYPE 0x00f0   /* 7:4 device/port type */
+#define PCI_EXP_TYPE_RC_END 0x9     /* root-complex integrated endpoint */
 #define PCI_EXP_DEVCAP 0x04
 #define PCI_EXP_DEVCTL 0x08
 #define PCI_EXP_DEVSTA 0x0a
@@ -106,6 +108,7 @@
 #define PCI_EXP_LNKCTL 0x10
 #define PCI_EXP_LNKSTA 0x12
 #define PCI_EXP_DEVCAP2 0x24
+#define PCI_EXP_DEVCAP2_EE_PREFIX (1u << 21) /* End-End TLP prefix supported */
 #define PCI_EXP_DEVCTL2 0x28
 #define PCI_EXP_LNKCAP2 0x2c
 #define PCI_EXP_LNKCTL2 0x30

@@ -226,7 +226,11 @@ START_TEST(test_cap_chain)
 	ck_assert_uint_eq(pci_find_cap(dev, 0x09), 0);
 
 	/* PCIe: endpoint, version 2; DEVSTA W1C; devctl masks. */
-	ck_assert_uint_eq(pci_config_read(dev, exp + PCI_EXP_FLAGS, 2), 0x0002);
+	ck_assert_uint_eq(pci_config_read(dev, exp + PCI_EXP_FLAGS, 2), 0x0092);
+	/* Integrated endpoint with End-End TLP prefixes: what Linux needs to enable PASID. */
+	ck_assert_uint_eq((pci_config_read(dev, exp + PCI_EXP_FLAGS, 2) & PCI_EXP_FLAGS_TYPE) >> 4,
+			  PCI_EXP_TYPE_RC_END);
+	ck_assert(pci_config_read(dev, exp + PCI_EXP_DEVCAP2, 4) & PCI_EXP_DEVCAP2_EE_PREFIX);
 	pci_config_write(dev, exp + PCI_EXP_DEVCTL, 0xffff, 2);
 	ck_assert_uint_eq(pci_config_read(dev, exp + PCI_EXP_DEVCTL, 2), 0x79ff);
 	pci_config_set(dev, exp + PCI_EXP_DEVSTA, 0x0005, 2);
