@@ -320,10 +320,65 @@ def pasid_dma_seeds():
     }
 
 
+# ---- vtd-ir ----
+def vtd_ir_seeds():
+    def irte(idx, vec, dst, flags, sid=0, sqsvt=0):
+        return u8(1) + u8(idx) + u8(vec) + u32(dst) + u8(flags) + u16(sid) + u8(sqsvt)
+    def msi(addr, data, sid, b=0): return u8(5) + u32(addr) + u32(data) + u16(sid) + u8(b)
+    def handle(i): return 0xfee00000 | (1 << 4) | ((i & 0x7fff) << 5) | (((i >> 15) & 1) << 2)
+    def iec(qw0): return u8(4) + u64(qw0) + u64(0)
+    def ioapic(reg, val, pin): return u8(6) + u8(reg) + u32(val) + u8(pin)
+    xapic = irte(5, 0x40, 0x0100, 1, 0x0008, 1 << 2)  # P, dest APIC 1, SVT=1 SID 00:01.0
+    return {
+        # remapped, wrong SID (0x22), IEC global, then a not-present entry (0x22 / 0x25)
+        'legacy-xapic': u8(0) + xapic + msi(handle(5), 0, 0x0008) + msi(handle(5), 0, 0x0010)
+                        + iec(0) + irte(5, 0x41, 0x0100, 0) + msi(handle(5), 0, 0x0008)
+                        + iec(1 << 4 | (5 << 32)) + msi(handle(5), 0, 0x0008),
+        # x2APIC destinations, SHV + subhandle, index beyond the table, reserved data bits
+        'eim': u8(3) + irte(7, 0x50, 0x12345678, 1 | 4) + msi(handle(4) | 8, 3, 0x0008)
+               + msi(handle(300), 0, 0x0008) + msi(handle(4) | 8, 0x10003, 0x0008)
+               + u8(2) + u64(0x10000 | 0xf | (1 << 11)) + msi(handle(40000), 0, 0),
+        # IOAPIC pin 3 in remappable format (handle 9) and compatibility format, CFI on/off
+        'ioapic': u8(0) + irte(9, 0x33, 0x0000, 1 | 0x10, 0x00f8, 1 << 2)
+                  + ioapic(0x17, (1 << 16) | (9 << 17), 3) + ioapic(0x16, 0x8033, 3)
+                  + u8(3) + u8(2 | 4) + ioapic(0x16, 0x8033, 3) + msi(0xfee01000, 0x31, 0x10)
+                  + u8(3) + u8(2) + msi(0xfee01000, 0x31, 0x10),
+        # faults until overflow, then clearing them; IRE off / on; fault-processing disable
+        'faults': u8(0) + b''.join(msi(handle(i), 0, 0x8) for i in range(12))
+                  + irte(2, 0x20, 0, 1 | 2) + msi(handle(2), 0, 0x99) + u8(7) + u8(0xff)
+                  + u8(3) + u8(1) + msi(handle(2), 0, 0x8) + u8(3) + u8(1 | 4),
+    }
+
+
+# ---- vtd-prq ----
+def vtd_prq_seeds():
+    def req(dev, pasid, addr, acc, grp, last):
+        return u8(0) + u8(dev) + u32(pasid) + u64(addr) + u8(acc) + u16(grp | (0x200 if last else 0))
+    def answer(idx, code): return u8(3) + u8(idx) + u8(code)
+    return {
+        # two groups of dev 0 (with PASID 5 and without), answered from the records
+        'groups': u8(0) + req(0, 0x80000005, 0x1000, 1, 3, False) + req(0, 0x80000005, 0x2000, 3, 3, True)
+                  + req(0, 0, 0x3000, 2, 7, True) + answer(1, 0) + answer(2, 1) + answer(2, 1)
+                  + u8(1) + u8(1) + u8(2) + u8(3) + u8(0),
+        # devices 2 (no PRE) and 3 (absent): refused; made-up responses; device-TLB flushes
+        'refused': u8(1) + req(2, 0, 0x1000, 1, 1, True) + req(3, 0, 0x1000, 1, 1, True)
+                   + u8(3) + u8(0xff) + u16(0x10) + u32(0) + u16(1) + u8(0)
+                   + u8(5) + u64(0x3 | (0x8 << 16)) + u64(0x7ffff000 | 0x800)
+                   + u8(5) + u64(0x18 | (0x8 << 16) | (5 << 32)) + u64(0xfffffffffffff801),
+        # fill a 4 KiB queue (127 records) until PRO, consume, clear PRO, ask again
+        'overflow': u8(0) + b''.join(req(1, 0, 0x1000 * i, 1, i, True) for i in range(130))
+                    + u8(1) + u8(1) + u8(2) + u8(3) + u8(0) + req(1, 0, 0x9000, 1, 200, True),
+        # ATS translations, TE off/on via context edits, queue moved and resized
+        'ats': u8(4) + u8(6) + u8(0) + u32(0) + u64(0x5000) + u8(1) + u8(6) + u8(0) + u32(0x80000001)
+               + u64(0x5000) + u8(3) + u8(7) + u8(0) + u8(0xf) + u8(1) + u8(4) + u64(0x2003)
+               + req(0, 0, 0x1000, 1, 1, True) + u8(7) + u8(0) + u8(0xf) + u8(1),
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
-            'pasid-dma': pasid_dma_seeds}
+            'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)
