@@ -375,10 +375,73 @@ def vtd_prq_seeds():
     }
 
 
+# ---- vtd-host ----
+def vtd_host_seeds():
+    def leaf(k, i, fl, tgt): return u8(0) + u8(k) + u8(i) + u8(fl) + u8(tgt)
+    def pe(k, fl, did): return u8(1) + u8(k) + u8(fl) + u8(did)
+    def pc(g, did, pasid): return u8(2) + u8(g) + u8(did) + u8(pasid)
+    def piotlb(g, did, pasid, page, am): return u8(3) + u8(g) + u8(did) + u8(pasid) + u8(page) + u8(am)
+    def iotlb(g, did, page, am): return u8(4) + u8(g) + u8(did) + u8(page) + u8(am)
+    def wait(): return u8(5) + u8(0)
+    run = u8(6)
+    def dma(k, i): return u8(7) + u8(k) + u8(i)
+    bind = pe(0, 3, 1) + pe(1, 3, 2) + pe(2, 3, 2) + pc(3, 0, 0) + wait() + run
+    maps = b''.join(leaf(k, i, 7, 4 * k + i) for k in range(3) for i in range(4))
+    return {
+        # bind 3 PASIDs, map, flush per page / per PASID / per DID, DMA, remap, flush, DMA
+        'bind-map-flush': u8(0) + bind + maps + iotlb(2, 1, 0, 0) + piotlb(2, 2, 1, 0, 0)
+                          + piotlb(3, 2, 2, 0, 2) + run + b''.join(dma(k, i) for k in range(3) for i in range(4))
+                          + leaf(1, 1, 7, 40) + leaf(0, 2, 0, 0) + dma(1, 1) + piotlb(3, 2, 1, 1, 0)
+                          + iotlb(3, 1, 2, 0) + wait() + run + dma(1, 1) + dma(0, 2),
+        # unchanged entries, global and selective PC flushes; a DID change; unbind; refused
+        # binds (WPE without SRE; FLPM=1 is 5-level)
+        'rebind': u8(0) + bind + pc(3, 0, 0) + pc(1, 2, 1) + run + pe(1, 3, 3) + pc(0, 2, 0) + run
+                  + pe(2, 2, 2) + pc(1, 2, 2) + run + dma(2, 0) + pe(3, 3 | 8, 1) + pc(1, 1, 3) + run
+                  + pe(3, 3 | 16, 1) + u8(5) + u8(1) + run + dma(3, 0),
+        # page requests from a PRI device (faults on unmapped pages), prs=on
+        'pri': u8(3) + bind + dma(1, 9) + dma(0, 9) + leaf(1, 9, 7, 1) + piotlb(3, 2, 1, 9, 0) + run
+               + dma(1, 9),
+        # bad granularities stop the queue (IQE) part-way
+        'iqe': u8(0) + bind + maps + run + leaf(0, 0, 7, 9) + iotlb(0, 1, 0, 0) + iotlb(3, 1, 0, 0)
+               + run + dma(0, 0) + piotlb(1, 1, 0, 0, 0) + run + dma(0, 0),
+    }
+
+
+# ---- vtd-shadow ----
+def vtd_shadow_seeds():
+    def leaf(i, fl, tgt): return u8(0) + u8(i) + u8(fl) + u8(tgt)
+    def iotlb(g, did, page, am): return u8(1) + u8(g) + u8(did) + u8(page) + u8(am)
+    def cc(pc, g): return u8(2) + u8(pc) + u8(g)
+    wait, run = u8(3), u8(4)
+    def te(on): return u8(6) + u8(on)
+    def fail(n, err): return u8(7) + u8(n | (err << 2))
+    four = b''.join(leaf(i, 3, i) for i in range(4))
+    return {
+        # four contiguous pages (one map), a read-only page, a remove in the middle, page and
+        # domain flushes, a flush of the wrong domain
+        'legacy': u8(0) + four + b''.join(iotlb(3, 3, i, 0) for i in range(4)) + wait + run
+                  + leaf(6, 1, 20) + iotlb(3, 3, 6, 0) + run + leaf(1, 0, 0) + iotlb(3, 3, 1, 0) + run
+                  + leaf(8, 3, 30) + leaf(9, 3, 31) + iotlb(2, 4, 0, 0) + run + iotlb(2, 3, 0, 0) + run
+                  + leaf(8, 2, 30) + iotlb(3, 3, 8, 1) + run + te(0) + te(1),
+        # scalable second stage; context and PASID cache flushes; global flush; TE off/on
+        'scalable': u8(1) + four + cc(0, 1) + run + leaf(10, 3, 40) + cc(1, 3) + wait + run
+                    + leaf(10, 3, 41) + iotlb(1, 0, 0, 0) + run + te(0) + leaf(11, 1, 2) + te(1)
+                    + leaf(31, 3, 63) + iotlb(3, 3, 31, 0) + run,
+        # failed maps and unmaps (kernel errno, EINVAL, ENOMEM, EIO), then retries
+        'faults': u8(0) + four + fail(0, 0) + iotlb(2, 3, 0, 0) + run + run + leaf(2, 0, 0) + fail(0, 2)
+                  + iotlb(3, 3, 2, 0) + run + iotlb(3, 3, 2, 0) + run + fail(0, 3) + te(0) + te(1)
+                  + fail(1, 1) + te(0) + run + te(1),
+        # more separate mappings than the double has slots (16): ENOMEM until some go
+        'many': u8(0) + b''.join(leaf(2 * i, 3, 2 * i) for i in range(16)) + iotlb(1, 0, 0, 0) + run
+                + b''.join(leaf(2 * i, 0, 0) for i in range(10)) + iotlb(1, 0, 0, 0) + run,
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
-            'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds}
+            'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
+            'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)
