@@ -205,7 +205,10 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 			snprintf(err, sizeof(err), "cannot build the ACPI tables: %s", strerror(-ret));
 	}
 	if (ret) {
-		fprintf(stderr, "nestvm: error: %s\n", err);
+		if (err[0])
+			fprintf(stderr, "nestvm: error: %s\n", err);
+		if (m->usage_error)
+			status = VMM_EXIT_USAGE; /* a typed option the host cannot back */
 		goto out;
 	}
 	for (unsigned int i = 0; i < cfg->nr_initrds; i++)
