@@ -215,7 +215,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		mods[i] = (struct boot_module){ files[i + 1].data, files[i + 1].len, cfg->initrd_paths[i] };
 	bc = (struct boot_config){
 		.gmem = &m->gmem, .kernel = files[0].data, .kernel_len = files[0].len,
-		.cmdline = cfg->cmdline, .modules = mods, .nr_modules = cfg->nr_initrds,
+		.cmdline = cfg->cmdline, .kernel_name = cfg->kernel_path,
+		.modules = mods, .nr_modules = cfg->nr_initrds,
 		.map = map, .nr_map = build_e820(m, map, ARRAY_SIZE(map)),
 	};
 	ret = boot_load(&bc, &entry, &fmt);

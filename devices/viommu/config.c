@@ -174,7 +174,7 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 	struct viommu_config c = {
 		.scalable = true, .aw = 48, .pasid_bits = 20,
 		.flts = true, .slts = true, .nest = true, .pt = true, .cm = false, .dt = false,
-		.ir = false, .eim = true,
+		.ir = true, .eim = true, /* as QEMU's intel-iommu with a split irqchip */
 	};
 	struct given g = { 0 };
 	char buf[512];
