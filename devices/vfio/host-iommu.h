@@ -39,6 +39,7 @@ struct host_s1_config {
 	uint64_t pgtbl_gpa;      /* FLPTPTR: guest-physical root of the first-stage table */
 	unsigned int addr_width; /* 48 (4-level) or 57 (5-level) */
 	bool sre, wpe, eafe;     /* supervisor requests, write protect, extended accessed */
+	bool pri;                /* guest allows page requests (context PRE=1): backend may ask for IOPF */
 };
 
 /* One invalidation range of a stage-1: npages 4 KiB pages at addr (4 KiB aligned). */
