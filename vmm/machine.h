@@ -131,6 +131,7 @@ struct machine {
 	void *vtd_cfg;          /* struct viommu_config when -device vtd was given */
 	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
 	struct board_host *host; /* simulated passthrough (pasid-dma,backend=hostsim), or NULL */
+	struct evloop *events;  /* fds polled for devices (host fault queues), created on first use */
 	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
 	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
 	unsigned int nr_device_objs;

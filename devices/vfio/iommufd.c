@@ -730,7 +730,8 @@ static void ifd_set_fault_handler(void *be, host_fault_fn fn, void *opaque)
 
 /*
  * Reads what the fault queue holds (whole groups, every record of a group carrying the
- * group's cookie) and hands it to the sink. Never blocks: an empty queue reads 0.
+ * group's cookie) and hands it to the sink. Never blocks: an empty queue reads 0. Returns the
+ * number of records read, or -errno.
  */
 static int ifd_process_faults(void *be)
 {
@@ -769,7 +770,8 @@ static int ifd_process_faults(void *be)
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned int i = 0; fn && i < nf; i++)
 		fn(fop, &b->fconv[i]);
-	return (int)nf;
+	/* Records taken off the queue (those of unknown devices too: they are gone either way). */
+	return (int)((size_t)n / sizeof(b->frec[0]));
 }
 
 /* Answers a group by its cookie; the kernel refuses a cookie it is not waiting for (EINVAL). */

@@ -140,6 +140,16 @@ int vfio_pt_fault_fd(struct vfio_pt *p)
 	return p->be ? iommufd_backend_fault_fd(p->be) : -1;
 }
 
+int vfio_pt_process_faults(struct vfio_pt *p)
+{
+	struct host_iommu hi;
+
+	if (!p->be)
+		return 0;
+	iommufd_backend_iommu(p->be, &hi);
+	return hi.ops->process_faults(hi.be);
+}
+
 void vfio_pt_destroy(struct vfio_pt *p)
 {
 	if (!p)

@@ -37,6 +37,8 @@ struct vfio_pci *vfio_pt_model(struct vfio_pt *p);
  * hi.ops->process_faults; -1 when there is none (type1, or a kernel before 6.11).
  */
 int vfio_pt_fault_fd(struct vfio_pt *p);
+/* Reads the fault queue once into the vIOMMU: records read (0: none), or -errno. */
+int vfio_pt_process_faults(struct vfio_pt *p);
 /* Unplugs the model, then closes the backend (every host object and fd). Accepts NULL. */
 void vfio_pt_destroy(struct vfio_pt *p);
 /* The backend's counters for the exit summary ("" when it has none to report). */

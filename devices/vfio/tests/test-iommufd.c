@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/vfio/iommufd-abi.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
+#include "vmm/core/evloop.h"
 
 static struct kdouble kd;
 static struct iommufd_sys sys;
@@ -350,7 +352,7 @@ START_TEST(test_fault_queue)
 	kd_push_fault(&kd, &f);
 	f.dev_id = 999; /* unknown device: dropped */
 	kd_push_fault(&kd, &f);
-	ck_assert_int_eq(hi.ops->process_faults(hi.be), 2);
+	ck_assert_int_eq(hi.ops->process_faults(hi.be), 3);
 	ck_assert_uint_eq(nr_got, 2);
 	ck_assert(got[0].recoverable && !got[0].last && got[0].pasid_valid);
 	ck_assert(got[1].recoverable && got[1].last);
@@ -368,6 +370,47 @@ START_TEST(test_fault_queue)
 	/* Answering it twice, or a cookie the kernel never gave: EINVAL. */
 	ck_assert_int_eq(hi.ops->page_response(hi.be, dev, got[1].cookie, HOST_RESP_SUCCESS), -EINVAL);
 	ck_assert_int_eq(hi.ops->page_response(hi.be, dev, 77, HOST_RESP_INVALID), -EINVAL);
+	finish();
+}
+END_TEST
+
+static int poll_faults(void *opaque)
+{
+	const struct host_iommu *h = opaque;
+
+	return h->ops->process_faults(h->be) > 0 ? 0 : -EIO;
+}
+
+/*
+ * Item 9: nothing read the fault queue outside unit tests. The machine's event loop watches
+ * the queue fd (readable while a whole group waits) and reads it on its own thread.
+ */
+START_TEST(test_fault_queue_polled)
+{
+	struct ifd_pgfault f = { .flags = IFD_PGFAULT_LAST_PAGE, .grpid = 9, .addr = 0x7000 };
+	struct evloop *l = evloop_create();
+	struct evloop_stats st;
+	unsigned int id;
+
+	ck_assert_ptr_nonnull(l);
+	start(615);
+	nr_got = 0;
+	hi.ops->set_fault_handler(hi.be, sink, NULL);
+	f.dev_id = kd.devs[1].dev_id;
+	kd_push_fault(&kd, &f);
+	ck_assert_int_eq(evloop_add(l, iommufd_backend_fault_fd(b), poll_faults, &hi, &id), 0);
+	for (int i = 0; i < 2000 && !__atomic_load_n(&nr_got, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	evloop_remove(l, id);
+	ck_assert_uint_eq(nr_got, 1);
+	ck_assert_uint_eq(got[0].grpid, 9);
+	ck_assert_uint_eq(got[0].addr, 0x7000);
+	/* Drained: the fd went quiet, the loop did not keep calling. */
+	evloop_get_stats(l, &st);
+	ck_assert_uint_eq(st.calls, 1);
+	ck_assert_uint_eq(st.stopped, 0);
+	evloop_destroy(l);
+	ck_assert_int_eq(hi.ops->page_response(hi.be, dev, got[0].cookie, HOST_RESP_SUCCESS), 0);
 	finish();
 }
 END_TEST
@@ -531,6 +574,7 @@ int main(void)
 	tcase_add_test(tc, test_kernel_611_no_pasid_width);
 	tcase_add_test(tc, test_ram_around_reserved);
 	tcase_add_test(tc, test_double_kernel_rules);
+	tcase_add_test(tc, test_fault_queue_polled);
 	tcase_add_test(tc, test_double_validates);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
