@@ -662,6 +662,30 @@ START_TEST(test_many_pasids)
 }
 END_TEST
 
+/* A hostile directory: huge, partly outside RAM, entries pointing anywhere. Bounded, no host call. */
+START_TEST(test_hostile_directory)
+{
+	struct hostsim_stats a, b;
+	const uint64_t dir = H_RAM_SIZE - 0x2000; /* 16384 entries would run 120 KiB past the end */
+
+	setup_common(false);
+	bind_both();
+	for (uint64_t i = 0; i < 0x2000 / 8; i++)
+		h_put64(h, dir + 8 * i, (i & 1) ? 0xfffffffff000ULL | 1 : (dir & ~0xfffULL) | 1);
+	/* PDTS = 7 (the largest directory), RID_PASID 0 */
+	h_put64(h, CTX + 8 * 32, dir | (7 << 9) | (1 << 3) | 1);
+	hostsim_get_stats(hs, &a);
+	drain(pc_global, 1);
+	hostsim_get_stats(hs, &b);
+	/* The RID's entry and PASID 5 became unreadable or garbage: blocked, nothing bound. */
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, HOST_PASID_NONE), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	ck_assert_uint_eq(b.attach + b.replace, a.attach + a.replace);
+	drain(pc_global, 1);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host-forward");
@@ -681,6 +705,7 @@ int main(void)
 	tcase_add_test(tc, test_refused_calls_leave_no_stale_stage1);
 	tcase_add_test(tc, test_global_flush_walks_directory);
 	tcase_add_test(tc, test_many_pasids);
+	tcase_add_test(tc, test_hostile_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
