@@ -1118,6 +1118,9 @@ int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_ca
 	c.flts = true;
 	c.slts = false;
 	c.nest = false;
+	/* First-stage features the host's stage-1 walker lacks are not offered either. */
+	c.no_srs = hc->vtd && !(hc->vtd_ecap & VTD_ECAP_SRS);
+	c.no_fs1gp = hc->vtd && !(hc->vtd_cap & VTD_CAP_FS1GP);
 	*ret = c;
 	snprintf(msg, len, "nested: guest first stage over host stage 2, caching mode (aw %u, %u PASID "
 		 "bits%s%s%s)", c.aw, c.pasid_bits, c.pt ? ", pass-through" : "",

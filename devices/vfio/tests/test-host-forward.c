@@ -358,17 +358,29 @@ START_TEST(test_nested_caps_advertise_only_forwardable)
 	char msg[320];
 	uint64_t cap, ecap;
 
+	hc.vtd_cap = VTD_CAP_FS1GP;
+	hc.vtd_ecap = VTD_ECAP_SRS;
 	ck_assert_int_eq(viommu_parse_options("", &cfg, msg, sizeof(msg)), 0);
 	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
 	h = h_new_cfg(&out);
 	cap = r64(h, VTD_CAP_REG);
 	ecap = r64(h, VTD_ECAP_REG);
 	ck_assert(cap & VTD_CAP_CM);
+	ck_assert(cap & VTD_CAP_FS1GP);
 	ck_assert(ecap & VTD_ECAP_FLTS);
+	ck_assert(ecap & VTD_ECAP_SRS);
 	ck_assert(ecap & VTD_ECAP_PT);
 	ck_assert(!(ecap & VTD_ECAP_SLTS));
 	ck_assert(!(ecap & VTD_ECAP_NEST));
 	ck_assert_uint_eq(FIELD_GET(VTD_ECAP_PSS, ecap), 19);
+	h_free(h);
+	/* A host stage-1 walker without supervisor requests or 1 GiB pages: not offered. */
+	hc.vtd_cap = 0;
+	hc.vtd_ecap = 0;
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	h = h_new_cfg(&out);
+	ck_assert(!(r64(h, VTD_CAP_REG) & VTD_CAP_FS1GP));
+	ck_assert(!(r64(h, VTD_ECAP_REG) & VTD_ECAP_SRS));
 	h_free(h);
 }
 END_TEST
