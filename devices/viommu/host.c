@@ -815,8 +815,10 @@ static uint8_t fault_reason(struct viommu *v, unsigned int dev, const struct hos
 	uint32_t key = f->pasid_valid ? f->pasid : HOST_RID_KEY;
 	struct host_bind *b = find_bind(h, dev, key);
 
+	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE))
+		return 0; /* translation off: the unit records nothing */
 	if (!b)
-		return __atomic_load_n(&v->te, __ATOMIC_ACQUIRE) ? VTD_FR_SM_PE_NOT_PRESENT : 0;
+		return VTD_FR_SM_PE_NOT_PRESENT;
 	if (b->state == HB_BLOCKED)
 		return b->reason;
 	return f->reason ? f->reason : VTD_FR_FS_NOT_PRESENT;
