@@ -445,12 +445,15 @@ static void want_of(struct viommu *v, const struct host_dev *d, const struct ctx
 	}
 }
 
-/* Reasons that need no record: the entry is simply absent (the default of an unknown PASID). */
+/*
+ * Blocked states that need no record (a PASID never attached is blocked on the host): all but
+ * a present entry nestvm refused. Records stay bounded by the present PASID entries; a fault
+ * on an unrecorded PASID re-reads its reason (fault_reason).
+ */
 static bool absent(const struct want *w)
 {
-	return w->state == HB_BLOCKED &&
-	       (w->reason == 0 || w->reason == VTD_FR_SM_PE_NOT_PRESENT ||
-		w->reason == VTD_FR_SM_PDE_NOT_PRESENT);
+	return w->state == HB_BLOCKED && w->reason != VTD_FR_SM_PE_RSVD &&
+	       w->reason != VTD_FR_SM_PE_INVALID;
 }
 
 /*
@@ -817,8 +820,15 @@ static uint8_t fault_reason(struct viommu *v, unsigned int dev, const struct hos
 
 	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE))
 		return 0; /* translation off: the unit records nothing */
-	if (!b)
-		return VTD_FR_SM_PE_NOT_PRESENT;
+	if (!b) {
+		/* Never forwarded: why the tables block it now, or (present, not flushed) not present. */
+		struct ctxv c;
+		struct want w;
+
+		read_ctx(v, h->devs[dev].sid, &c);
+		want_of(v, &h->devs[dev], &c, key, NULL, &w);
+		return w.state == HB_BLOCKED && w.reason ? w.reason : VTD_FR_SM_PE_NOT_PRESENT;
+	}
 	if (b->state == HB_BLOCKED)
 		return b->reason;
 	return f->reason ? f->reason : VTD_FR_FS_NOT_PRESENT;

@@ -612,6 +612,9 @@ START_TEST(test_global_flush_walks_directory)
 	drain(pc_global, 1);
 	ck_assert_int_eq(hostsim_attachment(hs, hdev, far[1]), 0);
 	ck_assert_int_eq(hostsim_attachment(hs, hdev, far[2]), 2);
+	clear_faults();
+	ck_assert_int_eq(dma_rd(true, far[1], 0x2000, &v), -EACCES);
+	ck_assert_uint_eq(fault_of(true, far[1]), 0x51); /* PASID directory entry not present */
 	teardown();
 }
 END_TEST
