@@ -564,8 +564,12 @@ static void sync_key_b(struct viommu *v, unsigned int dev, const struct ctxv *c,
 	if (!b)
 		b = find_bind(h, dev, key);
 	if (b && b->live) {
-		/* A walk that finds the same words again skips the entry (no decode, no host call). */
-		b->raw_valid = ok && pe;
+		/*
+		 * A walk that finds the same words again skips the entry (no decode, no host call),
+		 * also after a refused attach left it blocked: only a PASID-selective flush retries.
+		 * A refused detach (the host still has the old state) is retried by every walk.
+		 */
+		b->raw_valid = pe && (ok || b->state == HB_BLOCKED);
 		if (pe)
 			memcpy(b->raw, pe, sizeof(b->raw));
 		b->raw_pre = c->pre;
