@@ -571,7 +571,8 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	struct host_iommu_caps caps;
 	struct pasid_dma_config pc;
 	struct board_host *bh;
-	bool want = false;
+	bool want = false, host_prq = false;
+	unsigned int dev_bits = 20;
 	char msg[240];
 	int r;
 
@@ -580,7 +581,13 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 			continue;
 		if (pasid_dma_parse_options(cfg->devices[i].opts, &pc, err, errlen))
 			return -EINVAL;
-		want = want || pc.backend == PDMA_BACKEND_HOSTSIM;
+		if (pc.backend != PDMA_BACKEND_HOSTSIM)
+			continue;
+		want = true;
+		host_prq = host_prq || pc.host_prq;
+		/* The devices' PASID width bounds what the guest is offered (at least the RID's). */
+		if (pc.pasid_bits < dev_bits)
+			dev_bits = pc.pasid_bits ? pc.pasid_bits : 1;
 	}
 	if (!want)
 		return 0;
@@ -617,6 +624,20 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 			 "host I/O address space to shadow into): leave host-mode, flts, slts, nest and "
 			 "mode out");
 		r = -EINVAL;
+	}
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
+		return r;
+	}
+	/* Options left out also follow the devices: PASID width, page requests (need dt). */
+	if (!(vc->given & VIOMMU_GIVEN_PASID_BITS) && nc.pasid_bits > dev_bits) {
+		nc.pasid_bits = dev_bits;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg)); /* the line says it */
+	}
+	if (!r && host_prq && caps.fault_queue && !(vc->given & VIOMMU_GIVEN_PRS) &&
+	    (nc.dt || !(vc->given & VIOMMU_GIVEN_DT))) {
+		nc.prs = nc.dt = true;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg));
 	}
 	if (r) {
 		snprintf(err, errlen, "%s", msg);

@@ -66,6 +66,14 @@ else
 	echo "not ok $n - default host mode (status $st): $(head -c 300 "$tmp/hostsim")"
 	failed=$((failed + 1))
 fi
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,pri=on,pasid-bits=8 \
+	>/dev/null 2>"$tmp/hostsim2" </dev/null
+if grep -q 'nested: .*8 PASID bits.*page requests' "$tmp/hostsim2"; then
+	echo "ok $n - options left out follow the device: its PASID width, page requests for pri=on"
+else
+	echo "not ok $n - device-derived defaults: $(head -c 300 "$tmp/hostsim2")"; failed=$((failed + 1))
+fi
 if "$nestvm" --help | grep -q 'host-mode=auto|nested|shadow'; then
 	echo "ok $((n += 1)) - --help names host-mode"
 else
