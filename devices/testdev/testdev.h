@@ -23,10 +23,11 @@
  *                   reaches bytes n..n+size-1 of it (naturally aligned accesses only; others
  *                   read 0 and are dropped, as QEMU's memory core does)
  *   I/O 0xe4        32-bit write only: flush the guest page holding that physical address (its
- *                   host mapping is dropped, so KVM's translation is rebuilt; contents stay)
+ *                   host mapping is dropped, so KVM's translation is rebuilt; contents stay;
+ *                   with --hugepages a 4 KiB page cannot be dropped and nothing happens)
  *   I/O 0xe8..0xeb  the same scratch register, served one byte at a time
  *   I/O 0x2000+n    1-byte write, n = 0..15: ISA IRQ line n (GSI n) to level (data != 0);
- *                   n = 16..23 are accepted and ignored (QEMU has no ISA IRQ there)
+ *                   n = 16..23 are accepted and ignored (QEMU has no ISA IRQ there); reads 0
  *   MMIO 0xff000000 64 KiB of device memory read and written like RAM (1, 2, 4 or 8 bytes,
  *                   naturally aligned): instruction-emulation tests run their accesses here
  */

@@ -44,6 +44,23 @@ static void wr8(const struct bar *b, uint32_t off, uint8_t v)
 		mmio_write8(b->base + off, v);
 }
 
+/* How kvm-unit-tests style kernels look for it: 16-bit reads through CF8/CFC, register 0 and 2. */
+static int find_by_cf8(void)
+{
+	for (unsigned int dev = 0; dev < 32; dev++) {
+		uint32_t addr = 0x80000000u | (dev << 11);
+		uint16_t vendor, device;
+
+		outl(0xcf8, addr | 0);
+		vendor = inw(0xcfc);
+		outl(0xcf8, addr | 2);
+		device = inw(0xcfc);
+		if (vendor == TESTDEV_VENDOR && device == TESTDEV_DEVICE)
+			return (int)(dev << 3);
+	}
+	return -1;
+}
+
 static void run_test(const struct bar *b, unsigned int kind)
 {
 	unsigned int n = (b->io ? 3 : 0) + kind;
@@ -82,10 +99,11 @@ void test_main(void)
 	uint16_t bdf;
 	uint32_t b0, b1, count;
 
-	tap_plan(17);
+	tap_plan(18);
 	if (found < 0)
 		tap_bail("no pci-testdev (%04x:%04x) on bus 0", TESTDEV_VENDOR, TESTDEV_DEVICE);
 	bdf = (uint16_t)found;
+	tap_ok(find_by_cf8() == found, "found through CF8/CFC word reads of registers 0 and 2 too");
 	b0 = pci_read32(bdf, PCI_BAR0);
 	b1 = pci_read32(bdf, PCI_BAR0 + 4);
 	tap_ok(pci_read32(bdf, 0x08) == 0x00ff0000 && pci_read8(bdf, 0x3d) == 0,
