@@ -22,7 +22,7 @@ static const struct board_model models[] = {
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)" },
 	{ "vtd", false, 0, 0, false,
-	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md)" },
+	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md)" },
 	{ "pc-testdev", false, 0, 0, false,
 	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "
 	  "(docs/usage.md)" },
