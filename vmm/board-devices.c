@@ -18,6 +18,7 @@
 #include "devices/pci/pci.h"
 #include "devices/platform/platform.h"
 #include "devices/rtc/rtc.h"
+#include "devices/testdev/testdev.h"
 #include "devices/uart/uart.h"
 #include "devices/vfio/vfio-pci.h"
 #include "devices/vfio/vfio-pt.h"
@@ -49,6 +50,8 @@ static void destroy_pci_host(void *d) { pci_host_destroy(d); }
 static void destroy_edu(void *d) { edu_destroy(d); }
 static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
+static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
+static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
 
 /*
  * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
@@ -118,6 +121,8 @@ static int create_isa(struct machine *m, int isa)
 			ret = record(m, fw, destroy_fwcfg);
 			if (!ret)
 				ret = fwcfg_add_file(fw, "etc/board.dtb", m->fdt, fdt_totalsize(m->fdt));
+		} else if (!fdt_node_check_compatible(fdt, node, "qemu,pc-testdev")) {
+			ret = record(m, pc_testdev_create(&m->bus, &m->irq, &m->gmem), destroy_pc_testdev);
 		}
 		if (ret)
 			return ret;
@@ -458,6 +463,8 @@ static int create_pci(struct machine *m, int pci)
 			continue;
 		if (!strcmp(model, "edu")) {
 			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
+		} else if (!strcmp(model, "pci-testdev")) {
+			ret = record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else if (!strcmp(model, "vfio-pci")) {

@@ -42,6 +42,8 @@ expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
 expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
 expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
 expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
+expect_fail 2 'takes no options' -- run -kernel "$hello" -device pci-testdev,foo=1
+expect_fail 2 'only one -device pc-testdev' -- run -kernel "$hello" -device pc-testdev -device pc-testdev
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device pasid-dma,backend=hostsim
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device vtd,mode=legacy \
 	-device pasid-dma,backend=hostsim
