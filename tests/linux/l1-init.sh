@@ -70,9 +70,9 @@ run_cmd() {
 		APPEND="$BASE l2test=e1000e" ;;
 	# Nested mode with default options: pasid-dma is a simulated passthrough device (hostsim),
 	# L2's intel-iommu writes first-stage tables that only nestvm's forwards make effective.
-	nv-nest-strict) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE $L2K"
+	nv-nest-strict) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE,host $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on iommu.strict=1 l2test=pdma" ;;
-	nv-nest-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE $L2K"
+	nv-nest-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE,host $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=pdma" ;;
 	*) return 1 ;;
 	esac
@@ -126,6 +126,8 @@ summarize() {
 summarize_host() {
 	local r=$1 t=$2 v
 	grep -E '^nestvm: host forwards:' $t | head -1 | sed "s/^/LNX-TRACE name=$r | /"
+	# Every forward with --trace host: binds / unbinds, invalidation batches (first ones).
+	grep -E '^trace: (vtd: host|hostsim:)' $t | head -16 | sed "s/^/LNX-TRACE name=$r | /"
 	v=$(sed -n 's/^nestvm: host forwards: \([0-9]*\) binds (\([0-9]*\) replaced, \([0-9]*\) detached), \([0-9]*\) invalidation batches (\([0-9]*\) ranges), \([0-9]*\) faults.*/\1 \2 \3 \4 \5 \6/p' $t | head -1)
 	[ -n "$v" ] || return 0
 	set -- $v
