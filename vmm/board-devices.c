@@ -295,6 +295,40 @@ static void destroy_vfio_pt(void *d)
 }
 
 /*
+ * Behind the vIOMMU, the host's capabilities choose the mode and every option the user left
+ * out (viommu_host_mode); the vIOMMU's CAP/ECAP follow before the guest runs. A second
+ * host-backed device must agree with the first. 0, or -EINVAL with the one line in msg.
+ */
+static int vfio_choose_mode(struct machine *m, struct viommu_config *vc,
+			    const struct vfio_pt_info *info, char *msg, size_t len)
+{
+	struct viommu_config nc;
+	char why[200];
+	int r = viommu_host_mode(vc, &info->caps, &nc, msg, len);
+
+	if (r)
+		return r;
+	if (!m->vtd_host_chosen) {
+		r = viommu_set_config(m->viommu, &nc);
+		if (r) {
+			snprintf(msg, len, "cannot apply the chosen vIOMMU mode: %s", strerror(-r));
+			return r;
+		}
+		m->vtd_host_chosen = true;
+		*vc = nc;
+		return 0;
+	}
+	if (nc.cm != vc->cm || nc.flts != vc->flts || nc.slts != vc->slts ||
+	    nc.pasid_bits != vc->pasid_bits || nc.prs != vc->prs) {
+		snprintf(why, sizeof(why), "%.120s", msg);
+		snprintf(msg, len, "its host IOMMU needs %.120s, unlike the first host-backed device's "
+			 "(force one mode with -device vtd,host-mode=...)", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * vfio-pci: a host PCI function through iommufd. Behind the vIOMMU, the host's capabilities
  * choose the mode (nested, or shadow with caching mode), reported here at start; a vIOMMU
  * configured beyond what the host can back is refused.
@@ -302,11 +336,10 @@ static void destroy_vfio_pt(void *d)
 static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 {
 	const struct machine_config *cfg = m->cfg;
-	const struct viommu_config *vc = m->vtd_cfg;
-	struct viommu_config nc;
+	struct viommu_config *vc = m->vtd_cfg;
 	struct vfio_pt_info info;
 	struct vfio_pt *p = NULL;
-	char err[320], msg[200];
+	char err[320], msg[320];
 	int r = -ENOENT;
 
 	for (unsigned int i = 0; i < cfg->nr_devices && r == -ENOENT; i++)
@@ -330,12 +363,11 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 			info.cdev, info.hi.name);
 		return p;
 	}
-	r = viommu_host_mode(vc, &info.caps, &nc, msg, sizeof(msg));
-	if (r || nc.aw != vc->aw || nc.cm != vc->cm || nc.flts != vc->flts || nc.prs != vc->prs ||
-	    nc.pasid_bits != vc->pasid_bits) {
-		log_err("board", "vfio-pci %s: the host IOMMU backs only: %s (use -device vtd,aw=%u,"
-			"cm=%s,flts=%s,prs=%s,pasid-bits=%u)", info.cdev, msg, nc.aw, nc.cm ? "on" : "off",
-			nc.flts ? "on" : "off", nc.prs ? "on" : "off", nc.pasid_bits);
+	r = vfio_choose_mode(m, vc, &info, msg, sizeof(msg));
+	if (r) {
+		/* An option the user typed cannot work on this host: one line naming what would. */
+		fprintf(stderr, "nestvm: error: vfio-pci %s: %s\n", info.cdev, msg);
+		m->usage_error = true;
 		vfio_pt_destroy(p);
 		return NULL;
 	}
@@ -374,6 +406,8 @@ static int create_pci(struct machine *m, int pci)
 			struct vfio_pt *p = create_vfio_pci(m, slot);
 			struct memslots ms;
 
+			if (!p)
+				return -ENODEV; /* create_vfio_pci printed the one error line */
 			ret = record(m, p, destroy_vfio_pt);
 			if (!ret)
 				ret = add_vfio_irqfds(m, p);
@@ -418,11 +452,11 @@ int board_create_devices(struct machine *m, char *err, size_t errlen)
 	}
 	node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
 	ret = node < 0 ? -EINVAL : create_pci(m, node);
-	if (ret) {
+	if (ret == -ENODEV && errlen)
+		err[0] = '\0'; /* the device printed its one line */
+	else if (ret)
 		snprintf(err, errlen, "cannot create the PCI devices: %s", strerror(-ret));
-		return ret;
-	}
-	return 0;
+	return ret;
 }
 
 void board_destroy_devices(struct machine *m)
@@ -476,7 +510,7 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	struct pasid_dma_config pc;
 	struct board_host *bh;
 	bool want = false;
-	char msg[160];
+	char msg[240];
 	int r;
 
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
@@ -510,13 +544,24 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	hostsim_iommu(bh->hs, &bh->hi);
 	/* hostsim's capabilities are the host's, the same for every device (handle 0 unused). */
 	r = bh->hi.ops->get_caps(bh->hi.be, 0, &caps);
-	if (!r)
-		r = viommu_host_mode(vc, &caps, &nc, msg, sizeof(msg));
 	if (r) {
-		snprintf(err, errlen, "host IOMMU %s: %s", bh->hi.name, r == -EOPNOTSUPP ? msg : strerror(-r));
+		snprintf(err, errlen, "host IOMMU %s: %s", bh->hi.name, strerror(-r));
+		return r;
+	}
+	r = viommu_host_mode(vc, &caps, &nc, msg, sizeof(msg));
+	if (!r && !nc.flts) {
+		/* hostsim models a nesting host only: it has no I/O address space to shadow into. */
+		snprintf(msg, sizeof(msg), "vtd: pasid-dma,backend=hostsim is nested only (it has no "
+			 "host I/O address space to shadow into): leave host-mode, flts, slts, nest and "
+			 "mode out");
+		r = -EINVAL;
+	}
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
 		return r;
 	}
 	*vc = nc;
+	m->vtd_host_chosen = true;
 	m->vtd.haw = nc.aw;
 	fprintf(stderr, "nestvm: host IOMMU %s: %s\n", bh->hi.name, msg);
 	return 0;

@@ -22,7 +22,8 @@ static const struct board_model models[] = {
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)" },
 	{ "vtd", false, 0, 0, false,
-	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md)" },
+	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md; with host-backed devices\n"
+	  "       host-mode=auto|nested|shadow, other options left out are chosen from the host)" },
 };
 
 const struct board_model *board_find_model(const char *name)

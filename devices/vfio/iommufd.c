@@ -31,6 +31,7 @@
 
 struct ifd_bind {
 	bool used;
+	bool on_parent; /* a PASID attached to the nest parent itself (hwpt is the parent) */
 	uint32_t pasid; /* HOST_PASID_NONE: the RID */
 	uint32_t hwpt;
 };
@@ -356,7 +357,8 @@ void iommufd_backend_close(struct iommufd_backend *b)
 			detach_one(b, d, d->binds[j].pasid);
 			if (d->binds[j].pasid == HOST_PASID_NONE)
 				d->rid_on_default = false;
-			destroy_or_keep(b, d->binds[j].hwpt);
+			if (!d->binds[j].on_parent)
+				destroy_or_keep(b, d->binds[j].hwpt);
 		}
 		if (d->rid_on_default)
 			detach_one(b, d, HOST_PASID_NONE);
@@ -487,7 +489,7 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 		destroy_or_keep(b, ha.out_hwpt_id);
 		goto out;
 	}
-	if (bd->used)
+	if (bd->used && !bd->on_parent)
 		destroy_or_keep(b, bd->hwpt);
 	if (pasid == HOST_PASID_NONE)
 		d->rid_on_default = false;
@@ -514,10 +516,67 @@ static int ifd_detach(void *be, uint32_t dev, uint32_t pasid)
 		/* A failed detach leaves the binding as it was, so the caller can retry. */
 		r = detach_one(b, d, pasid);
 		if (!r) {
-			destroy_or_keep(b, bd->hwpt);
+			if (!bd->on_parent)
+				destroy_or_keep(b, bd->hwpt);
 			bd->used = false;
 		}
+	} else if (d && pasid == HOST_PASID_NONE && d->rid_on_default) {
+		/* The RID on the parent (identity): detached, the device's DMA is blocked. */
+		r = detach_one(b, d, pasid);
+		if (!r)
+			d->rid_on_default = false;
 	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/*
+ * Attaches (dev, pasid) to the nest parent itself (guest-physical DMA), replacing a stage-1
+ * atomically; the stage-1 is destroyed once replaced. The RID attach is how a device starts.
+ */
+static int ifd_attach_parent(void *be, uint32_t dev, uint32_t pasid)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_vfio_attach at = { .argsz = 12 };
+	struct ifd_dev *d;
+	struct ifd_bind *bd;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	r = !d ? -ENOENT : !b->have_parent ? -EOPNOTSUPP : 0;
+	if (!r && pasid != HOST_PASID_NONE && !d->caps.pasid_attach)
+		r = -EOPNOTSUPP;
+	if (r || (pasid == HOST_PASID_NONE && d->rid_on_default))
+		goto out;
+	at.pt_id = b->parent;
+	if (pasid != HOST_PASID_NONE) {
+		at.argsz = sizeof(at);
+		at.flags = IFD_ATTACH_PASID;
+		at.pasid = pasid;
+	}
+	b->st.attach++;
+	r = xioctl(b, d->fd, IFD_VFIO_ATTACH, &at);
+	if (r)
+		goto out; /* the old attachment (if any) stays in place */
+	bd = find_bind(d, pasid);
+	if (bd && !bd->on_parent)
+		destroy_or_keep(b, bd->hwpt);
+	if (bd)
+		bd->used = false;
+	if (pasid == HOST_PASID_NONE) {
+		d->rid_on_default = true;
+	} else {
+		/* Remembered, so detach and close find it (the parent itself is never destroyed). */
+		for (unsigned int i = 0; i < IFD_MAX_BINDS && !bd; i++)
+			if (!d->binds[i].used)
+				bd = &d->binds[i];
+		if (bd)
+			*bd = (struct ifd_bind){ .used = true, .on_parent = true, .pasid = pasid,
+						 .hwpt = b->parent };
+	}
+	trace(TRACE_HOST, "iommufd", "dev %u pasid 0x%x -> nest parent %u", dev, pasid, b->parent);
+out:
 	pthread_mutex_unlock(&b->lock);
 	return r;
 }
@@ -643,6 +702,7 @@ static const struct host_iommu_ops iommufd_ops = {
 	.unmap_ram = ifd_unmap_ram,
 	.attach_s1 = ifd_attach_s1,
 	.detach = ifd_detach,
+	.attach_parent = ifd_attach_parent,
 	.invalidate = ifd_invalidate,
 	.set_fault_handler = ifd_set_fault_handler,
 	.process_faults = ifd_process_faults,

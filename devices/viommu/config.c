@@ -12,6 +12,18 @@ struct given {
 	bool mode, pasid_bits, eim, flts, slts, nest, prs;
 };
 
+static const struct {
+	const char *key;
+	uint32_t bit;
+} given_bits[] = {
+	{ "mode", VIOMMU_GIVEN_MODE }, { "aw", VIOMMU_GIVEN_AW },
+	{ "pasid-bits", VIOMMU_GIVEN_PASID_BITS }, { "flts", VIOMMU_GIVEN_FLTS },
+	{ "slts", VIOMMU_GIVEN_SLTS }, { "nest", VIOMMU_GIVEN_NEST }, { "pt", VIOMMU_GIVEN_PT },
+	{ "cm", VIOMMU_GIVEN_CM }, { "dt", VIOMMU_GIVEN_DT }, { "ir", VIOMMU_GIVEN_IR },
+	{ "eim", VIOMMU_GIVEN_EIM }, { "prs", VIOMMU_GIVEN_PRS },
+	{ "host-mode", VIOMMU_GIVEN_HOST_MODE },
+};
+
 static int parse_bool(const char *v, bool *ret)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1")) {
@@ -60,6 +72,17 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 		else
 			ERR("vtd: mode must be legacy or scalable, not '%s'", val);
 		g->mode = true;
+		return 0;
+	}
+	if (!strcmp(key, "host-mode")) {
+		if (!strcmp(val, "auto"))
+			c->host_mode = VIOMMU_HOST_AUTO;
+		else if (!strcmp(val, "nested"))
+			c->host_mode = VIOMMU_HOST_NESTED;
+		else if (!strcmp(val, "shadow"))
+			c->host_mode = VIOMMU_HOST_SHADOW;
+		else
+			ERR("vtd: host-mode must be auto, nested or shadow, not '%s'", val);
 		return 0;
 	}
 	if (!strcmp(key, "aw")) {
@@ -151,7 +174,7 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 	struct viommu_config c = {
 		.scalable = true, .aw = 48, .pasid_bits = 20,
 		.flts = true, .slts = true, .nest = true, .pt = true, .cm = false, .dt = false,
-		.ir = false, .eim = true,
+		.ir = true, .eim = true, /* as QEMU's intel-iommu with a split irqchip */
 	};
 	struct given g = { 0 };
 	char buf[512];
@@ -172,6 +195,9 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 		r = parse_one(&c, &g, tok, eq + 1, errbuf, errlen);
 		if (r)
 			return r;
+		for (size_t i = 0; i < sizeof(given_bits) / sizeof(given_bits[0]); i++)
+			if (!strcmp(tok, given_bits[i].key))
+				c.given |= given_bits[i].bit;
 	}
 	r = check(&c, &g, errbuf, errlen);
 	if (r)

@@ -47,6 +47,30 @@ expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device 
 	-device pasid-dma,backend=hostsim
 expect_fail 2 'ats=off' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,ats=on
 expect_fail 2 'backend must be' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=vfio
+# Host-backed devices: options left out are chosen, typed ones the host cannot back are refused.
+expect_fail 2 'host-mode must be' -- run -kernel "$hello" -device vtd,host-mode=bogus
+expect_fail 2 'leave cm out' -- run -kernel "$hello" -device vtd,cm=off -device pasid-dma,backend=hostsim
+expect_fail 2 'slts=on' -- run -kernel "$hello" -device vtd,slts=on,host-mode=nested \
+	-device pasid-dma,backend=hostsim
+expect_fail 2 'nested only' -- run -kernel "$hello" -device vtd,host-mode=shadow \
+	-device pasid-dma,backend=hostsim
+
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim >/dev/null \
+	2>"$tmp/hostsim" </dev/null
+st=$?
+if [ "$st" -eq 1 ] && [ "$(grep -c 'host IOMMU hostsim: nested: .*caching mode' "$tmp/hostsim")" -eq 1 ] &&
+	! grep -q 'error' "$tmp/hostsim"; then
+	echo "ok $n - -device vtd with a hostsim device: nested mode chosen, printed in one line"
+else
+	echo "not ok $n - default host mode (status $st): $(head -c 300 "$tmp/hostsim")"
+	failed=$((failed + 1))
+fi
+if "$nestvm" --help | grep -q 'host-mode=auto|nested|shadow'; then
+	echo "ok $((n += 1)) - --help names host-mode"
+else
+	echo "not ok $((n += 1)) - --help lacks host-mode"; failed=$((failed + 1))
+fi
 
 n=$((n + 1))
 if "$nestvm" --help | grep -q 'Usage: nestvm run'; then

@@ -166,10 +166,69 @@ static void cfc_write(struct env *e, unsigned int slot, unsigned int reg, uint32
 	bus_write(&e->bus, BUS_PIO, 0xcfc + (reg & 3), val, size);
 }
 
+/* CF8 holds the register with bits 1:0 as given; the data port adds its byte by OR. */
+static uint64_t cf8_raw_read(struct env *e, unsigned int slot, unsigned int cf8_reg,
+			     unsigned int port_byte, unsigned int size)
+{
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (slot << 11) | cf8_reg, 4);
+	return bus_read(&e->bus, BUS_PIO, 0xcfc + port_byte, size);
+}
+
 static uint64_t ecam(unsigned int bus, unsigned int slot, unsigned int fn, unsigned int reg)
 {
 	return ECAM + ((uint64_t)bus << 20) + (slot << 15) + (fn << 12) + reg;
 }
+
+/* QEMU's decode: register = CONFIG_ADDRESS[7:0] | (port - 0xcfc), every width, every byte. */
+START_TEST(test_cf8_low_bits)
+{
+	struct env *e = env_new();
+	uint8_t cfg[256];
+
+	e->t = tdev_new(e, 3);
+	for (unsigned int r = 0; r < 256; r++)
+		cfg[r] = (uint8_t)bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, r), 1);
+	/* Register 2 in CF8, word read at CFC: the device ID, not the vendor ID. */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 2, 0, 2), 0x10f3);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 1, 0, 1), 0x1a);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 3, 0, 1), 0x10);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 1, 2, 1), 0x10); /* 1 | 2 = 3 */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 2, 2, 1), 0xf3); /* 2 | 2 = 2 */
+	for (unsigned int r = 0; r < 0x40; r++) {
+		for (unsigned int b = 0; b < 4; b++) {
+			unsigned int reg = r | b;
+
+			/* Port accesses are naturally aligned (as x86 guests do them); any CF8 bits 1:0. */
+			for (unsigned int size = 1; size <= 4 && b % size == 0; size <<= 1) {
+				uint64_t want = 0;
+
+				for (unsigned int i = 0; i < size; i++)
+					want |= (uint64_t)cfg[reg + i] << (8 * i);
+				ck_assert_msg(cf8_raw_read(e, 3, r, b, size) == want,
+					      "CF8 reg 0x%x, port byte %u, size %u", r, b, size);
+			}
+		}
+	}
+	/* Writes take the same register: 0x3c is the (writable) interrupt line, 0x3d the pin. */
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3c, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfc, 0x77, 1);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3d, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfc, 0x99, 1); /* register 0x3d, not 0x3c */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3c, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfd, 0x5566, 2); /* 0x3d..0x3e: the line is untouched */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	/* Past byte 255 nothing is read (zero bytes) or written. */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xfe, 0, 4), cfg[0xfe] | (uint32_t)cfg[0xff] << 8);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xfd, 0, 4),
+			  cfg[0xfd] | (uint32_t)cfg[0xfe] << 8 | (uint32_t)cfg[0xff] << 16);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xff, 0, 4), cfg[0xff]);
+	/* An absent device still reads all-ones at every offset. */
+	ck_assert_uint_eq(cf8_raw_read(e, 5, 2, 1, 2), 0xffff);
+	env_free(e);
+}
+END_TEST
 
 START_TEST(test_cf8_cfc)
 {
@@ -578,6 +637,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_cf8_cfc);
+	tcase_add_test(tc, test_cf8_low_bits);
 	tcase_add_test(tc, test_ecam);
 	tcase_add_test(tc, test_bar_assign_and_decode);
 	tcase_add_test(tc, test_add_errors);
