@@ -64,7 +64,7 @@ count_le() { # run, trace key, maximum
 # nested mode; pasid-dma's DMA is translated only by hostsim, i.e. only through what nestvm
 # forwarded (binds of Linux's first-stage tables, invalidations).
 check_nested() { # run
-	local r=$1 bdf
+	local r=$1 bdf v
 	need "$r" "nestvm: host IOMMU hostsim: nested" "nestvm chose nested mode by itself (no vtd options given)"
 	need "$r" "DMAR: Host address width" "L2 parsed our DMAR table"
 	need "$r" "DMAR: dmar0: Using Queued invalidation" "L2 uses queued invalidation"
@@ -86,6 +86,14 @@ check_nested() { # run
 	bdf=$(block "$r" | sed -n 's/.*LNX-L2 pdma 0000:\([0-9a-f:.]*\) driver=.*/\1/p' | head -1)
 	need "$r" "DMAR: \\[DMA Read NO_PASID\\] Request device \\[${bdf:-none}\\] fault addr 0xdead000 \\[fault reason 0x71\\]" \
 		"L2 reports the fault of the unmapped read (device ${bdf:-none}, 0xdead000, reason 0x71)"
+	# The unit L2 saw: CAP.CM=1 (Linux flushes the caches after making an entry present, so
+	# nestvm sees every bind) and first stage only (ECAP.FLTS=1, SLTS=0: Linux's VFIO domain
+	# gets first-stage tables, the kind nestvm forwards).
+	v=$(block "$r" | sed -n 's/.*DMAR: dmar0: reg_base_addr [0-9a-f]* ver [0-9:]* cap \([0-9a-f]*\) ecap \([0-9a-f]*\).*/\1 \2/p' | head -1)
+	if [ -n "$v" ] && [ $(((0x${v% *} >> 7) & 1)) = 1 ] && [ $(((0x${v#* } >> 47) & 1)) = 1 ] &&
+		[ $(((0x${v#* } >> 46) & 1)) = 0 ]; then
+		echo "  ok   $r: L2 saw CAP.CM=1, ECAP.FLTS=1, ECAP.SLTS=0 (cap ${v% *} ecap ${v#* })"
+	else echo "  FAIL $r: L2's unit is not caching mode + first stage only (cap/ecap: ${v:-none})"; fail=1; fi
 	count_ge "$r" rtaddr_scalable 1
 	count_ge "$r" te_enabled 1
 	count_ge "$r" descs 1
