@@ -79,7 +79,8 @@ check_nested() { # run
 	need "$r" "LNX-L2-PDMA host delta: binds=[0-9]+ inv_calls=[1-9][0-9]* iotlb_misses=[1-9][0-9]* iotlb_hits=[0-9]+ faults=[1-9]" \
 		"during the workload hostsim translated (IOTLB misses), got invalidations and the fault"
 	need "$r" "LNX-L2-PDMA done" "pdma-vfio finished"
-	need "$r" "LNX-L2-PDMA-RC 0" "pdma-vfio exit status 0"
+	need "$r" "LNX-L2-PDMA-RC pass=1 0" "pdma-vfio exit status 0"
+	need "$r" "LNX-L2-PDMA-RC pass=2 0" "pdma-vfio again in a new VFIO domain (new first-stage root): exit status 0"
 	never "$r" "LNX-L2-PDMA FAIL" "no pdma-vfio failure"
 	# The fault L2 reports, exactly: a read without PASID from this device at 0xdead000,
 	# first-stage entry not present (0x71).
@@ -98,6 +99,7 @@ check_nested() { # run
 	count_ge "$r" te_enabled 1
 	count_ge "$r" descs 1
 	count_le "$r" faults_unexpected 0
+	count_ge "$r" faults_expected 1
 	count_ge "$r" host_binds 1
 	count_ge "$r" host_inv_batches 1
 	count_ge "$r" host_faults 1
