@@ -139,6 +139,17 @@ static inline bool hp_prq_pop(struct hp *h, uint64_t *q0, uint64_t *q1)
 	return true;
 }
 
+/* Waits (bounded) for a page request record: a real host delivers them asynchronously. */
+static inline bool hp_prq_wait(struct hp *h, uint64_t *q0, uint64_t *q1, uint32_t us)
+{
+	uint64_t t0 = time_us();
+
+	while (!hp_prq_pop(h, q0, q1))
+		if (time_us() - t0 > us)
+			return false;
+	return true;
+}
+
 /* Page group response (descriptor 0x9, with PASID) for the group of record q1. */
 static inline int hp_respond(struct hp *h, uint32_t pasid, uint64_t q1, unsigned code)
 {
