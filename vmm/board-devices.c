@@ -25,6 +25,7 @@
 #include "devices/viommu/viommu.h"
 #include "log.h"
 #include "machine.h"
+#include "vmm/core/evloop.h"
 
 static int record(struct machine *m, void *dev, void (*destroy)(void *))
 {
@@ -284,6 +285,63 @@ static int add_vfio_irqfds(struct machine *m, struct vfio_pt *p)
 	return record(m, q, destroy_vfio_irqfds);
 }
 
+/*
+ * Page requests of a passthrough device behind the vIOMMU: the machine's event loop watches
+ * its backend's fault queue fd and reads it (host_iommu process_faults) into the vIOMMU's page
+ * request queue. Recorded after the device, so it stops before the backend closes the fd.
+ */
+struct vfio_faults {
+	struct machine *m;
+	struct vfio_pt *p;
+	unsigned int id;
+};
+
+static int vfio_faults_ready(void *opaque)
+{
+	struct vfio_faults *q = opaque;
+	int r = vfio_pt_process_faults(q->p);
+
+	if (r > 0)
+		return 0;
+	/* Readable yet nothing read: the kernel keeps a group we cannot take, forever. */
+	if (!r)
+		r = -ENOSPC;
+	log_warn("board", "vfio-pci: reading the host fault queue failed: %s; its page requests "
+		 "no longer reach the guest", strerror(-r));
+	return r;
+}
+
+static void destroy_vfio_faults(void *opaque)
+{
+	struct vfio_faults *q = opaque;
+
+	evloop_remove(q->m->events, q->id);
+	free(q);
+}
+
+static int add_vfio_faults(struct machine *m, struct vfio_pt *p)
+{
+	struct vfio_faults *q;
+	int fd = vfio_pt_fault_fd(p), r;
+
+	if (fd < 0 || !m->viommu)
+		return 0; /* no queue, or nothing to deliver page requests to */
+	if (!m->events)
+		m->events = evloop_create();
+	q = calloc(1, sizeof(*q));
+	if (!m->events || !q) {
+		free(q);
+		return -ENOMEM;
+	}
+	*q = (struct vfio_faults){ .m = m, .p = p };
+	r = evloop_add(m->events, fd, vfio_faults_ready, q, &q->id);
+	if (r) {
+		free(q);
+		return r;
+	}
+	return record(m, q, destroy_vfio_faults);
+}
+
 /* Prints the backend's counters (type1: MAP_DMA / shadow map counts) as the device goes. */
 static void destroy_vfio_pt(void *d)
 {
@@ -411,6 +469,8 @@ static int create_pci(struct machine *m, int pci)
 			ret = record(m, p, destroy_vfio_pt);
 			if (!ret)
 				ret = add_vfio_irqfds(m, p);
+			if (!ret)
+				ret = add_vfio_faults(m, p);
 			/* Its mmap-able BARs go into the guest while decoded (no exits there). */
 			memslot_table_service(&m->memslots, &ms);
 			if (!ret)
@@ -465,6 +525,8 @@ void board_destroy_devices(struct machine *m)
 		m->nr_device_objs--;
 		m->device_destroy[m->nr_device_objs](m->devices[m->nr_device_objs]);
 	}
+	evloop_destroy(m->events);
+	m->events = NULL;
 	m->viommu = NULL;
 	m->pci = NULL;
 	m->host = NULL;
