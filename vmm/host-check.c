@@ -30,6 +30,7 @@
 /* VT-d register bits read from sysfs (VT-d spec 11.4.2, 11.4.3). */
 #define HC_ECAP_NEST (1ULL << 26)
 #define HC_ECAP_PRS (1ULL << 29)
+#define HC_ECAP_EAFS (1ULL << 34)
 #define HC_ECAP_PASID (1ULL << 40)
 #define HC_ECAP_SMTS (1ULL << 43)
 #define HC_ECAP_FLTS (1ULL << 47)
@@ -190,6 +191,19 @@ static int self_test(struct host_iommu *hi, uint32_t dev, const struct host_iomm
 		t = now_ns();
 		fail |= step(o->attach_s1(hi->be, dev, HOST_PASID_NONE, &s1, &h0), t,
 			     "stage-1 replaced on the RID");
+		if (c->vtd && !(c->vtd_ecap & HC_ECAP_EAFS)) {
+			/* A replace the host must refuse; the current stage-1 stays attached. */
+			struct host_s1_config bad = s1;
+			uint32_t h2;
+
+			bad.eafe = true;
+			t = now_ns();
+			r = o->attach_s1(hi->be, dev, HOST_PASID_NONE, &bad, &h2);
+			fprintf(hc_out, "  %-4s replace with EAFE (no ECAP.EAFS) refused by the host: %s "
+					"(%llu us)\n", r ? "ok" : "FAIL", r ? strerror(-r) : "accepted",
+				(unsigned long long)(now_ns() - t) / 1000);
+			fail |= r ? 0 : -EIO;
+		}
 	}
 	if (c->pasid_attach && c->max_pasid_log2) {
 		t = now_ns();
