@@ -37,7 +37,7 @@ void test_main(void)
 {
 	uint32_t reqs, resps, faults;
 	uint64_t q0 = 0, q1 = 0, t0, t1;
-	bool ok, got;
+	bool ok, got, pri;
 	uint8_t st;
 
 	tap_plan(7);
@@ -45,12 +45,14 @@ void test_main(void)
 		tap_bail("no pasid-dma,backend=hostsim,pri=on or no scalable-mode VT-d unit");
 	data = alloc_pages(1);
 	cr = alloc_pages(1);
+	pri = hp_enable_pri(&h);
 	if (!data || !cr || vtd_pt_init(&as1, 4, true) ||
 	    vtd_pt_map(&as1, VA_CR, (uintptr_t)cr, PAGE_SIZE, VTD_PTE_R | VTD_PTE_W) ||
 	    hp_bind(&h, 1, DID_P, &as1))
 		tap_bail("setup failed");
 	sim = hp_reg(&h, PDMA_HOST_BACKEND) == 1;
-	tap_diag("host: %s", sim ? "hostsim" : "a real host IOMMU (HOST_* counters not visible)");
+	tap_diag("host: %s; the device %s", sim ? "hostsim" : "a real host IOMMU (HOST_* counters not visible)",
+		 pri ? "has PRI: ATS and PRI enabled" : "has no PRI capability (the host makes the requests)");
 	tap_ok((h.u.ecap & VTD_ECAP_PRS_BIT) && (!sim || hp_reg(&h, PDMA_HOST_BINDS) == 2),
 	       "PRS offered, RID and PASID 1 bound on the host");
 
