@@ -657,13 +657,37 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * What the vIOMMU forwarded to a real host IOMMU (vfio-pci devices in nested mode), in the
+ * words of hostsim's line, so that a test can compare it with what the guest did.
+ */
+static void print_vfio_forwards(struct machine *m)
+{
+	struct viommu_host_stats st;
+
+	if (!m->viommu)
+		return;
+	viommu_get_host_stats(m->viommu, &st);
+	if (!st.binds && !st.unbinds && !st.inv_batches && !st.errors && !st.page_reqs)
+		return;
+	fprintf(stderr, "nestvm: vfio-pci: host forwards: %llu binds (%llu replaced, %llu detached), "
+		"%llu invalidation batches (%llu ranges), %llu faults, %llu page requests "
+		"(%llu answered), %llu failed host calls\n", (unsigned long long)st.binds,
+		(unsigned long long)st.replaces, (unsigned long long)st.unbinds,
+		(unsigned long long)st.inv_batches, (unsigned long long)st.inv_ranges,
+		(unsigned long long)st.faults, (unsigned long long)st.page_reqs,
+		(unsigned long long)st.page_resps, (unsigned long long)st.errors);
+}
+
 /* The exit summary of what was forwarded to the host (stderr), when there is a host backend. */
 void board_print_host_summary(struct machine *m)
 {
 	char buf[256];
 
-	if (!m->host)
+	if (!m->host) {
+		print_vfio_forwards(m);
 		return;
+	}
 	hostsim_format_summary(m->host->hs, buf, sizeof(buf));
 	fprintf(stderr, "nestvm: %s\n", buf);
 }

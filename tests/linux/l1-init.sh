@@ -74,6 +74,11 @@ run_cmd() {
 		APPEND="$BASE intel_iommu=on,sm_on iommu.strict=1 l2test=pdma" ;;
 	nv-nest-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE,host $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=pdma" ;;
+	# tests/host-kernel: our Linux 7.x (/hk, build-kernel.sh) on our scalable-mode VT-d with
+	# pasid-dma; it runs nestvm (L2) on that device through iommufd (tests/host-kernel/l2-init.sh).
+	hk) CMD="nestvm run -smp 1 -m 1G -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma
+ --trace vtd-reg,vtd-fault -kernel /hk/bzImage -initrd /hk/initrd"
+		APPEND="console=ttyS0 $QUIET panic=-1 noxsave intel_iommu=on,sm_on $(arg hkappend '' | tr '+' ' ')" ;;
 	*) return 1 ;;
 	esac
 }
@@ -139,6 +144,11 @@ summarize_host() {
 	echo "LNX-TRACE name=$r host_faults=${6:-}"
 }
 
+# tests/host-kernel: L1 (Debian 6.1, no iommufd) is a host where nestvm cannot nest.
+case " $RUNS " in
+*" hk "*) nestvm host-check 2>&1 | sed 's/^/LNX-L1-HOSTCHECK | /'
+	nestvm host-check >/dev/null 2>&1; echo "LNX-L1-HOSTCHECK-END rc=$?" ;;
+esac
 for r in $RUNS; do
 	if ! run_cmd "$r"; then
 		echo "LNX-RUN-END name=$r rc=-1 (cannot set up this run)"

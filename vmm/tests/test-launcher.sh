@@ -38,6 +38,19 @@ expect_fail 2 "cannot boot" -- run -kernel "$tmp/notakernel"
 expect_fail 2 "cannot boot" -- run -kernel "$tmp/random"
 expect_fail 2 'memory size' -- run -kernel "$hello" -m 0
 expect_fail 2 'CPU count' -- run -kernel "$hello" -smp 100000
+expect_fail 2 'unexpected argument' -- host-check --bogus
+expect_fail 2 'needs a DEVICE' -- host-check --bind-only
+# host-check on this machine: it reports; exit 0 only where nested mode is usable.
+n=$((n + 1))
+"$nestvm" host-check >"$tmp/out" 2>&1 </dev/null
+st=$?
+if { [ $st = 0 ] && grep -q '^nested mode: usable' "$tmp/out"; } ||
+	{ [ $st = 1 ] && grep -q '^nested mode: not usable' "$tmp/out" && grep -q MISSING "$tmp/out"; }; then
+	echo "ok $n - host-check: exit $st, $(grep '^nested mode' "$tmp/out" | cut -c1-60)"
+else
+	echo "not ok $n - host-check: exit $st: $(head -c 300 "$tmp/out")"
+	failed=$((failed + 1))
+fi
 expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
 expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
 expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus

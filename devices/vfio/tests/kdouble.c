@@ -220,8 +220,7 @@ static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
 		memcpy(&s1, (const void *)(uintptr_t)a->data_uptr, sizeof(s1));
 		if ((s1.flags & ~(IFD_VTD_S1_SRE | IFD_VTD_S1_EAFE | IFD_VTD_S1_WPE)) || s1.reserved)
 			return -EOPNOTSUPP;
-		if (s1.addr_width != 48 && s1.addr_width != 57)
-			return -EINVAL;
+		/* The address width and the flags are checked against the unit at attach. */
 		/* A PASID-capable child needs a PASID-capable parent. */
 		if ((a->flags & IFD_HWPT_PASID) && !(pt->flags & IFD_HWPT_PASID))
 			return -EINVAL;
@@ -536,6 +535,14 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 			    hits_reserved(kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
 				return -EADDRINUSE;
 	}
+	/*
+	 * intel_pasid_setup_nested (Linux 7.3): a 4- or 5-level (with CAP.FS5LP) first stage, SRE
+	 * only with ECAP.SRS, EAFE only with ECAP.EAFS; -EINVAL otherwise. The allocation took it.
+	 * The unit here (hw_info) has SRS, no EAFS and no FS5LP.
+	 */
+	if (o->type == KD_HWPT_NESTED &&
+	    (o->s1.addr_width != 48 || (o->s1.flags & IFD_VTD_S1_EAFE)))
+		return -EINVAL;
 	if (pasid) {
 		if (a->pasid >= 64 || a->pasid >> kd->max_pasid_log2)
 			return -EINVAL;

@@ -101,6 +101,33 @@ START_TEST(test_full_nesting_615)
 }
 END_TEST
 
+/*
+ * Linux 7.3 takes any first-stage config at HWPT_ALLOC and refuses at attach what the unit
+ * cannot do (EAFE without ECAP.EAFS, 5-level without CAP.FS5LP): -EINVAL, and the current
+ * attachment stays. The backend returns the error and leaves nothing behind.
+ */
+START_TEST(test_refused_at_attach)
+{
+	struct host_s1_config bad = s1cfg;
+	uint32_t s1, s2, before;
+
+	start(615);
+	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0, sizeof(ram), ram, true), 0);
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 3, &s1cfg, &s1), 0);
+	before = kd_live_objects(&kd);
+	bad.eafe = true;
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 3, &bad, &s2), -EINVAL);
+	bad.eafe = false;
+	bad.addr_width = 57;
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 3, &bad, &s2), -EINVAL);
+	ck_assert_uint_eq(kd.devs[1].pasid_pt[3], s1);
+	ck_assert_uint_eq(kd_live_objects(&kd), before);
+	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 3), 0);
+	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)), 0);
+	finish();
+}
+END_TEST
+
 START_TEST(test_partial_completion)
 {
 	struct host_inv_range r[5];
@@ -565,6 +592,7 @@ int main(void)
 
 	tcase_add_test(tc, test_full_nesting_615);
 	tcase_add_test(tc, test_partial_completion);
+	tcase_add_test(tc, test_refused_at_attach);
 	tcase_add_test(tc, test_kernel_68);
 	tcase_add_test(tc, test_kernel_67_and_66);
 	tcase_add_test(tc, test_no_nest_ecap);
