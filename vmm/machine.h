@@ -133,6 +133,7 @@ struct machine {
 	bool usage_error;       /* device creation failed on a typed option: exit 2 */
 	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
 	struct board_host *host; /* simulated passthrough (pasid-dma,backend=hostsim), or NULL */
+	struct evloop *events;  /* fds polled for devices (host fault queues), created on first use */
 	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
 	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
 	unsigned int nr_device_objs;

@@ -286,8 +286,11 @@ static int check_cfg(const struct hostsim *hs, const struct host_s1_config *c)
 		return -EINVAL;
 	if (c->addr_width != 48 && (c->addr_width != 57 || !(hs->caps.vtd_cap & BIT_ULL(60))))
 		return -EINVAL;
-	if ((c->sre && !(hs->caps.vtd_ecap & BIT_ULL(31))) || (c->wpe && !c->sre))
-		return -EOPNOTSUPP;
+	/* As Linux's intel-iommu refuses a nested stage-1 at attach: SRE without ECAP.SRS, EAFE
+	 * without ECAP.EAFS (bit 34). WPE alone is accepted there, so it is here. */
+	if ((c->sre && !(hs->caps.vtd_ecap & BIT_ULL(31))) ||
+	    (c->eafe && !(hs->caps.vtd_ecap & BIT_ULL(34))))
+		return -EINVAL;
 	return 0;
 }
 

@@ -84,6 +84,7 @@ struct iommufd_sys; /* the syscall seam (vfio-internal.h); NULL = the real syste
 struct iommufd_stats {
 	uint64_t hwpt_alloc, hwpt_invalidate, inv_entries, attach, detach, destroy;
 	uint64_t ioas_map, ioas_unmap, faults_read, responses;
+	uint64_t ram_reserved;  /* bytes of guest RAM left out of the parent: reserved IOVA */
 };
 
 /*
@@ -103,6 +104,16 @@ int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint
 int iommufd_backend_device_fd(const struct iommufd_backend *b, uint32_t dev);
 /* The fault queue fd to poll for readability, or -1 when the kernel has none. */
 int iommufd_backend_fault_fd(const struct iommufd_backend *b);
+/*
+ * Page requests of device dev. host_pri: the host function has ATS and PRI (read from its
+ * config space by the vfio-pci model); only then does get_caps report a fault queue.
+ * guest_pri: the guest enabled PRI in the device's virtual PRI capability. A stage-1 gets the
+ * fault queue (IOMMU_HWPT_FAULT_ID_VALID, which makes the kernel enable IOPF and refuse a
+ * device without PRI) only when both hold and the bind's host_s1_config.pri is set; a change
+ * applies from the next attach. 0 or -ENOENT.
+ */
+int iommufd_backend_set_host_pri(struct iommufd_backend *b, uint32_t dev, bool pri);
+int iommufd_backend_set_guest_pri(struct iommufd_backend *b, uint32_t dev, bool enabled);
 /* What the host kernel or IOMMU lacks, "; "-separated ("" when nothing is missing). */
 const char *iommufd_backend_missing(const struct iommufd_backend *b);
 void iommufd_backend_iommu(struct iommufd_backend *b, struct host_iommu *ret);
