@@ -184,10 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (idx != 0xff) {
 				/* Answer the record at that index of the queue, as a driver would. */
-				uint64_t a = (pqa & ~0xfffULL) + 32ULL * idx;
+				uint64_t a = pqa & ~0xfffULL;
 
-				if (a + 32 > FZ_RAM_SIZE)
-					a = FZ_PRQ;
+				a = a < FZ_RAM_SIZE - 32 * 256 ? a + 32ULL * idx : FZ_PRQ;
 				d0 = le64_load(ram.mem + a);
 				d1 = le64_load(ram.mem + a + 8);
 				code = fz_u8(&f) & 0xf;
