@@ -456,6 +456,7 @@ START_TEST(test_unforwardable_entries_are_blocked)
 		{ (2 << 6) | 1, 0, 0x5B },        /* second-stage only: not advertised in nested mode */
 		{ (3 << 6) | 1, 0, 0x5B },        /* nested: not advertised */
 		{ (1 << 6) | 1, 1ULL << 7, 0x5A }, /* EAFE without ECAP.EAFS: reserved */
+		{ (1 << 6) | 1, 1ULL << 1, 0x5A }, /* ERE without ECAP.ERS: reserved */
 		{ (1 << 6) | 1, 1ULL << 2, 0x5B }, /* FLPM 5-level without CAP.FS5LP */
 		{ (1 << 6) | 1, 2ULL << 2, 0x5B }, /* FLPM reserved value */
 	};
