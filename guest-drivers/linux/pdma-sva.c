@@ -51,7 +51,7 @@
 #define CR_SIZE 32
 #define ST_FAULT 0x10
 #define POLL_TIMEOUT_MS 20000
-#define RETRY_SLEEP_MS 5
+#define RETRY_SLEEP_US 500 /* before a resubmission: 0.5-1 ms */
 
 struct pdma {
 	struct pci_dev *pdev;
@@ -263,7 +263,7 @@ static long do_run(struct pdma_file *pf, struct pdma_sva_run __user *uarg)
 		 */
 		if (r.status != ST_FAULT || r.attempts > r.retries)
 			break;
-		msleep(RETRY_SLEEP_MS);
+		usleep_range(RETRY_SLEEP_US, 2 * RETRY_SLEEP_US);
 	}
 	r.ns = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	mutex_unlock(&p->lock);

@@ -69,8 +69,8 @@ run_cmd() {
 	# and simulated passthrough whose binds, invalidations and page requests go to hostsim.
 	nv-sva) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma $TRACE,host $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=sva" ;;
-	nv-sva-host) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma,backend=hostsim,pri=on $TRACE,host $L2K"
-		APPEND="$BASE intel_iommu=on,sm_on l2test=sva sva_retries=8" ;;
+	nv-sva-host) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,dt=on,prs=on,cm=on -device pasid-dma,backend=hostsim,pri=on $TRACE,host $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=sva sva_retries=200" ;;
 	qemu-vfio) bind_vfio || return 1
 		CMD="$QEMU -smp 1 -m 256 -device vfio-pci,host=$BDF,rombar=0 $L2K"
 		APPEND="$BASE l2test=e1000e" ;;
@@ -124,6 +124,7 @@ summarize() {
 	echo "LNX-TRACE name=$r host_binds=$(grep -c '^trace: vtd: host bind ' $t)"
 	echo "LNX-TRACE name=$r host_unbinds=$(grep -c '^trace: vtd: host unbind ' $t)"
 	echo "LNX-TRACE name=$r host_invalidates=$(grep -c '^trace: vtd: host invalidate ' $t)"
+	grep -E '^trace: (vtd: (page request|host )|hostsim)' $t | tail -8 | sed "s/^/LNX-TRACE name=$r | /"
 	sed -n 's/^trace: vtd: desc \([a-z?]*\).*/\1/p' $t | sort | uniq -c |
 		while read -r n d; do echo "LNX-TRACE name=$r desc_$d=$n"; done
 }

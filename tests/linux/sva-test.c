@@ -339,21 +339,29 @@ static void t_bench(void)
 	struct pdma_sva_run r;
 	uint64_t present = 0, fault = 0, copy = 0, t;
 	int n = 8, ok = 1;
+	unsigned int st;
 
 	memset(src, 0x3c, mb);
 	memset(dst, 0, mb);
 	for (int i = 0; i < n; i++) {
 		uint8_t *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-		ok &= run(fd, PDMA_SVA_OP_FILL, NULL, p, 64, 9, &r) == ST_OK;
+		if ((st = run(fd, PDMA_SVA_OP_FILL, NULL, p, 64, 9, &r)) != ST_OK)
+			printf("SVA bench fault fill %d: status 0x%x after %u attempts\n", i, st, r.attempts);
+		ok &= st == ST_OK;
 		fault += r.ns;
-		ok &= run(fd, PDMA_SVA_OP_FILL, NULL, p + 64, 64, 9, &r) == ST_OK;
+		if ((st = run(fd, PDMA_SVA_OP_FILL, NULL, p + 64, 64, 9, &r)) != ST_OK)
+			printf("SVA bench present fill %d: status 0x%x\n", i, st);
+		ok &= st == ST_OK;
 		present += r.ns;
 		munmap(p, PAGE);
 	}
 	t = now_ns();
 	for (int i = 0; i < 4; i++) {
-		ok &= run(fd, PDMA_SVA_OP_COPY, src, dst, mb, 0, &r) == ST_OK;
+		if ((st = run(fd, PDMA_SVA_OP_COPY, src, dst, mb, 0, &r)) != ST_OK)
+			printf("SVA bench copy %d: status 0x%x after %u attempts at 0x%llx (src %p dst %p)\n",
+			       i, st, r.attempts, (unsigned long long)r.info, (void *)src, (void *)dst);
+		ok &= st == ST_OK;
 		copy += r.ns;
 	}
 	t = now_ns() - t;
