@@ -125,6 +125,7 @@ summarize() {
 	echo "LNX-TRACE name=$r host_unbinds=$(grep -c '^trace: vtd: host unbind ' $t)"
 	echo "LNX-TRACE name=$r host_invalidates=$(grep -c '^trace: vtd: host invalidate ' $t)"
 	grep -E '^trace: (vtd: (page request|host )|hostsim)' $t | tail -8 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^trace: hostsim: fault' $t | sort | uniq -c | sort -rn | head -5 | sed "s/^/LNX-TRACE name=$r | /"
 	sed -n 's/^trace: vtd: desc \([a-z?]*\).*/\1/p' $t | sort | uniq -c |
 		while read -r n d; do echo "LNX-TRACE name=$r desc_$d=$n"; done
 }
