@@ -134,7 +134,7 @@ summarize() {
 	echo "LNX-TRACE name=$r pasid_walks=$(grep -c '^trace: vtd: pasid ' $t)"
 	echo "LNX-TRACE name=$r page_requests=$(grep -c '^trace: vtd: page request [0-9a-f]' $t)"
 	echo "LNX-TRACE name=$r trace_host_binds=$(grep -c '^trace: vtd: host bind ' $t)"
-	echo "LNX-TRACE name=$r trace_host_unbinds=$(grep -c '^trace: vtd: host unbind ' $t)"
+	echo "LNX-TRACE name=$r trace_host_unbinds=$(grep -c -E '^trace: vtd: host (unbind|block) ' $t)"
 	echo "LNX-TRACE name=$r trace_host_invalidates=$(grep -c '^trace: vtd: host invalidate ' $t)"
 	grep -E '^trace: (vtd: (page request|host )|hostsim)' $t | tail -8 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E '^trace: hostsim: fault' $t | sort | uniq -c | sort -rn | head -5 | sed "s/^/LNX-TRACE name=$r | /"
