@@ -29,6 +29,8 @@
 #define IFD_FAULT_BATCH 2048
 /* Allowed IOVA ranges read from IOMMU_IOAS_IOVA_RANGES at once (more: asked again). */
 #define IFD_MAX_IOVA_RANGES 16
+/* Bound on that list (reserved regions of the attached devices: MSI window, RMRRs). */
+#define IFD_MAX_IOVA_LIST 4096
 /* Objects whose IOMMU_DESTROY failed, destroyed again at close. */
 #define IFD_MAX_ORPHANS 16
 
@@ -453,18 +455,36 @@ static int unmap_one(struct iommufd_backend *b, uint64_t iova, uint64_t len)
 /*
  * The IOVA ranges the IOAS accepts (IOMMU_IOAS_IOVA_RANGES): everything but the reserved
  * regions of the attached devices (on VT-d the MSI window 0xfee00000-0xfeefffff, RMRRs) and
- * what lies outside the host domain's aperture. Returns how many (at most max) or -errno.
+ * what lies outside the host domain's aperture. Returns how many, with *ret pointing at them
+ * (buf, or a heap array the caller frees when it is not buf), or -errno.
  */
-static int iova_ranges(struct iommufd_backend *b, struct ifd_iova_range *ret, unsigned int max)
+static int iova_ranges(struct iommufd_backend *b, struct ifd_iova_range *buf, unsigned int max,
+		       struct ifd_iova_range **ret)
 {
 	struct ifd_ioas_iova_ranges q = { .size = sizeof(q), .ioas_id = b->ioas, .num_iovas = max,
-					  .allowed_iovas = (uintptr_t)ret };
+					  .allowed_iovas = (uintptr_t)buf };
+	struct ifd_iova_range *big;
 	int r = xioctl(b, b->fd, IFD_IOAS_IOVA_RANGES, &q);
 
-	/* More ranges than we keep: the first max are still right (they come in order). */
-	if (r == -EMSGSIZE)
-		return (int)max;
-	return r ? r : (int)(q.num_iovas < max ? q.num_iovas : max);
+	*ret = buf;
+	if (r != -EMSGSIZE)
+		return r ? r : (int)(q.num_iovas < max ? q.num_iovas : max);
+	/* More than max: the kernel said how many; ask once more with room for all. */
+	if (q.num_iovas > IFD_MAX_IOVA_LIST)
+		return -E2BIG;
+	big = calloc(q.num_iovas, sizeof(*big));
+	if (!big)
+		return -ENOMEM;
+	max = q.num_iovas;
+	q = (struct ifd_ioas_iova_ranges){ .size = sizeof(q), .ioas_id = b->ioas, .num_iovas = max,
+					   .allowed_iovas = (uintptr_t)big };
+	r = xioctl(b, b->fd, IFD_IOAS_IOVA_RANGES, &q);
+	if (r) {
+		free(big);
+		return r;
+	}
+	*ret = big;
+	return (int)(q.num_iovas < max ? q.num_iovas : max);
 }
 
 /*
@@ -477,9 +497,9 @@ static int for_each_allowed(struct iommufd_backend *b, uint64_t gpa, uint64_t le
 			    int (*fn)(struct iommufd_backend *b, uint64_t iova, uint64_t len, uint64_t off,
 				      void *arg), void *arg)
 {
-	struct ifd_iova_range rg[IFD_MAX_IOVA_RANGES];
+	struct ifd_iova_range buf[IFD_MAX_IOVA_RANGES], *rg;
 	uint64_t last = gpa + len - 1, covered = 0;
-	int n = iova_ranges(b, rg, IFD_MAX_IOVA_RANGES), r = 0;
+	int n = iova_ranges(b, buf, IFD_MAX_IOVA_RANGES, &rg), r = 0;
 
 	if (n < 0)
 		return n;
@@ -500,6 +520,8 @@ static int for_each_allowed(struct iommufd_backend *b, uint64_t gpa, uint64_t le
 		covered += e - s + 1;
 		r = fn(b, s, e - s + 1, s - gpa, arg);
 	}
+	if (rg != buf)
+		free(rg);
 	if (ret_skipped)
 		*ret_skipped = len - covered;
 	return r;
@@ -508,8 +530,7 @@ static int for_each_allowed(struct iommufd_backend *b, uint64_t gpa, uint64_t le
 struct map_ctx {
 	void *hva;
 	bool writable;
-	uint64_t done_iova[IFD_MAX_IOVA_RANGES], done_len[IFD_MAX_IOVA_RANGES];
-	unsigned int nr_done;
+	uint64_t failed_at;  /* IOVA of the piece that failed: the ones below it are ours */
 };
 
 static int map_piece(struct iommufd_backend *b, uint64_t iova, uint64_t len, uint64_t off, void *arg)
@@ -517,10 +538,8 @@ static int map_piece(struct iommufd_backend *b, uint64_t iova, uint64_t len, uin
 	struct map_ctx *c = arg;
 	int r = map_one(b, iova, len, (uint8_t *)c->hva + off, c->writable);
 
-	if (!r && c->nr_done < IFD_MAX_IOVA_RANGES) {
-		c->done_iova[c->nr_done] = iova;
-		c->done_len[c->nr_done++] = len;
-	}
+	if (r)
+		c->failed_at = iova;
 	return r;
 }
 
@@ -547,10 +566,10 @@ static int ifd_map_ram(void *be, uint64_t gpa, uint64_t len, void *hva, bool wri
 		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
 	r = for_each_allowed(b, gpa, len, &skipped, map_piece, &c);
-	if (r) {
-		for (unsigned int i = 0; i < c.nr_done; i++)
-			unmap_one(b, c.done_iova[i], c.done_len[i]);
-	} else {
+	if (r && c.failed_at > gpa) {
+		/* Pieces come in IOVA order: everything below the failed one was mapped here. */
+		for_each_allowed(b, gpa, c.failed_at - gpa, NULL, unmap_piece, NULL);
+	} else if (!r) {
 		b->st.ram_reserved += skipped;
 	}
 	pthread_mutex_unlock(&b->lock);

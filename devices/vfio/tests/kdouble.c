@@ -333,40 +333,58 @@ static bool ioas_has_device(struct kdouble *kd, uint32_t ioas)
 	return false;
 }
 
-/* The reserved ranges of an IOAS with a device: the MSI window and what lies past the aperture. */
-static const struct ifd_iova_range kd_resv[2] = {
-	{ KD_MSI_START, KD_MSI_LAST }, { KD_APERTURE_LAST + 1, UINT64_MAX },
-};
-
-static bool hits_reserved(uint64_t iova, uint64_t last)
+/*
+ * The reserved ranges of an IOAS with a device, ascending: the RMRRs the test gave, the MSI
+ * window, what lies past the aperture.
+ */
+static unsigned int resv_list(const struct kdouble *kd, struct ifd_iova_range *ret)
 {
-	for (unsigned int i = 0; i < 2; i++)
-		if (iova <= kd_resv[i].last && kd_resv[i].start <= last)
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < kd->nr_rmrr && i < 32; i++)
+		ret[n++] = kd->rmrr[i];
+	ret[n++] = (struct ifd_iova_range){ KD_MSI_START, KD_MSI_LAST };
+	ret[n++] = (struct ifd_iova_range){ KD_APERTURE_LAST + 1, UINT64_MAX };
+	return n;
+}
+
+static bool hits_reserved(const struct kdouble *kd, uint64_t iova, uint64_t last)
+{
+	struct ifd_iova_range rv[34];
+	unsigned int n = resv_list(kd, rv);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (iova <= rv[i].last && rv[i].start <= last)
 			return true;
 	return false;
 }
 
+/* iommufd_ioas_iova_ranges: the holes between reserved ranges; EMSGSIZE with the count. */
 static int ioas_iova_ranges(struct kdouble *kd, struct ifd_ioas_iova_ranges *c)
 {
-	struct ifd_iova_range all = { 0, UINT64_MAX }, holes[2] = {
-		{ 0, KD_MSI_START - 1 }, { KD_MSI_LAST + 1, KD_APERTURE_LAST },
-	};
-	const struct ifd_iova_range *out = holes;
-	uint32_t max, n = 2;
+	struct ifd_iova_range rv[34], out[35];
+	uint32_t max, n = 0;
+	uint64_t at = 0;
 	struct kd_obj *o;
 	int r = check_size(c, c->size, 32, 32);
 
 	if (r)
 		return r;
-	/* iommufd_ioas_iova_ranges */
 	if (c->reserved)
 		return -EOPNOTSUPP;
 	o = get(kd, c->ioas_id);
 	if (!o || o->type != KD_IOAS)
 		return -ENOENT;
 	if (!ioas_has_device(kd, c->ioas_id)) {
-		out = &all;
-		n = 1;
+		out[n++] = (struct ifd_iova_range){ 0, UINT64_MAX };
+	} else {
+		unsigned int nr = resv_list(kd, rv);
+
+		for (unsigned int i = 0; i < nr; i++) {
+			if (rv[i].start > at)
+				out[n++] = (struct ifd_iova_range){ at, rv[i].start - 1 };
+			at = rv[i].last + 1;
+		}
 	}
 	max = c->num_iovas;
 	for (uint32_t i = 0; i < n && i < max; i++)
@@ -398,7 +416,7 @@ static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 		return -EINVAL;
 	if (m->iova + m->length - 1 < m->iova)
 		return -EOVERFLOW;
-	if (ioas_has_device(kd, m->ioas_id) && hits_reserved(m->iova, m->iova + m->length - 1))
+	if (ioas_has_device(kd, m->ioas_id) && hits_reserved(kd, m->iova, m->iova + m->length - 1))
 		return -EINVAL;
 	if (!(m->flags & IFD_MAP_FIXED_IOVA))
 		return -EINVAL; /* the double only knows fixed maps */
@@ -409,7 +427,7 @@ static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 			    (kd->objs[i].flags & IFD_HWPT_NEST_PARENT))
 				return -EINVAL;
 	}
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		struct kd_map *x = &kd->maps[i];
 
 		if (x->len && x->ioas == m->ioas_id && m->iova < x->iova + x->len && x->iova < m->iova + m->length)
@@ -434,7 +452,7 @@ static int ioas_unmap(struct kdouble *kd, struct ifd_ioas_unmap *u)
 	o = get(kd, u->ioas_id);
 	if (!o || o->type != KD_IOAS)
 		return -ENOENT;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		struct kd_map *x = &kd->maps[i];
 		bool all = !u->iova && u->length == UINT64_MAX;
 
@@ -499,7 +517,7 @@ static int destroy(struct kdouble *kd, struct ifd_destroy *d)
 				unuse(kd, i);
 	}
 	if (o->type == KD_IOAS)
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < KD_MAX_MAPS; i++)
 			if (kd->maps[i].ioas == d->id)
 				kd->maps[i].len = 0;
 	o->type = KD_NONE;
@@ -530,9 +548,9 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 		return -ENODEV;
 	/* iopt_reserve_iova: a mapping over the device's reserved regions blocks the attach. */
 	if (!ioas_has_device(kd, ioas_of(kd, a->pt_id))) {
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < KD_MAX_MAPS; i++)
 			if (kd->maps[i].len && kd->maps[i].ioas == ioas_of(kd, a->pt_id) &&
-			    hits_reserved(kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
+			    hits_reserved(kd, kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
 				return -EADDRINUSE;
 	}
 	/*

@@ -17,6 +17,7 @@
 #define KD_MAX_DEVS 4
 #define KD_MAX_LOG 256
 #define KD_MAX_FAULTS 16
+#define KD_MAX_MAPS 64
 /* VT-d's IOMMU_RESV_MSI region, reserved in an IOAS once a device is attached to it. */
 #define KD_MSI_START 0xfee00000ULL
 #define KD_MSI_LAST 0xfeefffffULL
@@ -53,6 +54,9 @@ struct kdouble {
 	bool vtd, nest, errata;
 	uint8_t max_pasid_log2;    /* the device's PASID width (0: no PASID capability) */
 	bool dev_pri[KD_MAX_DEVS]; /* host function vfioN has ATS + PRI (IOPF can be enabled) */
+	/* More reserved regions of the devices (RMRRs), ascending, below the MSI window. */
+	struct ifd_iova_range rmrr[32];
+	unsigned int nr_rmrr;
 	int inv_fail_at;           /* entry index (over all calls) that fails with EINVAL, -1 none */
 	/*
 	 * Fault injection: host call number fail_call (1-based, counted over every open, close,
@@ -67,7 +71,7 @@ struct kdouble {
 	int iommufd;
 	struct kd_obj objs[KD_MAX_OBJS]; /* id = index, 0 unused */
 	struct kd_dev devs[KD_MAX_DEVS];
-	struct kd_map maps[16];
+	struct kd_map maps[KD_MAX_MAPS];
 	int fault_fd;              /* a real eventfd, readable while a whole group is queued */
 	struct ifd_pgfault faults[KD_MAX_FAULTS]; /* queued records; a group ends at LAST_PAGE */
 	unsigned int nr_faults;

@@ -247,7 +247,7 @@ START_TEST(test_ram_around_reserved)
 
 	start(615);
 	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0xfe000000, 0x2000000, hva, true), 0);
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		if (!kd.maps[i].len)
 			continue;
 		found++;
@@ -265,7 +265,46 @@ START_TEST(test_ram_around_reserved)
 	/* Beyond the aperture: nothing to map, nothing mapped, not an error. */
 	ck_assert_int_eq(hi.ops->map_ram(hi.be, 1ULL << 48, 0x100000, hva, true), 0);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0xfe000000, 0x2000000), 0);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		ck_assert_uint_eq(kd.maps[i].len, 0);
+	finish();
+}
+END_TEST
+
+/*
+ * More reserved regions (RMRRs) than one IOVA_RANGES answer holds: the backend asks again with
+ * the count the kernel gave (EMSGSIZE), maps every hole, and a failing piece undoes the rest.
+ */
+START_TEST(test_ram_many_reserved)
+{
+	uint8_t *hva = (uint8_t *)(uintptr_t)0x7f0000000000ULL;
+	unsigned int n = 0, calls;
+	struct iommufd_stats st;
+
+	kd_init(&kd, 615);
+	for (unsigned int i = 0; i < 20; i++)
+		kd.rmrr[kd.nr_rmrr++] = (struct ifd_iova_range){ 0x100000ULL * (2 * i + 1),
+								  0x100000ULL * (2 * i + 1) + 0xfff };
+	kd_sys(&kd, &sys);
+	ck_assert_int_eq(iommufd_backend_open(&sys, NULL, &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(iommufd_backend_add_device(b, "/dev/vfio/devices/vfio1", &dev, err, sizeof(err)), 0);
+	iommufd_backend_iommu(b, &hi);
+	calls = kd.calls[IFD_IOAS_IOVA_RANGES & 0xff];
+	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0, 0x4000000, hva, true), 0);
+	ck_assert_uint_eq(kd.calls[IFD_IOAS_IOVA_RANGES & 0xff] - calls, 2);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		n += kd.maps[i].len != 0;
+	ck_assert_uint_eq(n, 21);
+	iommufd_backend_get_stats(b, &st);
+	ck_assert_uint_eq(st.ram_reserved, 20 * 0x1000);
+	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, 0x4000000), 0);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		ck_assert_uint_eq(kd.maps[i].len, 0);
+	/* The 5th IOAS_MAP fails: the 4 before it are unmapped again, the error returned. */
+	kd.fail_call = kd.nr_sys + 2 + 5;
+	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0, 0x4000000, hva, true), -ENOMEM);
+	ck_assert_int_eq(kd.injected, ENOMEM);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
 		ck_assert_uint_eq(kd.maps[i].len, 0);
 	finish();
 }
@@ -601,6 +640,7 @@ int main(void)
 	tcase_add_test(tc, test_fault_id_only_with_pri);
 	tcase_add_test(tc, test_kernel_611_no_pasid_width);
 	tcase_add_test(tc, test_ram_around_reserved);
+	tcase_add_test(tc, test_ram_many_reserved);
 	tcase_add_test(tc, test_double_kernel_rules);
 	tcase_add_test(tc, test_fault_queue_polled);
 	tcase_add_test(tc, test_double_validates);
