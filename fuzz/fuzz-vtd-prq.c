@@ -19,7 +19,8 @@
  *   7 context edit   device u8, flags u8 (P, PASIDE, PRE, FPD); u8 bit 0 toggles TE
  * Oracle: no sanitizer report; every page response a device gets answers a group that device
  * had outstanding (a last-in-group request the unit accepted) and answers it once; PQT stays
- * in the queue on a record boundary; ATS answers are page-aligned power-of-two sizes with known permissions.
+ * in the queue on a record boundary; ATS answers are page-aligned power-of-two sizes with
+ * known permissions.
  */
 #include "fuzz-vtd.h"
 
