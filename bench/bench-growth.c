@@ -207,8 +207,13 @@ static void teardown(struct setup *s)
 	tb_fini(&s->t);
 }
 
-/* ns of one global invalidation of kind k with n entries cached (min over reps refills). */
-static double global_inv(enum cache_kind k, unsigned int n, int reps, unsigned int *ret_cached)
+/*
+ * ns of one invalidation of cache k with n entries cached (min over reps refills): global, or
+ * (sel) a scoped one that names nothing cached: domain-selective of another DID (IOTLB,
+ * context), PASID-selective of an uncached PASID (PASID cache).
+ */
+static double inv_cost(enum cache_kind k, bool sel, unsigned int n, int reps,
+		       unsigned int *ret_cached)
 {
 	struct setup s;
 	double best = 1e30;
@@ -229,11 +234,11 @@ static double global_inv(enum cache_kind k, unsigned int n, int reps, unsigned i
 			      : k == C_CONTEXT ? s.x->ctx.count : s.x->pasid.count;
 		t0 = now_ns();
 		if (k == C_IOTLB)
-			vtd_xlate_inv_iotlb(s.x, VTD_INV_GLOBAL, 0, 0, 0, false);
+			vtd_xlate_inv_iotlb(s.x, sel ? VTD_INV_DOMAIN : VTD_INV_GLOBAL, 7, 0, 0, false);
 		else if (k == C_CONTEXT)
-			vtd_xlate_inv_context(s.x, VTD_INV_GLOBAL, 0, 0, 0);
+			vtd_xlate_inv_context(s.x, sel ? VTD_INV_DOMAIN : VTD_INV_GLOBAL, 7, 0, 0);
 		else
-			vtd_xlate_inv_pasid_cache(s.x, VTD_INV_GLOBAL, 0, 0);
+			vtd_xlate_inv_pasid_cache(s.x, sel ? VTD_INV_PASID : VTD_INV_GLOBAL, 1, n + 5);
 		t0 = now_ns() - t0;
 		if (t0 < best)
 			best = t0;
@@ -277,22 +282,26 @@ int main(int argc, char **argv)
 {
 	static const unsigned int counts[] = { 10, 1000, 100000 };
 	static const char *const names[] = { "IOTLB (+PWC)", "context", "PASID" };
+	static const char *const sel_names[] = { "IOTLB domain", "context domain", "PASID-selective" };
 	int reps = argc > 1 ? atoi(argv[1]) : 5;
 
 	if (reps < 1)
 		reps = 1;
 	bench_drain(reps);
-	printf("bench: global invalidation, ns (min of %d), against cached entries\n", reps);
-	printf("bench: %-14s %10s %12s %10s %12s %10s %12s\n", "cache", "cached", "ns", "cached",
+	printf("bench: invalidation, ns (min of %d), against cached entries (scoped ones name"
+	       " nothing cached)\n", reps);
+	printf("bench: %-16s %10s %12s %10s %12s %10s %12s\n", "global / scoped", "cached", "ns", "cached",
 	       "ns", "cached", "ns");
-	for (int k = C_IOTLB; k <= C_PASID; k++) {
+	for (int r = 0; r < 6; r++) {
+		int k = r % 3;
+		bool sel = r >= 3;
 		char line[256];
-		int len = snprintf(line, sizeof(line), "bench: %-14s", names[k]);
+		int len = snprintf(line, sizeof(line), "bench: %-16s", sel ? sel_names[k] : names[k]);
 
 		for (unsigned int c = 0; c < 3; c++) {
 			/* Context entries are per source-id: at most 65536. */
 			unsigned int n = k == C_CONTEXT && counts[c] > 65536 ? 65536 : counts[c], got = 0;
-			double ns = global_inv((enum cache_kind)k, n, reps, &got);
+			double ns = inv_cost((enum cache_kind)k, sel, n, reps, &got);
 
 			len += snprintf(line + len, sizeof(line) - (size_t)len, " %10u %12.0f", got, ns);
 		}
