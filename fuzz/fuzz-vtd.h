@@ -118,4 +118,46 @@ static inline void fz_vtd_dma(struct fz_vtd *t, struct fz *f)
 	FZ_CHECK(r == 0 || r == -EACCES || r == -EFAULT);
 }
 
+/*
+ * The invalidation queue the way a driver runs it (vtd-ir, vtd-prq, vtd-host, vtd-shadow): one
+ * queue at base in the fake RAM, descriptors appended at the software tail, IQT written to
+ * run them. The head may stop early (IQE); fz_q_recover clears it like Linux does.
+ */
+struct fz_q {
+	uint8_t *ram;
+	uint64_t base, qbytes, tail;
+	unsigned int dsz;
+};
+
+static inline void fz_q_enable(struct fz_vtd *t, struct fz_q *q, uint8_t *ram, uint64_t base,
+			       bool wide)
+{
+	*q = (struct fz_q){ .ram = ram, .base = base, .qbytes = 4096, .dsz = wide ? 32 : 16 };
+	fz_vtd_write(t, VTD_IQT_REG, 0, 8);
+	fz_vtd_write(t, VTD_IQA_REG, base | (wide ? VTD_IQA_DW : 0), 8);
+	fz_vtd_gcmd(t, (uint32_t)VTD_GCMD_QIE, true);
+}
+
+/* Appends one descriptor (qwords 2 and 3 are written only with 256-bit descriptors). */
+static inline void fz_q_put(struct fz_q *q, uint64_t d0, uint64_t d1)
+{
+	uint8_t *p = q->ram + q->base + q->tail;
+
+	memset(p, 0, q->dsz);
+	le64_store(p, d0);
+	le64_store(p + 8, d1);
+	q->tail = (q->tail + q->dsz) % q->qbytes;
+}
+
+/* Rings the doorbell; an IQE is cleared and the software tail reset to the hardware head. */
+static inline void fz_q_run(struct fz_vtd *t, struct fz_q *q)
+{
+	fz_vtd_write(t, VTD_IQT_REG, q->tail, 8);
+	if (fz_vtd_read(t, VTD_FSTS_REG, 4) & VTD_FSTS_IQE) {
+		fz_vtd_write(t, VTD_FSTS_REG, VTD_FSTS_IQE, 4);
+		q->tail = fz_vtd_read(t, VTD_IQH_REG, 8) & VTD_IQ_OFF;
+		fz_vtd_write(t, VTD_IQT_REG, q->tail, 8);
+	}
+}
+
 #endif

@@ -320,10 +320,128 @@ def pasid_dma_seeds():
     }
 
 
+# ---- vtd-ir ----
+def vtd_ir_seeds():
+    def irte(idx, vec, dst, flags, sid=0, sqsvt=0):
+        return u8(1) + u8(idx) + u8(vec) + u32(dst) + u8(flags) + u16(sid) + u8(sqsvt)
+    def msi(addr, data, sid, b=0): return u8(5) + u32(addr) + u32(data) + u16(sid) + u8(b)
+    def handle(i): return 0xfee00000 | (1 << 4) | ((i & 0x7fff) << 5) | (((i >> 15) & 1) << 2)
+    def iec(qw0): return u8(4) + u64(qw0) + u64(0)
+    def ioapic(reg, val, pin): return u8(6) + u8(reg) + u32(val) + u8(pin)
+    xapic = irte(5, 0x40, 0x0100, 1, 0x0008, 1 << 2)  # P, dest APIC 1, SVT=1 SID 00:01.0
+    return {
+        # remapped, wrong SID (0x22), IEC global, then a not-present entry (0x22 / 0x25)
+        'legacy-xapic': u8(0) + xapic + msi(handle(5), 0, 0x0008) + msi(handle(5), 0, 0x0010)
+                        + iec(0) + irte(5, 0x41, 0x0100, 0) + msi(handle(5), 0, 0x0008)
+                        + iec(1 << 4 | (5 << 32)) + msi(handle(5), 0, 0x0008),
+        # x2APIC destinations, SHV + subhandle, index beyond the table, reserved data bits
+        'eim': u8(3) + irte(7, 0x50, 0x12345678, 1 | 4) + msi(handle(4) | 8, 3, 0x0008)
+               + msi(handle(300), 0, 0x0008) + msi(handle(4) | 8, 0x10003, 0x0008)
+               + u8(2) + u64(0x10000 | 0xf | (1 << 11)) + msi(handle(40000), 0, 0),
+        # IOAPIC pin 3 in remappable format (handle 9) and compatibility format, CFI on/off
+        'ioapic': u8(0) + irte(9, 0x33, 0x0000, 1 | 0x10, 0x00f8, 1 << 2)
+                  + ioapic(0x17, (1 << 16) | (9 << 17), 3) + ioapic(0x16, 0x8033, 3)
+                  + u8(3) + u8(2 | 4) + ioapic(0x16, 0x8033, 3) + msi(0xfee01000, 0x31, 0x10)
+                  + u8(3) + u8(2) + msi(0xfee01000, 0x31, 0x10),
+        # faults until overflow, then clearing them; IRE off / on; fault-processing disable
+        'faults': u8(0) + b''.join(msi(handle(i), 0, 0x8) for i in range(12))
+                  + irte(2, 0x20, 0, 1 | 2) + msi(handle(2), 0, 0x99) + u8(7) + u8(0xff)
+                  + u8(3) + u8(1) + msi(handle(2), 0, 0x8) + u8(3) + u8(1 | 4),
+    }
+
+
+# ---- vtd-prq ----
+def vtd_prq_seeds():
+    def req(dev, pasid, addr, acc, grp, last):
+        return u8(0) + u8(dev) + u32(pasid) + u64(addr) + u8(acc) + u16(grp | (0x200 if last else 0))
+    def answer(idx, code): return u8(3) + u8(idx) + u8(code)
+    return {
+        # two groups of dev 0 (with PASID 5 and without), answered from the records
+        'groups': u8(0) + req(0, 0x80000005, 0x1000, 1, 3, False) + req(0, 0x80000005, 0x2000, 3, 3, True)
+                  + req(0, 0, 0x3000, 2, 7, True) + answer(1, 0) + answer(2, 1) + answer(2, 1)
+                  + u8(1) + u8(1) + u8(2) + u8(3) + u8(0),
+        # devices 2 (no PRE) and 3 (absent): refused; made-up responses; device-TLB flushes
+        'refused': u8(1) + req(2, 0, 0x1000, 1, 1, True) + req(3, 0, 0x1000, 1, 1, True)
+                   + u8(3) + u8(0xff) + u16(0x10) + u32(0) + u16(1) + u8(0)
+                   + u8(5) + u64(0x3 | (0x8 << 16)) + u64(0x7ffff000 | 0x800)
+                   + u8(5) + u64(0x18 | (0x8 << 16) | (5 << 32)) + u64(0xfffffffffffff801),
+        # fill a 4 KiB queue (127 records) until PRO, consume, clear PRO, ask again
+        'overflow': u8(0) + b''.join(req(1, 0, 0x1000 * i, 1, i, True) for i in range(130))
+                    + u8(1) + u8(1) + u8(2) + u8(3) + u8(0) + req(1, 0, 0x9000, 1, 200, True),
+        # ATS translations, TE off/on via context edits, queue moved and resized
+        'ats': u8(4) + u8(6) + u8(0) + u32(0) + u64(0x5000) + u8(1) + u8(6) + u8(0) + u32(0x80000001)
+               + u64(0x5000) + u8(3) + u8(7) + u8(0) + u8(0xf) + u8(1) + u8(4) + u64(0x2003)
+               + req(0, 0, 0x1000, 1, 1, True) + u8(7) + u8(0) + u8(0xf) + u8(1),
+    }
+
+
+# ---- vtd-host ----
+def vtd_host_seeds():
+    def leaf(k, i, fl, tgt): return u8(0) + u8(k) + u8(i) + u8(fl) + u8(tgt)
+    def pe(k, fl, did): return u8(1) + u8(k) + u8(fl) + u8(did)
+    def pc(g, did, pasid): return u8(2) + u8(g) + u8(did) + u8(pasid)
+    def piotlb(g, did, pasid, page, am): return u8(3) + u8(g) + u8(did) + u8(pasid) + u8(page) + u8(am)
+    def iotlb(g, did, page, am): return u8(4) + u8(g) + u8(did) + u8(page) + u8(am)
+    def wait(): return u8(5) + u8(0)
+    run = u8(6)
+    def dma(k, i): return u8(7) + u8(k) + u8(i)
+    bind = pe(0, 3, 1) + pe(1, 3, 2) + pe(2, 3, 2) + pc(3, 0, 0) + wait() + run
+    maps = b''.join(leaf(k, i, 7, 4 * k + i) for k in range(3) for i in range(4))
+    return {
+        # bind 3 PASIDs, map, flush per page / per PASID / per DID, DMA, remap, flush, DMA
+        'bind-map-flush': u8(0) + bind + maps + iotlb(2, 1, 0, 0) + piotlb(2, 2, 1, 0, 0)
+                          + piotlb(3, 2, 2, 0, 2) + run + b''.join(dma(k, i) for k in range(3) for i in range(4))
+                          + leaf(1, 1, 7, 40) + leaf(0, 2, 0, 0) + dma(1, 1) + piotlb(3, 2, 1, 1, 0)
+                          + iotlb(3, 1, 2, 0) + wait() + run + dma(1, 1) + dma(0, 2),
+        # unchanged entries, global and selective PC flushes; a DID change; unbind; refused
+        # binds (WPE without SRE; FLPM=1 is 5-level)
+        'rebind': u8(0) + bind + pc(3, 0, 0) + pc(1, 2, 1) + run + pe(1, 3, 3) + pc(0, 2, 0) + run
+                  + pe(2, 2, 2) + pc(1, 2, 2) + run + dma(2, 0) + pe(3, 3 | 8, 1) + pc(1, 1, 3) + run
+                  + pe(3, 3 | 16, 1) + u8(5) + u8(1) + run + dma(3, 0),
+        # page requests from a PRI device (faults on unmapped pages), prs=on
+        'pri': u8(3) + bind + dma(1, 9) + dma(0, 9) + leaf(1, 9, 7, 1) + piotlb(3, 2, 1, 9, 0) + run
+               + dma(1, 9),
+        # bad granularities stop the queue (IQE) part-way
+        'iqe': u8(0) + bind + maps + run + leaf(0, 0, 7, 9) + iotlb(0, 1, 0, 0) + iotlb(3, 1, 0, 0)
+               + run + dma(0, 0) + piotlb(1, 1, 0, 0, 0) + run + dma(0, 0),
+    }
+
+
+# ---- vtd-shadow ----
+def vtd_shadow_seeds():
+    def leaf(i, fl, tgt): return u8(0) + u8(i) + u8(fl) + u8(tgt)
+    def iotlb(g, did, page, am): return u8(1) + u8(g) + u8(did) + u8(page) + u8(am)
+    def cc(pc, g): return u8(2) + u8(pc) + u8(g)
+    wait, run = u8(3), u8(4)
+    def te(on): return u8(6) + u8(on)
+    def fail(n, err): return u8(7) + u8(n | (err << 2))
+    four = b''.join(leaf(i, 3, i) for i in range(4))
+    return {
+        # four contiguous pages (one map), a read-only page, a remove in the middle, page and
+        # domain flushes, a flush of the wrong domain
+        'legacy': u8(0) + four + b''.join(iotlb(3, 3, i, 0) for i in range(4)) + wait + run
+                  + leaf(6, 1, 20) + iotlb(3, 3, 6, 0) + run + leaf(1, 0, 0) + iotlb(3, 3, 1, 0) + run
+                  + leaf(8, 3, 30) + leaf(9, 3, 31) + iotlb(2, 4, 0, 0) + run + iotlb(2, 3, 0, 0) + run
+                  + leaf(8, 2, 30) + iotlb(3, 3, 8, 1) + run + te(0) + te(1),
+        # scalable second stage; context and PASID cache flushes; global flush; TE off/on
+        'scalable': u8(1) + four + cc(0, 1) + run + leaf(10, 3, 40) + cc(1, 3) + wait + run
+                    + leaf(10, 3, 41) + iotlb(1, 0, 0, 0) + run + te(0) + leaf(11, 1, 2) + te(1)
+                    + leaf(31, 3, 63) + iotlb(3, 3, 31, 0) + run,
+        # failed maps and unmaps (kernel errno, EINVAL, ENOMEM, EIO), then retries
+        'faults': u8(0) + four + fail(0, 0) + iotlb(2, 3, 0, 0) + run + run + leaf(2, 0, 0) + fail(0, 2)
+                  + iotlb(3, 3, 2, 0) + run + iotlb(3, 3, 2, 0) + run + fail(0, 3) + te(0) + te(1)
+                  + fail(1, 1) + te(0) + run + te(1),
+        # more separate mappings than the double has slots (16): ENOMEM until some go
+        'many': u8(0) + b''.join(leaf(2 * i, 3, 2 * i) for i in range(16)) + iotlb(1, 0, 0, 0) + run
+                + b''.join(leaf(2 * i, 0, 0) for i in range(10)) + iotlb(1, 0, 0, 0) + run,
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
-            'pasid-dma': pasid_dma_seeds}
+            'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
+            'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)

@@ -77,7 +77,10 @@ for t in $tests; do
 	set -- -smp "$smp" -m "$mem"
 	if [ "$devs" != "-" ]; then
 		for d in $(echo "$devs" | tr '+' ' '); do
-			set -- "$@" -device "$d"
+			case $d in
+			append:*) set -- "$@" -append "$(echo "${d#append:}" | tr ':' ' ')" ;;
+			*) set -- "$@" -device "$d" ;;
+			esac
 		done
 	fi
 	echo "=== $t"

@@ -18,6 +18,7 @@
 #include "devices/pci/pci.h"
 #include "devices/platform/platform.h"
 #include "devices/rtc/rtc.h"
+#include "devices/testdev/testdev.h"
 #include "devices/uart/uart.h"
 #include "devices/vfio/vfio-pci.h"
 #include "devices/vfio/vfio-pt.h"
@@ -25,6 +26,7 @@
 #include "devices/viommu/viommu.h"
 #include "log.h"
 #include "machine.h"
+#include "vmm/core/evloop.h"
 
 static int record(struct machine *m, void *dev, void (*destroy)(void *))
 {
@@ -48,6 +50,8 @@ static void destroy_pci_host(void *d) { pci_host_destroy(d); }
 static void destroy_edu(void *d) { edu_destroy(d); }
 static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
+static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
+static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
 
 /*
  * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
@@ -117,6 +121,8 @@ static int create_isa(struct machine *m, int isa)
 			ret = record(m, fw, destroy_fwcfg);
 			if (!ret)
 				ret = fwcfg_add_file(fw, "etc/board.dtb", m->fdt, fdt_totalsize(m->fdt));
+		} else if (!fdt_node_check_compatible(fdt, node, "qemu,pc-testdev")) {
+			ret = record(m, pc_testdev_create(&m->bus, &m->irq, &m->gmem), destroy_pc_testdev);
 		}
 		if (ret)
 			return ret;
@@ -284,6 +290,63 @@ static int add_vfio_irqfds(struct machine *m, struct vfio_pt *p)
 	return record(m, q, destroy_vfio_irqfds);
 }
 
+/*
+ * Page requests of a passthrough device behind the vIOMMU: the machine's event loop watches
+ * its backend's fault queue fd and reads it (host_iommu process_faults) into the vIOMMU's page
+ * request queue. Recorded after the device, so it stops before the backend closes the fd.
+ */
+struct vfio_faults {
+	struct machine *m;
+	struct vfio_pt *p;
+	unsigned int id;
+};
+
+static int vfio_faults_ready(void *opaque)
+{
+	struct vfio_faults *q = opaque;
+	int r = vfio_pt_process_faults(q->p);
+
+	if (r > 0)
+		return 0;
+	/* Readable yet nothing read: the kernel keeps a group we cannot take, forever. */
+	if (!r)
+		r = -ENOSPC;
+	log_warn("board", "vfio-pci: reading the host fault queue failed: %s; its page requests "
+		 "no longer reach the guest", strerror(-r));
+	return r;
+}
+
+static void destroy_vfio_faults(void *opaque)
+{
+	struct vfio_faults *q = opaque;
+
+	evloop_remove(q->m->events, q->id);
+	free(q);
+}
+
+static int add_vfio_faults(struct machine *m, struct vfio_pt *p)
+{
+	struct vfio_faults *q;
+	int fd = vfio_pt_fault_fd(p), r;
+
+	if (fd < 0 || !m->viommu)
+		return 0; /* no queue, or nothing to deliver page requests to */
+	if (!m->events)
+		m->events = evloop_create();
+	q = calloc(1, sizeof(*q));
+	if (!m->events || !q) {
+		free(q);
+		return -ENOMEM;
+	}
+	*q = (struct vfio_faults){ .m = m, .p = p };
+	r = evloop_add(m->events, fd, vfio_faults_ready, q, &q->id);
+	if (r) {
+		free(q);
+		return r;
+	}
+	return record(m, q, destroy_vfio_faults);
+}
+
 /* Prints the backend's counters (type1: MAP_DMA / shadow map counts) as the device goes. */
 static void destroy_vfio_pt(void *d)
 {
@@ -295,6 +358,40 @@ static void destroy_vfio_pt(void *d)
 }
 
 /*
+ * Behind the vIOMMU, the host's capabilities choose the mode and every option the user left
+ * out (viommu_host_mode); the vIOMMU's CAP/ECAP follow before the guest runs. A second
+ * host-backed device must agree with the first. 0, or -EINVAL with the one line in msg.
+ */
+static int vfio_choose_mode(struct machine *m, struct viommu_config *vc,
+			    const struct vfio_pt_info *info, char *msg, size_t len)
+{
+	struct viommu_config nc;
+	char why[200];
+	int r = viommu_host_mode(vc, &info->caps, &nc, msg, len);
+
+	if (r)
+		return r;
+	if (!m->vtd_host_chosen) {
+		r = viommu_set_config(m->viommu, &nc);
+		if (r) {
+			snprintf(msg, len, "cannot apply the chosen vIOMMU mode: %s", strerror(-r));
+			return r;
+		}
+		m->vtd_host_chosen = true;
+		*vc = nc;
+		return 0;
+	}
+	if (nc.cm != vc->cm || nc.flts != vc->flts || nc.slts != vc->slts ||
+	    nc.pasid_bits != vc->pasid_bits || nc.prs != vc->prs) {
+		snprintf(why, sizeof(why), "%.120s", msg);
+		snprintf(msg, len, "its host IOMMU needs %.120s, unlike the first host-backed device's "
+			 "(force one mode with -device vtd,host-mode=...)", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
  * vfio-pci: a host PCI function through iommufd. Behind the vIOMMU, the host's capabilities
  * choose the mode (nested, or shadow with caching mode), reported here at start; a vIOMMU
  * configured beyond what the host can back is refused.
@@ -302,11 +399,10 @@ static void destroy_vfio_pt(void *d)
 static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 {
 	const struct machine_config *cfg = m->cfg;
-	const struct viommu_config *vc = m->vtd_cfg;
-	struct viommu_config nc;
+	struct viommu_config *vc = m->vtd_cfg;
 	struct vfio_pt_info info;
 	struct vfio_pt *p = NULL;
-	char err[320], msg[200];
+	char err[320], msg[320];
 	int r = -ENOENT;
 
 	for (unsigned int i = 0; i < cfg->nr_devices && r == -ENOENT; i++)
@@ -330,12 +426,11 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 			info.cdev, info.hi.name);
 		return p;
 	}
-	r = viommu_host_mode(vc, &info.caps, &nc, msg, sizeof(msg));
-	if (r || nc.aw != vc->aw || nc.cm != vc->cm || nc.flts != vc->flts || nc.prs != vc->prs ||
-	    nc.pasid_bits != vc->pasid_bits) {
-		log_err("board", "vfio-pci %s: the host IOMMU backs only: %s (use -device vtd,aw=%u,"
-			"cm=%s,flts=%s,prs=%s,pasid-bits=%u)", info.cdev, msg, nc.aw, nc.cm ? "on" : "off",
-			nc.flts ? "on" : "off", nc.prs ? "on" : "off", nc.pasid_bits);
+	r = vfio_choose_mode(m, vc, &info, msg, sizeof(msg));
+	if (r) {
+		/* An option the user typed cannot work on this host: one line naming what would. */
+		fprintf(stderr, "nestvm: error: vfio-pci %s: %s\n", info.cdev, msg);
+		m->usage_error = true;
 		vfio_pt_destroy(p);
 		return NULL;
 	}
@@ -368,15 +463,21 @@ static int create_pci(struct machine *m, int pci)
 			continue;
 		if (!strcmp(model, "edu")) {
 			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
+		} else if (!strcmp(model, "pci-testdev")) {
+			ret = record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else if (!strcmp(model, "vfio-pci")) {
 			struct vfio_pt *p = create_vfio_pci(m, slot);
 			struct memslots ms;
 
+			if (!p)
+				return -ENODEV; /* create_vfio_pci printed the one error line */
 			ret = record(m, p, destroy_vfio_pt);
 			if (!ret)
 				ret = add_vfio_irqfds(m, p);
+			if (!ret)
+				ret = add_vfio_faults(m, p);
 			/* Its mmap-able BARs go into the guest while decoded (no exits there). */
 			memslot_table_service(&m->memslots, &ms);
 			if (!ret)
@@ -418,11 +519,11 @@ int board_create_devices(struct machine *m, char *err, size_t errlen)
 	}
 	node = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
 	ret = node < 0 ? -EINVAL : create_pci(m, node);
-	if (ret) {
+	if (ret == -ENODEV && errlen)
+		err[0] = '\0'; /* the device printed its one line */
+	else if (ret)
 		snprintf(err, errlen, "cannot create the PCI devices: %s", strerror(-ret));
-		return ret;
-	}
-	return 0;
+	return ret;
 }
 
 void board_destroy_devices(struct machine *m)
@@ -431,6 +532,8 @@ void board_destroy_devices(struct machine *m)
 		m->nr_device_objs--;
 		m->device_destroy[m->nr_device_objs](m->devices[m->nr_device_objs]);
 	}
+	evloop_destroy(m->events);
+	m->events = NULL;
 	m->viommu = NULL;
 	m->pci = NULL;
 	m->host = NULL;
@@ -475,8 +578,9 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	struct host_iommu_caps caps;
 	struct pasid_dma_config pc;
 	struct board_host *bh;
-	bool want = false;
-	char msg[160];
+	bool want = false, host_prq = false;
+	unsigned int dev_bits = 20;
+	char msg[240];
 	int r;
 
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
@@ -484,7 +588,13 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 			continue;
 		if (pasid_dma_parse_options(cfg->devices[i].opts, &pc, err, errlen))
 			return -EINVAL;
-		want = want || pc.backend == PDMA_BACKEND_HOSTSIM;
+		if (pc.backend != PDMA_BACKEND_HOSTSIM)
+			continue;
+		want = true;
+		host_prq = host_prq || pc.host_prq;
+		/* The devices' PASID width bounds what the guest is offered (at least the RID's). */
+		if (pc.pasid_bits < dev_bits)
+			dev_bits = pc.pasid_bits ? pc.pasid_bits : 1;
 	}
 	if (!want)
 		return 0;
@@ -510,16 +620,63 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	hostsim_iommu(bh->hs, &bh->hi);
 	/* hostsim's capabilities are the host's, the same for every device (handle 0 unused). */
 	r = bh->hi.ops->get_caps(bh->hi.be, 0, &caps);
-	if (!r)
-		r = viommu_host_mode(vc, &caps, &nc, msg, sizeof(msg));
 	if (r) {
-		snprintf(err, errlen, "host IOMMU %s: %s", bh->hi.name, r == -EOPNOTSUPP ? msg : strerror(-r));
+		snprintf(err, errlen, "host IOMMU %s: %s", bh->hi.name, strerror(-r));
+		return r;
+	}
+	r = viommu_host_mode(vc, &caps, &nc, msg, sizeof(msg));
+	if (!r && !nc.flts) {
+		/* hostsim models a nesting host only: it has no I/O address space to shadow into. */
+		snprintf(msg, sizeof(msg), "vtd: pasid-dma,backend=hostsim is nested only (it has no "
+			 "host I/O address space to shadow into): leave host-mode, flts, slts, nest and "
+			 "mode out");
+		r = -EINVAL;
+	}
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
+		return r;
+	}
+	/* Options left out also follow the devices: PASID width, page requests (need dt). */
+	if (!(vc->given & VIOMMU_GIVEN_PASID_BITS) && nc.pasid_bits > dev_bits) {
+		nc.pasid_bits = dev_bits;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg)); /* the line says it */
+	}
+	if (!r && host_prq && caps.fault_queue && !(vc->given & VIOMMU_GIVEN_PRS) &&
+	    (nc.dt || !(vc->given & VIOMMU_GIVEN_DT))) {
+		nc.prs = nc.dt = true;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg));
+	}
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
 		return r;
 	}
 	*vc = nc;
+	m->vtd_host_chosen = true;
 	m->vtd.haw = nc.aw;
 	fprintf(stderr, "nestvm: host IOMMU %s: %s\n", bh->hi.name, msg);
 	return 0;
+}
+
+/*
+ * What the vIOMMU forwarded to a real host IOMMU (vfio-pci devices in nested mode), in the
+ * words of hostsim's line, so that a test can compare it with what the guest did.
+ */
+static void print_vfio_forwards(struct machine *m)
+{
+	struct viommu_host_stats st;
+
+	if (!m->viommu)
+		return;
+	viommu_get_host_stats(m->viommu, &st);
+	if (!st.binds && !st.unbinds && !st.inv_batches && !st.errors && !st.page_reqs)
+		return;
+	fprintf(stderr, "nestvm: vfio-pci: host forwards: %llu binds (%llu replaced, %llu detached), "
+		"%llu invalidation batches (%llu ranges), %llu faults, %llu page requests "
+		"(%llu answered), %llu failed host calls\n", (unsigned long long)st.binds,
+		(unsigned long long)st.replaces, (unsigned long long)st.unbinds,
+		(unsigned long long)st.inv_batches, (unsigned long long)st.inv_ranges,
+		(unsigned long long)st.faults, (unsigned long long)st.page_reqs,
+		(unsigned long long)st.page_resps, (unsigned long long)st.errors);
 }
 
 /* The exit summary of what was forwarded to the host (stderr), when there is a host backend. */
@@ -527,8 +684,10 @@ void board_print_host_summary(struct machine *m)
 {
 	char buf[256];
 
-	if (!m->host)
+	if (!m->host) {
+		print_vfio_forwards(m);
 		return;
+	}
 	hostsim_format_summary(m->host->hs, buf, sizeof(buf));
 	fprintf(stderr, "nestvm: %s\n", buf);
 }

@@ -17,6 +17,7 @@ void cli_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: nestvm run -kernel FILE [options]\n"
+		"       nestvm host-check [DEVICE]   what nestvm can do on this host (exit 0: nesting)\n"
 		"       nestvm --help | --version\n"
 		"\n"
 		"Boot a multiboot v1 test kernel (or a Linux bzImage) in a KVM virtual machine with a\n"

@@ -205,14 +205,18 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 			snprintf(err, sizeof(err), "cannot build the ACPI tables: %s", strerror(-ret));
 	}
 	if (ret) {
-		fprintf(stderr, "nestvm: error: %s\n", err);
+		if (err[0])
+			fprintf(stderr, "nestvm: error: %s\n", err);
+		if (m->usage_error)
+			status = VMM_EXIT_USAGE; /* a typed option the host cannot back */
 		goto out;
 	}
 	for (unsigned int i = 0; i < cfg->nr_initrds; i++)
 		mods[i] = (struct boot_module){ files[i + 1].data, files[i + 1].len, cfg->initrd_paths[i] };
 	bc = (struct boot_config){
 		.gmem = &m->gmem, .kernel = files[0].data, .kernel_len = files[0].len,
-		.cmdline = cfg->cmdline, .modules = mods, .nr_modules = cfg->nr_initrds,
+		.cmdline = cfg->cmdline, .kernel_name = cfg->kernel_path,
+		.modules = mods, .nr_modules = cfg->nr_initrds,
 		.map = map, .nr_map = build_e820(m, map, ARRAY_SIZE(map)),
 	};
 	ret = boot_load(&bc, &entry, &fmt);

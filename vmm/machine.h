@@ -129,8 +129,11 @@ struct machine {
 	struct pci_host *pci;
 	struct viommu *viommu;
 	void *vtd_cfg;          /* struct viommu_config when -device vtd was given */
+	bool vtd_host_chosen;   /* a host-backed device chose the vIOMMU's mode (vtd_cfg has it) */
+	bool usage_error;       /* device creation failed on a typed option: exit 2 */
 	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
 	struct board_host *host; /* simulated passthrough (pasid-dma,backend=hostsim), or NULL */
+	struct evloop *events;  /* fds polled for devices (host fault queues), created on first use */
 	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
 	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
 	unsigned int nr_device_objs;

@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "board.h"
 #include "cli.h"
+#include "host-check.h"
 #include "machine.h"
 #include "vmm-run.h"
 
@@ -20,6 +22,10 @@ int main(int argc, char **argv)
 		return VMM_EXIT_HOST_ERROR;
 	/* A closed console pipe must end in a write error, not kill the VMM. */
 	signal(SIGPIPE, SIG_IGN);
+	if (argc >= 2 && !strcmp(argv[1], "host-check")) {
+		free(cfg);
+		return host_check_main(argc - 1, argv + 1, stdout);
+	}
 	if (cli_parse(argc, argv, cfg, &action, stdout, stderr)) {
 		free(cfg);
 		return VMM_EXIT_USAGE;

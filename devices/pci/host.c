@@ -15,7 +15,13 @@
 #define CF8_ENABLE 0x80000000u
 #define CF8_BUS GENMASK_ULL(23, 16)
 #define CF8_DEVFN GENMASK_ULL(15, 8)
-#define CF8_REG GENMASK_ULL(7, 2)
+/*
+ * The register is bits 7:0, bits 1:0 included, OR'd with the data port's byte (CFC..CFF), as
+ * QEMU decodes it: register 2 then a word read at CFC gives the device ID. Through CF8/CFC
+ * only the first 256 bytes are reachable; an access running past byte 255 is cut there.
+ */
+#define CF8_REG GENMASK_ULL(7, 0)
+#define CF8_SPACE 256u
 /* Reset control register at 0xcf9: bit 2 resets; bits 1 and 3 select the reset kind. */
 #define RCR_RESET 0x04
 #define RCR_RW 0x0a
@@ -59,8 +65,30 @@ static struct pci_dev *cf8_target(struct pci_host *h, unsigned int byte, unsigne
 	pthread_mutex_unlock(&h->lock);
 	if (!(cf8 & CF8_ENABLE))
 		return NULL;
-	*ret_reg = (unsigned int)(cf8 & CF8_REG) + byte;
+	*ret_reg = (unsigned int)(cf8 & CF8_REG) | byte;
 	return find_dev(h, (unsigned int)FIELD_GET(CF8_BUS, cf8), (unsigned int)FIELD_GET(CF8_DEVFN, cf8));
+}
+
+/* A data-port read at register reg: the bytes past byte 255 are not read (they read as 0). */
+static uint64_t cf8_data_read(struct pci_dev *dev, unsigned int reg, unsigned int size)
+{
+	uint64_t v = 0;
+
+	if (size <= CF8_SPACE - reg)
+		return cfg_read_any(dev, reg, size);
+	for (unsigned int i = 0; reg + i < CF8_SPACE; i++)
+		v |= cfg_read_any(dev, reg + i, 1) << (8 * i);
+	return v;
+}
+
+static void cf8_data_write(struct pci_dev *dev, unsigned int reg, uint64_t val, unsigned int size)
+{
+	if (size <= CF8_SPACE - reg) {
+		cfg_write_any(dev, reg, val, size);
+		return;
+	}
+	for (unsigned int i = 0; reg + i < CF8_SPACE; i++)
+		cfg_write_any(dev, reg + i, (val >> (8 * i)) & 0xff, 1);
 }
 
 static uint64_t cf8_read(void *opaque, uint64_t off, unsigned int size)
@@ -81,7 +109,7 @@ static uint64_t cf8_read(void *opaque, uint64_t off, unsigned int size)
 	} else if (off >= 4 && size <= 4) {
 		dev = cf8_target(h, (unsigned int)off - 4, &reg);
 		if (dev)
-			v = cfg_read_any(dev, reg, size);
+			v = cf8_data_read(dev, reg, size);
 	}
 	return v;
 }
@@ -108,7 +136,7 @@ static void cf8_write(void *opaque, uint64_t off, uint64_t val, unsigned int siz
 	} else if (off >= 4 && size <= 4) {
 		dev = cf8_target(h, (unsigned int)off - 4, &reg);
 		if (dev)
-			cfg_write_any(dev, reg, val, size);
+			cf8_data_write(dev, reg, val, size);
 	}
 }
 
@@ -173,8 +201,9 @@ static uint64_t window_read(struct pci_host *h, bool io, uint64_t addr, unsigned
 	uint64_t off, v;
 	struct pci_dev *dev = decode(h, io, addr, size, &bar, &off);
 
+	/* No BAR decodes it: what an unclaimed access reads (QEMU: ports all-ones, memory 0). */
 	if (!dev)
-		return bus_ones(size);
+		return bus_unclaimed_read(io ? BUS_PIO : BUS_MMIO, size);
 	if (pci_msix_bar_read(dev, bar, off, size, &v))
 		return v;
 	if (!dev->ops || !dev->ops->bar_read)

@@ -39,6 +39,7 @@ struct host_s1_config {
 	uint64_t pgtbl_gpa;      /* FLPTPTR: guest-physical root of the first-stage table */
 	unsigned int addr_width; /* 48 (4-level) or 57 (5-level) */
 	bool sre, wpe, eafe;     /* supervisor requests, write protect, extended accessed */
+	bool pri;                /* guest allows page requests (context PRE=1): backend may ask for IOPF */
 };
 
 /* One invalidation range of a stage-1: npages 4 KiB pages at addr (4 KiB aligned). */
@@ -84,8 +85,18 @@ struct host_iommu_ops {
 	 */
 	int (*attach_s1)(void *be, uint32_t dev, uint32_t pasid, const struct host_s1_config *cfg,
 			 uint32_t *ret_s1);
-	/* Detaches (dev, pasid) (blocks its DMA) and destroys its stage-1. */
+	/*
+	 * Detaches (dev, pasid): whatever it was attached to (a stage-1, or the stage-2 parent),
+	 * its DMA is blocked afterwards and its stage-1 is destroyed. -ENOENT: nothing was
+	 * attached (it was blocked already).
+	 */
 	int (*detach)(void *be, uint32_t dev, uint32_t pasid);
+	/*
+	 * Attaches (dev, pasid) to the stage-2 parent itself, replacing any stage-1: its DMA
+	 * addresses are guest-physical (identity), what a guest with translation off or a
+	 * pass-through PASID entry expects. A device starts with its RID attached this way.
+	 */
+	int (*attach_parent)(void *be, uint32_t dev, uint32_t pasid);
 	/*
 	 * Invalidates n ranges of one stage-1 in one host call. *ret_done is how many ranges the
 	 * host handled (all on success; a prefix on error).

@@ -18,7 +18,6 @@
 #include "vmm/core/gmem.h"
 
 #define HS_MAX_DEVS 8
-#define HS_MAX_BINDS 16     /* (pasid, stage-1) bindings per device */
 #define HS_MAX_S2 16        /* stage-2 ranges */
 #define HS_IOTLB 64         /* IOTLB entries */
 #define HS_MAX_PENDING 32   /* outstanding page request groups */
@@ -51,17 +50,18 @@ struct hs_s1 {
 	struct host_s1_config cfg;
 };
 
+/* An attached (dev, pasid); not in the list: blocked (DMA faults). */
 struct hs_bind {
-	bool used;
 	uint32_t pasid; /* HOST_PASID_NONE: the RID */
-	uint32_t s1;    /* index into s1[] + 1 */
+	uint32_t s1;    /* index into s1[] + 1; 0: the stage-2 parent (identity) */
 };
 
 struct hs_dev {
 	struct hostsim *hs;
 	bool used, pri;
 	uint32_t id;
-	struct hs_bind binds[HS_MAX_BINDS];
+	struct hs_bind *binds; /* sorted by pasid: lookups are a binary search */
+	unsigned int nr_binds, cap_binds;
 };
 
 struct hs_tlb {
@@ -76,8 +76,11 @@ struct hostsim {
 	struct host_iommu_caps caps;
 	pthread_mutex_t lock;
 	struct hs_s2 s2[HS_MAX_S2];
-	struct hs_s1 s1[HS_MAX_DEVS * HS_MAX_BINDS];
+	struct hs_s1 *s1;          /* grows with the stage-1s alive */
+	unsigned int nr_s1, s1_hint;
 	struct hs_dev devs[HS_MAX_DEVS];
+	unsigned int fail_mask, fail_count; /* hostsim_fail() */
+	int fail_err;
 	struct hs_tlb tlb[HS_IOTLB];
 	unsigned int tlb_next;
 	uint32_t pending[HS_MAX_PENDING]; /* cookies of unanswered page request groups */
@@ -171,20 +174,110 @@ static struct hs_dev *get_dev(struct hostsim *hs, uint32_t dev)
 	return dev < HS_MAX_DEVS && hs->devs[dev].used ? &hs->devs[dev] : NULL;
 }
 
+/* Index of pasid in d->binds, or of where it would go (*found false). */
+static unsigned int bind_pos(const struct hs_dev *d, uint32_t pasid, bool *found)
+{
+	unsigned int lo = 0, hi = d->nr_binds;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (d->binds[mid].pasid < pasid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < d->nr_binds && d->binds[lo].pasid == pasid;
+	return lo;
+}
+
 static struct hs_bind *find_bind(struct hs_dev *d, uint32_t pasid)
 {
-	for (unsigned int i = 0; i < HS_MAX_BINDS; i++)
-		if (d->binds[i].used && d->binds[i].pasid == pasid)
-			return &d->binds[i];
-	return NULL;
+	bool found;
+	unsigned int i = bind_pos(d, pasid, &found);
+
+	return found ? &d->binds[i] : NULL;
+}
+
+/* The entry for pasid, inserted (blocked -> attached) if missing; NULL without memory. */
+static struct hs_bind *add_bind(struct hs_dev *d, uint32_t pasid)
+{
+	bool found;
+	unsigned int i = bind_pos(d, pasid, &found);
+
+	if (found)
+		return &d->binds[i];
+	if (d->nr_binds == d->cap_binds) {
+		unsigned int cap = d->cap_binds ? 2 * d->cap_binds : 8;
+		struct hs_bind *n = realloc(d->binds, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		d->binds = n;
+		d->cap_binds = cap;
+	}
+	memmove(&d->binds[i + 1], &d->binds[i], (d->nr_binds - i) * sizeof(*d->binds));
+	d->nr_binds++;
+	d->binds[i] = (struct hs_bind){ .pasid = pasid, .s1 = 0 };
+	return &d->binds[i];
+}
+
+static void remove_bind(struct hs_dev *d, struct hs_bind *b)
+{
+	unsigned int i = (unsigned int)(b - d->binds);
+
+	memmove(&d->binds[i], &d->binds[i + 1], (d->nr_binds - i - 1) * sizeof(*d->binds));
+	d->nr_binds--;
+}
+
+static bool s1_valid(const struct hostsim *hs, uint32_t s1)
+{
+	return s1 && s1 <= hs->nr_s1 && hs->s1[s1 - 1].used;
+}
+
+/* A free stage-1 handle (the table grows as needed); 0 without memory. */
+static uint32_t new_s1(struct hostsim *hs)
+{
+	for (unsigned int n = 0; n < hs->nr_s1; n++) {
+		unsigned int i = (hs->s1_hint + n) % hs->nr_s1;
+
+		if (!hs->s1[i].used) {
+			hs->s1_hint = i + 1;
+			return i + 1;
+		}
+	}
+	{
+		unsigned int cap = hs->nr_s1 ? 2 * hs->nr_s1 : 16;
+		struct hs_s1 *t = realloc(hs->s1, cap * sizeof(*t));
+
+		if (!t)
+			return 0;
+		memset(&t[hs->nr_s1], 0, (cap - hs->nr_s1) * sizeof(*t));
+		hs->s1 = t;
+		hs->s1_hint = hs->nr_s1 + 1;
+		hs->nr_s1 = cap;
+		return hs->s1_hint;
+	}
 }
 
 static void drop_s1(struct hostsim *hs, uint32_t s1)
 {
+	if (!s1_valid(hs, s1))
+		return;
 	hs->s1[s1 - 1].used = false;
 	for (unsigned int i = 0; i < HS_IOTLB; i++)
 		if (hs->tlb[i].s1 == s1)
 			hs->tlb[i].valid = false;
+}
+
+/* hostsim_fail(): consumes one injected failure of op. Lock held. */
+static int injected(struct hostsim *hs, unsigned int op)
+{
+	if (!(hs->fail_mask & op) || !hs->fail_count)
+		return 0;
+	if (!--hs->fail_count)
+		hs->fail_mask = 0;
+	return hs->fail_err;
 }
 
 static int check_cfg(const struct hostsim *hs, const struct host_s1_config *c)
@@ -193,7 +286,17 @@ static int check_cfg(const struct hostsim *hs, const struct host_s1_config *c)
 		return -EINVAL;
 	if (c->addr_width != 48 && (c->addr_width != 57 || !(hs->caps.vtd_cap & BIT_ULL(60))))
 		return -EINVAL;
-	if ((c->sre && !(hs->caps.vtd_ecap & BIT_ULL(31))) || (c->wpe && !c->sre))
+	/* As Linux's intel-iommu refuses a nested stage-1 at attach: SRE without ECAP.SRS, EAFE
+	 * without ECAP.EAFS (bit 34). WPE alone is accepted there, so it is here. */
+	if ((c->sre && !(hs->caps.vtd_ecap & BIT_ULL(31))) ||
+	    (c->eafe && !(hs->caps.vtd_ecap & BIT_ULL(34))))
+		return -EINVAL;
+	return 0;
+}
+
+static int pasid_ok(const struct hostsim *hs, uint32_t pasid)
+{
+	if (pasid != HOST_PASID_NONE && (!hs->caps.pasid_attach || pasid >> hs->caps.max_pasid_log2))
 		return -EOPNOTSUPP;
 	return 0;
 }
@@ -204,42 +307,63 @@ static int hs_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct hos
 	struct hostsim *hs = be;
 	struct hs_dev *d;
 	struct hs_bind *b;
-	uint32_t s1 = 0;
+	uint32_t s1 = 0, old;
 	int r;
 
 	pthread_mutex_lock(&hs->lock);
 	d = get_dev(hs, dev);
 	r = !d ? -ENOENT : !hs->caps.nesting ? -EOPNOTSUPP : check_cfg(hs, cfg);
-	if (!r && pasid != HOST_PASID_NONE &&
-	    (!hs->caps.pasid_attach || pasid >> hs->caps.max_pasid_log2))
-		r = -EOPNOTSUPP;
+	if (!r)
+		r = pasid_ok(hs, pasid);
+	if (!r)
+		r = injected(hs, HOSTSIM_OP_ATTACH_S1);
 	if (r)
-		goto out;
-	for (unsigned int i = 0; i < ARRAY_SIZE(hs->s1) && !s1; i++)
-		if (!hs->s1[i].used)
-			s1 = i + 1;
-	b = find_bind(d, pasid);
-	if (!b) {
-		for (unsigned int i = 0; i < HS_MAX_BINDS && !b; i++)
-			if (!d->binds[i].used)
-				b = &d->binds[i];
-	}
+		goto out; /* refused: the current attachment stays, as the kernel's does */
+	s1 = new_s1(hs);
+	b = s1 ? find_bind(d, pasid) : NULL;
+	old = b ? b->s1 : 0;
+	if (s1 && !b)
+		b = add_bind(d, pasid);
 	if (!s1 || !b) {
-		r = -ENOSPC;
+		r = -ENOMEM;
 		goto out;
 	}
 	hs->s1[s1 - 1] = (struct hs_s1){ .used = true, .cfg = *cfg };
-	if (b->used) {
+	if (old) {
 		hs->st.replace++;
-		drop_s1(hs, b->s1);
+		drop_s1(hs, old);
 	} else {
 		hs->st.attach++;
 	}
-	*b = (struct hs_bind){ .used = true, .pasid = pasid, .s1 = s1 };
+	b->s1 = s1;
 	*ret_s1 = s1;
 	trace(TRACE_HOST, "hostsim", "attach dev %u pasid 0x%x -> s1 %u root 0x%llx", dev, pasid,
 	      s1, (unsigned long long)cfg->pgtbl_gpa);
 out:
+	pthread_mutex_unlock(&hs->lock);
+	return r;
+}
+
+static int hs_attach_parent(void *be, uint32_t dev, uint32_t pasid)
+{
+	struct hostsim *hs = be;
+	struct hs_dev *d;
+	struct hs_bind *b = NULL;
+	int r;
+
+	pthread_mutex_lock(&hs->lock);
+	d = get_dev(hs, dev);
+	r = !d ? -ENOENT : pasid_ok(hs, pasid);
+	if (!r)
+		r = injected(hs, HOSTSIM_OP_PARENT);
+	if (!r && !(b = add_bind(d, pasid)))
+		r = -ENOMEM;
+	if (!r) {
+		hs->st.parent++;
+		drop_s1(hs, b->s1);
+		b->s1 = 0;
+		trace(TRACE_HOST, "hostsim", "dev %u pasid 0x%x -> stage-2 parent", dev, pasid);
+	}
 	pthread_mutex_unlock(&hs->lock);
 	return r;
 }
@@ -254,11 +378,12 @@ static int hs_detach(void *be, uint32_t dev, uint32_t pasid)
 	pthread_mutex_lock(&hs->lock);
 	d = get_dev(hs, dev);
 	b = d ? find_bind(d, pasid) : NULL;
-	if (b) {
+	if (b)
+		r = injected(hs, HOSTSIM_OP_DETACH);
+	if (b && !r) {
 		hs->st.detach++;
 		drop_s1(hs, b->s1);
-		b->used = false;
-		r = 0;
+		remove_bind(d, b);
 	}
 	pthread_mutex_unlock(&hs->lock);
 	return r;
@@ -273,10 +398,13 @@ static int hs_invalidate(void *be, uint32_t s1, const struct host_inv_range *rg,
 
 	pthread_mutex_lock(&hs->lock);
 	hs->st.inv_calls++;
-	if (!s1 || s1 > ARRAY_SIZE(hs->s1) || !hs->s1[s1 - 1].used) {
+	if (!s1_valid(hs, s1)) {
 		r = -ENOENT;
 		goto out;
 	}
+	r = injected(hs, HOSTSIM_OP_INVALIDATE);
+	if (r)
+		goto out;
 	for (; done < n; done++) {
 		const struct host_inv_range *x = &rg[done];
 		bool all = x->npages == HOST_INV_ALL_PAGES;
@@ -354,6 +482,7 @@ static const struct host_iommu_ops hostsim_ops = {
 	.unmap_ram = hs_unmap_ram,
 	.attach_s1 = hs_attach_s1,
 	.detach = hs_detach,
+	.attach_parent = hs_attach_parent,
 	.invalidate = hs_invalidate,
 	.set_fault_handler = hs_set_fault_handler,
 	.process_faults = hs_process_faults,
@@ -438,6 +567,17 @@ static int hs_translate(void *iommu, const struct dma_req *req, uint64_t iova,
 		reason = FR_SM_PE_NOT_PRESENT; /* blocked: nothing attached */
 		goto fault;
 	}
+	if (!b->s1) {
+		/* The stage-2 parent: guest-physical addresses. */
+		ret->gpa = iova;
+		ret->len = 4096 - (iova & 4095);
+		if (!s2_allows(hs, iova & ~4095ULL, 4096, req->access & DMA_ACC_WRITE)) {
+			reason = FR_SS_PERM;
+			goto fault;
+		}
+		pthread_mutex_unlock(&hs->lock);
+		return 0;
+	}
 	for (unsigned int i = 0; i < HS_IOTLB && !hit; i++) {
 		struct hs_tlb *e = &hs->tlb[i];
 
@@ -474,7 +614,7 @@ fault:
 		 (req->access & DMA_ACC_EXEC ? HOST_PERM_EXEC : 0) |
 		 (req->access & DMA_ACC_PRIV ? HOST_PERM_PRIV : 0);
 	f.reason = reason;
-	if (d->pri && b && hs->caps.fault_queue) {
+	if (d->pri && b && b->s1 && hs->caps.fault_queue) {
 		unsigned int slot = HS_MAX_PENDING;
 
 		for (unsigned int i = 0; i < HS_MAX_PENDING && slot == HS_MAX_PENDING; i++)
@@ -523,6 +663,9 @@ void hostsim_destroy(struct hostsim *hs)
 {
 	if (!hs)
 		return;
+	for (unsigned int i = 0; i < HS_MAX_DEVS; i++)
+		free(hs->devs[i].binds);
+	free(hs->s1);
 	pthread_mutex_destroy(&hs->lock);
 	free(hs);
 }
@@ -539,7 +682,13 @@ int hostsim_add_device(struct hostsim *hs, bool pri, uint32_t *ret_dev)
 	pthread_mutex_lock(&hs->lock);
 	for (uint32_t i = 0; i < HS_MAX_DEVS; i++) {
 		if (!hs->devs[i].used) {
+			/* As a VFIO device bound to iommufd: its RID starts on the stage-2 parent. */
 			hs->devs[i] = (struct hs_dev){ .hs = hs, .used = true, .pri = pri, .id = i };
+			if (!add_bind(&hs->devs[i], HOST_PASID_NONE)) {
+				hs->devs[i].used = false;
+				r = -ENOMEM;
+				break;
+			}
 			*ret_dev = i;
 			r = 0;
 			break;
@@ -575,6 +724,30 @@ unsigned int hostsim_iotlb_entries(struct hostsim *hs)
 		n += hs->tlb[i].valid;
 	pthread_mutex_unlock(&hs->lock);
 	return n;
+}
+
+void hostsim_fail(struct hostsim *hs, unsigned int op_mask, int err, unsigned int count)
+{
+	pthread_mutex_lock(&hs->lock);
+	hs->fail_mask = count ? op_mask : 0;
+	hs->fail_err = err;
+	hs->fail_count = count;
+	pthread_mutex_unlock(&hs->lock);
+}
+
+int hostsim_attachment(struct hostsim *hs, uint32_t dev, uint32_t pasid)
+{
+	struct hs_dev *d;
+	struct hs_bind *b;
+	int r = 0;
+
+	pthread_mutex_lock(&hs->lock);
+	d = get_dev(hs, dev);
+	b = d ? find_bind(d, pasid) : NULL;
+	if (b)
+		r = b->s1 ? 2 : 1;
+	pthread_mutex_unlock(&hs->lock);
+	return r;
 }
 
 int hostsim_format_summary(struct hostsim *hs, char *buf, size_t len)

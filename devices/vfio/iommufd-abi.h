@@ -22,6 +22,7 @@
 
 #define IFD_DESTROY IFD_IO(IFD_CMD_BASE + 0x0)
 #define IFD_IOAS_ALLOC IFD_IO(IFD_CMD_BASE + 0x1)
+#define IFD_IOAS_IOVA_RANGES IFD_IO(IFD_CMD_BASE + 0x4)
 #define IFD_IOAS_MAP IFD_IO(IFD_CMD_BASE + 0x5)
 #define IFD_IOAS_UNMAP IFD_IO(IFD_CMD_BASE + 0x6)
 #define IFD_HWPT_ALLOC IFD_IO(IFD_CMD_BASE + 0x9)
@@ -34,6 +35,7 @@
 
 _Static_assert(IFD_DESTROY == 0x3B80, "IOMMU_DESTROY");
 _Static_assert(IFD_IOAS_ALLOC == 0x3B81, "IOMMU_IOAS_ALLOC");
+_Static_assert(IFD_IOAS_IOVA_RANGES == 0x3B84, "IOMMU_IOAS_IOVA_RANGES");
 _Static_assert(IFD_IOAS_MAP == 0x3B85, "IOMMU_IOAS_MAP");
 _Static_assert(IFD_IOAS_UNMAP == 0x3B86, "IOMMU_IOAS_UNMAP");
 _Static_assert(IFD_HWPT_ALLOC == 0x3B89, "IOMMU_HWPT_ALLOC");
@@ -77,6 +79,12 @@ _Static_assert(IFD_VFIO_DETACH == 0x3B78, "VFIO_DEVICE_DETACH_IOMMUFD_PT");
 
 struct ifd_destroy { uint32_t size, id; };
 struct ifd_ioas_alloc { uint32_t size, flags, out_ioas_id; };
+struct ifd_iova_range { uint64_t start, last; }; /* last is inclusive */
+struct ifd_ioas_iova_ranges {
+	uint32_t size, ioas_id, num_iovas, reserved;
+	uint64_t allowed_iovas;  /* user pointer to num_iovas struct ifd_iova_range */
+	uint64_t out_iova_alignment;
+};
 struct ifd_ioas_map {
 	uint32_t size, flags, ioas_id, reserved;
 	uint64_t user_va, length, iova;
@@ -133,6 +141,10 @@ struct ifd_vfio_detach { uint32_t argsz, flags, pasid; };
 /* Sizes and offsets (facts §12.2). */
 _Static_assert(sizeof(struct ifd_destroy) == 8, "iommu_destroy");
 _Static_assert(sizeof(struct ifd_ioas_alloc) == 12, "iommu_ioas_alloc");
+_Static_assert(sizeof(struct ifd_iova_range) == 16, "iommu_iova_range");
+_Static_assert(sizeof(struct ifd_ioas_iova_ranges) == 32 &&
+	       offsetof(struct ifd_ioas_iova_ranges, allowed_iovas) == 16 &&
+	       offsetof(struct ifd_ioas_iova_ranges, out_iova_alignment) == 24, "iommu_ioas_iova_ranges");
 _Static_assert(sizeof(struct ifd_ioas_map) == 40 && offsetof(struct ifd_ioas_map, user_va) == 16 &&
 	       offsetof(struct ifd_ioas_map, iova) == 32, "iommu_ioas_map");
 _Static_assert(sizeof(struct ifd_ioas_unmap) == 24 && offsetof(struct ifd_ioas_unmap, iova) == 8,

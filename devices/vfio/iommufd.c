@@ -21,9 +21,16 @@
 
 #define IFD_MAX_DEVS 8
 #define IFD_MAX_BINDS 32
-#define IFD_FAULT_BATCH 16
-/* Bound on re-issuing the remainder of a batch the kernel handled only partly. */
-#define IFD_INV_RETRIES 8
+/*
+ * Fault records read at once. The kernel hands out only whole page request groups and keeps a
+ * group that does not fit (iommufd_fault_fops_read), so the buffer must hold the largest group
+ * a device can send: its outstanding page request allocation, which VT-d sets to PRQ_DEPTH.
+ */
+#define IFD_FAULT_BATCH 2048
+/* Allowed IOVA ranges read from IOMMU_IOAS_IOVA_RANGES at once (more: asked again). */
+#define IFD_MAX_IOVA_RANGES 16
+/* Bound on that list (reserved regions of the attached devices: MSI window, RMRRs). */
+#define IFD_MAX_IOVA_LIST 4096
 /* Objects whose IOMMU_DESTROY failed, destroyed again at close. */
 #define IFD_MAX_ORPHANS 16
 
@@ -31,6 +38,7 @@
 
 struct ifd_bind {
 	bool used;
+	bool on_parent; /* a PASID attached to the nest parent itself (hwpt is the parent) */
 	uint32_t pasid; /* HOST_PASID_NONE: the RID */
 	uint32_t hwpt;
 };
@@ -40,6 +48,8 @@ struct ifd_dev {
 	int fd;
 	uint32_t dev_id;
 	bool rid_on_default; /* RID attached to the parent (or the IOAS in shadow mode) */
+	bool host_pri;       /* the host function has ATS + PRI: IOPF can be enabled for it */
+	bool guest_pri;      /* the guest enabled PRI in the device's (virtual) PRI capability */
 	struct host_iommu_caps caps;
 	struct ifd_bind binds[IFD_MAX_BINDS];
 };
@@ -47,6 +57,7 @@ struct ifd_dev {
 struct iommufd_backend {
 	struct iommufd_sys sys;
 	pthread_mutex_t lock;
+	pthread_mutex_t fault_lock; /* one process_faults at a time (frec, fconv) */
 	int fd;
 	uint32_t ioas, parent, fault_id;
 	int fault_fd;
@@ -56,6 +67,8 @@ struct iommufd_backend {
 	host_fault_fn fault_fn;
 	void *fault_opaque;
 	struct iommufd_stats st;
+	struct ifd_pgfault *frec;   /* IFD_FAULT_BATCH records (with the fault queue) */
+	struct host_fault *fconv;
 	uint32_t orphans[IFD_MAX_ORPHANS];
 	unsigned int nr_orphans;
 };
@@ -161,6 +174,7 @@ int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
 	b->sys = sys ? *sys : real_sys;
 	b->fault_fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->fault_lock, NULL);
 	b->fd = b->sys.open(b->sys.ctx, path ? path : "/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (b->fd < 0) {
 		r = b->fd;
@@ -179,6 +193,7 @@ int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
 err_close:
 	b->sys.close(b->sys.ctx, b->fd);
 err_free:
+	pthread_mutex_destroy(&b->fault_lock);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 	return r;
@@ -265,10 +280,16 @@ static int setup_parent(struct iommufd_backend *b, struct ifd_dev *d, char *errb
 	}
 	if (r) {
 		note_missing(b, "no IOMMU_FAULT_QUEUE_ALLOC (Linux 6.11+): no page requests");
-	} else {
-		b->have_fault = true;
-		b->fault_id = fa.out_fault_id;
-		b->fault_fd = (int)fa.out_fault_fd;
+		return 0;
+	}
+	b->have_fault = true;
+	b->fault_id = fa.out_fault_id;
+	b->fault_fd = (int)fa.out_fault_fd;
+	b->frec = calloc(IFD_FAULT_BATCH, sizeof(*b->frec));
+	b->fconv = calloc(IFD_FAULT_BATCH, sizeof(*b->fconv));
+	if (!b->frec || !b->fconv) {
+		snprintf(errbuf, errlen, "out of memory for the fault queue");
+		return -ENOMEM; /* the queue is destroyed with the backend */
 	}
 	return 0;
 }
@@ -312,7 +333,8 @@ int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint
 			goto err_close;
 	}
 	d->caps.nesting = b->have_parent && b->have_invalidate;
-	d->caps.fault_queue = b->have_fault;
+	/* Page requests need the queue and a function that can send them (iommufd_backend_set_host_pri). */
+	d->caps.fault_queue = false;
 	d->caps.pasid_attach = b->parent_pasid && d->caps.max_pasid_log2 > 0;
 	/* The RID starts on the stage-2 parent (GPA DMA), or on the IOAS in shadow mode. */
 	at.pt_id = b->have_parent ? b->parent : b->ioas;
@@ -356,7 +378,8 @@ void iommufd_backend_close(struct iommufd_backend *b)
 			detach_one(b, d, d->binds[j].pasid);
 			if (d->binds[j].pasid == HOST_PASID_NONE)
 				d->rid_on_default = false;
-			destroy_or_keep(b, d->binds[j].hwpt);
+			if (!d->binds[j].on_parent)
+				destroy_or_keep(b, d->binds[j].hwpt);
 		}
 		if (d->rid_on_default)
 			detach_one(b, d, HOST_PASID_NONE);
@@ -376,6 +399,9 @@ void iommufd_backend_close(struct iommufd_backend *b)
 	if (b->nr_orphans)
 		log_warn("iommufd", "%u objects could not be destroyed", b->nr_orphans);
 	b->sys.close(b->sys.ctx, b->fd);
+	free(b->frec);
+	free(b->fconv);
+	pthread_mutex_destroy(&b->fault_lock);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
@@ -406,31 +432,185 @@ static int ifd_get_caps(void *be, uint32_t dev, struct host_iommu_caps *ret)
 	return 0;
 }
 
+/* One IOMMU_IOAS_MAP at a fixed IOVA. Lock held. */
+static int map_one(struct iommufd_backend *b, uint64_t iova, uint64_t len, void *hva, bool writable)
+{
+	struct ifd_ioas_map m = { .size = sizeof(m), .ioas_id = b->ioas, .user_va = (uintptr_t)hva,
+				  .length = len, .iova = iova,
+				  .flags = IFD_MAP_FIXED_IOVA | IFD_MAP_READABLE |
+					   (writable ? IFD_MAP_WRITEABLE : 0) };
+
+	b->st.ioas_map++;
+	return xioctl(b, b->fd, IFD_IOAS_MAP, &m);
+}
+
+static int unmap_one(struct iommufd_backend *b, uint64_t iova, uint64_t len)
+{
+	struct ifd_ioas_unmap u = { .size = sizeof(u), .ioas_id = b->ioas, .iova = iova, .length = len };
+
+	b->st.ioas_unmap++;
+	return xioctl(b, b->fd, IFD_IOAS_UNMAP, &u);
+}
+
+/*
+ * The IOVA ranges the IOAS accepts (IOMMU_IOAS_IOVA_RANGES): everything but the reserved
+ * regions of the attached devices (on VT-d the MSI window 0xfee00000-0xfeefffff, RMRRs) and
+ * what lies outside the host domain's aperture. Returns how many, with *ret pointing at them
+ * (buf, or a heap array the caller frees when it is not buf), or -errno.
+ */
+static int iova_ranges(struct iommufd_backend *b, struct ifd_iova_range *buf, unsigned int max,
+		       struct ifd_iova_range **ret)
+{
+	struct ifd_ioas_iova_ranges q = { .size = sizeof(q), .ioas_id = b->ioas, .num_iovas = max,
+					  .allowed_iovas = (uintptr_t)buf };
+	struct ifd_iova_range *big;
+	int r = xioctl(b, b->fd, IFD_IOAS_IOVA_RANGES, &q);
+
+	*ret = buf;
+	if (r != -EMSGSIZE)
+		return r ? r : (int)(q.num_iovas < max ? q.num_iovas : max);
+	/* More than max: the kernel said how many; ask once more with room for all. */
+	if (q.num_iovas > IFD_MAX_IOVA_LIST)
+		return -E2BIG;
+	big = calloc(q.num_iovas, sizeof(*big));
+	if (!big)
+		return -ENOMEM;
+	max = q.num_iovas;
+	q = (struct ifd_ioas_iova_ranges){ .size = sizeof(q), .ioas_id = b->ioas, .num_iovas = max,
+					   .allowed_iovas = (uintptr_t)big };
+	r = xioctl(b, b->fd, IFD_IOAS_IOVA_RANGES, &q);
+	if (r) {
+		free(big);
+		return r;
+	}
+	*ret = big;
+	return (int)(q.num_iovas < max ? q.num_iovas : max);
+}
+
+/*
+ * Calls fn on every page-aligned piece of [gpa, gpa + len) that lies in an allowed IOVA range.
+ * Guest RAM inside a reserved region stays out of the host I/O page table: the kernel refuses
+ * to map it (iopt_check_iova: EINVAL), and a DMA there is an interrupt message on VT-d anyway.
+ * Returns 0, the first error of fn, or -errno of the range query.
+ */
+static int for_each_allowed(struct iommufd_backend *b, uint64_t gpa, uint64_t len, uint64_t *ret_skipped,
+			    int (*fn)(struct iommufd_backend *b, uint64_t iova, uint64_t len, uint64_t off,
+				      void *arg), void *arg)
+{
+	struct ifd_iova_range buf[IFD_MAX_IOVA_RANGES], *rg;
+	uint64_t last = gpa + len - 1, covered = 0;
+	int n = iova_ranges(b, buf, IFD_MAX_IOVA_RANGES, &rg), r = 0;
+
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && !r; i++) {
+		uint64_t s = rg[i].start > gpa ? rg[i].start : gpa;
+		uint64_t e = rg[i].last < last ? rg[i].last : last;
+
+		if (s > e)
+			continue;
+		if (s & 4095) {
+			if (s > UINT64_MAX - 4095)
+				continue;
+			s = (s + 4095) & ~4095ULL;
+		}
+		if (s > e || e - s < 4095)
+			continue;
+		e = s + ((e - s + 1) & ~4095ULL) - 1; /* whole pages only */
+		covered += e - s + 1;
+		r = fn(b, s, e - s + 1, s - gpa, arg);
+	}
+	if (rg != buf)
+		free(rg);
+	if (ret_skipped)
+		*ret_skipped = len - covered;
+	return r;
+}
+
+struct map_ctx {
+	void *hva;
+	bool writable;
+	uint64_t failed_at;  /* IOVA of the piece that failed: the ones below it are ours */
+};
+
+static int map_piece(struct iommufd_backend *b, uint64_t iova, uint64_t len, uint64_t off, void *arg)
+{
+	struct map_ctx *c = arg;
+	int r = map_one(b, iova, len, (uint8_t *)c->hva + off, c->writable);
+
+	if (r)
+		c->failed_at = iova;
+	return r;
+}
+
+static int unmap_piece(struct iommufd_backend *b, uint64_t iova, uint64_t len, uint64_t off, void *arg)
+{
+	int r = unmap_one(b, iova, len);
+
+	/* A piece that was never mapped (the ranges grew since) is not an error. */
+	return r == -ENOENT ? 0 : r;
+}
+
+/*
+ * Guest RAM as the stage-2 parent: GPA = IOVA, split around the reserved IOVA regions. All
+ * pieces or none: a failure unmaps what this call mapped.
+ */
 static int ifd_map_ram(void *be, uint64_t gpa, uint64_t len, void *hva, bool writable)
 {
 	struct iommufd_backend *b = be;
-	struct ifd_ioas_map m = { .size = sizeof(m), .ioas_id = b->ioas, .user_va = (uintptr_t)hva,
-				  .length = len, .iova = gpa,
-				  .flags = IFD_MAP_FIXED_IOVA | IFD_MAP_READABLE |
-					   (writable ? IFD_MAP_WRITEABLE : 0) };
+	struct map_ctx c = { .hva = hva, .writable = writable };
+	uint64_t skipped = 0;
 	int r;
 
+	if (!len || gpa + len - 1 < gpa)
+		return -EINVAL;
 	pthread_mutex_lock(&b->lock);
-	b->st.ioas_map++;
-	r = xioctl(b, b->fd, IFD_IOAS_MAP, &m);
+	r = for_each_allowed(b, gpa, len, &skipped, map_piece, &c);
+	if (r && c.failed_at > gpa) {
+		/* Pieces come in IOVA order: everything below the failed one was mapped here. */
+		for_each_allowed(b, gpa, c.failed_at - gpa, NULL, unmap_piece, NULL);
+	} else if (!r) {
+		b->st.ram_reserved += skipped;
+	}
 	pthread_mutex_unlock(&b->lock);
+	if (!r && skipped)
+		log_debug("iommufd", "guest RAM 0x%llx+0x%llx: 0x%llx bytes in reserved IOVA left out",
+			  (unsigned long long)gpa, (unsigned long long)len, (unsigned long long)skipped);
 	return r;
 }
 
 static int ifd_unmap_ram(void *be, uint64_t gpa, uint64_t len)
 {
 	struct iommufd_backend *b = be;
-	struct ifd_ioas_unmap u = { .size = sizeof(u), .ioas_id = b->ioas, .iova = gpa, .length = len };
+	int r;
+
+	if (!len || gpa + len - 1 < gpa)
+		return -EINVAL;
+	pthread_mutex_lock(&b->lock);
+	r = for_each_allowed(b, gpa, len, NULL, unmap_piece, NULL);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/* Shadow mode: one guest mapping, exactly as asked (a reserved IOVA is the kernel's EINVAL). */
+static int ifd_map_iova(void *be, uint64_t iova, uint64_t len, void *hva, bool writable)
+{
+	struct iommufd_backend *b = be;
 	int r;
 
 	pthread_mutex_lock(&b->lock);
-	b->st.ioas_unmap++;
-	r = xioctl(b, b->fd, IFD_IOAS_UNMAP, &u);
+	r = map_one(b, iova, len, hva, writable);
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+static int ifd_unmap_iova(void *be, uint64_t iova, uint64_t len)
+{
+	struct iommufd_backend *b = be;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	r = unmap_one(b, iova, len);
 	pthread_mutex_unlock(&b->lock);
 	return r;
 }
@@ -449,6 +629,7 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 	struct ifd_vfio_attach at = { .argsz = 12 };
 	struct ifd_dev *d;
 	struct ifd_bind *bd;
+	bool fault;
 	int r;
 
 	pthread_mutex_lock(&b->lock);
@@ -467,8 +648,15 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 		goto out;
 	}
 	ha.dev_id = d->dev_id;
-	ha.flags = (b->parent_pasid ? IFD_HWPT_PASID : 0) | (b->have_fault ? IFD_HWPT_FAULT_ID_VALID : 0);
-	ha.fault_id = b->have_fault ? b->fault_id : 0;
+	/*
+	 * A fault queue on the stage-1 makes the kernel turn IOPF on for the device at attach,
+	 * which VT-d refuses (-ENODEV) for a function without ATS + PRI. So only when the guest
+	 * asked for page requests (context PRE=1 and PRI enabled in the device's capability) and
+	 * the host function can send them. The nest parent never gets one (6.15+ refuses it).
+	 */
+	fault = b->have_fault && cfg->pri && d->host_pri && d->guest_pri;
+	ha.flags = (b->parent_pasid ? IFD_HWPT_PASID : 0) | (fault ? IFD_HWPT_FAULT_ID_VALID : 0);
+	ha.fault_id = fault ? b->fault_id : 0;
 	b->st.hwpt_alloc++;
 	r = xioctl(b, b->fd, IFD_HWPT_ALLOC, &ha);
 	if (r)
@@ -487,7 +675,7 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 		destroy_or_keep(b, ha.out_hwpt_id);
 		goto out;
 	}
-	if (bd->used)
+	if (bd->used && !bd->on_parent)
 		destroy_or_keep(b, bd->hwpt);
 	if (pasid == HOST_PASID_NONE)
 		d->rid_on_default = false;
@@ -514,58 +702,105 @@ static int ifd_detach(void *be, uint32_t dev, uint32_t pasid)
 		/* A failed detach leaves the binding as it was, so the caller can retry. */
 		r = detach_one(b, d, pasid);
 		if (!r) {
-			destroy_or_keep(b, bd->hwpt);
+			if (!bd->on_parent)
+				destroy_or_keep(b, bd->hwpt);
 			bd->used = false;
 		}
+	} else if (d && pasid == HOST_PASID_NONE && d->rid_on_default) {
+		/* The RID on the parent (identity): detached, the device's DMA is blocked. */
+		r = detach_one(b, d, pasid);
+		if (!r)
+			d->rid_on_default = false;
 	}
 	pthread_mutex_unlock(&b->lock);
 	return r;
 }
 
 /*
- * One IOMMU_HWPT_INVALIDATE for the whole batch. The kernel writes back in entry_num how many
- * entries it handled: on error that prefix is reported; a short success is re-issued for the
- * remainder, a bounded number of times.
+ * Attaches (dev, pasid) to the nest parent itself (guest-physical DMA), replacing a stage-1
+ * atomically; the stage-1 is destroyed once replaced. The RID attach is how a device starts.
+ */
+static int ifd_attach_parent(void *be, uint32_t dev, uint32_t pasid)
+{
+	struct iommufd_backend *b = be;
+	struct ifd_vfio_attach at = { .argsz = 12 };
+	struct ifd_dev *d;
+	struct ifd_bind *bd;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	r = !d ? -ENOENT : !b->have_parent ? -EOPNOTSUPP : 0;
+	if (!r && pasid != HOST_PASID_NONE && !d->caps.pasid_attach)
+		r = -EOPNOTSUPP;
+	if (r || (pasid == HOST_PASID_NONE && d->rid_on_default))
+		goto out;
+	at.pt_id = b->parent;
+	if (pasid != HOST_PASID_NONE) {
+		at.argsz = sizeof(at);
+		at.flags = IFD_ATTACH_PASID;
+		at.pasid = pasid;
+	}
+	b->st.attach++;
+	r = xioctl(b, d->fd, IFD_VFIO_ATTACH, &at);
+	if (r)
+		goto out; /* the old attachment (if any) stays in place */
+	bd = find_bind(d, pasid);
+	if (bd && !bd->on_parent)
+		destroy_or_keep(b, bd->hwpt);
+	if (bd)
+		bd->used = false;
+	if (pasid == HOST_PASID_NONE) {
+		d->rid_on_default = true;
+	} else {
+		/* Remembered, so detach and close find it (the parent itself is never destroyed). */
+		for (unsigned int i = 0; i < IFD_MAX_BINDS && !bd; i++)
+			if (!d->binds[i].used)
+				bd = &d->binds[i];
+		if (bd)
+			*bd = (struct ifd_bind){ .used = true, .on_parent = true, .pasid = pasid,
+						 .hwpt = b->parent };
+	}
+	trace(TRACE_HOST, "iommufd", "dev %u pasid 0x%x -> nest parent %u", dev, pasid, b->parent);
+out:
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+/*
+ * One IOMMU_HWPT_INVALIDATE for the whole batch. The kernel handles the entries in order and
+ * writes back in entry_num how many it handled; it stops at the first bad one with its error
+ * (intel_nested_cache_invalidate_user) and never succeeds with fewer, so a success that
+ * claims fewer is reported as -EIO rather than trusted.
  */
 static int ifd_invalidate(void *be, uint32_t s1, const struct host_inv_range *rg, unsigned int n,
 			  unsigned int *ret_done)
 {
 	struct iommufd_backend *b = be;
 	struct ifd_vtd_s1_inv *e = calloc(n ? n : 1, sizeof(*e));
-	unsigned int done = 0;
-	int r = 0;
+	struct ifd_hwpt_invalidate inv = { .size = sizeof(inv), .hwpt_id = s1,
+					   .data_type = IFD_INV_DATA_VTD_S1, .entry_len = sizeof(*e),
+					   .entry_num = n };
+	int r;
 
 	if (!e)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++)
 		e[i] = (struct ifd_vtd_s1_inv){ .addr = rg[i].addr, .npages = rg[i].npages,
 						.flags = rg[i].leaf ? IFD_VTD_INV_LEAF : 0 };
+	inv.data_uptr = (uintptr_t)e;
 	pthread_mutex_lock(&b->lock);
-	for (unsigned int tries = 0; done < n && tries < IFD_INV_RETRIES; tries++) {
-		struct ifd_hwpt_invalidate inv = {
-			.size = sizeof(inv), .hwpt_id = s1, .data_uptr = (uintptr_t)(e + done),
-			.data_type = IFD_INV_DATA_VTD_S1, .entry_len = sizeof(*e), .entry_num = n - done,
-		};
-
-		b->st.hwpt_invalidate++;
-		r = xioctl(b, b->fd, IFD_HWPT_INVALIDATE, &inv);
-		/* Never trust a count beyond what we sent; a failed call that claims all is a lie. */
-		if (inv.entry_num > n - done || (r && inv.entry_num == n - done))
-			inv.entry_num = r ? 0 : n - done;
-		done += inv.entry_num;
-		b->st.inv_entries += inv.entry_num;
-		if (r)
-			break;
-		if (!inv.entry_num) {
-			r = -EIO;
-			break;
-		}
-	}
-	if (!r && done < n)
+	b->st.hwpt_invalidate++;
+	r = xioctl(b, b->fd, IFD_HWPT_INVALIDATE, &inv);
+	/* Never trust a count beyond what we sent; a failed call that claims all is a lie. */
+	if (inv.entry_num > n || (r && inv.entry_num == n))
+		inv.entry_num = r ? 0 : n;
+	if (!r && inv.entry_num < n)
 		r = -EIO;
+	b->st.inv_entries += inv.entry_num;
 	pthread_mutex_unlock(&b->lock);
 	free(e);
-	*ret_done = done;
+	*ret_done = inv.entry_num;
 	return r;
 }
 
@@ -579,12 +814,14 @@ static void ifd_set_fault_handler(void *be, host_fault_fn fn, void *opaque)
 	pthread_mutex_unlock(&b->lock);
 }
 
-/* Reads one batch of page-fault records from the fault queue and hands them to the sink. */
+/*
+ * Reads what the fault queue holds (whole groups, every record of a group carrying the
+ * group's cookie) and hands it to the sink. Never blocks: an empty queue reads 0. Returns the
+ * number of records read, or -errno.
+ */
 static int ifd_process_faults(void *be)
 {
 	struct iommufd_backend *b = be;
-	struct ifd_pgfault rec[IFD_FAULT_BATCH];
-	struct host_fault f[IFD_FAULT_BATCH];
 	unsigned int nf = 0;
 	host_fault_fn fn;
 	void *fop;
@@ -592,35 +829,42 @@ static int ifd_process_faults(void *be)
 
 	if (!b->have_fault)
 		return 0;
-	n = b->sys.read(b->sys.ctx, b->fault_fd, rec, sizeof(rec));
-	if (n < 0)
+	pthread_mutex_lock(&b->fault_lock);
+	n = b->sys.read(b->sys.ctx, b->fault_fd, b->frec, IFD_FAULT_BATCH * sizeof(*b->frec));
+	if (n < 0) {
+		pthread_mutex_unlock(&b->fault_lock);
 		return n == -EAGAIN ? 0 : (int)n;
+	}
 	pthread_mutex_lock(&b->lock);
-	for (size_t i = 0; i < (size_t)n / sizeof(rec[0]); i++) {
+	for (size_t i = 0; i < (size_t)n / sizeof(b->frec[0]); i++) {
+		const struct ifd_pgfault *rec = &b->frec[i];
 		uint32_t dev = IFD_MAX_DEVS;
 
 		for (uint32_t j = 0; j < IFD_MAX_DEVS; j++)
-			if (b->devs[j].used && b->devs[j].dev_id == rec[i].dev_id)
+			if (b->devs[j].used && b->devs[j].dev_id == rec->dev_id)
 				dev = j;
 		b->st.faults_read++;
 		if (dev == IFD_MAX_DEVS)
 			continue;
-		f[nf++] = (struct host_fault){
-			.dev = dev, .pasid_valid = rec[i].flags & IFD_PGFAULT_PASID_VALID,
-			.pasid = rec[i].pasid, .addr = rec[i].addr & ~4095ULL,
-			.perm = rec[i].perm & (IFD_PERM_READ | IFD_PERM_WRITE | IFD_PERM_EXEC | IFD_PERM_PRIV),
-			.recoverable = true, .grpid = rec[i].grpid,
-			.last = rec[i].flags & IFD_PGFAULT_LAST_PAGE, .cookie = rec[i].cookie,
+		b->fconv[nf++] = (struct host_fault){
+			.dev = dev, .pasid_valid = rec->flags & IFD_PGFAULT_PASID_VALID,
+			.pasid = rec->pasid, .addr = rec->addr & ~4095ULL,
+			.perm = rec->perm & (IFD_PERM_READ | IFD_PERM_WRITE | IFD_PERM_EXEC | IFD_PERM_PRIV),
+			.recoverable = true, .grpid = rec->grpid,
+			.last = rec->flags & IFD_PGFAULT_LAST_PAGE, .cookie = rec->cookie,
 		};
 	}
 	fn = b->fault_fn;
 	fop = b->fault_opaque;
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned int i = 0; fn && i < nf; i++)
-		fn(fop, &f[i]);
-	return (int)nf;
+		fn(fop, &b->fconv[i]);
+	pthread_mutex_unlock(&b->fault_lock);
+	/* Records taken off the queue (those of unknown devices too: they are gone either way). */
+	return (int)((size_t)n / sizeof(b->frec[0]));
 }
 
+/* Answers a group by its cookie; the kernel refuses a cookie it is not waiting for (EINVAL). */
 static int ifd_page_response(void *be, uint32_t dev, uint32_t cookie, int code)
 {
 	struct iommufd_backend *b = be;
@@ -643,13 +887,14 @@ static const struct host_iommu_ops iommufd_ops = {
 	.unmap_ram = ifd_unmap_ram,
 	.attach_s1 = ifd_attach_s1,
 	.detach = ifd_detach,
+	.attach_parent = ifd_attach_parent,
 	.invalidate = ifd_invalidate,
 	.set_fault_handler = ifd_set_fault_handler,
 	.process_faults = ifd_process_faults,
 	.page_response = ifd_page_response,
 	/* Shadow mode: the RID is attached to the IOAS itself, so these are its IOAS_MAP/UNMAP. */
-	.map_iova = ifd_map_ram,
-	.unmap_iova = ifd_unmap_ram,
+	.map_iova = ifd_map_iova,
+	.unmap_iova = ifd_unmap_iova,
 };
 
 void iommufd_backend_iommu(struct iommufd_backend *b, struct host_iommu *ret)
@@ -665,6 +910,38 @@ int iommufd_backend_device_fd(const struct iommufd_backend *b, uint32_t dev)
 int iommufd_backend_fault_fd(const struct iommufd_backend *b)
 {
 	return b->have_fault ? b->fault_fd : -1;
+}
+
+int iommufd_backend_set_host_pri(struct iommufd_backend *b, uint32_t dev, bool pri)
+{
+	struct ifd_dev *d;
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	if (d) {
+		d->host_pri = pri;
+		d->caps.fault_queue = b->have_fault && pri;
+	} else {
+		r = -ENOENT;
+	}
+	pthread_mutex_unlock(&b->lock);
+	return r;
+}
+
+int iommufd_backend_set_guest_pri(struct iommufd_backend *b, uint32_t dev, bool enabled)
+{
+	struct ifd_dev *d;
+	int r = 0;
+
+	pthread_mutex_lock(&b->lock);
+	d = get_dev(b, dev);
+	if (d)
+		d->guest_pri = enabled;
+	else
+		r = -ENOENT;
+	pthread_mutex_unlock(&b->lock);
+	return r;
 }
 
 const char *iommufd_backend_missing(const struct iommufd_backend *b)

@@ -55,6 +55,11 @@ struct vfio_pci {
 	unsigned int msix_bar;   /* PCI_NUM_BARS: no MSI-X */
 	struct vpci_pt pt[VPCI_MAX_PT];
 	unsigned int nr_pt;
+	bool host_ats, host_pri;  /* the host function's extended capabilities */
+	unsigned int pri_off;     /* the guest's (virtual) PRI capability, 0: none */
+	bool guest_pri;           /* its enable bit, as last reported */
+	void (*pri_changed)(void *opaque, bool enabled);
+	void *pri_opaque;
 
 	/* BAR memory slots (vfio-pci-bar.c); taken before lock, never while holding it. */
 	pthread_mutex_t map_lock;

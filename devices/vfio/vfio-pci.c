@@ -139,9 +139,35 @@ static void forward_pt(struct vfio_pci *d, const struct vpci_pt *pt, unsigned in
 	}
 }
 
+/*
+ * The guest's PRI enable is virtual (the host kernel enables PRI on the function when a stage-1
+ * with a fault queue is attached): reflect it in the Stopped bit and tell the backend's owner.
+ */
+static void pri_update(struct vfio_pci *d, bool reset)
+{
+	uint16_t ctrl, st;
+	bool on;
+
+	if (!d->pri_off)
+		return;
+	ctrl = (uint16_t)pci_config_get(&d->pci, d->pri_off + PCI_PRI_CTRL, 2);
+	on = !reset && (ctrl & PCI_PRI_CTRL_ENABLE);
+	st = (uint16_t)pci_config_get(&d->pci, d->pri_off + PCI_PRI_STATUS, 2);
+	st = on ? st & ~PCI_PRI_STATUS_STOPPED : st | PCI_PRI_STATUS_STOPPED;
+	pci_config_set(&d->pci, d->pri_off + PCI_PRI_STATUS, st, 2);
+	if (on == d->guest_pri)
+		return;
+	d->guest_pri = on;
+	if (d->pri_changed)
+		d->pri_changed(d->pri_opaque, on);
+}
+
 static void vpci_config_write(struct pci_dev *pd, unsigned int off, uint32_t val, unsigned int size)
 {
 	struct vfio_pci *d = pd->opaque;
+
+	if (d->pri_off && overlaps(off, size, d->pri_off + PCI_PRI_CTRL, 2))
+		pri_update(d, false);
 
 	if (overlaps(off, size, PCI_COMMAND, 2))
 		forward_command(d);
@@ -174,6 +200,7 @@ static void vpci_reset(struct pci_dev *pd)
 	forward_command(d);
 	vpci_irq_update(d);
 	vpci_bar_sync(d); /* decode is off again: the slots go */
+	pri_update(d, true);
 }
 
 static const struct pci_dev_ops vpci_ops = {
@@ -256,7 +283,8 @@ static void add_vendor_cap(struct vfio_pci *d, const uint8_t *hc, unsigned int h
 /* Recreates the host's capabilities the guest needs (devices/pci emulates them). */
 static void setup_caps(struct vfio_pci *d, const uint8_t *hc, const struct vfio_pci_config *cfg)
 {
-	unsigned int msi = 0, msix = 0, pcie = 0, pasid = 0, ptr = hc[PCI_CAPABILITY_LIST] & 0xfc;
+	unsigned int msi = 0, msix = 0, pcie = 0, pasid = 0, ats = 0, pri = 0;
+	unsigned int ptr = hc[PCI_CAPABILITY_LIST] & 0xfc;
 	unsigned int vndr[VPCI_MAX_PT], nr_vndr = 0;
 
 	d->msix_bar = PCI_NUM_BARS;
@@ -282,6 +310,10 @@ static void setup_caps(struct vfio_pci *d, const uint8_t *hc, const struct vfio_
 			break;
 		if ((h & 0xffff) == PCI_EXT_CAP_ID_PASID)
 			pasid = e;
+		else if ((h & 0xffff) == PCI_EXT_CAP_ID_ATS)
+			ats = e;
+		else if ((h & 0xffff) == PCI_EXT_CAP_ID_PRI && e + 16 <= PCI_CONFIG_SIZE)
+			pri = e;
 		e = (h >> 20) & 0xffc;
 	}
 	if (pcie)
@@ -312,6 +344,26 @@ static void setup_caps(struct vfio_pci *d, const uint8_t *hc, const struct vfio_
 
 		pci_ext_cap_add_pasid(&d->pci, cfg->pasid_bits > 20 ? 20 : cfg->pasid_bits,
 				      pc & PCI_PASID_CAP_EXEC, pc & PCI_PASID_CAP_PRIV, NULL);
+	}
+	/*
+	 * ATS and PRI as the host function has them (queue depth, page alignment, request
+	 * capacity, PASID-in-response), their control registers emulated: the host kernel enables
+	 * ATS at probe and PRI when it turns IOPF on, the guest's bits only tell nestvm what the
+	 * guest wants. Linux enables IOPF only with ATS on, so PRI is shown only together with it.
+	 */
+	d->host_ats = pcie && ats;
+	d->host_pri = d->host_ats && pri;
+	if (d->host_ats && cfg->ats) {
+		uint16_t ac = le16_load(hc + ats + PCI_ATS_CAP);
+
+		if (!pci_ext_cap_add_ats(&d->pci, ac & PCI_ATS_CAP_QDEP, ac & PCI_ATS_CAP_PAGE_ALIGNED, NULL) &&
+		    d->host_pri && cfg->pri &&
+		    !pci_ext_cap_add_pri(&d->pci, le32_load(hc + pri + PCI_PRI_MAX_REQ),
+					 le16_load(hc + pri + PCI_PRI_STATUS) & PCI_PRI_STATUS_PASID,
+					 &d->pri_off)) {
+			d->pri_changed = cfg->pri_changed;
+			d->pri_opaque = cfg->opaque;
+		}
 	}
 }
 
@@ -434,6 +486,11 @@ void vfio_pci_destroy(struct vfio_pci *d)
 struct pci_dev *vfio_pci_dev(struct vfio_pci *d)
 {
 	return &d->pci;
+}
+
+bool vfio_pci_host_pri(struct vfio_pci *d)
+{
+	return d->host_pri;
 }
 
 int vfio_pci_bar_map(struct vfio_pci *d, unsigned int bar, void **ret, uint64_t *ret_size)

@@ -28,6 +28,14 @@ struct vfio_pci;
 struct vfio_pci_config {
 	unsigned int pasid_bits; /* host-reported PASID width: 0 = no PASID capability */
 	bool irq_thread;         /* poll the eventfds on a thread (real runs; tests call service) */
+	/*
+	 * Show the host function's ATS / PRI capabilities (when it has them) to the guest, with
+	 * the enables virtualised: the host kernel owns the real ones. PRI also needs ATS.
+	 */
+	bool ats, pri;
+	/* The guest turned its PRI enable on or off (also off at reset); may be NULL. */
+	void (*pri_changed)(void *opaque, bool enabled);
+	void *opaque;
 };
 
 /* Which VFIO interrupt index is armed. */
@@ -71,6 +79,8 @@ struct vfio_pci *vfio_pci_create(const struct vfio_dev_sys *sys, int fd, struct 
 /* Disarms the interrupts, unmaps the BARs, unplugs the device. Accepts NULL. */
 void vfio_pci_destroy(struct vfio_pci *d);
 struct pci_dev *vfio_pci_dev(struct vfio_pci *d);
+/* The host function has ATS and PRI capabilities (it can send page requests). */
+bool vfio_pci_host_pri(struct vfio_pci *d);
 
 /*
  * Delivers what the armed eventfds signalled (MSI / MSI-X vectors through pci_msi_notify,

@@ -19,7 +19,17 @@ struct vfio_pt {
 	struct iommufd_backend *be;
 	struct type1_backend *t1; /* instead of be: the legacy container/group API */
 	struct vfio_pci *d;
+	uint32_t dev;             /* the device's handle in its backend */
 };
+
+/* The guest's PRI enable, as the model reports it, goes to the iommufd backend. */
+static void pri_changed(void *opaque, bool enabled)
+{
+	struct vfio_pt *p = opaque;
+
+	if (p->be)
+		iommufd_backend_set_guest_pri(p->be, p->dev, enabled);
+}
 
 /* The type1 backend for host: container, group, device fd. Returns the fd or -errno. */
 static int open_type1(struct vfio_pt *p, const char *host, struct vfio_pt_info *info, char *err,
@@ -81,15 +91,34 @@ int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, stru
 		goto fail;
 	}
 	cfg.pasid_bits = info->caps.pasid_attach ? info->caps.max_pasid_log2 : 0;
+	/*
+	 * ATS / PRI reach the guest only where a nested stage-1 can back them: ATS with nesting,
+	 * PRI also with a fault queue (page requests come back through it).
+	 */
+	cfg.ats = p->be && info->caps.nesting;
+	cfg.pri = cfg.ats && iommufd_backend_fault_fd(p->be) >= 0;
+	cfg.pri_changed = pri_changed;
+	cfg.opaque = p;
+	p->dev = info->dev;
 	p->d = vfio_pci_create(NULL, fd, h, slot, &cfg, why, sizeof(why));
 	if (!p->d) {
 		snprintf(err, errlen, "%s: %s", info->cdev, why);
 		r = -EIO;
 		goto fail;
 	}
+	if (p->be) {
+		/* Only a function with ATS + PRI may get a fault queue (else every attach fails). */
+		iommufd_backend_set_host_pri(p->be, info->dev, vfio_pci_host_pri(p->d));
+		r = info->hi.ops->get_caps(info->hi.be, info->dev, &info->caps);
+		if (r) {
+			snprintf(err, errlen, "%s: no host IOMMU capabilities: %s", info->cdev, strerror(-r));
+			goto fail;
+		}
+	}
 	*ret = p;
 	return 0;
 fail:
+	vfio_pci_destroy(p->d);
 	iommufd_backend_close(p->be);
 	type1_backend_close(p->t1);
 	free(p);
@@ -104,6 +133,21 @@ struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p)
 struct vfio_pci *vfio_pt_model(struct vfio_pt *p)
 {
 	return p->d;
+}
+
+int vfio_pt_fault_fd(struct vfio_pt *p)
+{
+	return p->be ? iommufd_backend_fault_fd(p->be) : -1;
+}
+
+int vfio_pt_process_faults(struct vfio_pt *p)
+{
+	struct host_iommu hi;
+
+	if (!p->be)
+		return 0;
+	iommufd_backend_iommu(p->be, &hi);
+	return hi.ops->process_faults(hi.be);
 }
 
 void vfio_pt_destroy(struct vfio_pt *p)

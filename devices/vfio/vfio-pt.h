@@ -32,6 +32,13 @@ int vfio_pt_create(const char *opts, struct pci_host *h, unsigned int slot, stru
 struct pci_dev *vfio_pt_pci_dev(struct vfio_pt *p);
 /* The vfio-pci model (its eventfds and interrupt mode, for the machine's irqfd routes). */
 struct vfio_pci *vfio_pt_model(struct vfio_pt *p);
+/*
+ * The backend's fault queue fd (page requests), to poll for readability and then call
+ * hi.ops->process_faults; -1 when there is none (type1, or a kernel before 6.11).
+ */
+int vfio_pt_fault_fd(struct vfio_pt *p);
+/* Reads the fault queue once into the vIOMMU: records read (0: none), or -errno. */
+int vfio_pt_process_faults(struct vfio_pt *p);
 /* Unplugs the model, then closes the backend (every host object and fd). Accepts NULL. */
 void vfio_pt_destroy(struct vfio_pt *p);
 /* The backend's counters for the exit summary ("" when it has none to report). */

@@ -28,7 +28,8 @@ struct hostsim_stats {
 	uint64_t get_caps, map_ram, unmap_ram;
 	uint64_t attach;        /* attach_s1 on an unbound (dev, pasid) */
 	uint64_t replace;       /* attach_s1 on a bound (dev, pasid) */
-	uint64_t detach;
+	uint64_t detach;        /* detach of an attached (dev, pasid): its DMA is blocked */
+	uint64_t parent;        /* attach_parent: (dev, pasid) on the stage-2 parent (identity) */
 	uint64_t inv_calls;     /* invalidate() calls (one host call each) */
 	uint64_t inv_ranges;    /* ranges in those calls */
 	uint64_t faults;        /* unrecoverable faults delivered */
@@ -60,6 +61,20 @@ void hostsim_get_stats(struct hostsim *hs, struct hostsim_stats *ret);
 int hostsim_format_summary(struct hostsim *hs, char *buf, size_t len);
 /* Valid entries in the simulated IOTLB (tests). */
 unsigned int hostsim_iotlb_entries(struct hostsim *hs);
+/*
+ * Tests: makes the next count calls of the host_iommu operations in op_mask (HOSTSIM_OP_*)
+ * fail with err (a negative errno) without changing anything, as a refusing kernel would.
+ */
+#define HOSTSIM_OP_ATTACH_S1 0x1u
+#define HOSTSIM_OP_DETACH 0x2u
+#define HOSTSIM_OP_PARENT 0x4u
+#define HOSTSIM_OP_INVALIDATE 0x8u
+void hostsim_fail(struct hostsim *hs, unsigned int op_mask, int err, unsigned int count);
+/*
+ * What (dev, pasid) is attached to on the simulated host: 0 blocked, 1 the stage-2 parent
+ * (identity), 2 a stage-1 (tests). pasid HOST_PASID_NONE: the RID.
+ */
+int hostsim_attachment(struct hostsim *hs, uint32_t dev, uint32_t pasid);
 
 /* ---- iommufd: the real kernel uAPI ---- */
 struct iommufd_backend;
@@ -69,6 +84,7 @@ struct iommufd_sys; /* the syscall seam (vfio-internal.h); NULL = the real syste
 struct iommufd_stats {
 	uint64_t hwpt_alloc, hwpt_invalidate, inv_entries, attach, detach, destroy;
 	uint64_t ioas_map, ioas_unmap, faults_read, responses;
+	uint64_t ram_reserved;  /* bytes of guest RAM left out of the parent: reserved IOVA */
 };
 
 /*
@@ -88,6 +104,16 @@ int iommufd_backend_add_device(struct iommufd_backend *b, const char *cdev, uint
 int iommufd_backend_device_fd(const struct iommufd_backend *b, uint32_t dev);
 /* The fault queue fd to poll for readability, or -1 when the kernel has none. */
 int iommufd_backend_fault_fd(const struct iommufd_backend *b);
+/*
+ * Page requests of device dev. host_pri: the host function has ATS and PRI (read from its
+ * config space by the vfio-pci model); only then does get_caps report a fault queue.
+ * guest_pri: the guest enabled PRI in the device's virtual PRI capability. A stage-1 gets the
+ * fault queue (IOMMU_HWPT_FAULT_ID_VALID, which makes the kernel enable IOPF and refuse a
+ * device without PRI) only when both hold and the bind's host_s1_config.pri is set; a change
+ * applies from the next attach. 0 or -ENOENT.
+ */
+int iommufd_backend_set_host_pri(struct iommufd_backend *b, uint32_t dev, bool pri);
+int iommufd_backend_set_guest_pri(struct iommufd_backend *b, uint32_t dev, bool enabled);
 /* What the host kernel or IOMMU lacks, "; "-separated ("" when nothing is missing). */
 const char *iommufd_backend_missing(const struct iommufd_backend *b);
 void iommufd_backend_iommu(struct iommufd_backend *b, struct host_iommu *ret);

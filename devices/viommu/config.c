@@ -12,6 +12,18 @@ struct given {
 	bool mode, pasid_bits, eim, flts, slts, nest, prs;
 };
 
+static const struct {
+	const char *key;
+	uint32_t bit;
+} given_bits[] = {
+	{ "mode", VIOMMU_GIVEN_MODE }, { "aw", VIOMMU_GIVEN_AW },
+	{ "pasid-bits", VIOMMU_GIVEN_PASID_BITS }, { "flts", VIOMMU_GIVEN_FLTS },
+	{ "slts", VIOMMU_GIVEN_SLTS }, { "nest", VIOMMU_GIVEN_NEST }, { "pt", VIOMMU_GIVEN_PT },
+	{ "cm", VIOMMU_GIVEN_CM }, { "dt", VIOMMU_GIVEN_DT }, { "ir", VIOMMU_GIVEN_IR },
+	{ "eim", VIOMMU_GIVEN_EIM }, { "prs", VIOMMU_GIVEN_PRS },
+	{ "host-mode", VIOMMU_GIVEN_HOST_MODE },
+};
+
 static int parse_bool(const char *v, bool *ret)
 {
 	if (!strcmp(v, "on") || !strcmp(v, "true") || !strcmp(v, "1")) {
@@ -60,6 +72,17 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 		else
 			ERR("vtd: mode must be legacy or scalable, not '%s'", val);
 		g->mode = true;
+		return 0;
+	}
+	if (!strcmp(key, "host-mode")) {
+		if (!strcmp(val, "auto"))
+			c->host_mode = VIOMMU_HOST_AUTO;
+		else if (!strcmp(val, "nested"))
+			c->host_mode = VIOMMU_HOST_NESTED;
+		else if (!strcmp(val, "shadow"))
+			c->host_mode = VIOMMU_HOST_SHADOW;
+		else
+			ERR("vtd: host-mode must be auto, nested or shadow, not '%s'", val);
 		return 0;
 	}
 	if (!strcmp(key, "aw")) {
@@ -151,7 +174,7 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 	struct viommu_config c = {
 		.scalable = true, .aw = 48, .pasid_bits = 20,
 		.flts = true, .slts = true, .nest = true, .pt = true, .cm = false, .dt = false,
-		.ir = false, .eim = true,
+		.ir = true, .eim = true, /* as QEMU's intel-iommu with a split irqchip */
 	};
 	struct given g = { 0 };
 	char buf[512];
@@ -172,6 +195,9 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 		r = parse_one(&c, &g, tok, eq + 1, errbuf, errlen);
 		if (r)
 			return r;
+		for (size_t i = 0; i < sizeof(given_bits) / sizeof(given_bits[0]); i++)
+			if (!strcmp(tok, given_bits[i].key))
+				c.given |= given_bits[i].bit;
 	}
 	r = check(&c, &g, errbuf, errlen);
 	if (r)
@@ -204,7 +230,8 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 	cap |= FIELD_PREP(VTD_CAP_MAMV, VTD_MAMV);
 	cap |= VTD_CAP_DWD | VTD_CAP_DRD;
 	if (sm && cfg->flts) {
-		cap |= VTD_CAP_FS1GP;
+		if (!cfg->no_fs1gp)
+			cap |= VTD_CAP_FS1GP;
 		if (cfg->aw == 57)
 			cap |= VTD_CAP_FS5LP;
 	}
@@ -228,7 +255,7 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 		ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID;
 		ecap |= FIELD_PREP(VTD_ECAP_PSS, cfg->pasid_bits - 1);
 		if (cfg->flts)
-			ecap |= VTD_ECAP_FLTS | VTD_ECAP_SRS;
+			ecap |= VTD_ECAP_FLTS | (cfg->no_srs ? 0 : VTD_ECAP_SRS);
 		if (cfg->slts)
 			ecap |= VTD_ECAP_SLTS;
 		if (cfg->nest)
@@ -253,7 +280,7 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 		.pt = cfg->pt,
 		.dt = cfg->dt,
 		.sc = false,
-		.srs = sm && cfg->flts,
+		.srs = sm && cfg->flts && !cfg->no_srs,
 		.ers = false,
 		.eafs = false,
 		.pasid = sm,

@@ -257,6 +257,7 @@ static void cmd_srtp(struct viommu *v, uint64_t *gsts)
 		vtd_xlate_set_root(v->xlate, rta);
 	__atomic_store_n(&v->root_invalid, bad, __ATOMIC_RELEASE);
 	vtd_xlate_flush_all(v->xlate);
+	vtd_host_root_changed(v);
 	*gsts |= VTD_GCMD_SRTP;
 }
 
@@ -341,6 +342,8 @@ static void ccmd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 		g = 0; /* invalid request: CAIG = 0 */
 		break;
 	}
+	if (g)
+		vtd_host_context(v); /* host-backed devices follow (device-selective done as global) */
 	cc &= ~(VTD_CCMD_ICC | VTD_CCMD_CAIG);
 	cc |= FIELD_PREP(VTD_CCMD_CAIG, g);
 	vtd_reg_set(v, VTD_CCMD_REG, cc);
@@ -379,6 +382,13 @@ static void iotlb_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am
 	default:
 		g = 0;
 		break;
+	}
+	if (g) {
+		/* Forwarded like the queued form, sent at once (no drain to batch in). */
+		vtd_host_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE, did,
+			       g == 3 ? iva & VTD_IVA_ADDR : 0, g == 3 ? amask : 0,
+			       g == 3 && (iva & VTD_IVA_IH));
+		vtd_host_flush(v);
 	}
 	r &= ~(VTD_IOTLB_IVT | VTD_IOTLB_IAIG);
 	r |= FIELD_PREP(VTD_IOTLB_IAIG, g);

@@ -312,6 +312,8 @@ void vtd_qi_drain(struct viommu *v);
 /* host.c (lock held): forwarding of guest invalidations for host-backed devices */
 void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
 void vtd_host_context(struct viommu *v);
+/* SRTP latched a root table: host-backed devices follow it. */
+void vtd_host_root_changed(struct viommu *v);
 void vtd_host_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
 		     uint64_t addr, unsigned int am, bool ih);
 void vtd_host_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,

@@ -91,6 +91,33 @@ err_free:
 	return NULL;
 }
 
+int viommu_set_config(struct viommu *v, const struct viommu_config *cfg)
+{
+	struct vtd_caps caps;
+	struct vtd_xlate *x;
+	uint64_t cap, ecap;
+
+	if (cfg->scalable != v->cfg.scalable || cfg->aw != v->cfg.aw || cfg->ir != v->cfg.ir ||
+	    (cfg->scalable && (cfg->pasid_bits < 1 || cfg->pasid_bits > 20)))
+		return -EINVAL;
+	viommu_compute_caps(cfg, &cap, &ecap, &caps);
+	x = vtd_xlate_create(v->gm, &caps, NULL);
+	if (!x)
+		return -ENOMEM;
+	pthread_mutex_lock(&v->lock);
+	vtd_xlate_destroy(v->xlate);
+	v->xlate = x;
+	v->cfg = *cfg;
+	v->cap = cap;
+	v->ecap = ecap;
+	/* The register table follows the new CAP/ECAP (the guest has not run yet). */
+	v->nr_regs = 0;
+	memset(v->slot, 0, sizeof(v->slot));
+	viommu_regs_init(v);
+	pthread_mutex_unlock(&v->lock);
+	return 0;
+}
+
 void viommu_destroy(struct viommu *v)
 {
 	if (!v)

@@ -32,6 +32,28 @@ struct viommu;
  * docs/viommu.md
  * lists what each option does to CAP/ECAP.
  */
+/* host-mode=: how host-backed devices are backed (docs/host-forwarding.md). */
+enum viommu_host_mode {
+	VIOMMU_HOST_AUTO,   /* nested when the host can nest, else shadow */
+	VIOMMU_HOST_NESTED, /* guest first stage over the host's stage-2 parent */
+	VIOMMU_HOST_SHADOW, /* caching mode, guest tables mirrored into the host's I/O space */
+};
+
+/* Options typed explicitly (viommu_config.given): checked against the host, never adjusted. */
+#define VIOMMU_GIVEN_MODE (1u << 0)
+#define VIOMMU_GIVEN_AW (1u << 1)
+#define VIOMMU_GIVEN_PASID_BITS (1u << 2)
+#define VIOMMU_GIVEN_FLTS (1u << 3)
+#define VIOMMU_GIVEN_SLTS (1u << 4)
+#define VIOMMU_GIVEN_NEST (1u << 5)
+#define VIOMMU_GIVEN_PT (1u << 6)
+#define VIOMMU_GIVEN_CM (1u << 7)
+#define VIOMMU_GIVEN_DT (1u << 8)
+#define VIOMMU_GIVEN_IR (1u << 9)
+#define VIOMMU_GIVEN_EIM (1u << 10)
+#define VIOMMU_GIVEN_PRS (1u << 11)
+#define VIOMMU_GIVEN_HOST_MODE (1u << 12)
+
 struct viommu_config {
 	bool scalable;           /* mode=scalable (ECAP.SMTS) */
 	unsigned int aw;         /* 39, 48 or 57: MGAW/SAGAW and HAW */
@@ -40,6 +62,11 @@ struct viommu_config {
 	bool ir;                 /* ECAP.IR: interrupt remapping */
 	bool eim;                /* ECAP.EIM: x2APIC (32-bit destination) IRTEs; needs ir */
 	bool prs;                /* ECAP.PRS + PDS: page request queue; needs scalable, dt */
+	enum viommu_host_mode host_mode; /* host-mode=auto|nested|shadow */
+	/* Not options: set by viommu_host_mode when the nesting host lacks them (first stage). */
+	bool no_srs;             /* no ECAP.SRS (supervisor requests) */
+	bool no_fs1gp;           /* no CAP.FS1GP (1 GiB first-stage pages) */
+	uint32_t given;          /* VIOMMU_GIVEN_*: what the user typed */
 };
 
 /* Counters for benchmarks and tests (monotonic since create). */
@@ -94,11 +121,17 @@ void viommu_dma_as(struct viommu *v, struct dma_as *ret);
 /* For the board's device tree: "legacy" or "scalable", and the host address width. */
 const char *viommu_mode_name(const struct viommu *v);
 unsigned int viommu_haw(const struct viommu *v);
-/* The CAP and ECAP values the guest reads (fixed at create). */
+/* The CAP and ECAP values the guest reads (fixed at create, or by viommu_set_config). */
 uint64_t viommu_cap(const struct viommu *v);
 uint64_t viommu_ecap(const struct viommu *v);
 
 void viommu_get_stats(struct viommu *v, struct viommu_stats *ret);
+
+/*
+ * Changes the guest-visible configuration before the guest runs (a host-backed device found
+ * at device creation chose it). mode, aw and ir must stay (the device tree has them): -EINVAL.
+ */
+int viommu_set_config(struct viommu *v, const struct viommu_config *cfg);
 
 /*
  * Device-TLB invalidation hook (descriptor types 0x3 and 0x8), for ATS-capable devices
@@ -152,6 +185,8 @@ int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_
 
 struct viommu_host_stats {
 	uint64_t binds, replaces, unbinds; /* host stage-1 attach / replace / detach */
+	uint64_t identity;                 /* (device, PASID) put on the stage-2 parent */
+	uint64_t blocks;                   /* (device, PASID) blocked on the host (fail closed) */
 	uint64_t inv_batches;              /* host invalidate calls */
 	uint64_t inv_ranges;               /* ranges in those calls */
 	uint64_t faults;                   /* host faults turned into fault records */
@@ -161,10 +196,12 @@ struct viommu_host_stats {
 void viommu_get_host_stats(struct viommu *v, struct viommu_host_stats *ret);
 
 /*
- * Nested mode from the host's capabilities: copies cfg to *ret without anything the host
- * cannot back (5-level first stage, PASID width, page requests). Without host nesting: shadow
- * mode (caching mode on; no first stage, nesting or page requests). Returns 0 and a one-line
- * description of the chosen mode in msg.
+ * The guest-visible configuration for host-backed devices, chosen from the host's
+ * capabilities: nested when the host can nest (and host-mode / the typed options allow it),
+ * else shadow. Options left out are chosen (nested: caching mode, first stage only, PT, PASID
+ * width and 5-level first stage as the host backs them; shadow: caching mode, second stage
+ * only). Returns 0 with a one-line description of the choice in msg, or -EINVAL when an
+ * option the user typed (cfg->given) cannot work, with one line naming what would in msg.
  */
 int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_caps *hc,
 		     struct viommu_config *ret, char *msg, size_t len);

@@ -62,6 +62,12 @@ static inline uint64_t rdmsr(uint32_t msr)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* ---- the kernel's arguments (lib/main.c): argv[0] = kernel file name, then -append words ---- */
+#define GUEST_MAX_ARGS 32
+#define GUEST_ARGS_BUF 512
+extern int guest_argc;
+extern char *guest_argv[GUEST_MAX_ARGS + 1];
+
 /* ---- libc subset (lib/libc.c) ---- */
 void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);

@@ -5,6 +5,10 @@
  * flushes it; nestvm forwards each bind and invalidation to the (simulated) host IOMMU, which
  * alone translates the device's DMA. The device's HOST_* test registers show what the host
  * received at each step; nestvm prints its own summary when the guest exits.
+ *
+ * On a real host (the device passed through with vfio-pci to nestvm's iommufd backend,
+ * tests/host-kernel) HOST_BACKEND reads 0: the guest cannot see the host's counters, so only
+ * the DMA results are checked here and nestvm's exit line tells what reached the host.
  */
 #include "host-pdma.h"
 
@@ -15,9 +19,14 @@
 static struct hp h;
 static struct vtd_pt as[3];
 static uint8_t *page[3][2], *cr[3], *moved;
+static bool sim; /* hostsim: HOST_* counters valid */
 
 static void host_line(const char *what)
 {
+	if (!sim) {
+		printf("        (real host IOMMU: its counters are in nestvm's exit line)%s\n", what);
+		return;
+	}
 	printf("        host IOMMU now has: %u binds, %u detaches, %u invalidation call(s) (%u ranges)%s\n",
 	       hp_reg(&h, PDMA_HOST_BINDS), hp_reg(&h, PDMA_HOST_DETACHES),
 	       hp_reg(&h, PDMA_HOST_INV_CALLS), hp_reg(&h, PDMA_HOST_INV_RANGES), what);
@@ -48,11 +57,14 @@ void test_main(void)
 	if (hp_open(&h, false) || make_process(1) || make_process(2))
 		tap_bail("needs -device vtd -device pasid-dma,backend=hostsim");
 
+	sim = hp_reg(&h, PDMA_HOST_BACKEND) == 1;
+	if (!sim)
+		printf("This run: the device is passed through to a real host IOMMU (iommufd).\n\n");
 	printf("Step 1. Bind: two processes (PASID 1, PASID 2) with their own page tables, the same\n"
 	       "        virtual address 0x%lx in each, plus the device's own RID.\n", VA);
 	ok = !hp_bind(&h, 1, DID_P, &as[1]) && !hp_bind(&h, 2, DID_P, &as[2]);
 	host_line("");
-	tap_ok(ok && hp_reg(&h, PDMA_HOST_BINDS) == 3, "RID + 2 PASIDs bound on the host");
+	tap_ok(ok && (!sim || hp_reg(&h, PDMA_HOST_BINDS) == 3), "RID + 2 PASIDs bound on the host");
 
 	printf("Step 2. DMA: the device fills VA 0x%lx once for each process.\n", VA);
 	hp_submit(&h, PDMA_DESC(PDMA_OP_FILL, 1), 0, VA, 64, 0xaaaaaaaaaaaaaaaaULL, VA_CR);
@@ -75,8 +87,8 @@ void test_main(void)
 		ok = !hp_flush_page(&h, DID_P, 1, VA);
 	}
 	host_line("");
-	tap_ok(ok && hp_reg(&h, PDMA_HOST_INV_CALLS) == inv0 + 1 &&
-		       hp_reg(&h, PDMA_HOST_INV_RANGES) == rng0 + 1,
+	tap_ok(ok && (!sim || (hp_reg(&h, PDMA_HOST_INV_CALLS) == inv0 + 1 &&
+			       hp_reg(&h, PDMA_HOST_INV_RANGES) == rng0 + 1)),
 	       "the flush reached the host as exactly one call");
 
 	printf("Step 4. DMA again: the host now translates VA 0x%lx to the new page.\n", VA);
@@ -97,15 +109,15 @@ void test_main(void)
 		ok = !vtd_qi_sync(&h.u, (const uint64_t (*)[4])d, 2);
 	}
 	host_line("");
-	tap_ok(ok && hp_reg(&h, PDMA_HOST_INV_CALLS) == inv0 + 1 &&
-		       hp_reg(&h, PDMA_HOST_INV_RANGES) == rng0 + 2,
+	tap_ok(ok && (!sim || (hp_reg(&h, PDMA_HOST_INV_CALLS) == inv0 + 1 &&
+			       hp_reg(&h, PDMA_HOST_INV_RANGES) == rng0 + 2)),
 	       "2 ranges, 1 host call");
 
 	printf("Step 6. Unbind process 2: the host detaches its PASID.\n");
 	det0 = hp_reg(&h, PDMA_HOST_DETACHES);
 	ok = !hp_unbind(&h, 2, DID_P);
 	host_line("");
-	tap_ok(ok && hp_reg(&h, PDMA_HOST_DETACHES) == det0 + 1, "PASID 2 detached on the host");
+	tap_ok(ok && (!sim || hp_reg(&h, PDMA_HOST_DETACHES) == det0 + 1), "PASID 2 detached on the host");
 
 	printf("\nDone: every translation the device used came from the host IOMMU, programmed only\n"
 	       "through what nestvm forwarded. nestvm prints its forwarding summary on exit.\n\n");

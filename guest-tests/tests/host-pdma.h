@@ -139,6 +139,37 @@ static inline bool hp_prq_pop(struct hp *h, uint64_t *q0, uint64_t *q1)
 	return true;
 }
 
+/*
+ * What a PRI driver does before it binds a PASID that may fault: enables ATS and PRI in the
+ * device's capabilities (allocating its full outstanding request capacity). A device passed
+ * through from a real host has them (the host then gives its stage-1s a fault queue); hostsim's
+ * pasid-dma has neither (the host itself turns misses into page requests). Returns whether the
+ * device has PRI.
+ */
+static inline bool hp_enable_pri(struct hp *h)
+{
+	uint16_t ats = pci_find_ext_cap(h->bdf, 0x0f), pri = pci_find_ext_cap(h->bdf, 0x13);
+
+	if (!pri)
+		return false;
+	if (ats)
+		pci_write16(h->bdf, ats + 6, 1u << 15);
+	pci_write32(h->bdf, pri + 0xc, pci_read32(h->bdf, pri + 0x8));
+	pci_write16(h->bdf, pri + 4, 1);
+	return true;
+}
+
+/* Waits (bounded) for a page request record: a real host delivers them asynchronously. */
+static inline bool hp_prq_wait(struct hp *h, uint64_t *q0, uint64_t *q1, uint32_t us)
+{
+	uint64_t t0 = time_us();
+
+	while (!hp_prq_pop(h, q0, q1))
+		if (time_us() - t0 > us)
+			return false;
+	return true;
+}
+
 /* Page group response (descriptor 0x9, with PASID) for the group of record q1. */
 static inline int hp_respond(struct hp *h, uint32_t pasid, uint64_t q1, unsigned code)
 {

@@ -65,6 +65,8 @@ struct boot_config {
 	const void *kernel;                         /* the whole kernel file, in host memory */
 	size_t kernel_len;
 	const char *cmdline;                        /* may be NULL */
+	/* Multiboot: the kernel's file name, put before cmdline as QEMU and GRUB do; may be NULL. */
+	const char *kernel_name;
 	const struct boot_module *modules;          /* -initrd files */
 	unsigned int nr_modules;
 	const struct boot_e820 *map;                /* memory map the board gives; if nr_map == 0 */

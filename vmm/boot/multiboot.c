@@ -265,6 +265,29 @@ static int area_put_str(struct mb_area *a, const char *s, uint64_t *ret_addr)
 	return area_put(a, s, strlen(s) + 1, 1, ret_addr);
 }
 
+/*
+ * The kernel's command line as QEMU's and GRUB's loaders pass it: the kernel's file name, one
+ * space, then the -append text (possibly empty), so a kernel's argv[0] is its name.
+ */
+static int area_put_cmdline(struct mb_area *a, const char *name, const char *args,
+			    uint64_t *ret_addr)
+{
+	uint64_t nlen, addr, tail;
+
+	if (!name)
+		return area_put_str(a, args, ret_addr);
+	if (!args)
+		args = "";
+	nlen = strlen(name);
+	/* The name and its space first, then the arguments with their NUL right behind. */
+	if (area_put(a, name, nlen, 1, &addr))
+		return -ENOMEM;
+	if (area_put(a, " ", 1, 1, &tail) || area_put_str(a, args, &tail))
+		return -ENOMEM;
+	*ret_addr = addr;
+	return 0;
+}
+
 /* mem_lower: KiB of RAM from 0 (at most 640); mem_upper: KiB of RAM from 1 MiB on. */
 static void mem_sizes(const struct boot_map *map, uint32_t *ret_lower, uint32_t *ret_upper)
 {
@@ -325,7 +348,7 @@ static int write_info(const struct boot_config *cfg, const struct boot_map *map,
 	if (err)
 		return err;
 	le32_store(info + MBI_LOADER_NAME, (uint32_t)addr);
-	err = area_put_str(&a, cfg->cmdline, &addr);
+	err = area_put_cmdline(&a, cfg->kernel_name, cfg->cmdline, &addr);
 	if (err)
 		return err;
 	le32_store(info + MBI_CMDLINE, (uint32_t)addr);

@@ -38,15 +38,62 @@ expect_fail 2 "cannot boot" -- run -kernel "$tmp/notakernel"
 expect_fail 2 "cannot boot" -- run -kernel "$tmp/random"
 expect_fail 2 'memory size' -- run -kernel "$hello" -m 0
 expect_fail 2 'CPU count' -- run -kernel "$hello" -smp 100000
+expect_fail 2 'unexpected argument' -- host-check --bogus
+expect_fail 2 'needs a DEVICE' -- host-check --bind-only
+# host-check on this machine: it reports; exit 0 only where nested mode is usable.
+n=$((n + 1))
+"$nestvm" host-check >"$tmp/out" 2>&1 </dev/null
+st=$?
+if { [ $st = 0 ] && grep -q '^nested mode: usable' "$tmp/out"; } ||
+	{ [ $st = 1 ] && grep -q '^nested mode: not usable' "$tmp/out" && grep -q MISSING "$tmp/out"; }; then
+	echo "ok $n - host-check: exit $st, $(grep '^nested mode' "$tmp/out" | cut -c1-60)"
+else
+	echo "not ok $n - host-check: exit $st: $(head -c 300 "$tmp/out")"
+	failed=$((failed + 1))
+fi
 expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
 expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
 expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
 expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
+expect_fail 2 'takes no options' -- run -kernel "$hello" -device pci-testdev,foo=1
+expect_fail 2 'only one -device pc-testdev' -- run -kernel "$hello" -device pc-testdev -device pc-testdev
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device pasid-dma,backend=hostsim
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device vtd,mode=legacy \
 	-device pasid-dma,backend=hostsim
 expect_fail 2 'ats=off' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,ats=on
 expect_fail 2 'backend must be' -- run -kernel "$hello" -device vtd -device pasid-dma,backend=vfio
+# Host-backed devices: options left out are chosen, typed ones the host cannot back are refused.
+expect_fail 2 'host-mode must be' -- run -kernel "$hello" -device vtd,host-mode=bogus
+expect_fail 2 'leave cm out' -- run -kernel "$hello" -device vtd,cm=off -device pasid-dma,backend=hostsim
+expect_fail 2 'slts=on' -- run -kernel "$hello" -device vtd,slts=on,host-mode=nested \
+	-device pasid-dma,backend=hostsim
+expect_fail 2 'nested only' -- run -kernel "$hello" -device vtd,host-mode=shadow \
+	-device pasid-dma,backend=hostsim
+
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim >/dev/null \
+	2>"$tmp/hostsim" </dev/null
+st=$?
+if [ "$st" -eq 1 ] && [ "$(grep -c 'host IOMMU hostsim: nested: .*caching mode' "$tmp/hostsim")" -eq 1 ] &&
+	! grep -q 'error' "$tmp/hostsim"; then
+	echo "ok $n - -device vtd with a hostsim device: nested mode chosen, printed in one line"
+else
+	echo "not ok $n - default host mode (status $st): $(head -c 300 "$tmp/hostsim")"
+	failed=$((failed + 1))
+fi
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,pri=on,pasid-bits=8 \
+	>/dev/null 2>"$tmp/hostsim2" </dev/null
+if grep -q 'nested: .*8 PASID bits.*page requests' "$tmp/hostsim2"; then
+	echo "ok $n - options left out follow the device: its PASID width, page requests for pri=on"
+else
+	echo "not ok $n - device-derived defaults: $(head -c 300 "$tmp/hostsim2")"; failed=$((failed + 1))
+fi
+if "$nestvm" --help | grep -q 'host-mode=auto|nested|shadow'; then
+	echo "ok $((n += 1)) - --help names host-mode"
+else
+	echo "not ok $((n += 1)) - --help lacks host-mode"; failed=$((failed + 1))
+fi
 
 n=$((n + 1))
 if "$nestvm" --help | grep -q 'Usage: nestvm run'; then

@@ -166,10 +166,69 @@ static void cfc_write(struct env *e, unsigned int slot, unsigned int reg, uint32
 	bus_write(&e->bus, BUS_PIO, 0xcfc + (reg & 3), val, size);
 }
 
+/* CF8 holds the register with bits 1:0 as given; the data port adds its byte by OR. */
+static uint64_t cf8_raw_read(struct env *e, unsigned int slot, unsigned int cf8_reg,
+			     unsigned int port_byte, unsigned int size)
+{
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (slot << 11) | cf8_reg, 4);
+	return bus_read(&e->bus, BUS_PIO, 0xcfc + port_byte, size);
+}
+
 static uint64_t ecam(unsigned int bus, unsigned int slot, unsigned int fn, unsigned int reg)
 {
 	return ECAM + ((uint64_t)bus << 20) + (slot << 15) + (fn << 12) + reg;
 }
+
+/* QEMU's decode: register = CONFIG_ADDRESS[7:0] | (port - 0xcfc), every width, every byte. */
+START_TEST(test_cf8_low_bits)
+{
+	struct env *e = env_new();
+	uint8_t cfg[256];
+
+	e->t = tdev_new(e, 3);
+	for (unsigned int r = 0; r < 256; r++)
+		cfg[r] = (uint8_t)bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, r), 1);
+	/* Register 2 in CF8, word read at CFC: the device ID, not the vendor ID. */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 2, 0, 2), 0x10f3);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 1, 0, 1), 0x1a);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 3, 0, 1), 0x10);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 1, 2, 1), 0x10); /* 1 | 2 = 3 */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 2, 2, 1), 0xf3); /* 2 | 2 = 2 */
+	for (unsigned int r = 0; r < 0x40; r++) {
+		for (unsigned int b = 0; b < 4; b++) {
+			unsigned int reg = r | b;
+
+			/* Port accesses are naturally aligned (as x86 guests do them); any CF8 bits 1:0. */
+			for (unsigned int size = 1; size <= 4 && b % size == 0; size <<= 1) {
+				uint64_t want = 0;
+
+				for (unsigned int i = 0; i < size; i++)
+					want |= (uint64_t)cfg[reg + i] << (8 * i);
+				ck_assert_msg(cf8_raw_read(e, 3, r, b, size) == want,
+					      "CF8 reg 0x%x, port byte %u, size %u", r, b, size);
+			}
+		}
+	}
+	/* Writes take the same register: 0x3c is the (writable) interrupt line, 0x3d the pin. */
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3c, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfc, 0x77, 1);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3d, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfc, 0x99, 1); /* register 0x3d, not 0x3c */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	bus_write(&e->bus, BUS_PIO, 0xcf8, 0x80000000u | (3 << 11) | 0x3c, 4);
+	bus_write(&e->bus, BUS_PIO, 0xcfd, 0x5566, 2); /* 0x3d..0x3e: the line is untouched */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, ecam(0, 3, 0, 0x3c), 1), 0x77);
+	/* Past byte 255 nothing is read (zero bytes) or written. */
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xfe, 0, 4), cfg[0xfe] | (uint32_t)cfg[0xff] << 8);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xfd, 0, 4),
+			  cfg[0xfd] | (uint32_t)cfg[0xfe] << 8 | (uint32_t)cfg[0xff] << 16);
+	ck_assert_uint_eq(cf8_raw_read(e, 3, 0xff, 0, 4), cfg[0xff]);
+	/* An absent device still reads all-ones at every offset. */
+	ck_assert_uint_eq(cf8_raw_read(e, 5, 2, 1, 2), 0xffff);
+	env_free(e);
+}
+END_TEST
 
 START_TEST(test_cf8_cfc)
 {
@@ -254,8 +313,8 @@ START_TEST(test_bar_assign_and_decode)
 	ck_assert_uint_eq(cfc_read(e, 3, PCI_BAR0 + 4, 4), IO | 1);
 	ck_assert_uint_eq(cfc_read(e, 3, PCI_COMMAND, 2), 0);
 
-	/* Decode off: all-ones, device not called. */
-	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 8, 4), 0xffffffff);
+	/* Decode off: memory reads 0 and ports all-ones (as on QEMU), device not called. */
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 8, 4), 0);
 	bus_write(&e->bus, BUS_MMIO, MMIO + 8, 1, 4);
 	ck_assert_uint_eq(bus_read(&e->bus, BUS_PIO, IO + 4, 2), 0xffff);
 	ck_assert_uint_eq(t->reads + t->writes, 0);
@@ -272,8 +331,8 @@ START_TEST(test_bar_assign_and_decode)
 	ck_assert_uint_eq(t->last_val, 0x1122334455667788ULL);
 	ck_assert_uint_eq(t->last_off, 0xff8);
 	/* Past the BAR (gap between BAR0 and BAR2) or straddling its end: nobody. */
-	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x1000, 4), 0xffffffff);
-	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0xffe, 4), 0xffffffff);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x1000, 4), 0);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0xffe, 4), 0);
 	ck_assert_uint_eq(bus_read(&e->bus, BUS_PIO, IO + 4, 2), 0xffff);
 	cfc_write(e, 3, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_IO, 2);
 	ck_assert_uint_eq(bus_read(&e->bus, BUS_PIO, IO + 4, 2), 0x0004);
@@ -281,11 +340,12 @@ START_TEST(test_bar_assign_and_decode)
 
 	/* The guest moves BAR0: decode follows the register. */
 	cfc_write(e, 3, PCI_BAR0, (uint32_t)(MMIO + 0x100000), 4);
-	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x10, 4), 0xffffffff);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x10, 4), 0);
 	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x100010, 4), 0x10);
 	/* Sizing in progress (all-ones) lands outside the window: no decode anywhere. */
 	cfc_write(e, 3, PCI_BAR0, 0xffffffff, 4);
-	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x100010, 4), 0xffffffff);
+	ck_assert_uint_eq(bus_read(&e->bus, BUS_MMIO, MMIO + 0x100010, 4), 0);
+	ck_assert_uint_eq(t->reads, 4); /* only the decoded reads reached it */
 	env_free(e);
 }
 END_TEST
@@ -578,6 +638,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_cf8_cfc);
+	tcase_add_test(tc, test_cf8_low_bits);
 	tcase_add_test(tc, test_ecam);
 	tcase_add_test(tc, test_bar_assign_and_decode);
 	tcase_add_test(tc, test_add_errors);

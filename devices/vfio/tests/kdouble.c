@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* The iommufd/VFIO-cdev kernel double: argument validation as the kernel does it (facts §12). */
+/*
+ * The iommufd/VFIO-cdev kernel double: argument validation as the kernel does it (facts §12).
+ * Where a rule is the kernel's own, the comment names the function that enforces it
+ * (torvalds/linux: drivers/iommu/iommufd/, drivers/iommu/intel/).
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "devices/vfio/tests/kdouble.h"
 
@@ -32,10 +38,38 @@ unsigned int kd_live_objects(const struct kdouble *kd)
 	return n;
 }
 
+/* Records from the head up to the first LAST_PAGE one: a whole group (0: none queued). */
+static unsigned int head_group(const struct kdouble *kd)
+{
+	for (unsigned int i = 0; i < kd->nr_faults; i++)
+		if (kd->faults[i].flags & IFD_PGFAULT_LAST_PAGE)
+			return i + 1;
+	return 0;
+}
+
+/* The fault fd polls readable exactly while a whole group waits (iommufd_eventq_fops_poll). */
+static void sync_fault_fd(struct kdouble *kd)
+{
+	uint64_t v = 1;
+
+	if (kd->fault_fd < 0)
+		return;
+	if (head_group(kd)) {
+		if (write(kd->fault_fd, &v, sizeof(v)) != sizeof(v))
+			return;
+	} else if (read(kd->fault_fd, &v, sizeof(v)) != sizeof(v)) {
+		return;
+	}
+}
+
 void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f)
 {
+	bool had = head_group(kd);
+
 	if (kd->nr_faults < KD_MAX_FAULTS)
 		kd->faults[kd->nr_faults++] = *f;
+	if (!had && head_group(kd))
+		sync_fault_fd(kd);
 }
 
 int kd_default_errno(char kind, unsigned long req)
@@ -149,6 +183,10 @@ static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
 		okflags |= IFD_HWPT_PASID;
 	if ((a->flags & ~okflags) || a->reserved || (known >= 48 && a->reserved2))
 		return -EOPNOTSUPP;
+	/* iommufd_hwpt_paging_alloc (6.15+): a nest parent never takes a fault queue. */
+	if (kd->kver >= 615 && (a->flags & IFD_HWPT_FAULT_ID_VALID) &&
+	    (a->flags & IFD_HWPT_NEST_PARENT))
+		return -EOPNOTSUPP;
 	if (a->data_type == IFD_HWPT_DATA_NONE ? (a->data_len || a->data_uptr)
 					       : (!a->data_len || !a->data_uptr))
 		return -EINVAL;
@@ -157,9 +195,10 @@ static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
 	if ((a->flags & IFD_HWPT_FAULT_ID_VALID) &&
 	    (!get(kd, a->fault_id) || get(kd, a->fault_id)->type != KD_FAULT))
 		return -ENOENT;
+	/* iommufd_hwpt_alloc: an unknown pt_id is EINVAL, not ENOENT. */
 	pt = get(kd, a->pt_id);
 	if (!pt)
-		return -ENOENT;
+		return -EINVAL;
 	if (pt->type == KD_IOAS) {
 		if (a->data_type != IFD_HWPT_DATA_NONE)
 			return -EOPNOTSUPP;
@@ -181,8 +220,7 @@ static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
 		memcpy(&s1, (const void *)(uintptr_t)a->data_uptr, sizeof(s1));
 		if ((s1.flags & ~(IFD_VTD_S1_SRE | IFD_VTD_S1_EAFE | IFD_VTD_S1_WPE)) || s1.reserved)
 			return -EOPNOTSUPP;
-		if (s1.addr_width != 48 && s1.addr_width != 57)
-			return -EINVAL;
+		/* The address width and the flags are checked against the unit at attach. */
 		/* A PASID-capable child needs a PASID-capable parent. */
 		if ((a->flags & IFD_HWPT_PASID) && !(pt->flags & IFD_HWPT_PASID))
 			return -EINVAL;
@@ -234,8 +272,6 @@ static int hwpt_invalidate(struct kdouble *kd, struct ifd_hwpt_invalidate *c)
 	if (n && c->entry_len != sizeof(*e))
 		return c->entry_len < sizeof(*e) ? -EINVAL : -E2BIG;
 	for (i = 0; i < n; i++) {
-		if (kd->inv_short && i == kd->inv_short)
-			break;
 		if ((int)kd->inv_seen == kd->inv_fail_at) {
 			kd->inv_seen++;
 			c->entry_num = i;
@@ -245,7 +281,8 @@ static int hwpt_invalidate(struct kdouble *kd, struct ifd_hwpt_invalidate *c)
 			c->entry_num = i;
 			return -EOPNOTSUPP;
 		}
-		if (e[i].addr & 4095) {
+		/* intel_nested_cache_invalidate_user: aligned, and "everything" only from 0. */
+		if ((e[i].addr & 4095) || (e[i].npages == UINT64_MAX && e[i].addr)) {
 			c->entry_num = i;
 			return -EINVAL;
 		}
@@ -259,6 +296,104 @@ static int hwpt_invalidate(struct kdouble *kd, struct ifd_hwpt_invalidate *c)
 	return 0;
 }
 
+/* The IOAS behind an IOAS, paging or nested HWPT (0: none). */
+static uint32_t ioas_of(struct kdouble *kd, uint32_t id)
+{
+	for (unsigned int depth = 0; depth < 3; depth++) {
+		struct kd_obj *o = get(kd, id);
+
+		if (!o)
+			return 0;
+		if (o->type == KD_IOAS)
+			return id;
+		if (o->type != KD_HWPT_PAGING && o->type != KD_HWPT_NESTED)
+			return 0;
+		id = o->parent;
+	}
+	return 0;
+}
+
+/*
+ * A device attached (RID or any PASID) to something in this IOAS: its reserved regions are in
+ * the IOAS (iopt_table_enforce_dev_resv_regions, from the attach path).
+ */
+static bool ioas_has_device(struct kdouble *kd, uint32_t ioas)
+{
+	for (int i = 0; i < KD_MAX_DEVS; i++) {
+		struct kd_dev *dv = &kd->devs[i];
+
+		if (!dv->open || !dv->bound)
+			continue;
+		if (dv->rid_pt && ioas_of(kd, dv->rid_pt) == ioas)
+			return true;
+		for (int p = 0; p < 64; p++)
+			if (dv->pasid_pt[p] && ioas_of(kd, dv->pasid_pt[p]) == ioas)
+				return true;
+	}
+	return false;
+}
+
+/*
+ * The reserved ranges of an IOAS with a device, ascending: the RMRRs the test gave, the MSI
+ * window, what lies past the aperture.
+ */
+static unsigned int resv_list(const struct kdouble *kd, struct ifd_iova_range *ret)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < kd->nr_rmrr && i < 32; i++)
+		ret[n++] = kd->rmrr[i];
+	ret[n++] = (struct ifd_iova_range){ KD_MSI_START, KD_MSI_LAST };
+	ret[n++] = (struct ifd_iova_range){ KD_APERTURE_LAST + 1, UINT64_MAX };
+	return n;
+}
+
+static bool hits_reserved(const struct kdouble *kd, uint64_t iova, uint64_t last)
+{
+	struct ifd_iova_range rv[34];
+	unsigned int n = resv_list(kd, rv);
+
+	for (unsigned int i = 0; i < n; i++)
+		if (iova <= rv[i].last && rv[i].start <= last)
+			return true;
+	return false;
+}
+
+/* iommufd_ioas_iova_ranges: the holes between reserved ranges; EMSGSIZE with the count. */
+static int ioas_iova_ranges(struct kdouble *kd, struct ifd_ioas_iova_ranges *c)
+{
+	struct ifd_iova_range rv[34], out[35];
+	uint32_t max, n = 0;
+	uint64_t at = 0;
+	struct kd_obj *o;
+	int r = check_size(c, c->size, 32, 32);
+
+	if (r)
+		return r;
+	if (c->reserved)
+		return -EOPNOTSUPP;
+	o = get(kd, c->ioas_id);
+	if (!o || o->type != KD_IOAS)
+		return -ENOENT;
+	if (!ioas_has_device(kd, c->ioas_id)) {
+		out[n++] = (struct ifd_iova_range){ 0, UINT64_MAX };
+	} else {
+		unsigned int nr = resv_list(kd, rv);
+
+		for (unsigned int i = 0; i < nr; i++) {
+			if (rv[i].start > at)
+				out[n++] = (struct ifd_iova_range){ at, rv[i].start - 1 };
+			at = rv[i].last + 1;
+		}
+	}
+	max = c->num_iovas;
+	for (uint32_t i = 0; i < n && i < max; i++)
+		memcpy((void *)(uintptr_t)(c->allowed_iovas + i * sizeof(out[i])), &out[i], sizeof(out[i]));
+	c->num_iovas = n;
+	c->out_iova_alignment = 4096;
+	return n > max ? -EMSGSIZE : 0;
+}
+
 static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 {
 	struct kd_obj *o;
@@ -266,12 +401,22 @@ static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 
 	if (r)
 		return r;
+	/* iommufd_ioas_map */
 	if ((m->flags & ~(IFD_MAP_FIXED_IOVA | IFD_MAP_WRITEABLE | IFD_MAP_READABLE)) || m->reserved)
 		return -EOPNOTSUPP;
+	if (m->iova >= UINT64_MAX || m->length >= UINT64_MAX)
+		return -EOVERFLOW;
+	if (!(m->flags & (IFD_MAP_WRITEABLE | IFD_MAP_READABLE)))
+		return -EINVAL;
 	o = get(kd, m->ioas_id);
 	if (!o || o->type != KD_IOAS)
 		return -ENOENT;
-	if (!m->length || ((m->iova | m->length | m->user_va) & 4095) || m->iova + m->length < m->iova)
+	/* iopt_alloc_area_pages / iopt_check_iova: alignment, wrap, reserved IOVA, overlap. */
+	if (!m->length || ((m->iova | m->length | m->user_va) & 4095))
+		return -EINVAL;
+	if (m->iova + m->length - 1 < m->iova)
+		return -EOVERFLOW;
+	if (ioas_has_device(kd, m->ioas_id) && hits_reserved(kd, m->iova, m->iova + m->length - 1))
 		return -EINVAL;
 	if (!(m->flags & IFD_MAP_FIXED_IOVA))
 		return -EINVAL; /* the double only knows fixed maps */
@@ -282,7 +427,7 @@ static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 			    (kd->objs[i].flags & IFD_HWPT_NEST_PARENT))
 				return -EINVAL;
 	}
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		struct kd_map *x = &kd->maps[i];
 
 		if (x->len && x->ioas == m->ioas_id && m->iova < x->iova + x->len && x->iova < m->iova + m->length)
@@ -307,7 +452,7 @@ static int ioas_unmap(struct kdouble *kd, struct ifd_ioas_unmap *u)
 	o = get(kd, u->ioas_id);
 	if (!o || o->type != KD_IOAS)
 		return -ENOENT;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		struct kd_map *x = &kd->maps[i];
 		bool all = !u->iova && u->length == UINT64_MAX;
 
@@ -343,9 +488,10 @@ static int hw_info(struct kdouble *kd, struct ifd_hw_info *h)
 		memcpy((void *)(uintptr_t)h->data_uptr, &v, h->data_len < sizeof(v) ? h->data_len : sizeof(v));
 	h->data_len = kd->vtd ? sizeof(v) : 0;
 	h->out_data_type = kd->vtd ? IFD_HW_INFO_INTEL_VTD : 0;
-	h->out_max_pasid_log2 = kd->max_pasid_log2;
+	/* iommufd_get_hw_info: the PASID width (and PASID caps) only since 6.15; 0 without PASID. */
+	h->out_max_pasid_log2 = kd->kver >= 615 ? kd->max_pasid_log2 : 0;
 	if (h->size >= 40)
-		h->out_capabilities = kd->kver >= 615 ? IFD_HW_CAP_PASID_PRIV : 0;
+		h->out_capabilities = kd->kver >= 615 && kd->max_pasid_log2 ? IFD_HW_CAP_PASID_PRIV : 0;
 	return 0;
 }
 
@@ -371,7 +517,7 @@ static int destroy(struct kdouble *kd, struct ifd_destroy *d)
 				unuse(kd, i);
 	}
 	if (o->type == KD_IOAS)
-		for (int i = 0; i < 16; i++)
+		for (int i = 0; i < KD_MAX_MAPS; i++)
 			if (kd->maps[i].ioas == d->id)
 				kd->maps[i].len = 0;
 	o->type = KD_NONE;
@@ -392,6 +538,28 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 	if (!o)
 		return -ENOENT;
 	if (o->type != KD_IOAS && o->type != KD_HWPT_PAGING && o->type != KD_HWPT_NESTED)
+		return -EINVAL;
+	/*
+	 * A HWPT with a fault queue turns IOPF on for the device at attach: VT-d refuses a device
+	 * without ATS + PRI (iommufd_fault_iopf_enable -> intel_iommu_enable_iopf, 6.11-6.14;
+	 * iopf_for_domain_set -> intel_iommu_enable_iopf at domain attach, 6.15+).
+	 */
+	if ((o->flags & IFD_HWPT_FAULT_ID_VALID) && !kd->dev_pri[dv - kd->devs])
+		return -ENODEV;
+	/* iopt_reserve_iova: a mapping over the device's reserved regions blocks the attach. */
+	if (!ioas_has_device(kd, ioas_of(kd, a->pt_id))) {
+		for (int i = 0; i < KD_MAX_MAPS; i++)
+			if (kd->maps[i].len && kd->maps[i].ioas == ioas_of(kd, a->pt_id) &&
+			    hits_reserved(kd, kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
+				return -EADDRINUSE;
+	}
+	/*
+	 * intel_pasid_setup_nested (Linux 7.3): a 4- or 5-level (with CAP.FS5LP) first stage, SRE
+	 * only with ECAP.SRS, EAFE only with ECAP.EAFS; -EINVAL otherwise. The allocation took it.
+	 * The unit here (hw_info) has SRS, no EAFS and no FS5LP.
+	 */
+	if (o->type == KD_HWPT_NESTED &&
+	    (o->s1.addr_width != 48 || (o->s1.flags & IFD_VTD_S1_EAFE)))
 		return -EINVAL;
 	if (pasid) {
 		if (a->pasid >= 64 || a->pasid >> kd->max_pasid_log2)
@@ -477,6 +645,8 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		a->out_ioas_id = new_obj(kd, KD_IOAS);
 		return a->out_ioas_id ? 0 : -ENOMEM;
 	}
+	case IFD_IOAS_IOVA_RANGES:
+		return ioas_iova_ranges(kd, arg);
 	case IFD_IOAS_MAP:
 		return ioas_map(kd, arg);
 	case IFD_IOAS_UNMAP:
@@ -500,7 +670,9 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		if (kd->fault_fd >= 0)
 			return -EBUSY; /* the double supports one fault queue */
 		a->out_fault_id = new_obj(kd, KD_FAULT);
-		kd->fault_fd = KD_FAULT_FD;
+		kd->fault_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (kd->fault_fd < 0)
+			kd->fault_fd = KD_FAULT_FD; /* still a usable double, just not pollable */
 		kd->open_fds++;
 		a->out_fault_fd = (uint32_t)kd->fault_fd;
 		return 0;
@@ -550,6 +722,8 @@ static int kd_close(void *ctx, int fd)
 	} else if (fd == kd->iommufd) {
 		kd->iommufd = -1;
 	} else if (fd == kd->fault_fd) {
+		if (fd != KD_FAULT_FD)
+			close(fd);
 		kd->fault_fd = -1;
 	} else {
 		return -EBADF;
@@ -558,43 +732,82 @@ static int kd_close(void *ctx, int fd)
 	return r; /* an injected failure: the fd is gone all the same */
 }
 
+/*
+ * iommufd_fault_fops_read: only whole records (else ESPIPE), only whole groups (a group that
+ * does not fit stays queued; nothing read is 0), one cookie per group on all its records.
+ */
 static ssize_t kd_read(void *ctx, int fd, void *buf, size_t len)
 {
 	struct kdouble *kd = ctx;
-	size_t n = 0;
+	size_t n = 0, rec = sizeof(struct ifd_pgfault);
+	unsigned int g;
 	int r = inject(kd, 'r', 0);
 
 	if (r)
 		return r;
 	if (fd != kd->fault_fd || fd < 0)
 		return -EBADF;
-	if (len < sizeof(struct ifd_pgfault))
-		return -EINVAL;
-	while (kd->nr_faults && n + sizeof(struct ifd_pgfault) <= len) {
-		memcpy((char *)buf + n, &kd->faults[0], sizeof(kd->faults[0]));
-		memmove(kd->faults, kd->faults + 1, --kd->nr_faults * sizeof(kd->faults[0]));
-		n += sizeof(struct ifd_pgfault);
+	if (len % rec)
+		return -ESPIPE;
+	while ((g = head_group(kd)) && g * rec <= len - n && kd->nr_pending < KD_MAX_FAULTS) {
+		uint32_t cookie = ++kd->next_cookie;
+
+		kd->pending[kd->nr_pending++] = cookie;
+		for (unsigned int i = 0; i < g; i++) {
+			struct ifd_pgfault f = kd->faults[i];
+
+			f.cookie = cookie;
+			f.length = 0;
+			memcpy((char *)buf + n, &f, rec);
+			n += rec;
+		}
+		kd->nr_faults -= g;
+		memmove(kd->faults, kd->faults + g, kd->nr_faults * sizeof(kd->faults[0]));
 	}
+	if (n && !head_group(kd))
+		sync_fault_fd(kd);
 	return (ssize_t)n;
 }
 
+/*
+ * iommufd_fault_fops_write: whole responses only (else ESPIPE); a bad code or a cookie that
+ * names no group awaiting its answer is EINVAL; returns the bytes handled before an error.
+ */
 static ssize_t kd_write(void *ctx, int fd, const void *buf, size_t len)
 {
 	struct kdouble *kd = ctx;
-	const struct ifd_page_response *pr = buf;
+	size_t done = 0;
 	int r = inject(kd, 'w', 0);
 
 	if (r)
 		return r;
 	if (fd != kd->fault_fd || fd < 0)
 		return -EBADF;
-	if (len % sizeof(*pr) || !len)
-		return -EINVAL;
-	if (pr->code > IFD_RESP_INVALID)
-		return -EINVAL;
-	if (kd->nr_responded < KD_MAX_FAULTS)
-		kd->responded[kd->nr_responded++] = pr->cookie;
-	return (ssize_t)sizeof(*pr);
+	if (len % sizeof(struct ifd_page_response))
+		return -ESPIPE;
+	while (done < len) {
+		struct ifd_page_response pr;
+		unsigned int i = 0;
+
+		memcpy(&pr, (const char *)buf + done, sizeof(pr));
+		if (pr.code > IFD_RESP_INVALID) {
+			r = -EINVAL;
+			break;
+		}
+		while (i < kd->nr_pending && kd->pending[i] != pr.cookie)
+			i++;
+		if (i == kd->nr_pending) {
+			r = -EINVAL;
+			break;
+		}
+		kd->pending[i] = kd->pending[--kd->nr_pending];
+		if (kd->nr_responded < KD_MAX_FAULTS) {
+			kd->resp_code[kd->nr_responded] = pr.code;
+			kd->responded[kd->nr_responded++] = pr.cookie;
+		}
+		done += sizeof(pr);
+	}
+	return done ? (ssize_t)done : r;
 }
 
 void kd_sys(struct kdouble *kd, struct iommufd_sys *ret)

@@ -17,6 +17,12 @@
 #define KD_MAX_DEVS 4
 #define KD_MAX_LOG 256
 #define KD_MAX_FAULTS 16
+#define KD_MAX_MAPS 64
+/* VT-d's IOMMU_RESV_MSI region, reserved in an IOAS once a device is attached to it. */
+#define KD_MSI_START 0xfee00000ULL
+#define KD_MSI_LAST 0xfeefffffULL
+/* The host domain's aperture: 48-bit input addresses (CAP.MGAW of the double's VT-d). */
+#define KD_APERTURE_LAST ((1ULL << 48) - 1)
 
 enum kd_obj_type { KD_NONE, KD_IOAS, KD_HWPT_PAGING, KD_HWPT_NESTED, KD_FAULT, KD_DEVICE };
 
@@ -46,9 +52,12 @@ struct kdouble {
 	/* Knobs: set before use. */
 	unsigned int kver;         /* 606, 607, 608, 611, 615 ... */
 	bool vtd, nest, errata;
-	uint8_t max_pasid_log2;
+	uint8_t max_pasid_log2;    /* the device's PASID width (0: no PASID capability) */
+	bool dev_pri[KD_MAX_DEVS]; /* host function vfioN has ATS + PRI (IOPF can be enabled) */
+	/* More reserved regions of the devices (RMRRs), ascending, below the MSI window. */
+	struct ifd_iova_range rmrr[32];
+	unsigned int nr_rmrr;
 	int inv_fail_at;           /* entry index (over all calls) that fails with EINVAL, -1 none */
-	unsigned int inv_short;    /* succeed but handle at most this many entries per call (0: all) */
 	/*
 	 * Fault injection: host call number fail_call (1-based, counted over every open, close,
 	 * ioctl, read and write through the seam; 0: none) fails with fail_errno, or with the
@@ -62,11 +71,15 @@ struct kdouble {
 	int iommufd;
 	struct kd_obj objs[KD_MAX_OBJS]; /* id = index, 0 unused */
 	struct kd_dev devs[KD_MAX_DEVS];
-	struct kd_map maps[16];
-	int fault_fd;
-	struct ifd_pgfault faults[KD_MAX_FAULTS];
+	struct kd_map maps[KD_MAX_MAPS];
+	int fault_fd;              /* a real eventfd, readable while a whole group is queued */
+	struct ifd_pgfault faults[KD_MAX_FAULTS]; /* queued records; a group ends at LAST_PAGE */
 	unsigned int nr_faults;
+	uint32_t next_cookie;
+	uint32_t pending[KD_MAX_FAULTS]; /* cookies of groups read and not yet answered */
+	unsigned int nr_pending;
 	uint32_t responded[KD_MAX_FAULTS];
+	uint32_t resp_code[KD_MAX_FAULTS];
 	unsigned int nr_responded;
 	unsigned int inv_seen;     /* entries received over all calls */
 	unsigned int nr_sys;       /* host calls so far (the fault injection's counter) */
@@ -87,7 +100,10 @@ void kd_sys(struct kdouble *kd, struct iommufd_sys *ret);
 unsigned int kd_live_objects(const struct kdouble *kd);
 /* The errno an injected failure of this call gives: what the kernel returns for it. */
 int kd_default_errno(char kind, unsigned long req);
-/* Queues a page fault record for the fault fd. */
+/*
+ * Queues a page fault record for the fault fd (its cookie is ignored: the kernel gives one
+ * per group when the group is read). Records up to one with IFD_PGFAULT_LAST_PAGE form a group.
+ */
 void kd_push_fault(struct kdouble *kd, const struct ifd_pgfault *f);
 
 #endif

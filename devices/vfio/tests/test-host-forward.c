@@ -6,6 +6,8 @@
  * drain), stale translations when the guest skips a flush, faults and page requests.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <time.h>
 
 #include "devices/vfio/vfio.h"
 #include "devices/viommu/tests/harness.h"
@@ -26,6 +28,7 @@ static struct hostsim *hs;
 static struct host_iommu hi;
 static struct dma_as das;
 static unsigned int tail;
+static uint32_t hdev;
 
 /* 4-level first-stage tables at base mapping 4 pages at iova 0..0x3fff to target + i*4K. */
 static void fs_tables(uint64_t base, uint64_t target)
@@ -82,7 +85,8 @@ static void setup_common(bool pri)
 	uint32_t dev;
 	struct hostsim_stats st;
 
-	h = h_new("dt=on,prs=on");
+	/* As the board configures nested mode: caching mode, first stage only. */
+	h = h_new("dt=on,prs=on,cm=on,slts=off,nest=off");
 	hs = hostsim_create(&h->gm, NULL);
 	ck_assert_ptr_nonnull(hs);
 	hostsim_iommu(hs, &hi);
@@ -104,15 +108,21 @@ static void setup_common(bool pri)
 	h_put64(h, PDIR, PTBL | 1);
 	fs_tables(FS_A, 0x200000);
 	fs_tables(FS_B, 0x300000);
-	pasid_entry(0, 1, FS_A);
-	pasid_entry(5, 2, FS_B);
 	w64(h, VTD_RTADDR_REG, ROOT | (1 << 10));
 	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
 	w64(h, VTD_IQT_REG, 0);
 	w64(h, VTD_IQA_REG, QBASE | VTD_IQA_DW | 1);
 	tail = 0;
 	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	/* Translation off: the RID is on the stage-2 parent (guest-physical DMA). */
+	ck_assert_int_eq(hostsim_attachment(hs, dev, HOST_PASID_NONE), 1);
 	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	/* On, with no PASID entry yet: blocked (fail closed), not identity. */
+	ck_assert_int_eq(hostsim_attachment(hs, dev, HOST_PASID_NONE), 0);
+	/* Entries made present after TE: nothing reaches the host until the guest flushes. */
+	pasid_entry(0, 1, FS_A);
+	pasid_entry(5, 2, FS_B);
+	hdev = dev;
 }
 
 static void teardown(void)
@@ -231,11 +241,11 @@ START_TEST(test_replace_and_unbind)
 	ck_assert_uint_eq(st.replace, 1);
 	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
 	ck_assert_uint_eq(v, 0xc0);
-	/* Clear PASID 5: detach, and its DMA is blocked. */
+	/* Clear PASID 5: detach, and its DMA is blocked (detach 1 was the RID's, at TE on). */
 	h_put64(h, PTBL + 5 * 64, 0);
 	drain(pc5, 1);
 	hostsim_get_stats(hs, &st);
-	ck_assert_uint_eq(st.detach, 1);
+	ck_assert_uint_eq(st.detach, 2);
 	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), -EACCES);
 	teardown();
 }
@@ -284,20 +294,410 @@ END_TEST
 START_TEST(test_host_mode)
 {
 	struct viommu_config cfg, out;
-	struct host_iommu_caps hc = { .vtd = true, .nesting = true, .max_pasid_log2 = 10 };
-	char msg[160];
+	struct host_iommu_caps hc = { .vtd = true, .nesting = true, .pasid_attach = true,
+				      .max_pasid_log2 = 10 };
+	char msg[320];
 
-	ck_assert_int_eq(viommu_parse_options("aw=57,dt=on,prs=on", &cfg, msg, sizeof(msg)), 0);
+	/* Options left out are chosen from the host: */
+	ck_assert_int_eq(viommu_parse_options("dt=on", &cfg, msg, sizeof(msg)), 0);
 	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
-	ck_assert_uint_eq(out.aw, 48);           /* host has no FS5LP */
 	ck_assert_uint_eq(out.pasid_bits, 10);
 	ck_assert(!out.prs);                      /* no fault queue */
+	/* nested: caching mode, first stage only (no second stage, no nesting), PT forwarded */
+	ck_assert(out.cm && out.flts && !out.slts && !out.nest && out.pt && out.scalable);
 	ck_assert_ptr_nonnull(strstr(msg, "nested"));
+	ck_assert_ptr_null(strchr(msg, '\n'));
+	/* ... typed ones are checked, and refused with a line that names what works. */
+	ck_assert_int_eq(viommu_parse_options("aw=57", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "aw=48"));
+	ck_assert_int_eq(viommu_parse_options("cm=off", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "leave cm out"));
+	ck_assert_int_eq(viommu_parse_options("pasid-bits=12", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "pasid-bits=10"));
+	ck_assert_int_eq(viommu_parse_options("prs=on,dt=on", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	/* Typed second-stage options pick shadow in auto mode, are refused when nested is forced. */
+	ck_assert_int_eq(viommu_parse_options("slts=on", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	ck_assert(!out.flts && out.slts && out.cm);
+	ck_assert_int_eq(viommu_parse_options("slts=on,host-mode=nested", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	ck_assert_int_eq(viommu_parse_options("host-mode=shadow", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	ck_assert_ptr_nonnull(strstr(msg, "shadow"));
+	ck_assert_int_eq(viommu_parse_options("host-mode=bogus", &cfg, msg, sizeof(msg)), -EINVAL);
+	/* An old host (before 6.15, or a device without PASID): defaults still start, RID only. */
+	hc.max_pasid_log2 = 0;
+	hc.pasid_attach = false;
+	ck_assert_int_eq(viommu_parse_options("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(out.pasid_bits, 1);
+	ck_assert_ptr_nonnull(strstr(msg, "RID only"));
 	/* No nesting: shadow mode, caching mode on, no first stage or page requests. */
 	hc.nesting = false;
 	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
 	ck_assert_ptr_nonnull(strstr(msg, "shadow"));
 	ck_assert(out.cm && !out.flts && !out.prs && out.slts);
+	ck_assert_int_eq(viommu_parse_options("host-mode=nested", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(msg, "host-mode=shadow"));
+	ck_assert_int_eq(viommu_parse_options("flts=on", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), -EINVAL);
+}
+END_TEST
+
+/* The guest-visible CAP/ECAP of the nested configuration: CM, FLTS, PT; no SLTS, no NEST. */
+START_TEST(test_nested_caps_advertise_only_forwardable)
+{
+	struct viommu_config cfg, out;
+	struct host_iommu_caps hc = { .vtd = true, .nesting = true, .pasid_attach = true,
+				      .fault_queue = true, .max_pasid_log2 = 20 };
+	char msg[320];
+	uint64_t cap, ecap;
+
+	hc.vtd_cap = VTD_CAP_FS1GP;
+	hc.vtd_ecap = VTD_ECAP_SRS;
+	ck_assert_int_eq(viommu_parse_options("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	h = h_new_cfg(&out);
+	cap = r64(h, VTD_CAP_REG);
+	ecap = r64(h, VTD_ECAP_REG);
+	ck_assert(cap & VTD_CAP_CM);
+	ck_assert(cap & VTD_CAP_FS1GP);
+	ck_assert(ecap & VTD_ECAP_FLTS);
+	ck_assert(ecap & VTD_ECAP_SRS);
+	ck_assert(ecap & VTD_ECAP_PT);
+	ck_assert(!(ecap & VTD_ECAP_SLTS));
+	ck_assert(!(ecap & VTD_ECAP_NEST));
+	ck_assert_uint_eq(FIELD_GET(VTD_ECAP_PSS, ecap), 19);
+	h_free(h);
+	/* A host stage-1 walker without supervisor requests or 1 GiB pages: not offered. */
+	hc.vtd_cap = 0;
+	hc.vtd_ecap = 0;
+	ck_assert_int_eq(viommu_host_mode(&cfg, &hc, &out, msg, sizeof(msg)), 0);
+	h = h_new_cfg(&out);
+	ck_assert(!(r64(h, VTD_CAP_REG) & VTD_CAP_FS1GP));
+	ck_assert(!(r64(h, VTD_ECAP_REG) & VTD_ECAP_SRS));
+	h_free(h);
+}
+END_TEST
+
+/* ---- fail closed (issue 11) ---- */
+
+static void clear_faults(void)
+{
+	for (int i = 0; i < VTD_NR_FRCD; i++)
+		w32(h, VTD_FRCD_REG(i) + 12, 1u << 31);
+	w32(h, VTD_FSTS_REG, 0x7f);
+}
+
+/* The one recorded fault's reason (0: none), checked for SID and PASID; clears it. */
+static unsigned int fault_of(bool pp, uint32_t pasid)
+{
+	unsigned int fr = 0;
+
+	for (int i = 0; i < VTD_NR_FRCD; i++) {
+		uint64_t hi64 = r64(h, VTD_FRCD_REG(i) + 8);
+
+		if (!(hi64 & VTD_FRCD_HI_F))
+			continue;
+		ck_assert_uint_eq(fr, 0);
+		fr = (unsigned int)FIELD_GET(VTD_FRCD_HI_FR, hi64);
+		ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_SID, hi64), SID);
+		ck_assert_uint_eq(!!(hi64 & VTD_FRCD_HI_PP), pp);
+		if (pp)
+			ck_assert_uint_eq(FIELD_GET(VTD_FRCD_HI_PV, hi64), pasid);
+	}
+	clear_faults();
+	return fr;
+}
+
+static int dma_wr(bool has_pasid, uint32_t pasid, uint64_t iova, uint32_t val)
+{
+	struct dma_req req = { .sid = SID, .has_pasid = has_pasid, .pasid = pasid,
+			       .access = DMA_ACC_WRITE };
+
+	return dma_write(&das, &req, iova, &val, 4);
+}
+
+static const uint64_t pc5[1][2] = { { 0x7 | (1 << 4) | (2ULL << 16) | (5ULL << 32), 0 } };
+static const uint64_t pc_global[1][2] = { { 0x7 | (3 << 4), 0 } };
+
+/* Linux without caching mode never flushes after making an entry present: blocked meanwhile. */
+START_TEST(test_bind_without_flush_is_blocked)
+{
+	uint32_t v = 0;
+
+	setup_common(false);
+	clear_faults();
+	/* Present in memory, never flushed: the device is blocked, nothing is written. */
+	ck_assert_int_eq(dma_wr(true, 5, 0x0, 0xdead), -EACCES);
+	ck_assert_uint_eq(le32_load(h->ram + 0x300000), 0xb0);
+	ck_assert_uint_eq(fault_of(true, 5), 0x59);             /* PASID entry not present */
+	ck_assert_int_eq(dma_wr(false, 0, 0x0, 0xdead), -EACCES);
+	ck_assert_uint_eq(le32_load(h->ram + 0x200000), 0xa0);
+	ck_assert_uint_eq(fault_of(false, 0), 0x59);
+	/* The flush makes it visible. */
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+	teardown();
+}
+END_TEST
+
+/* Entries nestvm cannot forward: blocked, with the fault the spec names; memory untouched. */
+START_TEST(test_unforwardable_entries_are_blocked)
+{
+	static const struct { uint64_t w0, w2; unsigned int fr; } bad[] = {
+		{ (2 << 6) | 1, 0, 0x5B },        /* second-stage only: not advertised in nested mode */
+		{ (3 << 6) | 1, 0, 0x5B },        /* nested: not advertised */
+		{ (1 << 6) | 1, 1ULL << 7, 0x5A }, /* EAFE without ECAP.EAFS: reserved */
+		{ (1 << 6) | 1, 1ULL << 2, 0x5B }, /* FLPM 5-level without CAP.FS5LP */
+		{ (1 << 6) | 1, 2ULL << 2, 0x5B }, /* FLPM reserved value */
+	};
+	uint32_t v = 0;
+
+	setup_common(false);
+	bind_both();
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		clear_faults();
+		h_put64(h, PTBL + 5 * 64, bad[i].w0);
+		h_put64(h, PTBL + 5 * 64 + 16, FS_B | bad[i].w2);
+		drain(pc5, 1);
+		ck_assert_msg(hostsim_attachment(hs, hdev, 5) == 0, "case %u not blocked", i);
+		ck_assert_int_eq(dma_wr(true, 5, 0x0, 0xdead), -EACCES);
+		ck_assert_uint_eq(le32_load(h->ram + 0x300000), 0xb0);
+		ck_assert_uint_eq(fault_of(true, 5), bad[i].fr);
+		/* Fixed again: forwarded again. */
+		pasid_entry(5, 2, FS_B);
+		drain(pc5, 1);
+		ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	}
+	/* SRE is advertised (ECAP.SRS) and the host has it: forwarded. */
+	h_put64(h, PTBL + 5 * 64 + 16, FS_B | 1);
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	/* Pass-through (PT advertised): the stage-2 parent, guest-physical addresses. */
+	h_put64(h, PTBL + 5 * 64, (4 << 6) | 1);
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x300000, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+	teardown();
+}
+END_TEST
+
+/* TE off/on and a new root table re-evaluate every host-backed (device, PASID). */
+START_TEST(test_te_toggle_and_new_root)
+{
+	uint32_t v = 0;
+
+	setup_common(false);
+	bind_both();
+	clear_faults();
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, false);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, HOST_PASID_NONE), 1); /* identity */
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	ck_assert_int_eq(dma_rd(false, 0, 0x200000, &v), 0);
+	ck_assert_uint_eq(v, 0xa0);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), -EACCES);
+	ck_assert_uint_eq(fault_of(true, 5), 0); /* translation off: nothing to record */
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, HOST_PASID_NONE), 2);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xb1);
+	/* A new, empty root table: everything blocked, root entry not present. */
+	w64(h, VTD_RTADDR_REG, 0x140000 | (1 << 10));
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, HOST_PASID_NONE), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	ck_assert_int_eq(dma_wr(false, 0, 0x0, 0xdead), -EACCES);
+	ck_assert_uint_eq(fault_of(false, 0), 0x39);
+	ck_assert_uint_eq(le32_load(h->ram + 0x200000), 0xa0);
+	teardown();
+}
+END_TEST
+
+/* After a refused host call, nestvm's record equals the host's. */
+START_TEST(test_refused_calls_leave_no_stale_stage1)
+{
+	uint32_t v = 0;
+	struct hostsim_stats a, b;
+	struct viommu_host_stats vs;
+	const uint64_t piotlb5[1][2] = { { piotlb_desc(2, 5), 0x0000 } };
+
+	setup_common(false);
+	bind_both();
+	clear_faults();
+	/* The host refuses the replace: the old stage-1 must not stay. */
+	fs_tables(0x130000, 0x380000);
+	h_put64(h, PTBL + 5 * 64 + 16, 0x130000);
+	hostsim_fail(hs, HOSTSIM_OP_ATTACH_S1, -EINVAL, 1);
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), -EACCES);
+	ck_assert_uint_eq(fault_of(true, 5), 0x5B);
+	viommu_get_host_stats(h->v, &vs);
+	ck_assert_uint_eq(vs.errors, 1);
+	/* Later invalidations of that PASID: nothing to send, no host error. */
+	hostsim_get_stats(hs, &a);
+	drain(piotlb5, 1);
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(b.inv_calls, a.inv_calls);
+	viommu_get_host_stats(h->v, &vs);
+	ck_assert_uint_eq(vs.errors, 1);
+	/* The next flush forwards it. */
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+	/* A refused detach: the host still translates, so nestvm keeps it and retries. */
+	h_put64(h, PTBL + 5 * 64, 0);
+	hostsim_fail(hs, HOSTSIM_OP_DETACH, -EBUSY, 1);
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 2);
+	hostsim_get_stats(hs, &a);
+	drain(piotlb5, 1); /* still a host stage-1: its invalidation is still sent */
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(b.inv_calls - a.inv_calls, 1);
+	drain(pc5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	/* A refused invalidation (even of the whole stage-1): blocked, never stale. */
+	pasid_entry(5, 2, FS_B);
+	drain(pc5, 1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x0, &v), 0);
+	hostsim_fail(hs, HOSTSIM_OP_INVALIDATE, -EIO, 2);
+	drain(piotlb5, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	teardown();
+}
+END_TEST
+
+/* Global flushes walk the guest's PASID directory, not the first 64 PASIDs. */
+START_TEST(test_global_flush_walks_directory)
+{
+	static const uint32_t far[] = { 100, 1000, 5000 };
+	struct hostsim_stats a, b;
+	uint32_t v = 0;
+
+	setup_common(false);
+	bind_both();
+	for (unsigned int i = 0; i < ARRAY_SIZE(far); i++) {
+		uint64_t tbl = 0x140000 + 0x1000ULL * i;
+
+		h_put64(h, PDIR + (far[i] >> 6) * 8, tbl | 1);
+		h_put64(h, tbl + (far[i] & 63) * 64, (1 << 6) | 1);
+		h_put64(h, tbl + (far[i] & 63) * 64 + 8, 7);
+		h_put64(h, tbl + (far[i] & 63) * 64 + 16, FS_B);
+	}
+	drain(pc_global, 1);
+	for (unsigned int i = 0; i < ARRAY_SIZE(far); i++) {
+		ck_assert_int_eq(hostsim_attachment(hs, hdev, far[i]), 2);
+		ck_assert_int_eq(dma_rd(true, far[i], 0x2000, &v), 0);
+		ck_assert_uint_eq(v, 0xb2);
+	}
+	/* Unchanged entries: a second global flush makes no host call. */
+	hostsim_get_stats(hs, &a);
+	drain(pc_global, 1);
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(b.attach + b.replace + b.detach + b.parent,
+			  a.attach + a.replace + a.detach + a.parent);
+	/* A directory entry removed: its PASID is detached by the next global flush. */
+	h_put64(h, PDIR + (far[1] >> 6) * 8, 0);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, far[1]), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, far[2]), 2);
+	clear_faults();
+	ck_assert_int_eq(dma_rd(true, far[1], 0x2000, &v), -EACCES);
+	ck_assert_uint_eq(fault_of(true, far[1]), 0x51); /* PASID directory entry not present */
+	teardown();
+}
+END_TEST
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+/* Average time of a global PASID-cache flush (+ wait), in ns (printed, never asserted). */
+static uint64_t time_global_flush(void)
+{
+	const unsigned int reps = 20;
+	uint64_t t0 = now_ns();
+
+	for (unsigned int i = 0; i < reps; i++)
+		drain(pc_global, 1);
+	return (now_ns() - t0) / reps;
+}
+
+/* Thousands of bound PASIDs: one walk binds them, lookups stay cheap, nothing is resent. */
+START_TEST(test_many_pasids)
+{
+	const unsigned int n = 2000, first = 64;
+	struct hostsim_stats a, b;
+	const uint64_t inv[1][2] = { { piotlb_desc(9, 1500), 0x1000 } };
+	uint64_t t_few, t_many;
+
+	setup_common(false);
+	bind_both();
+	t_few = time_global_flush();
+	for (unsigned int i = 0; i < n; i++) {
+		uint32_t p = first + i;
+		uint64_t tbl = 0x140000 + 0x1000ULL * ((p >> 6) - 1);
+
+		h_put64(h, PDIR + (p >> 6) * 8, tbl | 1);
+		h_put64(h, tbl + (p & 63) * 64, (1 << 6) | 1);
+		h_put64(h, tbl + (p & 63) * 64 + 8, 9);
+		h_put64(h, tbl + (p & 63) * 64 + 16, FS_B);
+	}
+	hostsim_get_stats(hs, &a);
+	drain(pc_global, 1);
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(b.attach - a.attach, n);
+	drain(pc_global, 1);
+	hostsim_get_stats(hs, &a);
+	ck_assert_uint_eq(a.attach + a.replace + a.detach, b.attach + b.replace + b.detach);
+	drain(inv, 1);
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(b.inv_calls - a.inv_calls, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, first + n - 1), 2);
+	t_many = time_global_flush();
+	fprintf(stderr, "global PASID-cache flush: %llu ns with 2 bound PASIDs, %llu ns with %u "
+		"(%.1fx)\n", (unsigned long long)t_few, (unsigned long long)t_many, n + 2,
+		t_few ? (double)t_many / (double)t_few : 0.0);
+	teardown();
+}
+END_TEST
+
+/* A hostile directory: huge, partly outside RAM, entries pointing anywhere. Bounded, no host call. */
+START_TEST(test_hostile_directory)
+{
+	struct hostsim_stats a, b;
+	const uint64_t dir = H_RAM_SIZE - 0x2000; /* 16384 entries would run 120 KiB past the end */
+
+	setup_common(false);
+	bind_both();
+	for (uint64_t i = 0; i < 0x2000 / 8; i++)
+		h_put64(h, dir + 8 * i, (i & 1) ? 0xfffffffff000ULL | 1 : (dir & ~0xfffULL) | 1);
+	/* PDTS = 7 (the largest directory), RID_PASID 0 */
+	h_put64(h, CTX + 8 * 32, dir | (7 << 9) | (1 << 3) | 1);
+	hostsim_get_stats(hs, &a);
+	drain(pc_global, 1);
+	hostsim_get_stats(hs, &b);
+	/* The RID's entry and PASID 5 became unreadable or garbage: blocked, nothing bound. */
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, HOST_PASID_NONE), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 5), 0);
+	ck_assert_uint_eq(b.attach + b.replace, a.attach + a.replace);
+	drain(pc_global, 1);
+	teardown();
 }
 END_TEST
 
@@ -313,6 +713,14 @@ int main(void)
 	tcase_add_test(tc, test_replace_and_unbind);
 	tcase_add_test(tc, test_page_request_round_trip);
 	tcase_add_test(tc, test_host_mode);
+	tcase_add_test(tc, test_nested_caps_advertise_only_forwardable);
+	tcase_add_test(tc, test_bind_without_flush_is_blocked);
+	tcase_add_test(tc, test_unforwardable_entries_are_blocked);
+	tcase_add_test(tc, test_te_toggle_and_new_root);
+	tcase_add_test(tc, test_refused_calls_leave_no_stale_stage1);
+	tcase_add_test(tc, test_global_flush_walks_directory);
+	tcase_add_test(tc, test_many_pasids);
+	tcase_add_test(tc, test_hostile_directory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

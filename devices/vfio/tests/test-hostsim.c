@@ -222,6 +222,14 @@ START_TEST(test_permissions_and_stage2)
 	c.pgtbl_gpa = ROOT + 8;
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, HOST_PASID_NONE, &c, &s1), -EINVAL);
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev + 5, HOST_PASID_NONE, &c, &s1), -ENOENT);
+	/* Like Linux's intel-iommu: EAFE needs ECAP.EAFS (absent here); WPE alone is accepted. */
+	c.pgtbl_gpa = ROOT;
+	c.eafe = true;
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, HOST_PASID_NONE, &c, &s1), -EINVAL);
+	c.eafe = false;
+	c.sre = false;
+	c.wpe = true;
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, HOST_PASID_NONE, &c, &s1), 0);
 }
 END_TEST
 

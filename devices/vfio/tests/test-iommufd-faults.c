@@ -17,12 +17,15 @@
 static struct kdouble kd;
 static uint8_t ram[16384] __attribute__((aligned(4096)));
 static unsigned int nr_sink;
+static uint32_t sink_cookie;
 
-static const struct host_s1_config s1cfg = { .pgtbl_gpa = 0x100000, .addr_width = 48 };
+/* The guest allows page requests: stage-1s carry the fault queue (the device has PRI). */
+static const struct host_s1_config s1cfg = { .pgtbl_gpa = 0x100000, .addr_width = 48, .pri = true };
 
 static void sink(void *opaque, const struct host_fault *f)
 {
 	nr_sink++;
+	sink_cookie = f->cookie;
 }
 
 /* What one run saw: the call count, and whether the nesting features came up. */
@@ -63,7 +66,7 @@ static void scenario(unsigned int n, int e, struct run *ret)
 		{ 0x1000, 1, true }, { 0x200000, 512, false }, { 0, HOST_INV_ALL_PAGES, false },
 	};
 	struct ifd_pgfault pf = { .flags = IFD_PGFAULT_LAST_PAGE, .grpid = 1, .perm = IFD_PERM_READ,
-				  .addr = 0x3000, .cookie = 9 };
+				  .addr = 0x3000 };
 	struct iommufd_sys sys;
 	struct iommufd_backend *b;
 	struct host_iommu hi;
@@ -73,6 +76,7 @@ static void scenario(unsigned int n, int e, struct run *ret)
 	int r;
 
 	kd_init(&kd, 615);
+	kd.dev_pri[1] = true;
 	kd.fail_call = n;
 	kd.fail_errno = e;
 	kd_sys(&kd, &sys);
@@ -97,6 +101,9 @@ static void scenario(unsigned int n, int e, struct run *ret)
 	}
 	ret->added = true;
 	iommufd_backend_iommu(b, &hi);
+	/* What vfio-pt does once the model found ATS + PRI and the guest enabled PRI. */
+	ck_assert_int_eq(iommufd_backend_set_host_pri(b, dev, true), 0);
+	ck_assert_int_eq(iommufd_backend_set_guest_pri(b, dev, true), 0);
 	ck_assert_int_eq(hi.ops->get_caps(hi.be, dev, &ret->caps), 0);
 	/* A feature may only go missing when a probe got the injected error, and then it says so. */
 	if (!ret->caps.nesting || !ret->caps.fault_queue || !ret->caps.pasid_attach)
@@ -131,7 +138,7 @@ static void scenario(unsigned int n, int e, struct run *ret)
 		}
 		ck_assert_int_eq(r, 1);
 		ck_assert_uint_eq(nr_sink, 1);
-		STEP(hi.ops->page_response(hi.be, dev, 9, HOST_RESP_SUCCESS));
+		STEP(hi.ops->page_response(hi.be, dev, sink_cookie, HOST_RESP_SUCCESS));
 	}
 	if (ret->caps.nesting) {
 		/* Replace: on failure the old stage-1 stays attached. */

@@ -71,6 +71,108 @@ START_TEST(test_capabilities)
 }
 END_TEST
 
+static unsigned int pri_calls;
+static bool pri_last;
+
+static void pri_cb(void *opaque, bool on)
+{
+	pri_calls++;
+	pri_last = on;
+	ck_assert_ptr_eq(opaque, &pri_calls);
+}
+
+/* Gives the fake function ATS (queue depth 5, page aligned) and, if pri, PRI after PASID. */
+static void add_ats_pri(struct fake *f, bool pri)
+{
+	le32_store(f->cfg + 0x100, PCI_EXT_CAP_ID_PASID | (1u << 16) | (0x110u << 20));
+	le32_store(f->cfg + 0x110, PCI_EXT_CAP_ID_ATS | (1u << 16) | ((pri ? 0x120u : 0) << 20));
+	le16_store(f->cfg + 0x114, 5 | PCI_ATS_CAP_PAGE_ALIGNED);
+	if (!pri)
+		return;
+	le32_store(f->cfg + 0x120, PCI_EXT_CAP_ID_PRI | (1u << 16));
+	le16_store(f->cfg + 0x126, PCI_PRI_STATUS_STOPPED | PCI_PRI_STATUS_PASID);
+	le32_store(f->cfg + 0x128, 0x40);
+}
+
+static struct vfio_pci *create_with(struct env *e, bool ats, bool pri)
+{
+	struct vfio_pci_config cfg = { .pasid_bits = 20, .ats = ats, .pri = pri,
+				       .pri_changed = pri_cb, .opaque = &pri_calls };
+
+	e->d = vfio_pci_create(&e->sys, DEV_FD, e->host, SLOT, &cfg, e->err, sizeof(e->err));
+	ck_assert_msg(e->d != NULL, "%s", e->err);
+	return e->d;
+}
+
+/*
+ * Issue 11 item 9: the host function's ATS and PRI reach the guest (they never did), with
+ * their enables virtual: the guest's PRI enable is reported, never written to the device.
+ */
+START_TEST(test_ats_pri_exposed)
+{
+	struct env *e = env_new_cfg(20, false);
+	unsigned int ats, pri;
+	uint8_t host[0x20];
+
+	add_ats_pri(&e->f, true);
+	memcpy(host, e->f.cfg + 0x110, sizeof(host));
+	create_with(e, true, true);
+	ck_assert(vfio_pci_host_pri(e->d));
+	ats = pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_ATS);
+	pri = pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PRI);
+	ck_assert_uint_ne(ats, 0);
+	ck_assert_uint_ne(pri, 0);
+	ck_assert_uint_ne(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PASID), 0);
+	ck_assert_uint_eq(cfg_rd(e, ats + PCI_ATS_CAP, 2), 5 | PCI_ATS_CAP_PAGE_ALIGNED);
+	ck_assert_uint_eq(cfg_rd(e, pri + PCI_PRI_MAX_REQ, 4), 0x40);
+	ck_assert_uint_eq(cfg_rd(e, pri + PCI_PRI_STATUS, 2), PCI_PRI_STATUS_STOPPED | PCI_PRI_STATUS_PASID);
+	/* ATS enable + STU: stored for the guest, the device's own register untouched. */
+	cfg_wr(e, ats + PCI_ATS_CTRL, PCI_ATS_CTRL_ENABLE | 2, 2);
+	ck_assert_uint_eq(cfg_rd(e, ats + PCI_ATS_CTRL, 2), PCI_ATS_CTRL_ENABLE | 2);
+	/* PRI: allocation and enable stored; the enable reported once per change. */
+	pri_calls = 0;
+	cfg_wr(e, pri + PCI_PRI_ALLOC_REQ, 0x20, 4);
+	ck_assert_uint_eq(cfg_rd(e, pri + PCI_PRI_ALLOC_REQ, 4), 0x20);
+	ck_assert_uint_eq(pri_calls, 0);
+	cfg_wr(e, pri + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE, 2);
+	ck_assert_uint_eq(pri_calls, 1);
+	ck_assert(pri_last);
+	ck_assert_uint_eq(cfg_rd(e, pri + PCI_PRI_STATUS, 2) & PCI_PRI_STATUS_STOPPED, 0);
+	cfg_wr(e, pri + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE, 2);
+	ck_assert_uint_eq(pri_calls, 1);
+	ck_assert_int_eq(memcmp(host, e->f.cfg + 0x110, sizeof(host)), 0);
+	cfg_wr(e, pri + PCI_PRI_CTRL, 0, 2);
+	ck_assert_uint_eq(pri_calls, 2);
+	ck_assert(!pri_last);
+	ck_assert_uint_ne(cfg_rd(e, pri + PCI_PRI_STATUS, 2) & PCI_PRI_STATUS_STOPPED, 0);
+	/* A machine reset turns the guest's PRI off (and says so). */
+	cfg_wr(e, pri + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE, 2);
+	ck_assert(pri_last);
+	pci_host_reset(e->host);
+	ck_assert(!pri_last);
+	ck_assert_uint_eq(cfg_rd(e, pri + PCI_PRI_CTRL, 2), 0);
+	env_free(e);
+
+	/* Not asked for (no IOMMU to back them): hidden, but the host's PRI is still known. */
+	e = env_new_cfg(20, false);
+	add_ats_pri(&e->f, true);
+	create_with(e, false, false);
+	ck_assert(vfio_pci_host_pri(e->d));
+	ck_assert_uint_eq(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_ATS), 0);
+	ck_assert_uint_eq(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PRI), 0);
+	env_free(e);
+
+	/* ATS without PRI on the host: ATS shown, no PRI, no page requests. */
+	e = env_new_cfg(20, false);
+	add_ats_pri(&e->f, false);
+	create_with(e, true, true);
+	ck_assert(!vfio_pci_host_pri(e->d));
+	ck_assert_uint_ne(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_ATS), 0);
+	ck_assert_uint_eq(pci_find_ext_cap(pd(e), PCI_EXT_CAP_ID_PRI), 0);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_vendor_cap_passthrough)
 {
 	struct env *e = env_new();
@@ -453,6 +555,7 @@ int main(void)
 
 	tcase_add_test(tc, test_ids_and_bar_sizing);
 	tcase_add_test(tc, test_capabilities);
+	tcase_add_test(tc, test_ats_pri_exposed);
 	tcase_add_test(tc, test_vendor_cap_passthrough);
 	tcase_add_test(tc, test_command_forwarded);
 	tcase_add_test(tc, test_intx);

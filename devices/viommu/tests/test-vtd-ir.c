@@ -132,9 +132,16 @@ START_TEST(test_caps_and_options)
 	ck_assert(c.ir && c.eim);
 	ck_assert_int_eq(viommu_parse_options("ir=on,eim=off", &c, err, sizeof(err)), 0);
 	ck_assert(c.ir && !c.eim);
+	/* The default unit carries IR and EIM; options only take them away. */
 	ck_assert_int_eq(viommu_parse_options("", &c, err, sizeof(err)), 0);
+	ck_assert(c.ir && c.eim);
+	ck_assert_int_eq(viommu_parse_options("mode=legacy", &c, err, sizeof(err)), 0);
+	ck_assert(c.ir && c.eim);
+	ck_assert_int_eq(viommu_parse_options("eim=off", &c, err, sizeof(err)), 0);
+	ck_assert(c.ir && !c.eim);
+	ck_assert_int_eq(viommu_parse_options("ir=off", &c, err, sizeof(err)), 0);
 	ck_assert(!c.ir && !c.eim);
-	ck_assert_int_eq(viommu_parse_options("eim=on", &c, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(viommu_parse_options("ir=off,eim=on", &c, err, sizeof(err)), -EINVAL);
 	ck_assert_int_eq(viommu_parse_options("ir=maybe", &c, err, sizeof(err)), -EINVAL);
 
 	h = h_new("ir=on");
@@ -153,6 +160,11 @@ START_TEST(test_caps_and_options)
 	h_free(h);
 
 	h = h_new("");
+	ck_assert(viommu_ecap(h->v) & VTD_ECAP_IR);
+	ck_assert(viommu_ecap(h->v) & VTD_ECAP_EIM);
+	h_free(h);
+
+	h = h_new("ir=off");
 	ck_assert(!(viommu_ecap(h->v) & (VTD_ECAP_IR | VTD_ECAP_EIM)));
 	w64(h, VTD_IRTA_REG, ~0ULL);
 	ck_assert_uint_eq(r64(h, VTD_IRTA_REG), 0);

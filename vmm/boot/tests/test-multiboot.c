@@ -166,6 +166,33 @@ START_TEST(test_modules_and_cmdline)
 }
 END_TEST
 
+/* QEMU's and GRUB's convention: "<kernel file> <append text>", argv[0] first. */
+START_TEST(test_cmdline_kernel_name)
+{
+	struct test_elf e;
+	struct boot_entry ent;
+	size_t len = simple_elf(&e, 0);
+	static char big[0x1f000 - 0x10100];
+
+	vm.cfg.kernel_name = "/boot/test.elf";
+	vm.cfg.cmdline = "-v one two";
+	ck_assert_int_eq(load(len, &ent), 0);
+	ck_assert_str_eq(gstr(g32(MBI + 16)), "/boot/test.elf -v one two");
+	ck_assert_uint_ne(g32(MBI) & 4, 0);
+	/* No -append: the name and one space, as QEMU writes it. */
+	vm.cfg.cmdline = NULL;
+	ck_assert_int_eq(load(len, &ent), 0);
+	ck_assert_str_eq(gstr(g32(MBI + 16)), "/boot/test.elf ");
+	/* The loader name stays separate. */
+	ck_assert_str_eq(gstr(g32(MBI + 64)), "nestvm");
+	/* A name that with its arguments overflows the boot data area fails cleanly. */
+	memset(big, 'n', sizeof(big) - 1);
+	vm.cfg.kernel_name = big;
+	ck_assert_int_eq(load(len, &ent), -ENOMEM);
+	vm.cfg.kernel_name = NULL;
+}
+END_TEST
+
 START_TEST(test_aout_kludge)
 {
 	struct boot_entry ent;
@@ -469,6 +496,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_elf32_basic);
 	tcase_add_test(tc, test_modules_and_cmdline);
+	tcase_add_test(tc, test_cmdline_kernel_name);
 	tcase_add_test(tc, test_aout_kludge);
 	tcase_add_test(tc, test_aout_rejects);
 	tcase_add_test(tc, test_header_search);
