@@ -226,6 +226,10 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		status = (ret == -ENOEXEC || ret == -EINVAL) ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
+	/* The images are in guest RAM now: their buffers would stay resident for the whole run. */
+	for (unsigned int i = 0; i < nfiles; i++)
+		free(files[i].data);
+	nfiles = 0;
 	log_info("machine", "booting %s kernel '%s' with %u vCPU(s), %llu MiB", fmt, cfg->kernel_path,
 		 cfg->nr_cpus, (unsigned long long)(cfg->ram_size >> 20));
 	ret = vcpus_create(m);
