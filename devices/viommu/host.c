@@ -371,8 +371,11 @@ static void decode_pe(const struct viommu *v, const struct host_dev *d, const st
 	}
 	if (pgtt != VTD_PE_PGTT_FS)
 		return; /* second-stage / nested / reserved: not advertised in nested mode */
-	/* SRE needs ECAP.SRS, EAFE needs ECAP.EAFS (never offered): reserved otherwise. */
-	if ((vtd_pe_sre(pe) && !(v->ecap & VTD_ECAP_SRS)) || vtd_pe_eafe(pe)) {
+	/*
+	 * SRE needs ECAP.SRS, EAFE needs ECAP.EAFS and ERE needs ECAP.ERS (both never offered):
+	 * reserved otherwise. WPE is forwarded as is (it only matters with SRE, as on the host).
+	 */
+	if ((vtd_pe_sre(pe) && !(v->ecap & VTD_ECAP_SRS)) || vtd_pe_eafe(pe) || vtd_pe_ere(pe)) {
 		w->reason = VTD_FR_SM_PE_RSVD;
 		return;
 	}
