@@ -172,6 +172,11 @@ for r in ${RUNS//,/ }; do
 	d1=$([ -n "$t0" ] && [ -n "$t1" ] && echo "$t1 - $t0" | bc || echo -)
 	d2=$([ -n "$t0" ] && [ -n "$t2" ] && echo "$t2 - $t0" | bc || echo -)
 	printf 'BENCH %-12s %9ss %11ss %8s\n' "$r" "$d1" "$d2" "${rc:-none}"
+	case $r in qemu*) q_init=$d1 ;; esac
+	# Time to /init of each nestvm run against the group's QEMU run (same L1 boot).
+	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
+		printf 'BENCH %-12s to /init / QEMU = %s (goal <= 0.7)\n' "$r" \
+			"$(echo "scale=2; $d1 / $q_init" | bc)" ;; esac
 done
 
 for r in ${RUNS//,/ }; do
