@@ -19,6 +19,7 @@
 
 void kd_init(struct kdouble *kd, unsigned int kver)
 {
+	kd_fini(kd); /* what an earlier run of the same double allocated */
 	memset(kd, 0, sizeof(*kd));
 	kd->kver = kver;
 	kd->vtd = kd->nest = kd->errata = true;

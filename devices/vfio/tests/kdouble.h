@@ -108,8 +108,9 @@ struct kdouble {
 };
 
 /*
- * A VT-d host with nesting and the given kernel version; 4 device nodes vfio0..vfio3.
- * kd_fini frees what the double allocated (call it before kd_init on a used double).
+ * A VT-d host with nesting and the given kernel version; 4 device nodes vfio0..vfio3. kd must
+ * be zeroed (static, calloc) or a double used before: kd_init frees what the earlier run
+ * allocated. kd_fini frees it too (before the memory holding the double goes away).
  */
 void kd_init(struct kdouble *kd, unsigned int kver);
 void kd_fini(struct kdouble *kd);

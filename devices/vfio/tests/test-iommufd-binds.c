@@ -175,7 +175,6 @@ START_TEST(test_pasid_width)
 	finish();
 
 	/* A device with 5 PASID bits: 31 binds, 32 is refused by the backend and the kernel. */
-	kd_fini(&kd);
 	kd_init(&kd, 615);
 	kd.max_pasid_log2 = 5;
 	kd_sys(&kd, &sys);
