@@ -547,15 +547,18 @@ static void remove_bind(struct ifd_dev *d, struct ifd_bind *bd)
 }
 
 /*
- * A PASID the host can take for this device: PASID attach supported, and the PASID within
- * the width the host reported (the width the guest is offered at most; the kernel refuses
- * the others with EINVAL, iommu_attach_device_pasid).
+ * A PASID the host can take for this device: PASID attach supported, the PASID within the
+ * width the host reported (the width the guest is offered at most), and not 0, which the
+ * host keeps for the RID (IOMMU_NO_PASID). The kernel refuses the others with EINVAL
+ * (iommu_attach_device_pasid); they are refused here before any host call.
  */
 static int pasid_usable(const struct ifd_dev *d, uint32_t pasid)
 {
 	if (!d->caps.pasid_attach)
 		return -EOPNOTSUPP;
-	return d->caps.max_pasid_log2 < 32 && (pasid >> d->caps.max_pasid_log2) ? -EINVAL : 0;
+	if (!pasid || (d->caps.max_pasid_log2 < 32 && (pasid >> d->caps.max_pasid_log2)))
+		return -EINVAL;
+	return 0;
 }
 
 static int ifd_get_caps(void *be, uint32_t dev, struct host_iommu_caps *ret)

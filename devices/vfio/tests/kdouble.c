@@ -180,10 +180,14 @@ uint32_t kd_pasid_pt(const struct kdouble *kd, unsigned int dv, uint32_t pasid)
 	return found ? kd->devs[dv].pasids[i].pt : 0;
 }
 
-/* The PASIDs a device may use: below 2^max_pasid_log2, none without the capability. */
+/*
+ * The PASIDs a device may attach (iommu_attach_device_pasid): not IOMMU_NO_PASID (0, the
+ * RID's), below 2^max_pasid_log2, none without the capability.
+ */
 static bool pasid_in_range(const struct kdouble *kd, uint32_t pasid)
 {
-	return kd->max_pasid_log2 && kd->max_pasid_log2 < 32 && !(pasid >> kd->max_pasid_log2);
+	return pasid && kd->max_pasid_log2 && kd->max_pasid_log2 < 32 &&
+	       !(pasid >> kd->max_pasid_log2);
 }
 
 static void unuse(struct kdouble *kd, uint32_t id)
@@ -685,8 +689,9 @@ static int vfio_detach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_de
 	uint32_t *slot;
 
 	if (!dv->bound || d->argsz < 8 || (d->flags & ~IFD_DETACH_PASID) ||
-	    (pasid && (kd->kver < 615 || d->argsz < 12 || !pasid_in_range(kd, d->pasid))))
+	    (pasid && (kd->kver < 615 || d->argsz < 12)))
 		return -EINVAL;
+	/* vfio_df_ioctl_detach_pt: a PASID detach returns 0 whatever was attached (or not). */
 	if (pasid) {
 		unuse(kd, kd_pasid_pt(kd, (unsigned int)(dv - kd->devs), d->pasid));
 		pasid_remove(dv, d->pasid);

@@ -154,8 +154,9 @@ START_TEST(test_close_with_many_binds)
 END_TEST
 
 /*
- * The edges of the advertised width: the highest PASID binds, the first one past it is the
- * kernel's EINVAL (refused before any host call); a device with a narrower width is held to it.
+ * The edges of the advertised width: the highest PASID binds, the first one past it (and
+ * PASID 0) is the kernel's EINVAL, refused before any host call; a device with a narrower
+ * width is held to it.
  */
 START_TEST(test_pasid_width)
 {
@@ -170,7 +171,22 @@ START_TEST(test_pasid_width)
 	before = kd.nr_sys;
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 0x100000, &s1cfg, &s1), -EINVAL);
 	ck_assert_int_eq(hi.ops->attach_parent(hi.be, dev, 0x100000), -EINVAL);
+	/* PASID 0 is the host's own name for the RID: never a PASID attach. */
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 0, &s1cfg, &s1), -EINVAL);
+	ck_assert_int_eq(hi.ops->attach_parent(hi.be, dev, 0), -EINVAL);
 	ck_assert_uint_eq(kd.nr_sys, before);
+	/* The double's own rules, asked directly: attach EINVAL, detach 0 (the kernel's). */
+	{
+		struct ifd_vfio_attach at = { .argsz = 16, .flags = IFD_ATTACH_PASID, .pt_id = s1 };
+		struct ifd_vfio_detach dt = { .argsz = 12, .flags = IFD_DETACH_PASID, .pasid = 0x100000 };
+
+		at.pasid = 0;
+		ck_assert_int_eq(sys.ioctl(&kd, kd.devs[1].fd, IFD_VFIO_ATTACH, &at), -EINVAL);
+		at.pasid = 0x100000;
+		ck_assert_int_eq(sys.ioctl(&kd, kd.devs[1].fd, IFD_VFIO_ATTACH, &at), -EINVAL);
+		ck_assert_int_eq(sys.ioctl(&kd, kd.devs[1].fd, IFD_VFIO_DETACH, &dt), 0);
+		ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 0xfffff), s1);
+	}
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 0xfffff), 0);
 	finish();
 
