@@ -141,7 +141,8 @@ static void processed(struct host_env *e, const uint64_t *d)
 	uint32_t pasid = (uint32_t)(d[0] >> 32) & 0xfffff;
 	uint64_t page = (d[1] >> 12), am = d[1] & 0x3f;
 
-	if ((type == 0x7 && g == 3) || type == 0x1) {
+	/* Global and domain-selective PASID-cache and context-cache flushes re-read every entry. */
+	if ((type == 0x7 && g != 1) || type == 0x1) {
 		memcpy(e->snap, e->pe, sizeof(e->snap));
 		e->selective = false;
 		return;
@@ -229,8 +230,10 @@ static void dma(struct host_env *e, int k, int i)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fz f = { data, size };
-	struct viommu_config cfg;
+	struct viommu_config cfg, nc;
+	struct host_iommu_caps caps;
 	struct host_env *e = calloc(1, sizeof(*e));
+	char msg[200];
 	uint32_t dev;
 	uint8_t c;
 
@@ -238,9 +241,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env = e;
 	fz_ram_reset(&ram, FZ_RAM_SIZE);
 	c = fz_u8(&f);
-	FZ_CHECK(viommu_parse_options((c & 2) ? "mode=scalable,dt=on,prs=on" : "mode=scalable",
-				      &cfg, NULL, 0) == 0);
-	fz_vtd_create(&e->t, &cfg, &ram.gm);
 	e->hs = hostsim_create(&ram.gm, NULL);
 	FZ_CHECK(e->hs != NULL);
 	hostsim_iommu(e->hs, &e->inner);
@@ -250,6 +250,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	e->outer = (struct host_iommu){ .ops = &e->ops, .be = e->inner.be, .name = "fuzz" };
 	FZ_CHECK(hostsim_add_device(e->hs, c & 1, &dev) == 0);
 	FZ_CHECK(hostsim_dma_as(e->hs, dev, &e->das) == 0);
+	/* The unit's configuration as the launcher derives it from the host (nested). */
+	FZ_CHECK(e->inner.ops->get_caps(e->inner.be, dev, &caps) == 0);
+	FZ_CHECK(viommu_parse_options((c & 2) ? "host-mode=nested,dt=on,prs=on" : "host-mode=nested",
+				      &cfg, msg, sizeof(msg)) == 0);
+	FZ_CHECK(viommu_host_mode(&cfg, &caps, &nc, msg, sizeof(msg)) == 0);
+	fz_vtd_create(&e->t, &nc, &ram.gm);
 	FZ_CHECK(viommu_attach_host_device(e->t.v, FZ_SID, &e->outer, dev) == 0);
 
 	for (uint64_t p = 0; p < 64; p++)

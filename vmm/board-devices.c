@@ -18,6 +18,7 @@
 #include "devices/pci/pci.h"
 #include "devices/platform/platform.h"
 #include "devices/rtc/rtc.h"
+#include "devices/testdev/testdev.h"
 #include "devices/uart/uart.h"
 #include "devices/vfio/vfio-pci.h"
 #include "devices/vfio/vfio-pt.h"
@@ -49,6 +50,8 @@ static void destroy_pci_host(void *d) { pci_host_destroy(d); }
 static void destroy_edu(void *d) { edu_destroy(d); }
 static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
+static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
+static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
 
 /*
  * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
@@ -118,6 +121,8 @@ static int create_isa(struct machine *m, int isa)
 			ret = record(m, fw, destroy_fwcfg);
 			if (!ret)
 				ret = fwcfg_add_file(fw, "etc/board.dtb", m->fdt, fdt_totalsize(m->fdt));
+		} else if (!fdt_node_check_compatible(fdt, node, "qemu,pc-testdev")) {
+			ret = record(m, pc_testdev_create(&m->bus, &m->irq, &m->gmem), destroy_pc_testdev);
 		}
 		if (ret)
 			return ret;
@@ -458,6 +463,8 @@ static int create_pci(struct machine *m, int pci)
 			continue;
 		if (!strcmp(model, "edu")) {
 			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
+		} else if (!strcmp(model, "pci-testdev")) {
+			ret = record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
 		} else if (!strcmp(model, "vfio-pci")) {
@@ -571,7 +578,8 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 	struct host_iommu_caps caps;
 	struct pasid_dma_config pc;
 	struct board_host *bh;
-	bool want = false;
+	bool want = false, host_prq = false;
+	unsigned int dev_bits = 20;
 	char msg[240];
 	int r;
 
@@ -580,7 +588,13 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 			continue;
 		if (pasid_dma_parse_options(cfg->devices[i].opts, &pc, err, errlen))
 			return -EINVAL;
-		want = want || pc.backend == PDMA_BACKEND_HOSTSIM;
+		if (pc.backend != PDMA_BACKEND_HOSTSIM)
+			continue;
+		want = true;
+		host_prq = host_prq || pc.host_prq;
+		/* The devices' PASID width bounds what the guest is offered (at least the RID's). */
+		if (pc.pasid_bits < dev_bits)
+			dev_bits = pc.pasid_bits ? pc.pasid_bits : 1;
 	}
 	if (!want)
 		return 0;
@@ -617,6 +631,20 @@ int board_configure_host(struct machine *m, char *err, size_t errlen)
 			 "host I/O address space to shadow into): leave host-mode, flts, slts, nest and "
 			 "mode out");
 		r = -EINVAL;
+	}
+	if (r) {
+		snprintf(err, errlen, "%s", msg);
+		return r;
+	}
+	/* Options left out also follow the devices: PASID width, page requests (need dt). */
+	if (!(vc->given & VIOMMU_GIVEN_PASID_BITS) && nc.pasid_bits > dev_bits) {
+		nc.pasid_bits = dev_bits;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg)); /* the line says it */
+	}
+	if (!r && host_prq && caps.fault_queue && !(vc->given & VIOMMU_GIVEN_PRS) &&
+	    (nc.dt || !(vc->given & VIOMMU_GIVEN_DT))) {
+		nc.prs = nc.dt = true;
+		r = viommu_host_mode(&nc, &caps, &nc, msg, sizeof(msg));
 	}
 	if (r) {
 		snprintf(err, errlen, "%s", msg);

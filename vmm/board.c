@@ -22,9 +22,45 @@ static const struct board_model models[] = {
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)" },
 	{ "vtd", false, 0, 0, false,
-	  "vtd: VT-d vIOMMU at 0xfed90000 (options: docs/viommu.md; with host-backed devices\n"
-	  "       host-mode=auto|nested|shadow, other options left out are chosen from the host)" },
+	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
+	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
+	  "       chosen from the host)" },
+	{ "pc-testdev", false, 0, 0, false,
+	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "
+	  "(docs/usage.md)" },
+	{ "pci-testdev", true, 0x1b36, 0x0005, false,
+	  "pci-testdev: QEMU's PCI exit-test device (1b36:0005; docs/usage.md)" },
 };
+
+/* The test devices take no options (but a PCI one may get addr=); one pc-testdev at most. */
+static int check_test_devices(const struct machine_config *cfg, char *err, size_t errlen)
+{
+	unsigned int pc = 0;
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		const struct device_spec *d = &cfg->devices[i];
+
+		if (strcmp(d->model, "pc-testdev") && strcmp(d->model, "pci-testdev"))
+			continue;
+		if (d->opts[0]) {
+			snprintf(err, errlen, "device %s takes no options (got '%s')", d->model, d->opts);
+			return -EINVAL;
+		}
+		if (!strcmp(d->model, "pc-testdev") && ++pc > 1) {
+			snprintf(err, errlen, "only one -device pc-testdev is supported (fixed ports)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+bool board_has_model(const struct machine_config *cfg, const char *model)
+{
+	for (unsigned int i = 0; i < cfg->nr_devices; i++)
+		if (!strcmp(cfg->devices[i].model, model))
+			return true;
+	return false;
+}
 
 const struct board_model *board_find_model(const char *name)
 {
@@ -50,6 +86,9 @@ int board_assign_slots(struct machine_config *cfg, char *err, size_t errlen)
 {
 	/* Slot 0: host bridge; 31 (00:1f.0): the IOAPIC's source-id in the DMAR table. */
 	uint32_t used = 1u | (1u << 31);
+
+	if (check_test_devices(cfg, err, errlen))
+		return -EINVAL;
 
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
 		struct device_spec *d = &cfg->devices[i];
@@ -140,7 +179,7 @@ static void w_reg64(struct fdtw *w, uint64_t addr, uint64_t size)
 	w_cells(w, "reg", c, 4);
 }
 
-static void add_isa(struct fdtw *w)
+static void add_isa(struct fdtw *w, const struct machine_config *cfg)
 {
 	char name[32];
 
@@ -182,6 +221,14 @@ static void add_isa(struct fdtw *w)
 	w_cells(w, "reg", (uint32_t[]){ BOARD_PM_PORT, 16 }, 2);
 	w_u32(w, "interrupts", BOARD_SCI_GSI);
 	w_end(w);
+
+	/* QEMU's pc-testdev: reg is its first port block; 0x2000 and 0xff000000 are fixed too. */
+	if (board_has_model(cfg, "pc-testdev")) {
+		w_begin(w, "testdev@e0");
+		w_str(w, "compatible", "qemu,pc-testdev");
+		w_cells(w, "reg", (uint32_t[]){ 0xe0, 12 }, 2);
+		w_end(w);
+	}
 
 	w_end(w);
 }
@@ -304,7 +351,7 @@ int board_build_fdt(struct machine *m, char *err, size_t errlen)
 	w_end(&w);
 
 	add_pci(&w, cfg);
-	add_isa(&w);
+	add_isa(&w, cfg);
 	if (m->vtd.present)
 		add_viommu(&w, &m->vtd);
 

@@ -24,5 +24,7 @@ void board_list_models(FILE *out);
 unsigned int board_intx_gsi(unsigned int slot, unsigned int pin);
 /* Gives every PCI -device a slot (explicit addr= first, then the first free from 3). */
 int board_assign_slots(struct machine_config *cfg, char *err, size_t errlen);
+/* True if some -device names model. */
+bool board_has_model(const struct machine_config *cfg, const char *model);
 
 #endif

@@ -15,6 +15,7 @@
 #define FWCFG_KEY_ID 0x0001
 #define FWCFG_KEY_RAM_SIZE 0x0003
 #define FWCFG_KEY_NB_CPUS 0x0005
+#define FWCFG_KEY_MAX_CPUS 0x000f /* QEMU: the -smp maxcpus; nestvm has no CPU hotplug */
 #define FWCFG_KEY_FILE_DIR 0x0019
 #define FWCFG_KEY_FILE_FIRST 0x0020
 #define FWCFG_KEY_WRITE_CHANNEL BIT_ULL(14)

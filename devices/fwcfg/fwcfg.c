@@ -66,6 +66,7 @@ static void lookup(const struct fwcfg *fw, uint16_t key, const uint8_t **ret_dat
 		len = sizeof(fw->ram_size);
 		break;
 	case FWCFG_KEY_NB_CPUS:
+	case FWCFG_KEY_MAX_CPUS:
 		data = fw->nr_cpus;
 		len = sizeof(fw->nr_cpus);
 		break;

@@ -201,8 +201,9 @@ static uint64_t window_read(struct pci_host *h, bool io, uint64_t addr, unsigned
 	uint64_t off, v;
 	struct pci_dev *dev = decode(h, io, addr, size, &bar, &off);
 
+	/* No BAR decodes it: what an unclaimed access reads (QEMU: ports all-ones, memory 0). */
 	if (!dev)
-		return bus_ones(size);
+		return bus_unclaimed_read(io ? BUS_PIO : BUS_MMIO, size);
 	if (pci_msix_bar_read(dev, bar, off, size, &v))
 		return v;
 	if (!dev->ops || !dev->ops->bar_read)

@@ -55,6 +55,7 @@ struct ifd_dev {
 struct iommufd_backend {
 	struct iommufd_sys sys;
 	pthread_mutex_t lock;
+	pthread_mutex_t fault_lock; /* one process_faults at a time (frec, fconv) */
 	int fd;
 	uint32_t ioas, parent, fault_id;
 	int fault_fd;
@@ -171,6 +172,7 @@ int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
 	b->sys = sys ? *sys : real_sys;
 	b->fault_fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_mutex_init(&b->fault_lock, NULL);
 	b->fd = b->sys.open(b->sys.ctx, path ? path : "/dev/iommu", O_RDWR | O_CLOEXEC);
 	if (b->fd < 0) {
 		r = b->fd;
@@ -189,6 +191,7 @@ int iommufd_backend_open(const struct iommufd_sys *sys, const char *path,
 err_close:
 	b->sys.close(b->sys.ctx, b->fd);
 err_free:
+	pthread_mutex_destroy(&b->fault_lock);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 	return r;
@@ -396,6 +399,7 @@ void iommufd_backend_close(struct iommufd_backend *b)
 	b->sys.close(b->sys.ctx, b->fd);
 	free(b->frec);
 	free(b->fconv);
+	pthread_mutex_destroy(&b->fault_lock);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
@@ -485,10 +489,14 @@ static int for_each_allowed(struct iommufd_backend *b, uint64_t gpa, uint64_t le
 
 		if (s > e)
 			continue;
-		s = (s + 4095) & ~4095ULL;
-		if (e - s + 1 < 4096 || s > e)
+		if (s & 4095) {
+			if (s > UINT64_MAX - 4095)
+				continue;
+			s = (s + 4095) & ~4095ULL;
+		}
+		if (s > e || e - s < 4095)
 			continue;
-		e = ((e + 1) & ~4095ULL) - 1;
+		e = s + ((e - s + 1) & ~4095ULL) - 1; /* whole pages only */
 		covered += e - s + 1;
 		r = fn(b, s, e - s + 1, s - gpa, arg);
 	}
@@ -802,9 +810,12 @@ static int ifd_process_faults(void *be)
 
 	if (!b->have_fault)
 		return 0;
+	pthread_mutex_lock(&b->fault_lock);
 	n = b->sys.read(b->sys.ctx, b->fault_fd, b->frec, IFD_FAULT_BATCH * sizeof(*b->frec));
-	if (n < 0)
+	if (n < 0) {
+		pthread_mutex_unlock(&b->fault_lock);
 		return n == -EAGAIN ? 0 : (int)n;
+	}
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < (size_t)n / sizeof(b->frec[0]); i++) {
 		const struct ifd_pgfault *rec = &b->frec[i];
@@ -829,6 +840,7 @@ static int ifd_process_faults(void *be)
 	pthread_mutex_unlock(&b->lock);
 	for (unsigned int i = 0; fn && i < nf; i++)
 		fn(fop, &b->fconv[i]);
+	pthread_mutex_unlock(&b->fault_lock);
 	/* Records taken off the queue (those of unknown devices too: they are gone either way). */
 	return (int)((size_t)n / sizeof(b->frec[0]));
 }

@@ -230,7 +230,8 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 	cap |= FIELD_PREP(VTD_CAP_MAMV, VTD_MAMV);
 	cap |= VTD_CAP_DWD | VTD_CAP_DRD;
 	if (sm && cfg->flts) {
-		cap |= VTD_CAP_FS1GP;
+		if (!cfg->no_fs1gp)
+			cap |= VTD_CAP_FS1GP;
 		if (cfg->aw == 57)
 			cap |= VTD_CAP_FS5LP;
 	}
@@ -254,7 +255,7 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 		ecap |= VTD_ECAP_SMTS | VTD_ECAP_PASID;
 		ecap |= FIELD_PREP(VTD_ECAP_PSS, cfg->pasid_bits - 1);
 		if (cfg->flts)
-			ecap |= VTD_ECAP_FLTS | VTD_ECAP_SRS;
+			ecap |= VTD_ECAP_FLTS | (cfg->no_srs ? 0 : VTD_ECAP_SRS);
 		if (cfg->slts)
 			ecap |= VTD_ECAP_SLTS;
 		if (cfg->nest)
@@ -279,7 +280,7 @@ void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uin
 		.pt = cfg->pt,
 		.dt = cfg->dt,
 		.sc = false,
-		.srs = sm && cfg->flts,
+		.srs = sm && cfg->flts && !cfg->no_srs,
 		.ers = false,
 		.eafs = false,
 		.pasid = sm,

@@ -54,11 +54,14 @@ struct host_bind {
 	uint8_t reason;       /* HB_BLOCKED: fault reason for the guest (0: none, translation off) */
 	bool live;            /* slot in use */
 	bool flush_all;       /* batch: the whole stage-1 */
+	bool raw_valid;       /* raw[] is the PASID entry the current state was made from */
+	bool raw_pre;         /* ... with this context PRE bit */
 	uint16_t did;
 	uint32_t s1;
 	uint32_t seen;        /* sweep generation that last found the entry */
 	unsigned int nr_queued;
 	struct host_s1_config cfg;
+	uint64_t raw[3];      /* PASID entry words 0-2 (all that decoding reads) */
 };
 
 struct host_queued {
@@ -442,12 +445,15 @@ static void want_of(struct viommu *v, const struct host_dev *d, const struct ctx
 	}
 }
 
-/* Reasons that need no record: the entry is simply absent (the default of an unknown PASID). */
+/*
+ * Blocked states that need no record (a PASID never attached is blocked on the host): all but
+ * a present entry nestvm refused. Records stay bounded by the present PASID entries; a fault
+ * on an unrecorded PASID re-reads its reason (fault_reason).
+ */
 static bool absent(const struct want *w)
 {
-	return w->state == HB_BLOCKED &&
-	       (w->reason == 0 || w->reason == VTD_FR_SM_PE_NOT_PRESENT ||
-		w->reason == VTD_FR_SM_PDE_NOT_PRESENT);
+	return w->state == HB_BLOCKED && w->reason != VTD_FR_SM_PE_RSVD &&
+	       w->reason != VTD_FR_SM_PE_INVALID;
 }
 
 /*
@@ -456,7 +462,7 @@ static bool absent(const struct want *w)
  * is followed by a detach (blocked); a refused detach leaves the old state recorded, so the
  * next sweep tries again. Lock held.
  */
-static void apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_bind *b,
+static bool apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_bind *b,
 		  const struct want *w)
 {
 	struct vtd_host *h = v->host;
@@ -472,16 +478,16 @@ static void apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_
 		b->seen = h->gen;
 		if (key != HOST_RID_KEY && absent(w))
 			delete_bind(h, b);
-		return;
+		return true;
 	}
 	if (!b) {
 		if (absent(w))
-			return; /* unknown PASID, still absent: blocked on the host already */
+			return true; /* unknown PASID, still absent: blocked on the host already */
 		b = new_bind(h, dev, key);
 		if (!b) {
 			/* No memory to track it: the host has nothing for it, i.e. it is blocked. */
 			host_failed(h, d, OP_MEMORY, key, -ENOMEM);
-			return;
+			return false;
 		}
 	}
 	b->seen = h->gen;
@@ -498,7 +504,7 @@ static void apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_
 
 		if (rd && rd != -ENOENT) {
 			host_failed(h, d, OP_DETACH, key, rd);
-			return;
+			return false;
 		}
 		if (cur == HB_S1) {
 			drop_queued(h, b);
@@ -514,7 +520,7 @@ static void apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_
 		      b->reason);
 		if (key != HOST_RID_KEY && absent(&(struct want){ .state = HB_BLOCKED, .reason = b->reason }))
 			delete_bind(h, b);
-		return;
+		return !r;
 	}
 	if (cur == HB_S1)
 		drop_queued(h, b); /* the old stage-1 is gone with everything queued for it */
@@ -536,15 +542,44 @@ static void apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_
 	b->did = w->did;
 	b->cfg = w->state == HB_S1 ? w->cfg : (struct host_s1_config){ 0 };
 	b->s1 = s1;
+	return true;
+}
+
+/*
+ * Syncs (dev, key) from its PASID entry (pe: words 0-2 already read by a walk, or NULL to read
+ * it now); b is its record if the caller looked it up (found), else it is looked up here.
+ */
+static void sync_key_b(struct viommu *v, unsigned int dev, const struct ctxv *c, uint32_t key,
+		       const uint64_t *pe, struct host_bind *b, bool found)
+{
+	struct vtd_host *h = v->host;
+	struct want w;
+	bool ok;
+
+	if (!found)
+		b = find_bind(h, dev, key);
+	want_of(v, &h->devs[dev], c, key, pe, &w);
+	ok = apply(v, dev, key, b, &w);
+	/* Only a new record can have moved the slot array; a deleted one is no longer live. */
+	if (!b)
+		b = find_bind(h, dev, key);
+	if (b && b->live) {
+		/*
+		 * A walk that finds the same words again skips the entry (no decode, no host call),
+		 * also after a refused attach left it blocked: only a PASID-selective flush retries.
+		 * A refused detach (the host still has the old state) is retried by every walk.
+		 */
+		b->raw_valid = pe && (ok || b->state == HB_BLOCKED);
+		if (pe)
+			memcpy(b->raw, pe, sizeof(b->raw));
+		b->raw_pre = c->pre;
+	}
 }
 
 static void sync_key(struct viommu *v, unsigned int dev, const struct ctxv *c, uint32_t key,
 		     const uint64_t *pe)
 {
-	struct want w;
-
-	want_of(v, &v->host->devs[dev], c, key, pe, &w);
-	apply(v, dev, key, find_bind(v->host, dev, key), &w);
+	sync_key_b(v, dev, c, key, pe, NULL, false);
 }
 
 /*
@@ -580,17 +615,22 @@ static void sweep_dev(struct viommu *v, unsigned int dev)
 					continue;
 				for (unsigned int j = 0; j < 64; j++) {
 					uint32_t pasid = (uint32_t)((base + i) * 64 + j);
-					uint64_t pe[VTD_PE_WORDS];
+					const uint8_t *e = tbl + j * 64;
+					uint64_t pe[3];
 					struct host_bind *b;
 
-					if (!(tbl[j * 64] & 1) || pasid == c.rid_pasid)
+					if (!(e[0] & 1) || pasid == c.rid_pasid)
 						continue;
-					for (unsigned int k = 0; k < VTD_PE_WORDS; k++)
-						pe[k] = le64_load(tbl + j * 64 + 8 * k);
-					sync_key(v, dev, &c, pasid, pe);
+					pe[0] = le64_load(e);
+					pe[1] = le64_load(e + 8);
+					pe[2] = le64_load(e + 16);
 					b = find_bind(h, dev, pasid);
-					if (b)
-						b->seen = gen;
+					if (b && b->raw_valid && b->raw_pre == c.pre && b->raw[0] == pe[0] &&
+					    b->raw[1] == pe[1] && b->raw[2] == pe[2]) {
+						b->seen = gen; /* unchanged since it was forwarded */
+						continue;
+					}
+					sync_key_b(v, dev, &c, pasid, pe, b, true);
 				}
 			}
 		}
@@ -782,8 +822,17 @@ static uint8_t fault_reason(struct viommu *v, unsigned int dev, const struct hos
 	uint32_t key = f->pasid_valid ? f->pasid : HOST_RID_KEY;
 	struct host_bind *b = find_bind(h, dev, key);
 
-	if (!b)
-		return __atomic_load_n(&v->te, __ATOMIC_ACQUIRE) ? VTD_FR_SM_PE_NOT_PRESENT : 0;
+	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE))
+		return 0; /* translation off: the unit records nothing */
+	if (!b) {
+		/* Never forwarded: why the tables block it now, or (present, not flushed) not present. */
+		struct ctxv c;
+		struct want w;
+
+		read_ctx(v, h->devs[dev].sid, &c);
+		want_of(v, &h->devs[dev], &c, key, NULL, &w);
+		return w.state == HB_BLOCKED && w.reason ? w.reason : VTD_FR_SM_PE_NOT_PRESENT;
+	}
 	if (b->state == HB_BLOCKED)
 		return b->reason;
 	return f->reason ? f->reason : VTD_FR_FS_NOT_PRESENT;
@@ -1085,6 +1134,9 @@ int viommu_host_mode(const struct viommu_config *cfg, const struct host_iommu_ca
 	c.flts = true;
 	c.slts = false;
 	c.nest = false;
+	/* First-stage features the host's stage-1 walker lacks are not offered either. */
+	c.no_srs = hc->vtd && !(hc->vtd_ecap & VTD_ECAP_SRS);
+	c.no_fs1gp = hc->vtd && !(hc->vtd_cap & VTD_CAP_FS1GP);
 	*ret = c;
 	snprintf(msg, len, "nested: guest first stage over host stage 2, caching mode (aw %u, %u PASID "
 		 "bits%s%s%s)", c.aw, c.pasid_bits, c.pt ? ", pass-through" : "",

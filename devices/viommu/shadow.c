@@ -38,6 +38,11 @@ struct vtd_shadow {
 	uint16_t sid;
 	struct host_iommu hi;
 	struct sh_list cur;          /* what the host has, sorted by iova */
+	/*
+	 * Two more lists of SH_MAX_EXT entries, allocated with the shadow: the walk's result and
+	 * the next cur (swapped with cur after each sync). A flush allocates nothing.
+	 */
+	struct sh_ext *want, *spare;
 	struct { uint64_t s, e; } pend[SH_MAX_PEND];
 	unsigned int npend;
 	bool pend_all;
@@ -339,11 +344,7 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 		}
 	}
 	/* The new list: cur before lo, want, cur from hi (all sorted, none overlapping). */
-	merged = calloc(SH_MAX_EXT, sizeof(*merged));
-	if (!merged) {
-		s->st.errors++;
-		return;
-	}
+	merged = s->spare;
 	for (unsigned int i = 0; i < lo; i++)
 		merged[nkeep++] = cur->e[i];
 	for (unsigned int k = 0; k < want->n && nkeep < SH_MAX_EXT; k++)
@@ -356,27 +357,21 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 		merged[nkeep++] = cur->e[i];
 	if (stale)
 		qsort(merged, nkeep, sizeof(*merged), by_iova);
-	free(cur->e);
+	s->spare = cur->e;
 	cur->e = merged;
 	cur->n = nkeep;
 }
 
 void vtd_shadow_flush(struct vtd_shadow *s)
 {
-	struct sh_list want = { .e = calloc(SH_MAX_EXT, sizeof(struct sh_ext)) };
+	struct sh_list want = { .e = s ? s->want : NULL };
 
 	if (s && s->retry) {
 		s->retry = false;
 		s->pend_all = true;
 	}
-	if (!s || (!s->npend && !s->pend_all)) {
-		free(want.e);
+	if (!s || (!s->npend && !s->pend_all))
 		return;
-	}
-	if (!want.e) {
-		s->st.errors++;
-		return;
-	}
 	if (s->pend_all)
 		sync_range(s, 0, UINT64_MAX, &want);
 	else
@@ -384,7 +379,6 @@ void vtd_shadow_flush(struct vtd_shadow *s)
 			sync_range(s, s->pend[i].s, s->pend[i].e, &want);
 	s->npend = 0;
 	s->pend_all = false;
-	free(want.e);
 	trace(TRACE_HOST, "vtd", "shadow sid %04x: %u mappings", s->sid, s->cur.n);
 }
 
@@ -435,9 +429,11 @@ struct vtd_shadow *vtd_shadow_create(struct viommu *v, uint16_t sid, const struc
 	if (!s)
 		return NULL;
 	*s = (struct vtd_shadow){ .v = v, .sid = sid, .hi = *hi };
-	s->cur.e = calloc(1, sizeof(struct sh_ext));
-	if (!s->cur.e) {
-		free(s);
+	s->cur.e = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
+	s->want = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
+	s->spare = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
+	if (!s->cur.e || !s->want || !s->spare) {
+		vtd_shadow_destroy(s);
 		return NULL;
 	}
 	vtd_shadow_queue_all(s);
@@ -459,6 +455,8 @@ void vtd_shadow_destroy(struct vtd_shadow *s)
 	if (!s)
 		return;
 	free(s->cur.e);
+	free(s->want);
+	free(s->spare);
 	free(s);
 }
 

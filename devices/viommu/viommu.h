@@ -63,6 +63,9 @@ struct viommu_config {
 	bool eim;                /* ECAP.EIM: x2APIC (32-bit destination) IRTEs; needs ir */
 	bool prs;                /* ECAP.PRS + PDS: page request queue; needs scalable, dt */
 	enum viommu_host_mode host_mode; /* host-mode=auto|nested|shadow */
+	/* Not options: set by viommu_host_mode when the nesting host lacks them (first stage). */
+	bool no_srs;             /* no ECAP.SRS (supervisor requests) */
+	bool no_fs1gp;           /* no CAP.FS1GP (1 GiB first-stage pages) */
 	uint32_t given;          /* VIOMMU_GIVEN_*: what the user typed */
 };
 

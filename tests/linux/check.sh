@@ -4,7 +4,7 @@
 # runs the group's L2 scenarios inside it and asserts on what L2 printed and on nestvm's trace.
 # Prints the benchmark (VMM start -> L2 /init -> L2 power-off, host clock) for every run.
 #
-#   tests/linux/check.sh NESTVM GROUP        GROUP: boot | vtd | vfio
+#   tests/linux/check.sh NESTVM GROUP        GROUP: boot | vtd | vfio | nested
 #   env: WORK (default /tmp/nestvm-linux-GROUP), KCACHE, L2QUIET=0 for L2's full console.
 # Exit: 0 pass, 1 fail, 77 skip (nested environment cannot be built: no Debian mirror/packages).
 set -u
@@ -16,6 +16,7 @@ case $GROUP in
 boot) RUNS="qemu,nv-smp1,nv-smp2" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
+nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
 [ -n "${RUNS_OVERRIDE:-}" ] && RUNS=$RUNS_OVERRIDE
@@ -79,6 +80,7 @@ unexpected_faults() { # run
 	bad=$(block "$1" | grep -E -- "DMAR: \\[(DMA|INTR-REMAP)" | {
 		case $1 in
 		nv-sm | nv-legacy) grep -v -E -- "$(deliberate_re "$1")" ;;
+		nv-nest-*) grep -v -E -- "$(nested_fault_re "$1")" ;;
 		*) cat ;;
 		esac
 	})
@@ -86,6 +88,62 @@ unexpected_faults() { # run
 		echo "  FAIL $1: DMAR fault(s) reported by L2 that the test did not cause"
 		echo "$bad" | head -3 | sed 's/^/       /'; fail=1
 	else echo "  ok   $1: no DMAR fault reported by L2 but the deliberate one"; fi
+}
+# pdma-vfio's deliberate fault in the nested group: a read without PASID by pasid-dma (its BDF as
+# L2 printed it) from the never-mapped IOVA 0xdead000, first-stage entry not present (0x71).
+nested_bdf() { block "$1" | sed -n 's/.*LNX-L2 pdma 0000:\([0-9a-f:.]*\) driver=.*/\1/p' | head -1; }
+nested_fault_re() { # run
+	echo "DMAR: \\[DMA Read NO_PASID\\] Request device \\[$(nested_bdf "$1")\\] fault addr 0xdead000 \\[fault reason 0x71\\]"
+}
+# The nested group: Debian's unmodified intel-iommu driver with nestvm's default -device vtd in
+# nested mode; pasid-dma's DMA is translated only by hostsim, i.e. only through what nestvm
+# forwarded (binds of Linux's first-stage tables, invalidations).
+check_nested() { # run
+	local r=$1 bdf v
+	need "$r" "nestvm: host IOMMU hostsim: nested" "nestvm chose nested mode by itself (no vtd options given)"
+	need "$r" "DMAR: Host address width" "L2 parsed our DMAR table"
+	need "$r" "DMAR: dmar0: Using Queued invalidation" "L2 uses queued invalidation"
+	need "$r" "LNX-L2 pdma [0-9a-f:.]* driver=vfio-pci" "pasid-dma bound to vfio-pci in L2"
+	need "$r" "LNX-L2-PDMA id=0x5a5d0001 host_backend=1" "pasid-dma is host-backed (hostsim)"
+	need "$r" "LNX-L2-PDMA ok copied 8192 bytes to IOVA 0x40010000 \\(buffer A\\), checked byte for byte" \
+		"DMA through Linux's first mapping, data checked"
+	need "$r" "LNX-L2-PDMA ok remap: IOVA 0x40010000 now buffer B got the new 8192 bytes, buffer A unchanged" \
+		"remap: unmap, map another page at the same IOVA, DMA lands in the new page only"
+	need "$r" "LNX-L2-PDMA ok unmapped IOVA 0xdead000: status 0x10 at 0xdead000, destination untouched" \
+		"DMA from a never-mapped IOVA faults at that address"
+	need "$r" "LNX-L2-PDMA host delta: binds=[0-9]+ inv_calls=[1-9][0-9]* iotlb_misses=[1-9][0-9]* iotlb_hits=[0-9]+ faults=[1-9]" \
+		"during the workload hostsim translated (IOTLB misses), got invalidations and the fault"
+	need "$r" "LNX-L2-PDMA done" "pdma-vfio finished"
+	need "$r" "LNX-L2-PDMA-RC pass=1 0" "pdma-vfio exit status 0"
+	need "$r" "LNX-L2-PDMA-RC pass=2 0" "pdma-vfio again in a new VFIO domain (new first-stage root): exit status 0"
+	never "$r" "LNX-L2-PDMA FAIL" "no pdma-vfio failure"
+	# The fault L2 reports, exactly: a read without PASID from this device at 0xdead000,
+	# first-stage entry not present (0x71).
+	bdf=$(nested_bdf "$r")
+	need "$r" "$(nested_fault_re "$r")" \
+		"L2 reports the fault of the unmapped read (device ${bdf:-none}, 0xdead000, reason 0x71)"
+	# The unit L2 saw: CAP.CM=1 (Linux flushes the caches after making an entry present, so
+	# nestvm sees every bind) and first stage only (ECAP.FLTS=1, SLTS=0: Linux's VFIO domain
+	# gets first-stage tables, the kind nestvm forwards).
+	v=$(block "$r" | sed -n 's/.*DMAR: dmar0: reg_base_addr [0-9a-f]* ver [0-9:]* cap \([0-9a-f]*\) ecap \([0-9a-f]*\).*/\1 \2/p' | head -1)
+	if [ -n "$v" ] && [ $(((0x${v% *} >> 7) & 1)) = 1 ] && [ $(((0x${v#* } >> 47) & 1)) = 1 ] &&
+		[ $(((0x${v#* } >> 46) & 1)) = 0 ]; then
+		echo "  ok   $r: L2 saw CAP.CM=1, ECAP.FLTS=1, ECAP.SLTS=0 (cap ${v% *} ecap ${v#* })"
+	else echo "  FAIL $r: L2's unit is not caching mode + first stage only (cap/ecap: ${v:-none})"; fail=1; fi
+	count_ge "$r" rtaddr_scalable 1
+	count_ge "$r" te_enabled 1
+	count_ge "$r" descs 1
+	count_le "$r" faults_unexpected 0
+	count_ge "$r" faults_expected 1
+	count_ge "$r" host_binds 1
+	count_ge "$r" host_inv_batches 1
+	count_ge "$r" host_faults 1
+	case $r in
+	nv-nest-strict) need "$r" "iommu: DMA domain TLB invalidation policy: strict mode" "L2 flushes strictly"
+		need "$r" "LNX-L2 pdma .* default_domain=DMA$" "default domain DMA (strict)" ;;
+	nv-nest-lazy) need "$r" "iommu: DMA domain TLB invalidation policy: lazy mode" "L2 flushes lazily (default)"
+		need "$r" "LNX-L2 pdma .* default_domain=DMA-FQ$" "default domain DMA-FQ (lazy)" ;;
+	esac
 }
 
 printf '%-12s %10s %12s %8s\n' run "to /init" "to poweroff" rc
@@ -158,6 +216,9 @@ for r in ${RUNS//,/ }; do
 	esac
 	case $r in
 	nv-vfio-sm) count_ge "$r" shadow_maps 1; count_ge "$r" shadow_unmaps 1 ;;
+	esac
+	case $r in
+	nv-nest-*) check_nested "$r" ;;
 	esac
 done
 [ $fail = 0 ] && echo "PASS linux/$GROUP" || echo "FAIL linux/$GROUP (log: $LOG)"

@@ -68,6 +68,12 @@ run_cmd() {
 	qemu-vfio) bind_vfio || return 1
 		CMD="$QEMU -smp 1 -m 256 -device vfio-pci,host=$BDF,rombar=0 $L2K"
 		APPEND="$BASE l2test=e1000e" ;;
+	# Nested mode with default options: pasid-dma is a simulated passthrough device (hostsim),
+	# L2's intel-iommu writes first-stage tables that only nestvm's forwards make effective.
+	nv-nest-strict) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE,host $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on iommu.strict=1 l2test=pdma" ;;
+	nv-nest-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd -device pasid-dma,backend=hostsim $TRACE,host $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=pdma" ;;
 	# tests/host-kernel: our Linux 7.x (/hk, build-kernel.sh) on our scalable-mode VT-d with
 	# pasid-dma; it runs nestvm (L2) on that device through iommufd (tests/host-kernel/l2-init.sh).
 	hk) CMD="nestvm run -smp 1 -m 1G -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma
@@ -121,6 +127,23 @@ summarize() {
 		while read -r n d; do echo "LNX-TRACE name=$r desc_$d=$n"; done
 }
 
+# What nestvm forwarded to the host IOMMU (its exit summary), as LNX-TRACE key=value lines.
+summarize_host() {
+	local r=$1 t=$2 v
+	grep -E '^nestvm: host forwards:' $t | head -1 | sed "s/^/LNX-TRACE name=$r | /"
+	# Every forward with --trace host: binds / unbinds, invalidation batches (first ones).
+	grep -E '^trace: (vtd: host|hostsim:)' $t | head -16 | sed "s/^/LNX-TRACE name=$r | /"
+	v=$(sed -n 's/^nestvm: host forwards: \([0-9]*\) binds (\([0-9]*\) replaced, \([0-9]*\) detached), \([0-9]*\) invalidation batches (\([0-9]*\) ranges), \([0-9]*\) faults.*/\1 \2 \3 \4 \5 \6/p' $t | head -1)
+	[ -n "$v" ] || return 0
+	set -- $v
+	echo "LNX-TRACE name=$r host_binds=${1:-}"
+	echo "LNX-TRACE name=$r host_replaced=${2:-}"
+	echo "LNX-TRACE name=$r host_detached=${3:-}"
+	echo "LNX-TRACE name=$r host_inv_batches=${4:-}"
+	echo "LNX-TRACE name=$r host_inv_ranges=${5:-}"
+	echo "LNX-TRACE name=$r host_faults=${6:-}"
+}
+
 # tests/host-kernel: L1 (Debian 6.1, no iommufd) is a host where nestvm cannot nest.
 case " $RUNS " in
 *" hk "*) nestvm host-check 2>&1 | sed 's/^/LNX-L1-HOSTCHECK | /'
@@ -139,6 +162,7 @@ for r in $RUNS; do
 	echo "LNX-RUN-END name=$r rc=$rc"
 	[ "$rc" = 0 ] || grep -v '^trace: ' /tmp/trace | tail -20 | sed "s/^/LNX-VMM name=$r | /"
 	summarize "$r" /tmp/trace
+	summarize_host "$r" /tmp/trace
 done
 echo "LNX-L1 done"
 poweroff -f

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # /init of L2 (Debian's unmodified kernel under nestvm or QEMU): reports CPUs, memory, what the
 # DMAR driver said and the PCI devices' IOMMU groups; with l2test=e1000e brings up the passed-through
-# NIC and reports its TX packets; then powers off (ACPI S5).
+# NIC and reports its TX packets; with l2test=pdma runs pdma-vfio on pasid-dma; then powers off (ACPI S5).
 /bin/busybox --install -s /bin
 mount -t proc p /proc; mount -t sysfs s /sys; mount -t devtmpfs d /dev
 echo "LNX-L2-INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -36,6 +36,27 @@ if grep -q 'l2test=edu' /proc/cmdline; then
 		echo ${d##*/} >/sys/bus/pci/drivers_probe
 		echo "LNX-L2 edu ${d##*/} driver=$(basename "$(readlink $d/driver)")"
 		/bin/edu-dma ${d##*/} fault | sed 's/^/LNX-L2-/'
+		sleep 0.5
+		dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
+	done
+fi
+if grep -q 'l2test=pdma' /proc/cmdline; then
+	# pasid-dma (1234:5a5d, backend=hostsim) bound to vfio-pci: pdma-vfio moves and checks data
+	# through the mappings Linux's type1 driver makes in its IOMMU domain.
+	load vfio-pci
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1234:0x5a5d ] || continue
+		g=$(readlink $d/iommu_group); g=${g##*/}
+		echo "LNX-L2 pdma ${d##*/} group=$g default_domain=$(cat /sys/kernel/iommu_groups/$g/type 2>/dev/null)"
+		echo vfio-pci >$d/driver_override
+		echo ${d##*/} >/sys/bus/pci/drivers_probe
+		echo "LNX-L2 pdma ${d##*/} driver=$(basename "$(readlink $d/driver)")"
+		# Twice: the second VFIO container is a new domain (new first-stage root for the RID).
+		for pass in 1 2; do
+			out=$(/bin/pdma-vfio ${d##*/} 2>&1); rc=$?
+			echo "$out" | sed 's/^/LNX-L2-/'
+			echo "LNX-L2-PDMA-RC pass=$pass $rc"
+		done
 		sleep 0.5
 		dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
 	done

@@ -77,7 +77,7 @@ uint64_t bus_read(struct bus *bus, enum bus_space space, uint64_t addr, unsigned
 		__atomic_add_fetch(&bus->unclaimed[space], 1, __ATOMIC_RELAXED);
 		trace(TRACE_BUS, "bus", "unclaimed %s read addr=%#llx size=%u", space_names[space],
 		      (unsigned long long)addr, size);
-		return bus_ones(size);
+		return bus_unclaimed_read(space, size);
 	}
 	return r->ops->read(r->opaque, addr - r->base, size) & bus_ones(size);
 }

@@ -47,13 +47,22 @@ int bus_add_region(struct bus *bus, enum bus_space space, uint64_t base, uint64_
 /* Finds the region holding [addr, addr+size); NULL if none holds all of it. */
 const struct bus_region *bus_find(const struct bus *bus, enum bus_space space, uint64_t addr,
 				  unsigned int size);
-/* Dispatch; unclaimed reads return all-ones of the access size, unclaimed writes are dropped. */
+/*
+ * Dispatch. Unclaimed reads return what QEMU's q35 gives a guest: all-ones of the access size
+ * for an I/O port, 0 for memory (bus_unclaimed_read); unclaimed writes are dropped.
+ */
 uint64_t bus_read(struct bus *bus, enum bus_space space, uint64_t addr, unsigned int size);
 void bus_write(struct bus *bus, enum bus_space space, uint64_t addr, uint64_t val, unsigned int size);
 
 static inline uint64_t bus_ones(unsigned int size)
 {
 	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+/* The value of a read nobody claims in space (docs/board.md, "Unclaimed accesses"). */
+static inline uint64_t bus_unclaimed_read(enum bus_space space, unsigned int size)
+{
+	return space == BUS_PIO ? bus_ones(size) : 0;
 }
 
 #endif

@@ -127,6 +127,44 @@ START_TEST(test_slot_errors)
 }
 END_TEST
 
+START_TEST(test_testdevs)
+{
+	struct machine_config cfg = { .nr_cpus = 1 };
+	struct machine m;
+	char err[128];
+	int node;
+
+	/* Off unless asked for. */
+	make_machine(&m, &cfg, 64ULL << 20);
+	ck_assert_int_eq(board_build_fdt(&m, err, sizeof(err)), 0);
+	ck_assert_int_lt(fdt_path_offset(m.fdt, "/isa/testdev@e0"), 0);
+	free(m.fdt);
+	add_dev(&cfg, "pc-testdev", -1);
+	add_dev(&cfg, "pci-testdev", -1);
+	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.devices[1].slot, 3);
+	ck_assert_int_eq(board_build_fdt(&m, err, sizeof(err)), 0);
+	node = fdt_path_offset(m.fdt, "/isa/testdev@e0");
+	ck_assert_int_ge(node, 0);
+	ck_assert_int_eq(fdt_node_check_compatible(m.fdt, node, "qemu,pc-testdev"), 0);
+	ck_assert_uint_eq(prop_u32(m.fdt, "/isa/testdev@e0", "reg", 1), 12);
+	ck_assert_str_eq(fdt_getprop(m.fdt, fdt_path_offset(m.fdt, "/pci@b0000000/pci-testdev@3,0"),
+				     "compatible", NULL), "pci1b36,0005");
+	ck_assert_ptr_null(fdt_getprop(m.fdt, fdt_path_offset(m.fdt, "/pci@b0000000/pci-testdev@3,0"),
+				       "nestvm,gsi", NULL));
+	free(m.fdt);
+	gmem_destroy(&m.gmem);
+	/* Usage errors: options, a second pc-testdev. */
+	snprintf(cfg.devices[0].opts, sizeof(cfg.devices[0].opts), "foo=1");
+	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "takes no options"));
+	cfg.devices[0].opts[0] = 0;
+	add_dev(&cfg, "pc-testdev", -1);
+	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "only one"));
+}
+END_TEST
+
 /* The DTB must be accepted by dtc, which a user would use to inspect --dump-dtb output. */
 START_TEST(test_dtc_accepts)
 {
@@ -162,6 +200,7 @@ int main(void)
 	tcase_add_test(tc, test_fdt_schema);
 	tcase_add_test(tc, test_viommu_node);
 	tcase_add_test(tc, test_slot_errors);
+	tcase_add_test(tc, test_testdevs);
 	tcase_add_test(tc, test_dtc_accepts);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);

@@ -55,6 +55,8 @@ expect_fail 2 "unknown device model" -- run -kernel "$hello" -device floppy
 expect_fail 2 'slot' -- run -kernel "$hello" -device edu,addr=5 -device edu,addr=5
 expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
 expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
+expect_fail 2 'takes no options' -- run -kernel "$hello" -device pci-testdev,foo=1
+expect_fail 2 'only one -device pc-testdev' -- run -kernel "$hello" -device pc-testdev -device pc-testdev
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device pasid-dma,backend=hostsim
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device vtd,mode=legacy \
 	-device pasid-dma,backend=hostsim
@@ -78,6 +80,14 @@ if [ "$st" -eq 1 ] && [ "$(grep -c 'host IOMMU hostsim: nested: .*caching mode' 
 else
 	echo "not ok $n - default host mode (status $st): $(head -c 300 "$tmp/hostsim")"
 	failed=$((failed + 1))
+fi
+n=$((n + 1))
+"$nestvm" run -kernel "$hello" -device vtd -device pasid-dma,backend=hostsim,pri=on,pasid-bits=8 \
+	>/dev/null 2>"$tmp/hostsim2" </dev/null
+if grep -q 'nested: .*8 PASID bits.*page requests' "$tmp/hostsim2"; then
+	echo "ok $n - options left out follow the device: its PASID width, page requests for pri=on"
+else
+	echo "not ok $n - device-derived defaults: $(head -c 300 "$tmp/hostsim2")"; failed=$((failed + 1))
 fi
 if "$nestvm" --help | grep -q 'host-mode=auto|nested|shadow'; then
 	echo "ok $((n += 1)) - --help names host-mode"

@@ -102,6 +102,11 @@ START_TEST(test_fixed_items)
 	rd(b, 3);
 	ck_assert_uint_eq(le16_load(b), 3);
 	ck_assert_uint_eq(b[2], 0);
+	/* MAX_CPUS (QEMU's maxcpus): the same count, there is no hotplug. */
+	sel(FWCFG_KEY_MAX_CPUS);
+	rd(b, 3);
+	ck_assert_uint_eq(le16_load(b), 3);
+	ck_assert_uint_eq(b[2], 0);
 	/* Unknown, arch-local and empty-slot keys read 0. */
 	static const uint16_t unknown[] = { 0x0002, 0x0004, 0x0020, 0x3fff, 0x8000, 0x8003, 0xffff };
 	for (size_t i = 0; i < ARRAY_SIZE(unknown); i++) {

@@ -13,6 +13,12 @@
  * A cache may carry up to VC_MAX_INDEX secondary indexes (doubly-linked bucket lists kept
  * beside the entries, touched only under the lock) so that invalidations can visit the
  * entries a scope names instead of the whole cache; vc_remove unlinks from all of them.
+ *
+ * Global invalidation is O(1) whatever the capacity: vc_invalidate_all starts a new generation
+ * and every entry of an older one is stale (vc_live false): lookups miss it, vc_insert reuses
+ * it for the same tag, eviction takes stale entries before any live one, and invalidation
+ * scans reclaim the stale entries they meet. The generation is 16 bits: the 65536th global
+ * invalidation after a full clear does a full clear instead (amortised O(1)).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -124,6 +130,18 @@ void vc_clear(struct vcache *c)
 	c->hand = 0;
 }
 
+void vc_invalidate_all(struct vcache *c)
+{
+	uint16_t g = (uint16_t)(c->gen + 1);
+
+	if (g == 0) {
+		/* Wrapped: entries 65536 generations old would look live again. */
+		vc_clear(c);
+	}
+	ST(&c->gen, g);
+	c->count = 0;
+}
+
 static void vi_unlink(struct vc_index *ix, uint32_t idx)
 {
 	struct vc_link *l = &ix->link[idx];
@@ -180,6 +198,8 @@ struct vc_entry *vc_lookup(struct vcache *c, uint64_t k0, uint64_t k1)
 		struct vc_entry *e = &c->ent[i];
 
 		if (e->k0 == k0 && e->k1 == k1) {
+			if (e->gen != c->gen)
+				return NULL; /* stale: vc_insert revives it */
 			ST(&e->ref, 1);
 			return e;
 		}
@@ -191,6 +211,7 @@ struct vc_entry *vc_lookup(struct vcache *c, uint64_t k0, uint64_t k1)
 bool vc_lookup_lockless(struct vcache *c, uint64_t k0, uint64_t k1, uint64_t *ret_w)
 {
 	unsigned int s = __atomic_load_n(&c->seq, __ATOMIC_ACQUIRE);
+	uint16_t gen = LD(&c->gen);
 	uint32_t i, cap = c->cap;
 	uint64_t w = 0;
 	bool found = false;
@@ -204,7 +225,7 @@ bool vc_lookup_lockless(struct vcache *c, uint64_t k0, uint64_t k1, uint64_t *re
 		if (i >= cap)
 			return false;
 		e = &c->ent[i];
-		if (LD(&e->k0) == k0 && LD(&e->k1) == k1 && LD(&e->used)) {
+		if (LD(&e->k0) == k0 && LD(&e->k1) == k1 && LD(&e->used) && LD(&e->gen) == gen) {
 			w = LD(&e->u.tlb.w);
 			if (!LD(&e->ref))
 				ST(&e->ref, 1);
@@ -238,16 +259,20 @@ void vc_remove(struct vcache *c, struct vc_entry *e)
 {
 	if (!e->used)
 		return;
+	if (e->gen == c->gen)
+		c->count--;
 	vc_unlink(c, e);
 	for (unsigned int k = 0; k < c->nix; k++)
 		vi_unlink(&c->ix[k], (uint32_t)(e - c->ent));
 	ST(&e->used, 0);
 	ST(&e->next, c->free_head);
 	c->free_head = (uint32_t)(e - c->ent);
-	c->count--;
 }
 
-/* CLOCK: the hand clears reference bits until it finds an unreferenced entry. */
+/*
+ * CLOCK: the hand clears reference bits until it finds an unreferenced entry; a stale entry
+ * (older generation) is taken at once and is not counted as an eviction.
+ */
 static struct vc_entry *vc_evict(struct vcache *c)
 {
 	for (uint32_t n = 0; n < 2 * c->cap + 1; n++) {
@@ -256,6 +281,10 @@ static struct vc_entry *vc_evict(struct vcache *c)
 		c->hand = c->hand + 1 < c->cap ? c->hand + 1 : 0;
 		if (!e->used)
 			continue;
+		if (e->gen != c->gen) {
+			vc_remove(c, e);
+			return e;
+		}
 		if (LD(&e->ref)) {
 			ST(&e->ref, 0);
 			continue;
@@ -267,14 +296,27 @@ static struct vc_entry *vc_evict(struct vcache *c)
 	return NULL; /* not reached: after one sweep every reference bit is clear */
 }
 
-/* Returns a linked entry tagged (k0, k1) whose payload the caller fills. */
+/*
+ * Returns a linked entry tagged (k0, k1) whose payload the caller fills (and re-indexes): the
+ * live one, a stale one of the same tag revived, or a new one.
+ */
 struct vc_entry *vc_insert(struct vcache *c, uint64_t k0, uint64_t k1)
 {
-	struct vc_entry *e = vc_lookup(c, k0, k1);
-	uint32_t idx, b;
+	uint32_t i = c->head[vc_hash(c, k0, k1)], idx, b;
+	struct vc_entry *e;
 
-	if (e)
-		return e;
+	for (uint32_t n = 0; i != VC_NIL && n < c->cap; n++) {
+		e = &c->ent[i];
+		if (e->k0 == k0 && e->k1 == k1) {
+			if (e->gen != c->gen) {
+				ST(&e->gen, c->gen);
+				c->count++;
+			}
+			ST(&e->ref, 1);
+			return e;
+		}
+		i = e->next;
+	}
 	if (c->free_head == VC_NIL && !vc_evict(c))
 		return NULL;
 	idx = c->free_head;
@@ -284,6 +326,7 @@ struct vc_entry *vc_insert(struct vcache *c, uint64_t k0, uint64_t k1)
 	ST(&e->k0, k0);
 	ST(&e->k1, k1);
 	ST(&e->ref, 1);
+	ST(&e->gen, c->gen);
 	ST(&e->used, 1);
 	ST(&e->next, c->head[b]);
 	ST(&c->head[b], idx);

@@ -26,7 +26,11 @@
  * the one drop predicate (drop()) to each, so the result is the full scan's by construction:
  * every entry the predicate accepts is in an enumerated bucket. Page ranges of at most
  * PROBE_MAX page numbers (over all sizes) are probed in IX_ADDR; larger ones walk the DID +
- * kind or DID + PASID bucket. Global invalidations and x->inv_scan (tests, bench) scan.
+ * kind or DID + PASID bucket. x->inv_scan (tests, bench) scans everything instead.
+ *
+ * Global invalidations of every cache (and the context / PASID cache's global ones) start a
+ * new cache generation (vc_invalidate_all): O(1) whatever the capacity. Scans reclaim the
+ * stale entries of older generations they meet.
  */
 #include "devices/viommu/xlate/xlate-internal.h"
 
@@ -84,15 +88,23 @@ static bool sid_match(uint16_t a, uint16_t b, uint8_t fm)
 void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
 			   uint8_t fm)
 {
+	uint32_t end;
+
 	pthread_mutex_lock(&x->lock);
 	vc_write_begin(&x->ctx);
-	for (uint32_t i = 0; i < x->ctx.cap; i++) {
+	/* Global: a new generation, nothing to visit (a full scan with x->inv_scan). */
+	end = g == VTD_INV_GLOBAL && !x->inv_scan ? 0 : x->ctx.cap;
+	if (!end)
+		vc_invalidate_all(&x->ctx);
+	for (uint32_t i = 0; i < end; i++) {
 		struct vc_entry *e = &x->ctx.ent[i];
 		const struct vtd_ctx_info *c = &e->u.ctx;
 		bool drop;
 
-		if (!e->used)
+		if (!vc_live(&x->ctx, e)) {
+			vc_remove(&x->ctx, e); /* stale: reclaimed; free: no-op */
 			continue;
+		}
 		switch (g) {
 		case VTD_INV_GLOBAL:
 			drop = true;
@@ -117,13 +129,21 @@ void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t di
 void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
 			       uint32_t pasid)
 {
+	uint32_t end;
+
 	pthread_mutex_lock(&x->lock);
 	vc_write_begin(&x->pasid);
-	for (uint32_t i = 0; i < x->pasid.cap; i++) {
+	/* Global: a new generation, nothing to visit (a full scan with x->inv_scan). */
+	end = g == VTD_INV_GLOBAL && !x->inv_scan ? 0 : x->pasid.cap;
+	if (!end)
+		vc_invalidate_all(&x->pasid);
+	for (uint32_t i = 0; i < end; i++) {
 		struct vc_entry *e = &x->pasid.ent[i];
 
-		if (!e->used)
+		if (!vc_live(&x->pasid, e)) {
+			vc_remove(&x->pasid, e);
 			continue;
+		}
 		if (g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
 		    (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid))
 			vc_remove(&x->pasid, e);
@@ -197,13 +217,16 @@ static void view_of(bool pwc, const struct vc_entry *e, struct inv_view *v)
 }
 
 /* Whether q drops e: the scope rules above; IH only ever spares paging-structure entries. */
-static bool drop(bool pwc, const struct vc_entry *e, const struct inv_req *q)
+static bool drop(const struct vcache *c, bool pwc, const struct vc_entry *e,
+		 const struct inv_req *q)
 {
 	bool ih = pwc && q->ih;
 	struct inv_view v;
 
 	if (!e->used)
 		return false;
+	if (!vc_live(c, e))
+		return true; /* stale: reclaimed while we are here */
 	if (q->global)
 		return true;
 	view_of(pwc, e, &v);
@@ -219,7 +242,7 @@ static bool drop(bool pwc, const struct vc_entry *e, const struct inv_req *q)
 static void scan_all(struct vcache *c, bool pwc, const struct inv_req *q)
 {
 	for (uint32_t i = 0; i < c->cap; i++)
-		if (drop(pwc, &c->ent[i], q))
+		if (drop(c, pwc, &c->ent[i], q))
 			vc_remove(c, &c->ent[i]);
 }
 
@@ -233,7 +256,7 @@ static void scan_bucket(struct vcache *c, bool pwc, unsigned int ix, uint64_t k0
 		struct vc_entry *e = &c->ent[i];
 
 		i = vc_index_next(c, ix, i); /* before e may leave the bucket */
-		if (drop(pwc, e, q))
+		if (drop(c, pwc, e, q))
 			vc_remove(c, e);
 	}
 }
@@ -276,7 +299,9 @@ static void inv_cache(struct vtd_xlate *x, struct vcache *c, bool pwc, const str
 	bool ih = pwc && q->ih;
 
 	vc_write_begin(c);
-	if (q->global || x->inv_scan || c->nix < IX_COUNT) {
+	if (q->global && !x->inv_scan) {
+		vc_invalidate_all(c);
+	} else if (q->global || x->inv_scan || c->nix < IX_COUNT) {
 		scan_all(c, pwc, q);
 	} else if (q->fs) {
 		/* First-stage and nested kinds only; IH=1 spares every PWC entry. */

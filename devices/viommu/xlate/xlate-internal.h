@@ -88,6 +88,7 @@ struct vc_entry {
 	uint64_t k0, k1;       /* tag */
 	uint32_t next;         /* hash chain or free list */
 	uint8_t used, ref;
+	uint16_t gen;          /* the cache's generation when filled: live only while equal */
 	union {
 		struct vtd_ctx_info ctx;
 		struct vtd_pasid_info pe;
@@ -121,12 +122,23 @@ struct vc_key {
 struct vcache {
 	struct vc_entry *ent;
 	uint32_t *head;
-	uint32_t cap, mask, hand, count, free_head;
+	uint32_t cap, mask, hand, count, free_head; /* count: live entries */
 	unsigned int seq;
+	uint16_t gen;          /* bumped by vc_invalidate_all: older entries are stale */
 	uint64_t evictions;
 	unsigned int nix;      /* secondary indexes in use (IOTLB and PWC: 3, see inv.c) */
 	struct vc_index ix[VC_MAX_INDEX];
 };
+
+/*
+ * A slot holds a live entry when it is in use and of the cache's current generation. Stale
+ * slots (used, older generation) stay linked until reused: vc_insert revives one of the same
+ * tag, eviction takes them first, invalidation scans reclaim those they meet.
+ */
+static inline bool vc_live(const struct vcache *c, const struct vc_entry *e)
+{
+	return e->used && e->gen == c->gen;
+}
 
 struct vtd_xlate {
 	const struct gmem *gm;
@@ -147,6 +159,8 @@ struct vc_entry *vc_lookup(struct vcache *c, uint64_t k0, uint64_t k1);
 struct vc_entry *vc_insert(struct vcache *c, uint64_t k0, uint64_t k1);
 void vc_remove(struct vcache *c, struct vc_entry *e);
 void vc_clear(struct vcache *c);
+/* Drops every entry in O(1): a new generation (a full vc_clear once every 65536). */
+void vc_invalidate_all(struct vcache *c);
 bool vc_lookup_lockless(struct vcache *c, uint64_t k0, uint64_t k1, uint64_t *ret_w);
 void vc_write_begin(struct vcache *c);
 void vc_write_end(struct vcache *c);

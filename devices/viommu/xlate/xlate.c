@@ -81,10 +81,11 @@ void vtd_xlate_set_root(struct vtd_xlate *x, uint64_t rtaddr)
 	pthread_mutex_unlock(&x->lock);
 }
 
+/* O(1): a new generation (cache.c). */
 static void clear_cache(struct vcache *c)
 {
 	vc_write_begin(c);
-	vc_clear(c);
+	vc_invalidate_all(c);
 	vc_write_end(c);
 }
 

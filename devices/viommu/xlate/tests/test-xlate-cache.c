@@ -259,6 +259,60 @@ static void *inv_thread(void *arg)
 	return arg;
 }
 
+/*
+ * Global invalidation by generation: every entry misses afterwards, the count is 0, the same
+ * tags come back as fresh entries (stale ones reused, none leaked), eviction takes stale
+ * entries before live ones, and 65536 invalidations (the generation wraps) still drop all.
+ */
+START_TEST(test_generation_invalidate_all)
+{
+	struct vcache c;
+	uint32_t reused = 0;
+
+	ck_assert_int_eq(vc_init_indexed(&c, 16, 1), 0);
+	for (uint64_t k = 0; k < 16; k++) {
+		struct vc_key key = { k, 0 };
+
+		vc_index_set(&c, vc_insert(&c, k, 7), &key);
+	}
+	ck_assert_uint_eq(c.count, 16);
+	vc_invalidate_all(&c);
+	ck_assert_uint_eq(c.count, 0);
+	for (uint64_t k = 0; k < 16; k++) {
+		uint64_t w;
+
+		ck_assert_ptr_null(vc_lookup(&c, k, 7));
+		ck_assert(!vc_lookup_lockless(&c, k, 7, &w));
+	}
+	/* Same tag: the stale slot is revived, not a second copy. */
+	ck_assert_ptr_eq(vc_insert(&c, 3, 7), &c.ent[3]);
+	ck_assert_uint_eq(c.count, 1);
+	ck_assert_ptr_nonnull(vc_lookup(&c, 3, 7));
+	/* New tags: the cache is full of stale entries; they go before the one live entry. */
+	for (uint64_t k = 100; k < 115; k++) {
+		struct vc_entry *e = vc_insert(&c, k, 7);
+
+		ck_assert_ptr_nonnull(e);
+		reused += e != &c.ent[3];
+	}
+	ck_assert_uint_eq(reused, 15);
+	ck_assert_uint_eq(c.count, 16);
+	ck_assert_ptr_nonnull(vc_lookup(&c, 3, 7));
+	ck_assert_uint_eq(c.evictions, 0);
+	/* Wrap: an entry filed now must not look live 65536 generations later. */
+	for (unsigned int i = 0; i < 65536; i++) {
+		vc_invalidate_all(&c);
+		ck_assert_ptr_null(vc_lookup(&c, 3, 7));
+		ck_assert_uint_eq(c.count, 0);
+	}
+	ck_assert_ptr_nonnull(vc_insert(&c, 3, 7));
+	for (unsigned int i = 0; i < 65536; i++)
+		vc_invalidate_all(&c);
+	ck_assert_ptr_null(vc_lookup(&c, 3, 7));
+	vc_fini(&c);
+}
+END_TEST
+
 START_TEST(test_concurrent_invalidation)
 {
 	pthread_t th;
@@ -293,6 +347,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_pasid_cache_inv);
 	tcase_add_test(tc, test_eviction_bound);
 	tcase_add_test(tc, test_concurrent_invalidation);
+	tcase_add_test(tc, test_generation_invalidate_all);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -112,7 +112,7 @@ static uint32_t tags(const struct vcache *c, struct vc_key *out)
 	uint32_t n = 0;
 
 	for (uint32_t i = 0; i < c->cap; i++)
-		if (c->ent[i].used)
+		if (vc_live(c, &c->ent[i]))
 			out[n++] = (struct vc_key){ c->ent[i].k0, c->ent[i].k1 };
 	qsort(out, n, sizeof(*out), cmp_key);
 	return n;
@@ -128,9 +128,19 @@ static void same_contents(const struct vcache *a, const struct vcache *b)
 	ck_assert_int_eq(memcmp(ka, kb, na * sizeof(*ka)), 0);
 }
 
-/* Bucket lists are consistent and hold exactly the filed entries, all of them if all_filed. */
+/*
+ * Bucket lists are consistent and hold exactly the filed entries, all of them if all_filed
+ * (live ones and the stale ones of older generations not yet reclaimed); count is the live ones.
+ */
 static void index_check(const struct vcache *c, bool all_filed)
 {
+	uint32_t live = 0, used = 0;
+
+	for (uint32_t i = 0; i < c->cap; i++) {
+		used += c->ent[i].used;
+		live += vc_live(c, &c->ent[i]);
+	}
+	ck_assert_uint_eq(live, c->count);
 	for (unsigned int k = 0; k < c->nix; k++) {
 		uint32_t linked = 0, filed = 0;
 
@@ -153,7 +163,7 @@ static void index_check(const struct vcache *c, bool all_filed)
 		}
 		ck_assert_uint_eq(linked, filed);
 		if (all_filed)
-			ck_assert_uint_eq(linked, c->count);
+			ck_assert_uint_eq(linked, used);
 	}
 }
 

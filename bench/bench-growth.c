@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host-side growth benchmark of the vIOMMU (no KVM): how the cost of a queued-invalidation
+ * drain grows with its descriptors, and how global invalidations and translation hits grow
+ * with the number of cached entries. Figures are printed, never asserted.
+ *
+ *   bench-growth [REPS]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "devices/viommu/viommu-internal.h"
+#include "devices/viommu/xlate/tests/xlate-tb.h"
+#include "vmm/core/bus.h"
+#include "vmm/core/irq.h"
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* ---- QI drain: N domain-selective IOTLB descriptors plus a wait, one IQT write ---- */
+
+#define Q_RAM (8 * MiB)
+#define Q_BASE 0x100000ULL /* 512 KiB queue (QS=7): 16384 256-bit descriptors */
+#define Q_QS 7
+#define Q_STATUS 0x10000ULL
+
+static void no_level(void *ctx, unsigned int gsi, bool level)
+{
+}
+
+static void no_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid)
+{
+}
+
+static const struct irq_chip_ops no_irq_ops = { no_level, no_msi };
+
+static void w64(struct viommu *v, unsigned int off, uint64_t val)
+{
+	viommu_mmio_write(v, off, val, 8);
+}
+
+static void bench_drain(int reps)
+{
+	static const unsigned int sizes[] = { 1, 16, 256, 4096 };
+	const uint64_t qbytes = 4096ULL << Q_QS;
+	struct viommu_config cfg;
+	struct irq_chip irq = { &no_irq_ops, NULL };
+	struct gmem gm;
+	struct bus bus;
+	uint8_t *ram = aligned_alloc(4096, Q_RAM);
+	struct viommu *v;
+	uint64_t tail = 0;
+	char err[128];
+
+	memset(ram, 0, Q_RAM);
+	bus_init(&bus);
+	gmem_init_empty(&gm);
+	gmem_add_region(&gm, 0, Q_RAM, ram);
+	if (viommu_parse_options("mode=scalable", &cfg, err, sizeof(err)) ||
+	    !(v = viommu_create(&cfg, &bus, VIOMMU_DEFAULT_BASE, &gm, &irq))) {
+		printf("bench: drain: no vIOMMU (%s)\n", err);
+		free(ram);
+		return;
+	}
+	w64(v, VTD_IQT_REG, 0);
+	w64(v, VTD_IQA_REG, Q_BASE | VTD_IQA_DW | Q_QS);
+	viommu_mmio_write(v, VTD_GCMD_REG, VTD_GCMD_QIE, 4);
+	printf("bench: QI drain (domain-selective IOTLB descriptors + one wait, one IQT write)\n");
+	printf("bench: %-12s %12s %14s\n", "descriptors", "ns / drain", "ns / descriptor");
+	for (unsigned int s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		unsigned int n = sizes[s];
+		int r = reps * 4096 / (int)n > 20 ? reps * 4096 / (int)n : 20;
+		double best = 1e30;
+
+		for (int i = 0; i < r; i++) {
+			double t0;
+
+			for (unsigned int d = 0; d <= n; d++) {
+				uint8_t *p = ram + Q_BASE + tail;
+
+				memset(p, 0, 32);
+				if (d < n) {
+					le64_store(p, 0x2 | (2 << 4) | (1ULL << 16)); /* IOTLB, DID 1 */
+				} else {
+					le64_store(p, 0x5 | (1 << 5) | (0x1234ULL << 32)); /* wait, SW */
+					le64_store(p + 8, Q_STATUS);
+				}
+				tail = (tail + 32) % qbytes;
+			}
+			t0 = now_ns();
+			w64(v, VTD_IQT_REG, tail);
+			t0 = now_ns() - t0;
+			if (t0 < best)
+				best = t0;
+			if (le32_load(ram + Q_STATUS) != 0x1234 ||
+			    (viommu_mmio_read(v, VTD_FSTS_REG, 4) & VTD_FSTS_IQE)) {
+				printf("bench: drain of %u failed\n", n);
+				goto out;
+			}
+			le32_store(ram + Q_STATUS, 0);
+		}
+		printf("bench: %-12u %12.0f %14.1f   (min of %d)\n", n, best, best / (n + 1), r);
+	}
+out:
+	viommu_destroy(v);
+	free(ram);
+}
+
+/* ---- Global invalidations and hits against N cached entries ---- */
+
+enum cache_kind { C_IOTLB, C_CONTEXT, C_PASID };
+
+struct setup {
+	struct tb t;
+	struct vtd_xlate *x;
+	uint64_t rta, dir, slpt;
+	unsigned int n;
+};
+
+#define IOVA0 0x40000000ULL
+#define SM_SID 0x0100
+
+static int fill(struct setup *s, enum cache_kind k)
+{
+	struct dma_xlate r;
+	struct vtd_fault f;
+
+	for (unsigned int i = 0; i < s->n; i++) {
+		struct dma_req req = { .access = DMA_ACC_READ };
+		uint64_t iova = IOVA0;
+
+		switch (k) {
+		case C_IOTLB:
+			req.sid = SM_SID;
+			iova = IOVA0 + (uint64_t)i * 4096;
+			break;
+		case C_CONTEXT:
+			req.sid = (uint16_t)i;
+			break;
+		case C_PASID:
+			req.sid = SM_SID;
+			req.has_pasid = true;
+			req.pasid = i + 1;
+			break;
+		}
+		if (vtd_xlate_translate(s->x, &req, iova, &r, &f)) {
+			printf("bench: fill %d: entry %u faulted (reason 0x%x)\n", k, i, f.reason);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+static int build(struct setup *s, enum cache_kind k, unsigned int n)
+{
+	struct vtd_caps c = tb_caps();
+	struct vtd_cache_sizes sz = { .context = 65536, .pasid = 131072, .iotlb = 131072,
+				      .pwc = 4096 };
+
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	tb_init(&s->t);
+	s->x = vtd_xlate_create(&s->t.gm, &c, &sz);
+	if (!s->x)
+		return -ENOMEM;
+	s->rta = tb_page(&s->t);
+	if (k == C_PASID) {
+		/* Scalable mode; PDTS=4: 2048 directory entries (four pages), 131072 PASIDs. */
+		s->dir = tb_page(&s->t);
+		for (int i = 0; i < 3; i++)
+			tb_page(&s->t);
+		vtd_xlate_set_root(s->x, s->rta | (1 << 10));
+		tb_sm_ctx(&s->t, s->rta, SM_SID, s->dir | (4ULL << 9) | BIT_ULL(3) | 1, 0);
+		for (unsigned int p = 1; p <= n; p++) {
+			/* Pass-through PASID entries (PGTT=4), DID 1. */
+			uint64_t pe[8] = { 1 | (2 << 2) | (4ULL << 6), 1 };
+
+			tb_pasid(&s->t, s->dir, p, pe);
+		}
+		return 0;
+	}
+	vtd_xlate_set_root(s->x, s->rta);
+	if (k == C_CONTEXT) {
+		/* n devices, legacy pass-through (TT=2), DID 1. */
+		for (unsigned int sid = 0; sid < n; sid++)
+			tb_legacy_ctx(&s->t, s->rta, (uint16_t)sid, tb_legacy_lo(0, 2),
+				      tb_legacy_hi(1, 2));
+		return 0;
+	}
+	/* One device, n 4 KiB pages of a 4-level second-stage table, DID 1. */
+	s->slpt = tb_page(&s->t);
+	tb_legacy_ctx(&s->t, s->rta, SM_SID, tb_legacy_lo(s->slpt, 0), tb_legacy_hi(1, 2));
+	for (unsigned int i = 0; i < n; i++)
+		tb_map(&s->t, s->slpt, 4, IOVA0 + (uint64_t)i * 4096, 0x200000, 1, SS_RW, SS_RW, 0);
+	return 0;
+}
+
+static void teardown(struct setup *s)
+{
+	vtd_xlate_destroy(s->x);
+	tb_fini(&s->t);
+}
+
+/* ns of one global invalidation of kind k with n entries cached (min over reps refills). */
+static double global_inv(enum cache_kind k, unsigned int n, int reps, unsigned int *ret_cached)
+{
+	struct setup s;
+	double best = 1e30;
+
+	if (build(&s, k, n))
+		return -1;
+	for (int i = 0; i < reps; i++) {
+		double t0;
+
+		/* Translations cached in the IOTLB would not reload the context / PASID entries. */
+		if (k != C_IOTLB)
+			vtd_xlate_inv_iotlb(s.x, VTD_INV_GLOBAL, 0, 0, 0, false);
+		if (fill(&s, k)) {
+			teardown(&s);
+			return -1;
+		}
+		*ret_cached = k == C_IOTLB ? s.x->iotlb.count
+			      : k == C_CONTEXT ? s.x->ctx.count : s.x->pasid.count;
+		t0 = now_ns();
+		if (k == C_IOTLB)
+			vtd_xlate_inv_iotlb(s.x, VTD_INV_GLOBAL, 0, 0, 0, false);
+		else if (k == C_CONTEXT)
+			vtd_xlate_inv_context(s.x, VTD_INV_GLOBAL, 0, 0, 0);
+		else
+			vtd_xlate_inv_pasid_cache(s.x, VTD_INV_GLOBAL, 0, 0);
+		t0 = now_ns() - t0;
+		if (t0 < best)
+			best = t0;
+	}
+	teardown(&s);
+	return best;
+}
+
+/*
+ * ns per IOTLB hit with n pages cached, hits spread over all of them: in page order
+ * (stride 1) or scattered (a stride co-prime with n, every hit a host cache miss at 100k).
+ */
+static double hit_cost(unsigned int n, uint64_t stride, unsigned int *ret_cached)
+{
+	const unsigned int lookups = 2000000;
+	struct dma_req req = { .sid = SM_SID, .access = DMA_ACC_READ };
+	struct dma_xlate r;
+	struct vtd_fault f;
+	uint64_t sink = 0;
+	struct setup s;
+	double t0;
+
+	if (build(&s, C_IOTLB, n) || fill(&s, C_IOTLB))
+		return -1;
+	*ret_cached = s.x->iotlb.count;
+	t0 = now_ns();
+	for (unsigned int i = 0; i < lookups; i++) {
+		uint64_t page = ((uint64_t)i * stride) % n;
+
+		vtd_xlate_translate(s.x, &req, IOVA0 + page * 4096, &r, &f);
+		sink += r.gpa;
+	}
+	t0 = (now_ns() - t0) / lookups;
+	if (s.x->iotlb.count != *ret_cached || !sink)
+		t0 = -1; /* a hit turned into a miss: the figure would lie */
+	teardown(&s);
+	return t0;
+}
+
+int main(int argc, char **argv)
+{
+	static const unsigned int counts[] = { 10, 1000, 100000 };
+	static const char *const names[] = { "IOTLB (+PWC)", "context", "PASID" };
+	int reps = argc > 1 ? atoi(argv[1]) : 5;
+
+	if (reps < 1)
+		reps = 1;
+	bench_drain(reps);
+	printf("bench: global invalidation, ns (min of %d), against cached entries\n", reps);
+	printf("bench: %-14s %10s %12s %10s %12s %10s %12s\n", "cache", "cached", "ns", "cached",
+	       "ns", "cached", "ns");
+	for (int k = C_IOTLB; k <= C_PASID; k++) {
+		char line[256];
+		int len = snprintf(line, sizeof(line), "bench: %-14s", names[k]);
+
+		for (unsigned int c = 0; c < 3; c++) {
+			/* Context entries are per source-id: at most 65536. */
+			unsigned int n = k == C_CONTEXT && counts[c] > 65536 ? 65536 : counts[c], got = 0;
+			double ns = global_inv((enum cache_kind)k, n, reps, &got);
+
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %10u %12.0f", got, ns);
+		}
+		printf("%s\n", line);
+	}
+	printf("bench: IOTLB hit, ns per translation, against cached pages\n");
+	for (unsigned int c = 0; c < 3; c++) {
+		unsigned int got = 0, got2 = 0;
+		double seq = hit_cost(counts[c], 1, &got), scat = hit_cost(counts[c], 7919, &got2);
+
+		printf("bench: %10u cached %8.1f ns in page order, %8.1f ns scattered\n", got, seq, scat);
+	}
+	return 0;
+}

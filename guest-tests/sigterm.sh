@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# nestvm stopped with SIGTERM while its guest keeps a host-backed device busy (stress-host
+# with "-append forever": DMA and flushes on one vCPU, SRTP/TE/QIE resets on the other).
+# Three runs, SIGTERM 0, 0.2 and 0.5 s after the guest said "# busy". Each must end within
+# 10 s, killed by SIGTERM (143) or exiting 0, with no sanitizer report, crash or hang.
+#   usage: sigterm.sh NESTVM KERNEL
+set -u
+vmm=$1
+kernel=$2
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+fail=0
+for delay in 0 0.2 0.5; do
+	: >"$out"
+	"$vmm" run -kernel "$kernel" -smp 2 -m 128M -device vtd -device pasid-dma,backend=hostsim \
+		-append forever </dev/null >"$out" 2>&1 &
+	pid=$!
+	n=0
+	while ! grep -q '^# busy' "$out" && kill -0 "$pid" 2>/dev/null && [ $n -lt 300 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if ! grep -q '^# busy' "$out"; then
+		echo "not ok - delay $delay: the guest never got busy"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		sed 's/^/    /' "$out" | tail -20
+		fail=1
+		continue
+	fi
+	sleep "$delay"
+	kill -TERM "$pid"
+	n=0
+	while kill -0 "$pid" 2>/dev/null && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "not ok - delay $delay: nestvm still running 10 s after SIGTERM"
+		kill -KILL "$pid"
+		wait "$pid"
+		fail=1
+		continue
+	fi
+	wait "$pid"
+	rc=$?
+	if grep -q -E 'Sanitizer|runtime error|Segmentation|Aborted|core dumped' "$out"; then
+		echo "not ok - delay $delay: sanitizer report or crash"
+		sed 's/^/    /' "$out" | tail -30
+		fail=1
+	elif [ "$rc" -ne 143 ] && [ "$rc" -ne 0 ]; then
+		echo "not ok - delay $delay: exit status $rc (want 143 = SIGTERM, or 0)"
+		sed 's/^/    /' "$out" | tail -10
+		fail=1
+	else
+		echo "ok - delay $delay: nestvm ended with status $rc, no report"
+	fi
+done
+exit $fail
