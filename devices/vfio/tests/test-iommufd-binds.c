@@ -20,6 +20,31 @@ static uint32_t dev;
 static char err[256];
 static uint8_t ram[16384] __attribute__((aligned(4096)));
 
+/*
+ * The executable is linked with --wrap=realloc,--wrap=calloc: every realloc/calloc of the
+ * backend and the double comes here, and fail_alloc_in = n makes the n-th one from now fail.
+ */
+void *__real_realloc(void *p, size_t n);
+void *__real_calloc(size_t nmemb, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_calloc(size_t nmemb, size_t size);
+static unsigned int fail_alloc_in;
+
+static bool alloc_fails(void)
+{
+	return fail_alloc_in && !--fail_alloc_in;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+void *__wrap_calloc(size_t nmemb, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(nmemb, size);
+}
+
 static const struct host_s1_config s1cfg = { .pgtbl_gpa = 0x100000, .addr_width = 48 };
 
 static void start(void)
@@ -205,6 +230,50 @@ START_TEST(test_pasid_width)
 }
 END_TEST
 
+/*
+ * Out of memory while growing the bind table: -ENOMEM to the caller before any host call
+ * (nothing attached on the host, nothing left behind), and the same bind works once memory
+ * is back. Eight binds fill the first table; the ninth grows the array (realloc) and then
+ * the index (calloc).
+ */
+START_TEST(test_bind_without_memory)
+{
+	uint32_t s1, before, objs;
+
+	start();
+	for (uint32_t p = 1; p <= 8; p++)
+		ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, p, &s1cfg, &s1), 0);
+	for (unsigned int which = 1; which <= 2; which++) {
+		before = kd.nr_sys;
+		objs = kd_live_objects(&kd);
+		fail_alloc_in = which;
+		ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 9, &s1cfg, &s1), -ENOMEM);
+		ck_assert_uint_eq(fail_alloc_in, 0);
+		ck_assert_uint_eq(kd.nr_sys, before);
+		ck_assert_uint_eq(kd_live_objects(&kd), objs);
+		ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 9), 0);
+		/* The next allocation (the array grew in the second round: the index's). */
+		fail_alloc_in = 1;
+		ck_assert_int_eq(hi.ops->attach_parent(hi.be, dev, 9), -ENOMEM);
+		ck_assert_uint_eq(fail_alloc_in, 0);
+		ck_assert_uint_eq(kd.nr_sys, before);
+		ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 9), 0);
+		/* Not bound: nothing to detach. */
+		ck_assert_int_eq(hi.ops->detach(hi.be, dev, 9), -ENOENT);
+	}
+	/* A replace needs no memory of the table: it works when allocation fails. */
+	fail_alloc_in = 1;
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 8, &s1cfg, &s1), 0);
+	fail_alloc_in = 0;
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 8), s1);
+	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 9, &s1cfg, &s1), 0);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 9), s1);
+	for (uint32_t p = 1; p <= 9; p++)
+		ck_assert_int_eq(hi.ops->detach(hi.be, dev, p), 0);
+	finish();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("iommufd-binds");
@@ -217,6 +286,7 @@ int main(void)
 	tcase_add_test(tc, test_many_binds);
 	tcase_add_test(tc, test_close_with_many_binds);
 	tcase_add_test(tc, test_pasid_width);
+	tcase_add_test(tc, test_bind_without_memory);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
