@@ -41,6 +41,14 @@ uint64_t pdma_fnv1a(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
+/* Translation requests: ATS enabled, an IOMMU that answers them, and not behind the host
+ * simulator (a simulated passthrough device offers the capability but the host answers none). */
+static bool use_ats(struct pasid_dma *d)
+{
+	return pdma_ats_on(d) && d->cfg.backend != PDMA_BACKEND_HOSTSIM && d->as->ops &&
+	       d->as->ops->ats_translate;
+}
+
 bool pdma_ats_on(struct pasid_dma *d)
 {
 	return d->ats_off && (pci_config_get(&d->pci, d->ats_off + PCI_ATS_CTRL, 2) &
@@ -246,7 +254,7 @@ void pdma_complete(struct pasid_dma *d, const struct pdma_desc *desc, uint8_t st
 			c.req.pasid = desc->pasid;
 			c.req.access = desc->priv ? DMA_ACC_PRIV : 0;
 		}
-		c.ats = pdma_ats_on(d) && d->as->ops && d->as->ops->ats_translate;
+		c.ats = use_ats(d);
 		if (xfer(&c, desc->cr, cr, sizeof(cr), true, 0))
 			d->stats.faults++;
 	}
@@ -430,7 +438,7 @@ enum pdma_run pdma_run_desc(struct pasid_dma *d, const struct pdma_desc *desc)
 	c.req.pasid = desc->pasid_en ? desc->pasid : 0;
 	c.req.access = desc->priv ? DMA_ACC_PRIV : 0;
 	c.exec_src = desc->exec;
-	c.ats = pdma_ats_on(d) && d->as->ops && d->as->ops->ats_translate;
+	c.ats = use_ats(d);
 	if (desc->op == PDMA_OP_NOP) {
 		pdma_complete(d, desc, PDMA_ST_OK, 0, 0, 0);
 		return PDMA_RUN_DONE;

@@ -95,9 +95,15 @@ int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char
 				 "(the host IOMMU simulator answers no translation requests): use ats=off");
 			return -EINVAL;
 		}
-		c.ats = false;
 		c.host_prq = pri_given && c.pri;
-		c.pri = false;
+		/*
+		 * A PRI device has ATS: with pri=on the device offers both capabilities (Linux
+		 * enables SVA only on a device with ATS, PRI and PASID enabled). Their enable bits
+		 * work as on any device, but it sends no translation request (the host answers
+		 * none: every access is untranslated) and no page request of its own (the host
+		 * raises them for its misses).
+		 */
+		c.ats = c.pri = c.host_prq;
 	}
 	if (!c.ats && c.pri) {
 		if (pri_given) {

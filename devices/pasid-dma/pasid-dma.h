@@ -120,7 +120,8 @@ struct pasid_dma_config {
 	enum pasid_dma_backend backend;
 	/*
 	 * backend=hostsim,pri=on: the host reports the device's translation faults as page
-	 * requests (the device itself then offers no ATS/PRI capability: ats and pri are false).
+	 * requests. The device then offers ATS and PRI capabilities (ats and pri are true) but
+	 * sends neither translation nor page requests itself: the host answers no ATS request.
 	 */
 	bool host_prq;
 };
@@ -140,7 +141,8 @@ struct pasid_dma_stats {
 /*
  * Parses the options after "pasid-dma" ("" or "pasid-bits=N,ats=on,pri=on,exec=on,priv=on,
  * backend=emulated|hostsim"); defaults: pasid-bits=20, exec/priv on, ats on, pri on, backend
- * emulated. backend=hostsim has no ATS (ats=on is refused; pri=on sets host_prq). 0 or -EINVAL
+ * emulated. backend=hostsim: ats=on is refused; pri=on sets host_prq and offers the ATS and PRI
+ * capabilities (see host_prq). 0 or -EINVAL
  * with a message.
  */
 int pasid_dma_parse_options(const char *opts, struct pasid_dma_config *ret, char *errbuf,

@@ -632,6 +632,9 @@ fault:
 		hs->st.page_reqs++;
 	else
 		hs->st.faults++;
+	trace(TRACE_HOST, "hostsim", "fault dev %u pasid 0x%x addr 0x%llx acc 0x%x reason 0x%x%s%s", d->id,
+	      req->has_pasid ? req->pasid : 0, (unsigned long long)iova, req->access, reason,
+	      hit ? " (IOTLB hit)" : "", f.recoverable ? " -> page request" : "");
 	fn = hs->fault_fn;
 	fop = hs->fault_opaque;
 	pthread_mutex_unlock(&hs->lock);

@@ -5,7 +5,7 @@
 #
 #   tests/linux/build-images.sh NESTVM_BINARY
 #   env: WORK=/tmp/nestvm-linux (images)  KCACHE=/tmp/nestvm-linux-kernel (the .deb, extracted)
-#        EDU_DMA=path (static edu-dma for L2)  PDMA_VFIO=path (static pdma-vfio for L2)  KVER=6.1.0-47-amd64  EXTRA="src[:dst] ..." (more files for L1, with their ldd libraries)
+#        EDU_DMA=path (static edu-dma for L2)  PDMA_VFIO=path (static pdma-vfio for L2)  PDMA_SVA_KO, SVA_TEST=paths (the sva group's driver and program)  KVER=6.1.0-47-amd64  EXTRA="src[:dst] ..." (more files for L1, with their ldd libraries)
 # Output: $WORK/vmlinuz, $WORK/l2.cpio, $WORK/l1.cpio.  Exit 77 (skip) when the Debian
 # packages cannot be obtained (no mirror), 1 on any other failure.
 set -euo pipefail
@@ -90,6 +90,9 @@ for m in e1000e vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L2/m"; done
 [ -n "${EDU_DMA:-}" ] && cp "$EDU_DMA" "$L2/bin/edu-dma"
 # The pasid-dma client (tests/linux/pdma-vfio.c, static) for the nested group.
 [ -n "${PDMA_VFIO:-}" ] && cp "$PDMA_VFIO" "$L2/bin/pdma-vfio"
+# The SVA group: our pasid-dma driver (guest-drivers/linux) and its static user program.
+[ -n "${PDMA_SVA_KO:-}" ] && cp "$PDMA_SVA_KO" "$L2/m/pdma-sva.ko"
+[ -n "${SVA_TEST:-}" ] && cp "$SVA_TEST" "$L2/bin/sva-test"
 cp "$HERE/l2-init.sh" "$L2/init"; chmod +x "$L2/init"
 mkcpio "$L2" "$WORK/l2.cpio"
 

@@ -4,7 +4,7 @@
 # runs the group's L2 scenarios inside it and asserts on what L2 printed and on nestvm's trace.
 # Prints the benchmark (VMM start -> L2 /init -> L2 power-off, host clock) for every run.
 #
-#   tests/linux/check.sh NESTVM GROUP        GROUP: boot | vtd | vfio | nested
+#   tests/linux/check.sh NESTVM GROUP        GROUP: boot | vtd | vfio | nested | sva
 #   env: WORK (default /tmp/nestvm-linux-GROUP), KCACHE, L2QUIET=0 for L2's full console.
 # Exit: 0 pass, 1 fail, 77 skip (nested environment cannot be built: no Debian mirror/packages).
 set -u
@@ -17,6 +17,7 @@ boot) RUNS="qemu,nv-smp1,nv-smp2" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
+sva) RUNS="nv-sva,nv-sva-host" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
 [ -n "${RUNS_OVERRIDE:-}" ] && RUNS=$RUNS_OVERRIDE
@@ -24,6 +25,15 @@ esac
 command -v qemu-system-x86_64 >/dev/null || [ "$(id -u)" = 0 ] ||
 	{ echo "SKIP: qemu-system-x86 is not installed"; exit 77; }
 
+mkdir -p "$WORK"
+if [ "$GROUP" = sva ]; then
+	# Our pasid-dma driver, built against the L2 kernel's Debian headers (cached by content).
+	"$HERE/../../guest-drivers/linux/build.sh" "$WORK/pdma-sva.ko"
+	rc=$?
+	[ $rc = 77 ] && exit 77
+	[ $rc = 0 ] || { echo "FAIL: building pdma-sva.ko failed ($rc)"; exit 1; }
+	export PDMA_SVA_KO=$WORK/pdma-sva.ko
+fi
 "$HERE/build-images.sh" "$NESTVM"
 rc=$?
 [ $rc = 77 ] && exit 77
@@ -81,6 +91,7 @@ unexpected_faults() { # run
 		case $1 in
 		nv-sm | nv-legacy) grep -v -E -- "$(deliberate_re "$1")" ;;
 		nv-nest-*) grep -v -E -- "$(nested_fault_re "$1")" ;;
+		nv-sva*) grep -v -E -- "$(sva_fault_re "$1")" ;;
 		*) cat ;;
 		esac
 	})
@@ -94,6 +105,13 @@ unexpected_faults() { # run
 nested_bdf() { block "$1" | sed -n 's/.*LNX-L2 pdma 0000:\([0-9a-f:.]*\) driver=.*/\1/p' | head -1; }
 nested_fault_re() { # run
 	echo "DMAR: \\[DMA Read NO_PASID\\] Request device \\[$(nested_bdf "$1")\\] fault addr 0xdead000 \\[fault reason 0x71\\]"
+}
+# sva-test's deliberate faults (group sva, test 5): writes with the PASID of the process that
+# exited, whose PASID entry Linux cleared (0x59: PASID entry not present).
+sva_fault_re() { # run
+	local p
+	p=$(block "$1" | sed -n 's/.*LNX-L2-SVA exit ok dead_pasid=\([0-9]*\) .*/\1/p' | head -1)
+	echo "DMAR: \\[DMA Write PASID 0x$(printf %x "${p:-0}")\\] Request device \\[[0-9a-f:.]*\\] fault addr 0x[0-9a-f]* \\[fault reason 0x59\\]"
 }
 # The nested group: Debian's unmodified intel-iommu driver with nestvm's default -device vtd in
 # nested mode; pasid-dma's DMA is translated only by hostsim, i.e. only through what nestvm
@@ -154,8 +172,16 @@ for r in ${RUNS//,/ }; do
 	d1=$([ -n "$t0" ] && [ -n "$t1" ] && echo "$t1 - $t0" | bc || echo -)
 	d2=$([ -n "$t0" ] && [ -n "$t2" ] && echo "$t2 - $t0" | bc || echo -)
 	printf 'BENCH %-12s %9ss %11ss %8s\n' "$r" "$d1" "$d2" "${rc:-none}"
+	case $r in qemu*) q_init=$d1 ;; esac
+	# Time to /init of each nestvm run against the group's QEMU run (same L1 boot).
+	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
+		printf 'BENCH %-12s to /init / QEMU = %s (goal <= 0.7)\n' "$r" \
+			"$(echo "scale=2; $d1 / $q_init" | bc)" ;; esac
 done
 
+for r in ${RUNS//,/ }; do
+	case $r in nv-sva*) block "$r" | sed -n "s/.*LNX-L2-SVA bench ok \(.*\)/BENCH-SVA $r \1/p" ;; esac
+done
 for r in ${RUNS//,/ }; do
 	need "$r" "LNX-RUN-END name=$r rc=0" "VMM exited 0 (ACPI power-off)"
 	need "$r" "LNX-L2-INIT" "L2 reached /init"
@@ -219,6 +245,44 @@ for r in ${RUNS//,/ }; do
 	esac
 	case $r in
 	nv-nest-*) check_nested "$r" ;;
+	nv-sva*)
+		need "$r" "pdma-sva: ready, SVA enabled" "L2 enabled IOPF and SVA on pasid-dma"
+		need "$r" "LNX-L2-KERNEL-SVA bind (refused|ok) errno=" "the kernel's own iommu_sva_bind_device answered (Debian 6.1: refused on x86)"
+		never "$r" "SVM disabled|pdma-sva: enabling|binding pid [0-9]+ failed \\(direct\\)|LNX-L2-SVA FAIL|run ioctl failed" "no SVA refusal by the IOMMU driver, no failed check"
+		need "$r" "LNX-L2-SVA copy ok pasid=[1-9]" "1. copy into malloc'd memory through the process's PASID"
+		need "$r" "LNX-L2-SVA fill ok" "1. fill, data checked"
+		need "$r" "LNX-L2-SVA demand ok" "2. untouched pages: page request, IOPF, response, retry"
+		need "$r" "LNX-L2-SVA demand-read ok" "2. read of untouched memory"
+		need "$r" "LNX-L2-SVA mprotect ok" "3. mprotect: device write refused afterwards"
+		need "$r" "LNX-L2-SVA munmap ok" "3. munmap: DMA afterwards does not complete"
+		need "$r" "LNX-L2-SVA remap ok page_reqs=" "3. new mapping at the same VA: page request, not the old page"
+		need "$r" "LNX-L2-SVA two ok pasids=" "4. two processes, same VA, different PASIDs"
+		need "$r" "LNX-L2-SVA exit ok" "5. exit without close: the PASID is unbound"
+		need "$r" "LNX-L2-SVA bench ok" "benchmark ran"
+		count_ge "$r" desc_pgrp 1
+		count_ge "$r" page_requests 1 ;;
+	esac
+	case $r in
+	nv-sva)
+		need "$r" "LNX-L2-SVA mprotect ok .*dtlb_invs=[1-9]" "3. mprotect: device-TLB invalidation reached the device"
+		need "$r" "LNX-L2-SVA munmap ok .*dtlb_invs=[1-9]" "3. munmap: device-TLB invalidation reached the device"
+		need "$r" "LNX-L2-SVA demand ok .*page_reqs=[1-9]" "2. the device sent page requests"
+		count_ge "$r" pasid_walks 1
+		count_ge "$r" desc_piotlb 1
+		count_ge "$r" desc_pdevtlb 1 ;;
+	nv-sva-host)
+		need "$r" "LNX-L2-SVA info .*backend=1" "device behind hostsim"
+		need "$r" "LNX-L2-SVA mprotect ok .*host_inv_calls=[1-9]" "3. mprotect: invalidation forwarded to the host"
+		need "$r" "LNX-L2-SVA munmap ok .*host_inv_calls=[1-9]" "3. munmap: invalidation forwarded to the host"
+		need "$r" "LNX-L2-SVA demand ok .*host_page_reqs=[1-9][0-9]* host_page_resps=[1-9]" "2. host page requests answered by the guest"
+		need "$r" "LNX-L2-SVA exit ok .*host_detaches=[1-9]" "5. the dead PASID detached on the host"
+		count_ge "$r" trace_host_binds 2
+		count_ge "$r" trace_host_unbinds 1
+		count_ge "$r" trace_host_invalidates 1
+		count_ge "$r" host_binds 2
+		count_ge "$r" host_detached 1
+		need "$r" "nestvm: host forwards: .* [1-9][0-9]* page requests \\([1-9][0-9]* answered\\)" "6. nestvm forwarded host page requests to L2 and L2's answers back"
+		count_ge "$r" host_inv_batches 1 ;;
 	esac
 done
 [ $fail = 0 ] && echo "PASS linux/$GROUP" || echo "FAIL linux/$GROUP (log: $LOG)"

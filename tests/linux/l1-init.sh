@@ -65,6 +65,13 @@ run_cmd() {
 	nv-vfio-sm) bind_vfio || return 1
 		CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy,cm=on,ir=on -device vfio-pci,host=$BDF $TRACE $L2K"
 		APPEND="$BASE l2test=e1000e intel_iommu=on" ;;
+	# Guest SVA (tests/linux/sva-test.c): pasid-dma with ATS/PRI behind the emulated vIOMMU,
+	# and simulated passthrough whose binds, invalidations and page requests go to hostsim
+	# (nested mode with caching mode, chosen by nestvm: Linux flushes after making an entry present).
+	nv-sva) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma $TRACE,host $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=sva" ;;
+	nv-sva-host) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma,backend=hostsim,pri=on $TRACE,host $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=sva sva_retries=200" ;;
 	qemu-vfio) bind_vfio || return 1
 		CMD="$QEMU -smp 1 -m 256 -device vfio-pci,host=$BDF,rombar=0 $L2K"
 		APPEND="$BASE l2test=e1000e" ;;
@@ -123,6 +130,14 @@ summarize() {
 	grep -E '^trace: vtd: write (RTADDR|GCMD|IQA|IRTA)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E '^trace: vtd: (fault|ctx|context|pasid|root)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	grep -E 'vtd_reg_dmar_root|vtd_dmar_enable|vtd_dmar_fault' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"
+	# SVA: PASID entries walked, page requests queued, binds/unbinds/invalidations sent to the host.
+	echo "LNX-TRACE name=$r pasid_walks=$(grep -c '^trace: vtd: pasid ' $t)"
+	echo "LNX-TRACE name=$r page_requests=$(grep -c '^trace: vtd: page request [0-9a-f]' $t)"
+	echo "LNX-TRACE name=$r trace_host_binds=$(grep -c '^trace: vtd: host bind ' $t)"
+	echo "LNX-TRACE name=$r trace_host_unbinds=$(grep -c -E '^trace: vtd: host (unbind|block) ' $t)"
+	echo "LNX-TRACE name=$r trace_host_invalidates=$(grep -c '^trace: vtd: host invalidate ' $t)"
+	grep -E '^trace: (vtd: (page request|host )|hostsim)' $t | tail -8 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^trace: hostsim: fault' $t | sort | uniq -c | sort -rn | head -5 | sed "s/^/LNX-TRACE name=$r | /"
 	sed -n 's/^trace: vtd: desc \([a-z?]*\).*/\1/p' $t | sort | uniq -c |
 		while read -r n d; do echo "LNX-TRACE name=$r desc_$d=$n"; done
 }

@@ -72,5 +72,21 @@ if grep -q 'l2test=e1000e' /proc/cmdline; then
 	grep -E 'eth0' /proc/interrupts | sed 's/^/LNX-L2-IRQ /'
 	dmesg | grep -i -E 'e1000e|eth0|dmar.*fault' | tail -10 | sed 's/^/LNX-L2-DMESG /'
 fi
+if grep -q 'l2test=sva' /proc/cmdline; then
+	# Guest SVA with Linux's own code: our pdma-sva driver binds each process's mm to a PASID
+	# (tests/linux/sva-test.c). sva_retries=N: resubmissions after a fault (host page requests).
+	R=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^sva_retries=//p'); R=${R:-0}
+	insmod /m/pdma-sva.ko || echo "LNX-L2-SVA insmod failed"
+	# Debian's 6.1 refuses iommu_sva_bind_device on x86 (stable backport that turns SVA off):
+	# record its answer, then let the driver bind through the IOMMU driver (direct_bind).
+	/bin/sva-test bind | sed 's/^/LNX-L2-KERNEL-/'
+	echo 1 >/sys/module/pdma_sva/parameters/direct_bind
+	dmesg | grep -i -E 'pdma|svm|sva|pasid|prq|page req' | sed 's/^/LNX-L2-DMESG /'
+	for t in copy demand invalidate two exit bench info; do
+		echo "LNX-L2-SVA-RUN $t"
+		/bin/sva-test $t $R 2>&1 | sed 's/^/LNX-L2-/'
+	done
+	dmesg | grep -i -E 'pdma|dmar|svm|iommu' | tail -30 | sed 's/^/LNX-L2-DMESG-END /'
+fi
 echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

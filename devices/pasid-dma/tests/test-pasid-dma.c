@@ -255,7 +255,7 @@ static void fake_host_counters(void *opaque, struct pasid_dma_host_counters *ret
 						 .iotlb_hits = 11, .iotlb_misses = *(unsigned int *)opaque };
 }
 
-/* backend=hostsim: option rules, no ATS/PRI capability, HOST_* test registers. */
+/* backend=hostsim: option rules, ATS/PRI capabilities only with pri=on, HOST_* test registers. */
 START_TEST(test_backend_hostsim)
 {
 	struct pasid_dma_config c;
@@ -266,7 +266,7 @@ START_TEST(test_backend_hostsim)
 	ck_assert_int_eq(pasid_dma_parse_options("backend=hostsim", &c, err, sizeof(err)), 0);
 	ck_assert(c.backend == PDMA_BACKEND_HOSTSIM && !c.ats && !c.pri && !c.host_prq);
 	ck_assert_int_eq(pasid_dma_parse_options("backend=hostsim,pri=on", &c, err, sizeof(err)), 0);
-	ck_assert(!c.ats && !c.pri && c.host_prq);
+	ck_assert(c.ats && c.pri && c.host_prq);
 	ck_assert_int_eq(pasid_dma_parse_options("ats=on,backend=hostsim", &c, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "ats=off"));
@@ -274,11 +274,21 @@ START_TEST(test_backend_hostsim)
 	ck_assert_int_eq(pasid_dma_parse_options("backend=emulated", &c, err, sizeof(err)), 0);
 	ck_assert(c.backend == PDMA_BACKEND_EMULATED && c.ats && c.pri && !c.host_prq);
 
-	e = env_new("backend=hostsim,pri=on", true);
+	e = env_new("backend=hostsim", true);
 	ck_assert_uint_eq(e->ats_off, 0);
 	ck_assert_uint_eq(e->pri_off, 0);
 	ck_assert_uint_ne(e->pasid_off, 0);
 	ck_assert_uint_eq(rd(e, PDMA_REG_CAPS), 1 | (20 << 8));
+	env_free(e);
+
+	/* pri=on: ATS and PRI capabilities (what Linux checks before SVA), PRI Stopped at reset. */
+	e = env_new("backend=hostsim,pri=on", true);
+	ck_assert_uint_ne(e->ats_off, 0);
+	ck_assert_uint_ne(e->pri_off, 0);
+	ck_assert_uint_ne(e->pasid_off, 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_CAPS), 7 | (20 << 8));
+	ck_assert_uint_eq(pci_config_get(&e->d->pci, e->pri_off + PCI_PRI_STATUS, 2) &
+			  PCI_PRI_STATUS_STOPPED, PCI_PRI_STATUS_STOPPED);
 	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BACKEND), 1);
 	ck_assert_uint_eq(rd(e, PDMA_REG_HOST_BINDS), 0); /* nothing connected yet */
 	pasid_dma_set_host_counters(e->d, fake_host_counters, &misses);
@@ -488,6 +498,33 @@ static void enable_pri(struct env *e, uint32_t alloc)
 	cfg_w(e, e->pri_off + PCI_PRI_CTRL, PCI_PRI_CTRL_ENABLE, 2);
 }
 
+/*
+ * backend=hostsim,pri=on with ATS and PRI enabled (as Linux does before SVA): the device still
+ * sends untranslated requests only and no page request of its own, even to an IOMMU that
+ * would answer them.
+ */
+START_TEST(test_hostsim_ats_caps_only)
+{
+	struct env *e = env_new("backend=hostsim,pri=on", true);
+	unsigned int i;
+
+	enable_pri(e, 32);
+	fmap_set(&e->f, 5, 0x40000000, 0x100000, DMA_ACC_READ | DMA_ACC_WRITE);
+	fmap_set(&e->f, 5, (CRS & ~0xfffULL), CRS & ~0xfffULL, DMA_ACC_READ | DMA_ACC_WRITE);
+	i = submit(e, PDMA_OP_FILL | PASID(5), 0, 0x40000000, 64, 0x0101010101010101ULL, 0);
+	ck_assert_uint_eq(st(e, i), PDMA_ST_OK);
+	ck_assert_uint_eq(e->ram[0x100000 + 63], 1);
+	i = submit(e, PDMA_OP_FILL | PASID(5), 0, 0x50000000, 64, 1, 0);
+	ck_assert_uint_eq(st(e, i), PDMA_ST_FAULT);
+	ck_assert_uint_eq(e->f.ats_xlates, 0);
+	ck_assert_uint_eq(e->f.nr_pr, 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_DTLB_MISSES), 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_PAGE_REQS), 0);
+	ck_assert_uint_eq(rd(e, PDMA_REG_STATUS) & PDMA_STS_WAITING, 0);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_pri_flow)
 {
 	struct env *e = env_new("", true);
@@ -575,6 +612,7 @@ static Suite *suite(void)
 
 	tcase_add_test(tc, test_identity_caps);
 	tcase_add_test(tc, test_backend_hostsim);
+	tcase_add_test(tc, test_hostsim_ats_caps_only);
 	tcase_add_test(tc, test_ops);
 	tcase_add_test(tc, test_ring_gating);
 	tcase_add_test(tc, test_pasid_gating);

@@ -456,6 +456,7 @@ START_TEST(test_unforwardable_entries_are_blocked)
 		{ (2 << 6) | 1, 0, 0x5B },        /* second-stage only: not advertised in nested mode */
 		{ (3 << 6) | 1, 0, 0x5B },        /* nested: not advertised */
 		{ (1 << 6) | 1, 1ULL << 7, 0x5A }, /* EAFE without ECAP.EAFS: reserved */
+		{ (1 << 6) | 1, 1ULL << 1, 0x5A }, /* ERE without ECAP.ERS: reserved */
 		{ (1 << 6) | 1, 1ULL << 2, 0x5B }, /* FLPM 5-level without CAP.FS5LP */
 		{ (1 << 6) | 1, 2ULL << 2, 0x5B }, /* FLPM reserved value */
 	};
@@ -677,6 +678,70 @@ START_TEST(test_many_pasids)
 }
 END_TEST
 
+/*
+ * Random binds, unbinds, PASID-selective and global flushes and TE toggles over 600 PASIDs:
+ * after every flush the host has exactly what the tables say (the index survives deletions).
+ */
+START_TEST(test_random_churn_matches_tables)
+{
+	enum { N = 600, FIRST = 64 };
+	static bool present[N], flushed[N];
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	bool te = true;
+
+	setup_common(false);
+	bind_both();
+	for (unsigned int i = 0; i < N; i++) {
+		uint32_t p = FIRST + i;
+
+		h_put64(h, PDIR + (p >> 6) * 8, (0x140000 + 0x1000ULL * ((p >> 6) - 1)) | 1);
+		present[i] = flushed[i] = false;
+	}
+	for (unsigned int step = 0; step < 800; step++) {
+		unsigned int i, op;
+
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		i = (unsigned int)(seed % N);
+		op = (unsigned int)((seed >> 32) % 100);
+		if (op < 60) {
+			uint32_t p = FIRST + i;
+			uint64_t e = 0x140000 + 0x1000ULL * ((p >> 6) - 1) + (p & 63) * 64;
+
+			present[i] = !present[i];
+			h_put64(h, e, present[i] ? (1 << 6) | 1 : 0);
+			h_put64(h, e + 8, 9);
+			h_put64(h, e + 16, FS_B);
+			flushed[i] = false;
+			if (op < 45) {
+				const uint64_t pc[1][2] = { { 0x7 | (1 << 4) | (9ULL << 16) | ((uint64_t)p << 32), 0 } };
+
+				drain(pc, 1);
+				flushed[i] = true;
+			}
+		} else if (op < 97) {
+			drain(pc_global, 1);
+			for (unsigned int k = 0; k < N; k++)
+				flushed[k] = true;
+		} else {
+			te = !te;
+			h_gcmd(h, (uint32_t)VTD_GCMD_TE, te);
+			for (unsigned int k = 0; k < N; k++)
+				flushed[k] = true;
+		}
+		/* Every PASID after global operations (and every 64 steps), else the touched one. */
+		for (unsigned int k = op < 60 && step % 64 ? i : 0; k < (op < 60 && step % 64 ? i + 1 : N); k++) {
+			int want = te && present[k] ? 2 : 0;
+
+			if (flushed[k])
+				ck_assert_msg(hostsim_attachment(hs, hdev, FIRST + k) == want,
+					      "step %u PASID %u: host %d, want %d", step, FIRST + k,
+					      hostsim_attachment(hs, hdev, FIRST + k), want);
+		}
+	}
+	teardown();
+}
+END_TEST
+
 /* A hostile directory: huge, partly outside RAM, entries pointing anywhere. Bounded, no host call. */
 START_TEST(test_hostile_directory)
 {
@@ -706,6 +771,8 @@ int main(void)
 	Suite *s = suite_create("host-forward");
 	TCase *tc = tcase_create("core");
 	SRunner *sr;
+
+	tcase_set_timeout(tc, 30); /* the machine is shared: slow, never asserted */
 	int nf;
 
 	tcase_add_test(tc, test_bind_dma_and_batched_flush);
@@ -721,6 +788,7 @@ int main(void)
 	tcase_add_test(tc, test_global_flush_walks_directory);
 	tcase_add_test(tc, test_many_pasids);
 	tcase_add_test(tc, test_hostile_directory);
+	tcase_add_test(tc, test_random_churn_matches_tables);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

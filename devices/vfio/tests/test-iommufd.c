@@ -66,7 +66,7 @@ START_TEST(test_full_nesting_615)
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, HOST_PASID_NONE, &s1cfg, &s1), 0);
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 5, &s1cfg, &s1_p5), 0);
 	ck_assert_uint_eq(kd.devs[1].rid_pt, s1);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[5], s1_p5);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), s1_p5);
 	ck_assert_uint_eq(kd.objs[s1].s1.flags, IFD_VTD_S1_SRE);
 	ck_assert_uint_eq(kd.objs[s1].s1.pgtbl_addr, 0x100000);
 
@@ -91,7 +91,7 @@ START_TEST(test_full_nesting_615)
 	ck_assert_uint_eq(done, 0);
 
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 5), 0);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[5], 0);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), 0);
 	ck_assert_uint_eq(kd_live_objects(&kd), before - 1);
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 5), -ENOENT);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)), 0);
@@ -120,7 +120,7 @@ START_TEST(test_refused_at_attach)
 	bad.eafe = false;
 	bad.addr_width = 57;
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 3, &bad, &s2), -EINVAL);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[3], s1);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 3), s1);
 	ck_assert_uint_eq(kd_live_objects(&kd), before);
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 3), 0);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)), 0);
@@ -195,9 +195,9 @@ START_TEST(test_fault_id_only_with_pri)
 	kd.dev_pri[1] = false;
 	ck_assert_int_eq(iommufd_backend_set_guest_pri(b, dev, true), 0);
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 6, &pri_cfg, &s1), -ENODEV);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[6], 0);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 6), 0);
 	/* The nest parent never has a fault queue (6.15+ refuses one). */
-	for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+	for (uint32_t i = 1; i < kd.nr_objs; i++)
 		if (kd.objs[i].type == KD_HWPT_PAGING)
 			ck_assert(!(kd.objs[i].flags & IFD_HWPT_FAULT_ID_VALID));
 	ck_assert_int_eq(iommufd_backend_set_host_pri(b, 7, true), -ENOENT);
@@ -247,7 +247,7 @@ START_TEST(test_ram_around_reserved)
 
 	start(615);
 	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0xfe000000, 0x2000000, hva, true), 0);
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < KD_MAX_MAPS; i++) {
 		if (!kd.maps[i].len)
 			continue;
 		found++;
@@ -265,7 +265,46 @@ START_TEST(test_ram_around_reserved)
 	/* Beyond the aperture: nothing to map, nothing mapped, not an error. */
 	ck_assert_int_eq(hi.ops->map_ram(hi.be, 1ULL << 48, 0x100000, hva, true), 0);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0xfe000000, 0x2000000), 0);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		ck_assert_uint_eq(kd.maps[i].len, 0);
+	finish();
+}
+END_TEST
+
+/*
+ * More reserved regions (RMRRs) than one IOVA_RANGES answer holds: the backend asks again with
+ * the count the kernel gave (EMSGSIZE), maps every hole, and a failing piece undoes the rest.
+ */
+START_TEST(test_ram_many_reserved)
+{
+	uint8_t *hva = (uint8_t *)(uintptr_t)0x7f0000000000ULL;
+	unsigned int n = 0, calls;
+	struct iommufd_stats st;
+
+	kd_init(&kd, 615);
+	for (unsigned int i = 0; i < 20; i++)
+		kd.rmrr[kd.nr_rmrr++] = (struct ifd_iova_range){ 0x100000ULL * (2 * i + 1),
+								  0x100000ULL * (2 * i + 1) + 0xfff };
+	kd_sys(&kd, &sys);
+	ck_assert_int_eq(iommufd_backend_open(&sys, NULL, &b, err, sizeof(err)), 0);
+	ck_assert_int_eq(iommufd_backend_add_device(b, "/dev/vfio/devices/vfio1", &dev, err, sizeof(err)), 0);
+	iommufd_backend_iommu(b, &hi);
+	calls = kd.calls[IFD_IOAS_IOVA_RANGES & 0xff];
+	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0, 0x4000000, hva, true), 0);
+	ck_assert_uint_eq(kd.calls[IFD_IOAS_IOVA_RANGES & 0xff] - calls, 2);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		n += kd.maps[i].len != 0;
+	ck_assert_uint_eq(n, 21);
+	iommufd_backend_get_stats(b, &st);
+	ck_assert_uint_eq(st.ram_reserved, 20 * 0x1000);
+	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, 0x4000000), 0);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
+		ck_assert_uint_eq(kd.maps[i].len, 0);
+	/* The 5th IOAS_MAP fails: the 4 before it are unmapped again, the error returned. */
+	kd.fail_call = kd.nr_sys + 2 + 5;
+	ck_assert_int_eq(hi.ops->map_ram(hi.be, 0, 0x4000000, hva, true), -ENOMEM);
+	ck_assert_int_eq(kd.injected, ENOMEM);
+	for (int i = 0; i < KD_MAX_MAPS; i++)
 		ck_assert_uint_eq(kd.maps[i].len, 0);
 	finish();
 }
@@ -516,7 +555,7 @@ START_TEST(test_double_kernel_rules)
 	/* No device attached: the window is mappable, and then blocks an attach (EADDRINUSE). */
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, HOST_PASID_NONE), 0);
 	ck_assert_int_eq(sys.ioctl(&kd, fd, IFD_IOAS_MAP, &m), 0);
-	for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+	for (uint32_t i = 1; i < kd.nr_objs; i++)
 		if (kd.objs[i].type == KD_HWPT_PAGING)
 			at.pt_id = i;
 	ck_assert_int_eq(sys.ioctl(&kd, kd.devs[1].fd, IFD_VFIO_ATTACH, &at), -EADDRINUSE);
@@ -601,6 +640,7 @@ int main(void)
 	tcase_add_test(tc, test_fault_id_only_with_pri);
 	tcase_add_test(tc, test_kernel_611_no_pasid_width);
 	tcase_add_test(tc, test_ram_around_reserved);
+	tcase_add_test(tc, test_ram_many_reserved);
 	tcase_add_test(tc, test_double_kernel_rules);
 	tcase_add_test(tc, test_fault_queue_polled);
 	tcase_add_test(tc, test_double_validates);

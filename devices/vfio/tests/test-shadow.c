@@ -39,7 +39,7 @@ static unsigned int nunmap(void)
 /* The double's mapping at iova, or NULL. */
 static const struct kd_map *map_at(uint64_t iova)
 {
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < KD_MAX_MAPS; i++)
 		if (kd.maps[i].len && kd.maps[i].iova == iova)
 			return &kd.maps[i];
 	return NULL;
@@ -49,7 +49,7 @@ static unsigned int nr_maps(void)
 {
 	unsigned int n = 0;
 
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < KD_MAX_MAPS; i++)
 		n += kd.maps[i].len != 0;
 	return n;
 }
