@@ -46,8 +46,10 @@ static struct fake_iommu iommu;
 static struct virtq q;
 static struct virtq_elem el;
 
+/* Fresh RAM and queue; tests call it again between cases. */
 static void setup(void)
 {
+	free(ram);
 	ram = calloc(1, RAM_SIZE);
 	gmem_init_empty(&gm);
 	ck_assert_int_eq(gmem_add_region(&gm, 0, RAM_SIZE, ram), 0);
@@ -60,6 +62,7 @@ static void setup(void)
 static void teardown(void)
 {
 	free(ram);
+	ram = NULL;
 }
 
 static void put16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
