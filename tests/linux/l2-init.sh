@@ -72,5 +72,42 @@ if grep -q 'l2test=e1000e' /proc/cmdline; then
 	grep -E 'eth0' /proc/interrupts | sed 's/^/LNX-L2-IRQ /'
 	dmesg | grep -i -E 'e1000e|eth0|dmar.*fault' | tail -10 | sed 's/^/LNX-L2-DMESG /'
 fi
+if grep -q 'l2test=blk' /proc/cmdline; then
+	# virtio-blk: mount the harness's ext4 disk; blkw writes 2 MiB with its checksum and syncs,
+	# blkr (a second boot from the same image) checks what blkw left.
+	load ext4
+	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1042 ] || continue
+		g=$(readlink $d/iommu_group); g=${g##*/}
+		echo "LNX-L2 virtio-blk ${d##*/} driver=$(basename "$(readlink $d/driver)") group=${g:-none} domain=$(cat /sys/kernel/iommu_groups/$g/type 2>/dev/null)"
+	done
+	echo "LNX-L2-BLK vda sectors=$(cat /sys/block/vda/size 2>/dev/null) ro=$(cat /sys/block/vda/ro 2>/dev/null)"
+	mkdir -p /mnt
+	if mount -t ext4 /dev/vda /mnt; then
+		(cd /mnt && md5sum -c seed.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK seed ok" || echo "LNX-L2-BLK FAIL seed"
+		if grep -q 'l2test=blkw' /proc/cmdline; then
+			dd if=/dev/urandom of=/mnt/data.bin bs=64k count=32 2>/dev/null
+			(cd /mnt && md5sum data.bin >data.md5)
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK write ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL write"
+		else
+			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK readback ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL readback"
+		fi
+		umount /mnt && echo "LNX-L2-BLK unmounted"
+	else
+		echo "LNX-L2-BLK FAIL mount"
+	fi
+	dmesg | grep -i -E 'virtio|vda|ext4|EXT4' | head -12 | sed 's/^/LNX-L2-DMESG /'
+	dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
+fi
+if grep -q 'l2test=blkbench' /proc/cmdline; then
+	# The printed virtio-blk benchmark: O_DIRECT on the raw disk (tests/linux/blk-bench.c).
+	load virtio_blk
+	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
+	dmesg | grep -i -E 'iommu.*(strict|lazy)' | head -2 | sed 's/^/LNX-L2-DMESG /'
+	/bin/blk-bench /dev/vda 16 2>&1 | sed 's/^/LNX-L2-/'
+fi
 echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f
