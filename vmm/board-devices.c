@@ -54,6 +54,31 @@ static void destroy_viommu(void *d) { viommu_destroy(d); }
 static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
 static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
 static void destroy_virtio_blk(void *d) { virtio_blk_destroy(d); }
+static void destroy_virtio_net(void *d) { virtio_net_destroy(d); }
+
+/* virtio-net: like virtio-blk, a tap that cannot be attached is one line and exit status 2. */
+static struct virtio_net *create_virtio_net(struct machine *m, unsigned int slot)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct virtio_net_options o;
+	struct virtio_net *n = NULL;
+	char err[320];
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		const struct device_spec *d = &cfg->devices[i];
+
+		if (strcmp(d->model, "virtio-net") || d->slot != (int)slot)
+			continue;
+		if (!virtio_net_parse_options(d->opts, &o, err, sizeof(err)))
+			n = virtio_net_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
+		if (!n) {
+			fprintf(stderr, "nestvm: error: %s\n", err);
+			m->usage_error = true;
+		}
+		return n;
+	}
+	return NULL;
+}
 
 /*
  * virtio-blk: DMA through the machine's DMA space (the vIOMMU's when there is one). An image
@@ -502,6 +527,12 @@ static int create_pci(struct machine *m, int pci)
 			if (!b)
 				return -ENODEV; /* create_virtio_blk printed the one error line */
 			ret = record(m, b, destroy_virtio_blk);
+		} else if (!strcmp(model, "virtio-net")) {
+			struct virtio_net *n = create_virtio_net(m, slot);
+
+			if (!n)
+				return -ENODEV; /* create_virtio_net printed the one error line */
+			ret = record(m, n, destroy_virtio_net);
 		} else if (!strcmp(model, "vfio-pci")) {
 			struct vfio_pt *p = create_vfio_pci(m, slot);
 			struct memslots ms;

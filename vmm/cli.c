@@ -179,6 +179,15 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 			return -EINVAL;
 		}
 	}
+	if (!strcmp(d->model, "virtio-net")) {
+		struct virtio_net_options no;
+		char why[256];
+
+		if (virtio_net_parse_options(d->opts, &no, why, sizeof(why))) {
+			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 

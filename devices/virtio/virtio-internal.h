@@ -160,6 +160,12 @@ struct virtio_dev_ops {
 	void (*config_write)(void *opaque, unsigned int off, uint64_t val, unsigned int size);
 	/* Device reset (driver wrote status 0 or machine reset); may be NULL. */
 	void (*reset)(void *opaque);
+	/*
+	 * May be NULL. For a queue the device fills on its own (network receive): returns true
+	 * when it took the kick (new buffers: its thread calls virtio_pci_fill), so the I/O
+	 * thread does not serve that queue. Called without the transport lock.
+	 */
+	bool (*kick)(void *opaque, unsigned int queue);
 };
 
 struct virtio_pci_stats {
@@ -209,9 +215,19 @@ void virtio_pci_kick(struct virtio_pci *vp, unsigned int queue);
 /* Waits until the I/O thread has nothing pending (tests and teardown). */
 void virtio_pci_drain(struct virtio_pci *vp);
 void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *ret);
+/*
+ * Device-driven queues: copies hdr then data into the next available chain of queue i, returns
+ * it to the driver and interrupts as the driver asked. 1 delivered, 0 no buffer (queue not
+ * usable or empty: kick will tell), -ENOSPC the chain is too small (dropped, chain returned
+ * with 0 bytes), < 0 otherwise (a device error was raised).
+ */
+int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
+		    const void *data, size_t len);
 
 struct virtio_blk;
 /* The transport inside a virtio-blk (unit tests). */
 struct virtio_pci *virtio_blk_transport(struct virtio_blk *b);
+struct virtio_net;
+struct virtio_pci *virtio_net_transport(struct virtio_net *n);
 
 #endif

@@ -120,6 +120,8 @@ void virtio_pci_kick(struct virtio_pci *vp, unsigned int queue)
 {
 	if (queue >= vp->nr_queues)
 		return;
+	if (vp->ops->kick && vp->ops->kick(vp->opaque, queue))
+		return;
 	pthread_mutex_lock(&vp->kick_lock);
 	vp->kicked |= 1u << queue;
 	vp->busy = true;
@@ -133,6 +135,53 @@ void virtio_pci_drain(struct virtio_pci *vp)
 	while (vp->thread_started && (vp->busy || vp->kicked) && !vp->stop)
 		pthread_cond_wait(&vp->idle_cond, &vp->kick_lock);
 	pthread_mutex_unlock(&vp->kick_lock);
+}
+
+int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
+		    const void *data, size_t len)
+{
+	struct virtq_elem *e = malloc(sizeof(*e));
+	struct virtq *q = &vp->vq[i];
+	uint16_t old;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	pthread_mutex_lock(&vp->lock);
+	if (i >= vp->nr_queues || !queue_usable(vp, i) || !pci_bus_master_enabled(&vp->pci))
+		goto out;
+	old = q->used_idx;
+	r = virtq_pop(q, e);
+	if (r == 0) {
+		/* Empty: publish where we stopped, then look once more (event index race). */
+		r = virtq_arm(q);
+		if (r == 1)
+			r = virtq_pop(q, e);
+	}
+	if (r <= 0)
+		goto out_err;
+	vp->stats.requests++;
+	if (e->in_bytes < hdr_len + len) {
+		r = virtq_push(q, e->head, 0);
+		r = r ? r : -ENOSPC;
+	} else {
+		r = virtq_elem_write(q, e, 0, hdr, hdr_len);
+		if (!r)
+			r = virtq_elem_write(q, e, hdr_len, data, len);
+		if (!r)
+			r = virtq_push(q, e->head, (uint32_t)(hdr_len + len));
+		if (!r)
+			r = 1;
+	}
+	if (virtq_need_interrupt(q, old))
+		raise(vp, q->msix_vector, 1);
+out_err:
+	if (r < 0 && r != -ENOSPC)
+		device_error(vp, i, r);
+out:
+	pthread_mutex_unlock(&vp->lock);
+	free(e);
+	return r;
 }
 
 void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *ret)
