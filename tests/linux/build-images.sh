@@ -88,6 +88,8 @@ cp "$BUSYBOX" "$L2/bin/busybox"
 for m in e1000e vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L2/m"; done
 # virtio-blk with ext4 (the virtio group): the modules, in load order (ext4 last).
 for m in crc32c_generic virtio_pci virtio_blk ext4; do addmod "$m" "$L2/m"; done
+# virtio-net (the virtio-net group).
+addmod virtio_net "$L2/m"
 # The edu DMA client (tests/linux/edu-dma.c, static) when the build made one.
 [ -n "${EDU_DMA:-}" ] && cp "$EDU_DMA" "$L2/bin/edu-dma"
 # The virtio-blk benchmark client (tests/linux/blk-bench.c, static) for the virtio-bench group.
@@ -103,6 +105,8 @@ rm -rf "$L1"; mkdir -p "$L1"/{bin,dev,proc,sys,tmp,m,l2,usr/bin,usr/share/qemu}
 cp "$BUSYBOX" "$L1/bin/busybox"
 : >"$L1/m/order"
 for m in kvm-amd kvm-intel vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L1/m"; done
+# The tap the virtio-net group's nestvm attaches to.
+addmod tun "$L1/m"
 cp "$HERE/l1-init.sh" "$L1/init"; chmod +x "$L1/init"
 addexe "$L1" "$NESTVM" /usr/bin/nestvm
 addexe "$L1" "$QEMU" /usr/bin/qemu-system-x86_64
