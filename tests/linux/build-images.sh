@@ -119,13 +119,17 @@ for spec in ${EXTRA:-}; do
 	addexe "$L1" "$src" "$dst"
 done
 # The virtio group's data disk: ext4 made without root (mke2fs -d) with a seed file L2 checks.
+# Without e2fsprogs the other groups still run; the virtio group then fails (no disk in L1).
 MKE2FS=$(command -v mke2fs || echo /sbin/mke2fs)
-[ -x "$MKE2FS" ] || skip "mke2fs (Debian's e2fsprogs) is not installed"
 rm -rf "$WORK/blkseed" "$WORK/disk.img"; mkdir -p "$WORK/blkseed"
 echo "nestvm virtio-blk seed file" >"$WORK/blkseed/seed.txt"
 (cd "$WORK/blkseed" && md5sum seed.txt >seed.md5)
-"$MKE2FS" -q -F -t ext4 -L nvdata -d "$WORK/blkseed" "$WORK/disk.img" 16M
-cp "$WORK/disk.img" "$L1/l2/disk.img"
+if [ -x "$MKE2FS" ]; then
+	"$MKE2FS" -q -F -t ext4 -L nvdata -d "$WORK/blkseed" "$WORK/disk.img" 16M
+	cp "$WORK/disk.img" "$L1/l2/disk.img"
+else
+	echo "build-images: mke2fs (e2fsprogs) missing: no virtio-blk disk for the virtio group" >&2
+fi
 cp "$WORK/vmlinuz" "$L1/l2/vmlinuz"
 cp "$WORK/l2.cpio" "$L1/l2/initrd"
 mkcpio "$L1" "$WORK/l1.cpio"
