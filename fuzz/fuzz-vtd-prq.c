@@ -19,7 +19,8 @@
  *   7 context edit   device u8, flags u8 (P, PASIDE, PRE, FPD); u8 bit 0 toggles TE
  * Oracle: no sanitizer report; every page response a device gets answers a group that device
  * had outstanding (a last-in-group request the unit accepted) and answers it once; PQT stays
- * in the queue on a record boundary; ATS answers are page-aligned power-of-two sizes with known permissions.
+ * in the queue on a record boundary; ATS answers are page-aligned power-of-two sizes with
+ * known permissions.
  */
 #include "fuzz-vtd.h"
 
@@ -184,10 +185,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (idx != 0xff) {
 				/* Answer the record at that index of the queue, as a driver would. */
-				uint64_t a = (pqa & ~0xfffULL) + 32ULL * idx;
+				uint64_t a = pqa & ~0xfffULL;
 
-				if (a + 32 > FZ_RAM_SIZE)
-					a = FZ_PRQ;
+				a = a < FZ_RAM_SIZE - 32 * 256 ? a + 32ULL * idx : FZ_PRQ;
 				d0 = le64_load(ram.mem + a);
 				d1 = le64_load(ram.mem + a + 8);
 				code = fz_u8(&f) & 0xf;

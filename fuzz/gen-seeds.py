@@ -437,11 +437,51 @@ def vtd_shadow_seeds():
     }
 
 
+# ---- testdev ----
+def testdev_seeds():
+    def port(p, size, wr, v): return u8(0) + u16(p | 0x8000 if p >= 0x8000 else p) + u8(SIZE[size]) + u8(wr) + u32(v)
+    def rawport(p, size, wr, v): return u8(0) + u16(0x8000 | p) + u8(SIZE[size]) + u8(wr) + u32(v)
+    def iomem(off, size, wr, v): return u8(1) + u32(off) + u8(SIZE[size]) + u8(wr) + u64(v)
+    def cfg(reg, size, wr, v): return u8(2) + u16(reg) + u8(SIZE[size]) + u8(wr) + u32(v)
+    def bar(n, off, size, wr, v): return u8(3 + n) + u16(off) + u8(SIZE[size]) + u8(wr) + u32(v)
+    def cf8(addr, size, wr, v): return u8(5) + u32(addr) + u8(SIZE[size]) + u8(wr) + u32(v)
+    def scratch(v): return u8(6) + u32(v)
+    pci = b''
+    for b, base in ((0, 2048), (1, 128)):
+        for t in range(3):
+            pci += bar(b, 0, 1, 1, t) + b''.join(bar(b, o, 1, 0, 0) for o in range(0, 40))
+            pci += bar(b, base + t + 3 * b, 1, 1, 0xfa) + bar(b, base + t + 3 * b, 1, 1, 0x11)
+            pci += bar(b, 12, 4, 0, 0) + bar(b, 4, 4, 0, 0) + bar(b, 8, 2, 0, 0)
+        pci += bar(b, 0, 1, 1, 7) + bar(b, 12, 4, 0, 0)
+    return {
+        # scratch at every width and lane, unaligned ones, the byte port, flush port, IRQ lines
+        'pc-ports': scratch(0x11223344) + port(0xe1, 1, 1, 0xaa) + port(0xe2, 2, 1, 0xbbcc)
+                    + port(0xe1, 2, 1, 0xdddd) + port(0xe3, 4, 0, 0) + port(0xe9, 1, 0, 0)
+                    + port(0xe4, 4, 1, 0x3000) + port(0xe4, 4, 1, 0x7fff0000) + port(0xe4, 1, 1, 5)
+                    + port(0xe5, 2, 0, 0) + port(0xeb, 4, 1, 1)
+                    + b''.join(port(0x100 | i, 1, 1, 1) + port(0x100 | i, 1, 1, 0) for i in range(24))
+                    + rawport(0x2018, 1, 1, 1) + rawport(0x2000, 2, 1, 1),
+        # the 64 KiB window: every width, unaligned, across its end
+        'pc-iomem': iomem(0, 8, 1, 0x0102030405060708) + iomem(0, 1, 0, 0) + iomem(3, 2, 1, 0xffff)
+                    + iomem(0xfffc, 8, 1, 1) + iomem(0xffff, 1, 1, 2) + iomem(0x10000, 4, 0, 0)
+                    + u8(7) + u16(0x8) + u64(0xfeedfacecafebeef),
+        # pci-testdev: IDs, BAR sizing, each test of both BARs selected, header read, writes
+        'pci-tests': cfg(0, 4, 0, 0) + cfg(8, 4, 0, 0) + cf8(0x80002000, 4, 0, 0) + pci,
+        # decode off, BARs sized and moved, accesses where they were and where they are
+        'pci-bars': cfg(0x10, 4, 1, 0xffffffff) + cfg(0x10, 4, 0, 0) + cfg(0x14, 4, 1, 0xffffffff)
+                    + cfg(0x10, 4, 1, 0xc0100000) + cfg(0x14, 4, 1, 0xd000) + bar(0, 0, 1, 1, 1)
+                    + cfg(4, 2, 1, 0) + bar(0, 0, 1, 0, 0) + bar(1, 0, 1, 0, 0) + cfg(4, 2, 1, 3)
+                    + cfg(0x3c, 1, 1, 0xff) + cfg(0x100, 4, 1, 0xffffffff) + cfg(0xfff, 1, 0, 0)
+                    + cf8(0x80002004, 2, 1, 0) + cf8(0x00002000, 4, 0, 0),
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
             'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
-            'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds}
+            'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds,
+            'testdev': testdev_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)

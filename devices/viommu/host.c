@@ -460,6 +460,17 @@ static bool absent(const struct want *w)
 }
 
 /*
+ * Field by field: a memcmp would also compare padding bytes, which compound-literal
+ * assignment leaves unspecified (the vtd-host fuzz target saw a re-attach of an unchanged
+ * entry that way when the struct still had a padding byte).
+ */
+static bool same_s1(const struct host_s1_config *a, const struct host_s1_config *b)
+{
+	return a->pgtbl_gpa == b->pgtbl_gpa && a->addr_width == b->addr_width && a->sre == b->sre &&
+	       a->wpe == b->wpe && a->eafe == b->eafe && a->pri == b->pri;
+}
+
+/*
  * Makes the host do what w says for (dev, key), with one host call when something changed and
  * none otherwise. After a failure the record says what the host really has: a refused attach
  * is followed by a detach (blocked); a refused detach leaves the old state recorded, so the
@@ -475,7 +486,7 @@ static bool apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_
 	uint32_t s1 = 0;
 	int r = 0;
 
-	if (b && cur == w->state && (cur != HB_S1 || !memcmp(&b->cfg, &w->cfg, sizeof(w->cfg)))) {
+	if (b && cur == w->state && (cur != HB_S1 || same_s1(&b->cfg, &w->cfg))) {
 		b->did = w->did; /* same translation: nothing for the host */
 		b->reason = w->reason;
 		b->seen = h->gen;
