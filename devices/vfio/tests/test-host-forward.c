@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/check-run.h"
 #include "devices/vfio/vfio.h"
 #include "devices/viommu/tests/harness.h"
 
@@ -770,10 +771,8 @@ int main(void)
 {
 	Suite *s = suite_create("host-forward");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_set_timeout(tc, 30); /* the machine is shared: slow, never asserted */
-	int nf;
 
 	tcase_add_test(tc, test_bind_dma_and_batched_flush);
 	tcase_add_test(tc, test_skipped_flush_is_stale_and_unmap_faults);
@@ -790,9 +789,5 @@ int main(void)
 	tcase_add_test(tc, test_hostile_directory);
 	tcase_add_test(tc, test_random_churn_matches_tables);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }
