@@ -136,6 +136,8 @@ uint32_t pmtimer_read(void);
 void udelay(uint32_t us);
 /* Microseconds since the first call (wrap-safe as long as it is polled every < 4 s). */
 uint64_t time_us(void);
+/* Interrupts on until *c >= want (an interrupt handler counts) or us elapse; true when reached. */
+bool irq_wait_count(volatile uint32_t *c, uint32_t want, uint32_t us);
 
 /* ---- LAPIC / IOAPIC (lib/apic.c) ---- */
 #define LAPIC_BASE 0xfee00000UL

@@ -44,6 +44,17 @@ uint64_t time_us(void)
 	return us;
 }
 
+bool irq_wait_count(volatile uint32_t *c, uint32_t want, uint32_t us)
+{
+	uint64_t t0 = time_us();
+
+	irq_enable();
+	while (*c < want && time_us() - t0 < us)
+		cpu_relax();
+	irq_disable();
+	return *c >= want;
+}
+
 /* A PM timer that never moves (absent device) must not hang us: give up after this many polls. */
 #define STUCK_POLLS 200000
 

@@ -530,13 +530,7 @@ int edu_dma(const struct edu_dev *e, uint64_t ram, bool to_ram, uint32_t off, ui
 
 bool vtd_wait_count(volatile uint32_t *c, uint32_t want, uint32_t us)
 {
-	uint64_t t0 = time_us();
-
-	irq_enable();
-	while (*c < want && time_us() - t0 < us)
-		cpu_relax();
-	irq_disable();
-	return *c >= want;
+	return irq_wait_count(c, want, us);
 }
 
 bool vtd_check_fault(const struct vtd *u, uint8_t fr, bool read, uint64_t addr, uint16_t sid, const char *what)

@@ -47,17 +47,6 @@ static void msi_handler(struct trap_frame *tf)
 	lapic_eoi();
 }
 
-static bool wait_count(volatile uint32_t *c, uint32_t want)
-{
-	uint64_t deadline = time_us() + WAIT_US;
-
-	irq_enable();
-	while (*c < want && time_us() < deadline)
-		cpu_relax();
-	irq_disable();
-	return *c >= want;
-}
-
 /* q35 without a _PRT walk: slots 0-24 use PIRQ E-H by (slot + pin) rotation, PIRQx -> GSI 16 + x. */
 static int q35_intx_gsi(uint16_t bdf, uint8_t pin)
 {
@@ -97,7 +86,7 @@ static void test_intx(uint16_t bdf)
 	       "IOAPIC pin %d programmed: level, vector 0x%x (entry 0x%lx)", gsi, INTX_VECTOR, redir);
 
 	mmio_write32(edu + EDU_IRQ_RAISE, 0x1);
-	ok = wait_count(&intx_count, 1);
+	ok = irq_wait_count(&intx_count, 1, WAIT_US);
 	tap_ok(ok, "INTx delivered through IOAPIC pin %d (count %u)", gsi, intx_count);
 	tap_ok(last_status == 0x1 && mmio_read32(edu + EDU_IRQ_STATUS) == 0,
 	       "handler saw status 0x%x and acknowledged it", last_status);
@@ -114,7 +103,7 @@ static void test_intx(uint16_t bdf)
 	tap_ok(intx_count == 1, "no INTx while edu is quiet (count %u)", intx_count);
 	/* A second interrupt arrives only if the EOI reached the IOAPIC. */
 	mmio_write32(edu + EDU_IRQ_RAISE, 0x4);
-	ok = wait_count(&intx_count, 2);
+	ok = irq_wait_count(&intx_count, 2, WAIT_US);
 	tap_ok(ok && last_status == 0x4, "second INTx after EOI (count %u, status 0x%x)", intx_count, last_status);
 	ioapic_write_redir((unsigned)gsi, IOAPIC_REDIR_MASKED);
 }
@@ -151,11 +140,11 @@ static void test_msi(uint16_t bdf)
 	pci_write16(bdf, cap + 2, (uint16_t)((ctrl & ~(7u << 4)) | MSI_CTRL_ENABLE)); /* one vector */
 
 	mmio_write32(edu + EDU_IRQ_RAISE, 0x10);
-	ok = wait_count(&msi_count, 1);
+	ok = irq_wait_count(&msi_count, 1, WAIT_US);
 	tap_ok(ok && last_status == 0x10, "MSI delivered to vector 0x%x (count %u, status 0x%x)", MSI_VECTOR,
 	       msi_count, last_status);
 	mmio_write32(edu + EDU_IRQ_RAISE, 0x20);
-	ok = wait_count(&msi_count, 2);
+	ok = irq_wait_count(&msi_count, 2, WAIT_US);
 	tap_ok(ok && last_status == 0x20 && intx_count == intx_before,
 	       "second MSI delivered, no INTx meanwhile (msi %u, intx %u -> %u)", msi_count, intx_before, intx_count);
 	pci_write16(bdf, cap + 2, ctrl & ~MSI_CTRL_ENABLE);

@@ -33,17 +33,6 @@ static void level_handler(struct trap_frame *tf)
 	lapic_eoi();
 }
 
-static bool wait_count(volatile uint32_t *c, uint32_t want)
-{
-	uint64_t deadline = time_us() + WAIT_US;
-
-	irq_enable();
-	while (*c < want && time_us() < deadline)
-		cpu_relax();
-	irq_disable();
-	return *c >= want;
-}
-
 static void test_scratch(void)
 {
 	static const uint8_t bytes[4] = { 'a', 'b', 'c', 'd' };
@@ -101,18 +90,18 @@ static void test_irq_lines(void)
 	ioapic_write_redir(LEVEL_PIN, LEVEL_VECTOR | IOAPIC_REDIR_LEVEL | ((uint64_t)apic << 56));
 
 	outb(IRQ_PORT + EDGE_PIN, 1);
-	tap_ok(wait_count(&edge_count, 1), "0x2000+%d: raising ISA IRQ %d delivers the edge vector",
-	       EDGE_PIN, EDGE_PIN);
+	tap_ok(irq_wait_count(&edge_count, 1, WAIT_US),
+	       "0x2000+%d: raising ISA IRQ %d delivers the edge vector", EDGE_PIN, EDGE_PIN);
 	outb(IRQ_PORT + EDGE_PIN, 0);
 	outb(IRQ_PORT + EDGE_PIN, 1);
 	outb(IRQ_PORT + EDGE_PIN, 0);
-	ok = wait_count(&edge_count, 2);
+	ok = irq_wait_count(&edge_count, 2, WAIT_US);
 	udelay(1000); /* a spurious third delivery would show up here */
 	tap_ok(ok && edge_count == 2, "a second edge, one more interrupt (%u in total)", edge_count);
 
 	outb(IRQ_PORT + LEVEL_PIN, 1);
-	tap_ok(wait_count(&level_count, 1), "0x2000+%d: a high level line delivers the level vector",
-	       LEVEL_PIN);
+	tap_ok(irq_wait_count(&level_count, 1, WAIT_US),
+	       "0x2000+%d: a high level line delivers the level vector", LEVEL_PIN);
 	t0 = time_us();
 	while ((redir = ioapic_read_redir(LEVEL_PIN)) & IOAPIC_REDIR_REMOTE_IRR && time_us() - t0 < WAIT_US)
 		cpu_relax();

@@ -15,15 +15,14 @@
  * Prints PDMA lines; exit 0 = pass.   pdma-vfio 0000:00:04.0
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/vfio.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "vfio-type1.h"
 
 /* BAR0 registers and descriptor layout of docs/pasid-dma.md (32-bit register accesses). */
 #define R_ID 0x00
@@ -60,17 +59,13 @@
 #define IOVA_SCRATCH 0x40020000u
 /* Never mapped; inside L2's RAM as a guest-physical address (so identity access would read). */
 #define IOVA_UNMAPPED 0xdead000u
-#define PCI_COMMAND 0x04
-#define PCI_COMMAND_MEMORY 0x2u
-#define PCI_COMMAND_MASTER 0x4u
 
 static const char *const host_names[10] = {
 	"binds", "replaces", "detaches", "inv_calls", "inv_ranges",
 	"faults", "page_reqs", "page_resps", "iotlb_hits", "iotlb_misses",
 };
 
-static int dev_fd, cont;
-static uint64_t bar0_off;
+static struct vt1 vf;
 static uint8_t *ring, *cr;
 static uint32_t tail;
 
@@ -84,14 +79,14 @@ static uint32_t rd(uint32_t reg)
 {
 	uint32_t v = 0;
 
-	if (pread(dev_fd, &v, 4, (off_t)(bar0_off + reg)) != 4)
+	if (pread(vf.dev, &v, 4, (off_t)(vf.bar0_off + reg)) != 4)
 		return ~0u;
 	return v;
 }
 
 static void wr(uint32_t reg, uint32_t v)
 {
-	if (pwrite(dev_fd, &v, 4, (off_t)(bar0_off + reg)) != 4)
+	if (pwrite(vf.dev, &v, 4, (off_t)(vf.bar0_off + reg)) != 4)
 		printf("PDMA write 0x%x failed: %s\n", reg, strerror(errno));
 }
 
@@ -112,21 +107,12 @@ static uint64_t get64(const uint8_t *p)
 
 static int map(void *p, uint64_t iova, uint64_t size)
 {
-	struct vfio_iommu_type1_dma_map m = {
-		.argsz = sizeof(m), .vaddr = (uintptr_t)p, .iova = iova, .size = size,
-		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-	};
-
-	return ioctl(cont, VFIO_IOMMU_MAP_DMA, &m);
+	return vt1_map(&vf, p, iova, size);
 }
 
 static int unmap(uint64_t iova, uint64_t size)
 {
-	struct vfio_iommu_type1_dma_unmap u = { .argsz = sizeof(u), .iova = iova, .size = size };
-
-	if (ioctl(cont, VFIO_IOMMU_UNMAP_DMA, &u))
-		return -1;
-	return u.size == size ? 0 : -1;
+	return vt1_unmap(&vf, iova, size);
 }
 
 static void host_counters(uint32_t *c)
@@ -198,33 +184,17 @@ static long differs(const uint8_t *p, const uint8_t *want, size_t n)
 
 int main(int argc, char **argv)
 {
-	struct vfio_group_status gs = { .argsz = sizeof(gs) };
-	struct vfio_region_info ri = { .argsz = sizeof(ri) };
 	uint8_t *src, *a, *b, *scratch, *want1, *want2;
 	uint32_t h0[10], h1[10];
-	char path[256], link[256];
+	const char *what;
 	uint64_t addr = 0;
-	uint16_t cmd;
 	long off;
-	ssize_t n;
-	int grp, st;
+	int st;
 
 	if (argc < 2)
 		return 2;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", argv[1]);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n <= 0)
-		return fail("no iommu_group (is the device behind the IOMMU?)");
-	link[n] = 0;
-	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
-	cont = open("/dev/vfio/vfio", O_RDWR);
-	grp = open(path, O_RDWR);
-	if (cont < 0 || grp < 0)
-		return fail("open /dev/vfio");
-	if (ioctl(grp, VFIO_GROUP_GET_STATUS, &gs) || !(gs.flags & VFIO_GROUP_FLAGS_VIABLE))
-		return fail("group not viable");
-	if (ioctl(grp, VFIO_GROUP_SET_CONTAINER, &cont) || ioctl(cont, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		return fail("container / type1");
+	if (vt1_open(&vf, argv[1], &what))
+		return fail(what);
 
 	/* ring | cr | src (2) | A (2) | B (2) | scratch (2) | expected data (2 + 2, never mapped) */
 	ring = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
@@ -246,21 +216,8 @@ int main(int argc, char **argv)
 	    map(a, IOVA_X, LEN) || map(scratch, IOVA_SCRATCH, LEN))
 		return fail("VFIO_IOMMU_MAP_DMA");
 
-	dev_fd = ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, argv[1]);
-	if (dev_fd < 0)
-		return fail("VFIO_GROUP_GET_DEVICE_FD");
-	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
-	if (ioctl(dev_fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
-		return fail("BAR0 region info");
-	bar0_off = ri.offset;
-	ri.index = VFIO_PCI_CONFIG_REGION_INDEX;
-	if (ioctl(dev_fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
-		return fail("config region info");
-	if (pread(dev_fd, &cmd, 2, (off_t)(ri.offset + PCI_COMMAND)) != 2)
-		return fail("config read");
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	if (pwrite(dev_fd, &cmd, 2, (off_t)(ri.offset + PCI_COMMAND)) != 2)
-		return fail("config write");
+	if (vt1_device(&vf, argv[1], &what))
+		return fail(what);
 	printf("PDMA id=0x%08x host_backend=%u\n", rd(R_ID), rd(R_HOST_BACKEND));
 	if (rd(R_ID) != ID_VALUE || rd(R_HOST_BACKEND) != 1) {
 		printf("PDMA FAIL not a pasid-dma with backend=hostsim\n");

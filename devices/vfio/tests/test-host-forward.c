@@ -9,8 +9,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "common/check-run.h"
+#include "devices/vfio/tests/host-harness.h"
 #include "devices/vfio/vfio.h"
-#include "devices/viommu/tests/harness.h"
 
 #define ROOT 0x100000ULL
 #define CTX 0x101000ULL
@@ -50,16 +51,7 @@ static void pasid_entry(uint32_t pasid, uint16_t did, uint64_t fs_root)
 /* Writes n descriptors (2 qwords each, 256-bit queue) plus a wait, then IQT. */
 static void drain(const uint64_t (*d)[2], unsigned int n)
 {
-	for (unsigned int i = 0; i <= n; i++) {
-		memset(h->ram + QBASE + tail, 0, 32);
-		h_put64(h, QBASE + tail, i < n ? d[i][0] : 0x5 | (1 << 5) | (0x77ULL << 32));
-		h_put64(h, QBASE + tail + 8, i < n ? d[i][1] : STATUS);
-		tail = (tail + 32) % 8192;
-	}
-	w64(h, VTD_IQT_REG, tail);
-	ck_assert_uint_eq(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE, 0);
-	ck_assert_uint_eq(le32_load(h->ram + STATUS), 0x77);
-	le32_store(h->ram + STATUS, 0);
+	h_drain256(h, QBASE, STATUS, &tail, d, n);
 }
 
 static uint64_t pc_desc(uint16_t did, uint32_t pasid)
@@ -770,10 +762,8 @@ int main(void)
 {
 	Suite *s = suite_create("host-forward");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
 
 	tcase_set_timeout(tc, 30); /* the machine is shared: slow, never asserted */
-	int nf;
 
 	tcase_add_test(tc, test_bind_dma_and_batched_flush);
 	tcase_add_test(tc, test_skipped_flush_is_stale_and_unmap_faults);
@@ -790,9 +780,5 @@ int main(void)
 	tcase_add_test(tc, test_hostile_directory);
 	tcase_add_test(tc, test_random_churn_matches_tables);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }

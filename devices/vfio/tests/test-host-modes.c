@@ -9,9 +9,9 @@
 #include <errno.h>
 
 #include "common/check-run.h"
+#include "devices/vfio/tests/host-harness.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
-#include "devices/viommu/tests/harness.h"
 
 #define ROOT 0x100000ULL
 #define CTX 0x101000ULL
@@ -45,18 +45,6 @@ static void open_host(bool nest, unsigned int pasid_bits, struct host_iommu_caps
 	ck_assert_int_eq(hi.ops->get_caps(hi.be, dev, caps), 0);
 }
 
-/* The host page-aligns what it maps (as gmem's mmap is): re-home the harness RAM. */
-static void page_aligned_ram(void)
-{
-	uint8_t *ram = aligned_alloc(4096, H_RAM_SIZE);
-
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, H_RAM_SIZE);
-	free(h->ram);
-	h->ram = ram;
-	h->gm.regions[0].hva = ram;
-}
-
 static void close_all(void)
 {
 	h_free(h);
@@ -86,7 +74,7 @@ START_TEST(test_old_host_defaults_start_shadowed)
 	ck_assert_ptr_nonnull(strstr(msg, "shadow (host has no nesting)"));
 	ck_assert(nc.cm && !nc.flts && nc.slts && !nc.prs && nc.scalable);
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
 	/* Typed options the host cannot back are refused with what works. */
 	ck_assert_int_eq(viommu_parse_options("flts=on,cm=on", &cfg, msg, sizeof(msg)), 0);
@@ -98,16 +86,7 @@ END_TEST
 
 static void drain(const uint64_t (*d)[2], unsigned int n)
 {
-	for (unsigned int i = 0; i <= n; i++) {
-		memset(h->ram + QBASE + tail, 0, 32);
-		h_put64(h, QBASE + tail, i < n ? d[i][0] : 0x5 | (1 << 5) | (0x77ULL << 32));
-		h_put64(h, QBASE + tail + 8, i < n ? d[i][1] : STATUS);
-		tail = (tail + 32) % 8192;
-	}
-	w64(h, VTD_IQT_REG, tail);
-	ck_assert_uint_eq(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE, 0);
-	ck_assert_uint_eq(le32_load(h->ram + STATUS), 0x77);
-	le32_store(h->ram + STATUS, 0);
+	h_drain256(h, QBASE, STATUS, &tail, d, n);
 }
 
 START_TEST(test_no_pasid_host_nested_rid_identity_blocked)
@@ -126,7 +105,7 @@ START_TEST(test_no_pasid_host_nested_rid_identity_blocked)
 	ck_assert_uint_eq(nc.pasid_bits, 1);
 	ck_assert(nc.cm && nc.flts && !nc.slts && !nc.nest);
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
 	/* Translation off: the RID stays on the nest parent (identity). */
 	ck_assert_int_eq(rid_on(), KD_HWPT_PAGING);
@@ -188,7 +167,7 @@ START_TEST(test_full_pasid_width_forwarded)
 	ck_assert_int_eq(viommu_host_mode(&cfg, &caps, &nc, msg, sizeof(msg)), 0);
 	ck_assert_uint_eq(nc.pasid_bits, 20);
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
 	w64(h, VTD_IQT_REG, 0);
 	w64(h, VTD_IQA_REG, QBASE | VTD_IQA_DW | 1);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/check-run.h"
 #include "devices/vfio/vfio.h"
 #include "vmm/core/gmem.h"
 
@@ -298,8 +299,6 @@ int main(void)
 {
 	Suite *s = suite_create("hostsim");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_walk_and_dma);
@@ -310,9 +309,5 @@ int main(void)
 	tcase_add_test(tc, test_no_pasid_attach_without_cap);
 	tcase_add_test(tc, test_bad_invalidation_ranges);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }

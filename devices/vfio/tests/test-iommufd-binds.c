@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/check-run.h"
 #include "devices/vfio/iommufd-abi.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
@@ -278,8 +279,6 @@ int main(void)
 {
 	Suite *s = suite_create("iommufd-binds");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_33rd_bind);
@@ -288,9 +287,5 @@ int main(void)
 	tcase_add_test(tc, test_pasid_width);
 	tcase_add_test(tc, test_bind_without_memory);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/check-run.h"
 #include "devices/vfio/iommufd-abi.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
@@ -236,17 +237,11 @@ int main(void)
 {
 	Suite *s = suite_create("iommufd-faults");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_double_injects);
 	tcase_add_test(tc, test_each_call_fails_kernel_errno);
 	tcase_add_test(tc, test_each_call_fails_einval);
 	tcase_add_test(tc, test_each_call_fails_enomem);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }

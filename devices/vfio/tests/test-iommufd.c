@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/check-run.h"
 #include "devices/vfio/iommufd-abi.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
@@ -626,8 +627,6 @@ int main(void)
 {
 	Suite *s = suite_create("iommufd");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_add_test(tc, test_full_nesting_615);
 	tcase_add_test(tc, test_partial_completion);
@@ -645,9 +644,5 @@ int main(void)
 	tcase_add_test(tc, test_fault_queue_polled);
 	tcase_add_test(tc, test_double_validates);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }

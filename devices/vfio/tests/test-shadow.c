@@ -8,9 +8,9 @@
 #include <errno.h>
 
 #include "common/check-run.h"
+#include "devices/vfio/tests/host-harness.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
-#include "devices/viommu/tests/harness.h"
 
 #define ROOT 0x100000ULL
 #define CTX 0x101000ULL
@@ -76,18 +76,6 @@ static void set_pte(uint64_t iova, uint64_t gpa, unsigned int perm)
 	h_put64(h, SL + 0x3000 + 8 * (iova >> 12), perm ? gpa | perm : 0);
 }
 
-/* The host maps page-aligned memory only (as gmem's mmap is): re-home the harness RAM. */
-static void page_aligned_ram(void)
-{
-	uint8_t *ram = aligned_alloc(4096, H_RAM_SIZE);
-
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, H_RAM_SIZE);
-	free(h->ram);
-	h->ram = ram;
-	h->gm.regions[0].hva = ram;
-}
-
 static void setup(void)
 {
 	struct iommufd_sys sys;
@@ -111,7 +99,7 @@ static void setup(void)
 	ck_assert_ptr_nonnull(strstr(err, "shadow"));
 	ck_assert(nc.cm);
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	ck_assert_uint_ne(r64(h, VTD_CAP_REG) & VTD_CAP_CM, 0);
 	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
 	/* Translation off: guest RAM identity-mapped, in one call. */
@@ -237,7 +225,7 @@ START_TEST(test_needs_caching_mode)
 	iommufd_backend_iommu(be, &hi);
 	ck_assert_int_eq(viommu_parse_options("mode=legacy", &cfg, err, sizeof(err)), 0);
 	h = h_new_cfg(&cfg); /* cm off: the guest would not flush after maps */
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), -EOPNOTSUPP);
 	teardown();
 }
@@ -287,7 +275,7 @@ static unsigned int fault_run(unsigned int n)
 	base = kd.nr_sys;
 	kd.fail_call = n ? base + n : 0;
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	r = viommu_attach_host_device(h->v, SID, &hi, dev);
 	if (r) {
 		/* The initial identity map failed: the device is refused (nestvm exits). */

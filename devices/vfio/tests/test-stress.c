@@ -23,9 +23,9 @@
 #include <time.h>
 
 #include "common/check-run.h"
+#include "devices/vfio/tests/host-harness.h"
 #include "devices/vfio/tests/kdouble.h"
 #include "devices/vfio/vfio.h"
-#include "devices/viommu/tests/harness.h"
 
 #define ROOT_A 0x100000ULL
 #define CTX_A 0x101000ULL
@@ -63,18 +63,6 @@ static atomic_ulong a_iters, b_iters, dma_ok, dma_blocked, dma_wrong;
 static void fail_open(int r, const char *what, const char *err)
 {
 	ck_assert_msg(r == 0, "%s: %d %s", what, r, err);
-}
-
-/* Page-aligned RAM (the host maps host pages, as gmem's mmap is). */
-static void page_aligned_ram(void)
-{
-	uint8_t *ram = aligned_alloc(4096, H_RAM_SIZE);
-
-	ck_assert_ptr_nonnull(ram);
-	memset(ram, 0, H_RAM_SIZE);
-	free(h->ram);
-	h->ram = ram;
-	h->gm.regions[0].hva = ram;
 }
 
 /* 4 pages at IOVA 0..0x3fff -> data + i * 4 KiB; first-stage (flags 7) or second-stage (3). */
@@ -396,7 +384,7 @@ static void setup(enum host_kind k)
 	}
 	ck_assert_int_eq(viommu_host_mode(&cfg, &caps, &nc, msg, sizeof(msg)), 0);
 	h = h_new_cfg(&nc);
-	page_aligned_ram();
+	h_page_aligned_ram(h);
 	if (k == HK_HOSTSIM) {
 		hs = hostsim_create(&h->gm, NULL);
 		ck_assert_ptr_nonnull(hs);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/check-run.h"
 #include "vmm/core/evloop.h"
 
 struct src {
@@ -168,8 +169,6 @@ int main(void)
 {
 	Suite *s = suite_create("evloop");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int nf;
 
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_calls_while_readable);
@@ -177,9 +176,5 @@ int main(void)
 	tcase_add_test(tc, test_remove_waits_for_handler);
 	tcase_add_test(tc, test_limits);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf ? 1 : 0;
+	return check_run_suite(s);
 }
