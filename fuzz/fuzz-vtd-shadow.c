@@ -340,6 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	iommufd_backend_close(e->be);
 	FZ_CHECK(kd_live_objects(&e->kd) == 0);
 	FZ_CHECK(e->kd.open_fds == 0);
+	kd_fini(&e->kd);
 	free(e);
 	return 0;
 }

@@ -5,6 +5,8 @@
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libfdt-dev check acpica-tools
       device-tree-compiler python3)
+# tests/host-kernel builds its L2 Linux kernel from Debian's linux-source package.
+pkgs+=(flex bison bc libelf-dev libssl-dev cpio xz-utils)
 if [ "${1:-}" = "--fuzzing" ]; then
 	pkgs+=(clang libclang-rt-14-dev)
 fi

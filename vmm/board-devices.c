@@ -24,6 +24,7 @@
 #include "devices/vfio/vfio-pt.h"
 #include "devices/vfio/vfio.h"
 #include "devices/viommu/viommu.h"
+#include "devices/virtio/virtio.h"
 #include "log.h"
 #include "machine.h"
 #include "vmm/core/evloop.h"
@@ -52,6 +53,59 @@ static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
 static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
 static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
+static void destroy_virtio_blk(void *d) { virtio_blk_destroy(d); }
+static void destroy_virtio_net(void *d) { virtio_net_destroy(d); }
+
+/* virtio-net: like virtio-blk, a tap that cannot be attached is one line and exit status 2. */
+static struct virtio_net *create_virtio_net(struct machine *m, unsigned int slot)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct virtio_net_options o;
+	struct virtio_net *n = NULL;
+	char err[320];
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		const struct device_spec *d = &cfg->devices[i];
+
+		if (strcmp(d->model, "virtio-net") || d->slot != (int)slot)
+			continue;
+		if (!virtio_net_parse_options(d->opts, &o, err, sizeof(err)))
+			n = virtio_net_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
+		if (!n) {
+			fprintf(stderr, "nestvm: error: %s\n", err);
+			m->usage_error = true;
+		}
+		return n;
+	}
+	return NULL;
+}
+
+/*
+ * virtio-blk: DMA through the machine's DMA space (the vIOMMU's when there is one). An image
+ * that cannot be used is the user's mistake: one line, exit status 2.
+ */
+static struct virtio_blk *create_virtio_blk(struct machine *m, unsigned int slot)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct virtio_blk_options o;
+	struct virtio_blk *b = NULL;
+	char err[320];
+
+	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
+		const struct device_spec *d = &cfg->devices[i];
+
+		if (strcmp(d->model, "virtio-blk") || d->slot != (int)slot)
+			continue;
+		if (!virtio_blk_parse_options(d->opts, &o, err, sizeof(err)))
+			b = virtio_blk_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
+		if (!b) {
+			fprintf(stderr, "nestvm: error: %s\n", err);
+			m->usage_error = true;
+		}
+		return b;
+	}
+	return NULL;
+}
 
 /*
  * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
@@ -467,6 +521,18 @@ static int create_pci(struct machine *m, int pci)
 			ret = record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
 		} else if (!strcmp(model, "pasid-dma")) {
 			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
+		} else if (!strcmp(model, "virtio-blk")) {
+			struct virtio_blk *b = create_virtio_blk(m, slot);
+
+			if (!b)
+				return -ENODEV; /* create_virtio_blk printed the one error line */
+			ret = record(m, b, destroy_virtio_blk);
+		} else if (!strcmp(model, "virtio-net")) {
+			struct virtio_net *n = create_virtio_net(m, slot);
+
+			if (!n)
+				return -ENODEV; /* create_virtio_net printed the one error line */
+			ret = record(m, n, destroy_virtio_net);
 		} else if (!strcmp(model, "vfio-pci")) {
 			struct vfio_pt *p = create_vfio_pci(m, slot);
 			struct memslots ms;

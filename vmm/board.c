@@ -21,6 +21,12 @@ static const struct board_model models[] = {
 	{ "vfio-pci", true, 0, 0, true,
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)" },
+	{ "virtio-blk", true, 0x1af4, 0x1042, true,
+	  "virtio-blk: virtio 1.x block device on a raw image, I/O on its own thread; options:\n"
+	  "       file=IMG (required), readonly=on|off, cache=writeback (default)|none (O_DIRECT)" },
+	{ "virtio-net", true, 0x1af4, 0x1041, true,
+	  "virtio-net: virtio 1.x network device on a tap; options: tap=NAME (attached or created)\n"
+	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56)" },
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
 	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"

@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "board.h"
 #include "devices/vfio/type1.h"
 #include "devices/vfio/vfio-pci.h"
+#include "devices/virtio/virtio.h"
 #include "log.h"
 #include "machine.h"
 
@@ -158,6 +160,30 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 		if (vfio_pci_parse_options(d->opts, host, sizeof(host), why, sizeof(why)) ||
 		    (vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why)) &&
 		     type1_resolve_host(host, cdev, sizeof(cdev), bdf, sizeof(bdf), why, sizeof(why)))) {
+			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
+			return -EINVAL;
+		}
+	}
+	if (!strcmp(d->model, "virtio-blk")) {
+		struct virtio_blk_options vo;
+		char why[256];
+
+		/* Option mistakes and a missing image: one line, exit status 2. */
+		if (virtio_blk_parse_options(d->opts, &vo, why, sizeof(why))) {
+			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
+			return -EINVAL;
+		}
+		if (access(vo.file, vo.readonly ? R_OK : R_OK | W_OK)) {
+			fprintf(err, "nestvm: error: -device '%s': cannot open %s: %s\n", spec, vo.file,
+				strerror(errno));
+			return -EINVAL;
+		}
+	}
+	if (!strcmp(d->model, "virtio-net")) {
+		struct virtio_net_options no;
+		char why[256];
+
+		if (virtio_net_parse_options(d->opts, &no, why, sizeof(why))) {
 			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
 			return -EINVAL;
 		}

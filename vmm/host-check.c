@@ -224,6 +224,37 @@ out:
 	return r;
 }
 
+/*
+ * Whether the function behind VFIO cdev path has ATS and PRI, from its config space in sysfs
+ * (/sys/class/vfio-dev/vfioN/device/config; extended capabilities from 0x100, bounded walk).
+ */
+static bool function_has_pri(const char *cdev)
+{
+	const char *base = strrchr(cdev, '/');
+	uint8_t cfg[4096];
+	unsigned int off = 0x100, found = 0;
+	char path[320];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/vfio-dev/%s/device/config", base ? base + 1 : cdev);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, cfg, sizeof(cfg), 0);
+	close(fd);
+	for (unsigned int i = 0; i < 64 && off >= 0x100 && off + 4 <= (size_t)(n > 0 ? n : 0); i++) {
+		uint32_t h = cfg[off] | cfg[off + 1] << 8 | (uint32_t)cfg[off + 2] << 16 |
+			     (uint32_t)cfg[off + 3] << 24;
+
+		if (!h)
+			break;
+		found |= (h & 0xffff) == 0x0f ? 1 : (h & 0xffff) == 0x13 ? 2 : 0;
+		off = (h >> 20) & 0xffc;
+	}
+	return found == 3;
+}
+
 /* The device part: bind, capabilities, the mode -device vtd would pick, the self-test. */
 static int check_device(const char *host, bool bind_only)
 {
@@ -234,6 +265,7 @@ static int check_device(const char *host, bool bind_only)
 	char cdev[256], why[320], msg[200];
 	uint32_t dev = 0;
 	uint64_t t;
+	bool pri;
 	int r;
 
 	if (vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why))) {
@@ -256,6 +288,9 @@ static int check_device(const char *host, bool bind_only)
 		return 0;
 	}
 	iommufd_backend_iommu(b, &hi);
+	/* As the vfio-pci model does: page requests only for a function with ATS and PRI. */
+	pri = function_has_pri(cdev);
+	iommufd_backend_set_host_pri(b, dev, pri);
 	r = hi.ops->get_caps(hi.be, dev, &c);
 	if (r) {
 		fprintf(hc_out, "device %s: no capabilities: %s\n", cdev, strerror(-r));
@@ -263,9 +298,10 @@ static int check_device(const char *host, bool bind_only)
 		return r;
 	}
 	fprintf(hc_out,
-		"  host IOMMU: %s, nesting %s, fault queue (page requests) %s, PASID attach %s, "
+		"  host IOMMU: %s, nesting %s, fault queue (page requests) %s%s, PASID attach %s, "
 		"device PASID width %u bits, errata (read-only stage-2 refused) %s\n",
 		c.vtd ? "VT-d" : "not VT-d", c.nesting ? "yes" : "no", c.fault_queue ? "yes" : "no",
+		pri ? "" : " (the function has no ATS + PRI)",
 		c.pasid_attach ? "yes" : "no", c.max_pasid_log2, c.ro_parent_refused ? "yes" : "no");
 	if (c.vtd)
 		fprintf(hc_out, "  host VT-d cap 0x%016llx ecap 0x%016llx\n",

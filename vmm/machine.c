@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,11 +24,17 @@ struct file_buf {
 	size_t len;
 };
 
+/*
+ * Reads a whole regular file into an anonymous mapping populated in one call (MAP_POPULATE: no
+ * page fault per page while read() fills it, which is what loading cost under nested TCG).
+ * The buffer is released with free_file() once the image is in guest RAM.
+ */
 static int read_file(const char *path, struct file_buf *ret)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	size_t got = 0;
+	void *p;
 	int err;
 
 	if (fd < 0)
@@ -43,11 +50,13 @@ static int read_file(const char *path, struct file_buf *ret)
 		return -EFBIG;
 	}
 	ret->len = (size_t)st.st_size;
-	ret->data = malloc(ret->len ? ret->len : 1);
-	if (!ret->data) {
+	p = mmap(NULL, ret->len ? ret->len : 1, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED) {
 		close(fd);
 		return -ENOMEM;
 	}
+	ret->data = p;
 	while (got < ret->len) {
 		ssize_t n = read(fd, (char *)ret->data + got, ret->len - got);
 
@@ -55,7 +64,8 @@ static int read_file(const char *path, struct file_buf *ret)
 			continue;
 		if (n <= 0) {
 			err = n < 0 ? -errno : -EIO;
-			free(ret->data);
+			munmap(ret->data, ret->len ? ret->len : 1);
+			ret->data = NULL;
 			close(fd);
 			return err;
 		}
@@ -67,6 +77,13 @@ err_errno:
 	err = -errno;
 	close(fd);
 	return err;
+}
+
+static void free_file(struct file_buf *f)
+{
+	if (f->data)
+		munmap(f->data, f->len ? f->len : 1);
+	f->data = NULL;
 }
 
 static void ctl_shutdown(void *ctx, int exit_status)
@@ -125,7 +142,7 @@ static void machine_teardown(struct machine *m, struct file_buf *files, unsigned
 	free(m->fdt);
 	free(m->vtd_cfg);
 	for (unsigned int i = 0; i < nfiles; i++)
-		free(files[i].data);
+		free_file(&files[i]);
 	pthread_mutex_destroy(&m->stop_lock);
 }
 
@@ -226,6 +243,10 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		status = (ret == -ENOEXEC || ret == -EINVAL) ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
+	/* The images are in guest RAM now: their buffers would stay resident for the whole run. */
+	for (unsigned int i = 0; i < nfiles; i++)
+		free_file(&files[i]);
+	nfiles = 0;
 	log_info("machine", "booting %s kernel '%s' with %u vCPU(s), %llu MiB", fmt, cfg->kernel_path,
 		 cfg->nr_cpus, (unsigned long long)(cfg->ram_size >> 20));
 	ret = vcpus_create(m);

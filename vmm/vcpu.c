@@ -54,6 +54,24 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+/*
+ * CPUID.1:ECX.TSC-deadline (bit 24). KVM emulates the IA32_TSC_DEADLINE timer in its local
+ * APIC (ours with the split irqchip) but never reports the bit in KVM_GET_SUPPORTED_CPUID; a
+ * VMM offers it when KVM_CAP_TSC_DEADLINE_TIMER says so. Without it Linux calibrates the
+ * local APIC timer against the PIT for 100 ms of ticks (calibrate_APIC_clock) and keeps the
+ * PIT running as its global clock event.
+ */
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+
+static void offer_tsc_deadline(int kvm_fd, struct kvm_cpuid2 *c)
+{
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
+}
+
 /* Bits of APIC ID needed to number n CPUs (x2APIC topology shift). */
 static uint32_t topo_shift(unsigned int n)
 {
@@ -140,6 +158,7 @@ int vcpus_create(struct machine *m)
 		log_err("vcpu", "KVM_GET_SUPPORTED_CPUID failed");
 		return -ENOTSUP;
 	}
+	offer_tsc_deadline(m->kvm_fd, cpuid);
 	for (unsigned int i = 0; i < m->cfg->nr_cpus; i++) {
 		struct vcpu *v = &m->vcpus[i];
 

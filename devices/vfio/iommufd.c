@@ -20,7 +20,8 @@
 #include "devices/vfio/vfio.h"
 
 #define IFD_MAX_DEVS 8
-#define IFD_MAX_BINDS 32
+/* Smallest bind index (slots); it doubles and halves with the live binds of the device. */
+#define IFD_MIN_INDEX 16
 /*
  * Fault records read at once. The kernel hands out only whole page request groups and keeps a
  * group that does not fit (iommufd_fault_fops_read), so the buffer must hold the largest group
@@ -36,8 +37,8 @@
 
 #define ECAP_NEST BIT_ULL(26)
 
+/* One bound (device, PASID): attached to a stage-1 HWPT of ours, or to the nest parent. */
 struct ifd_bind {
-	bool used;
 	bool on_parent; /* a PASID attached to the nest parent itself (hwpt is the parent) */
 	uint32_t pasid; /* HOST_PASID_NONE: the RID */
 	uint32_t hwpt;
@@ -51,7 +52,15 @@ struct ifd_dev {
 	bool host_pri;       /* the host function has ATS + PRI: IOPF can be enabled for it */
 	bool guest_pri;      /* the guest enabled PRI in the device's (virtual) PRI capability */
 	struct host_iommu_caps caps;
-	struct ifd_bind binds[IFD_MAX_BINDS];
+	/*
+	 * The binds: a dense array (teardown walks only these) and an open-addressed index,
+	 * keyed by PASID, of slot + 1 (0: empty; linear probing, at most half full). Both grow
+	 * on demand up to the device's PASID width plus the RID and shrink as binds go.
+	 */
+	struct ifd_bind *binds;
+	uint32_t nr_binds, cap_binds;
+	uint32_t *index;
+	uint32_t index_mask; /* index size - 1 (a power of two); 0 before the first bind */
 };
 
 struct iommufd_backend {
@@ -372,9 +381,7 @@ void iommufd_backend_close(struct iommufd_backend *b)
 
 		if (!d->used)
 			continue;
-		for (unsigned int j = 0; j < IFD_MAX_BINDS; j++) {
-			if (!d->binds[j].used)
-				continue;
+		for (uint32_t j = 0; j < d->nr_binds; j++) {
 			detach_one(b, d, d->binds[j].pasid);
 			if (d->binds[j].pasid == HOST_PASID_NONE)
 				d->rid_on_default = false;
@@ -385,6 +392,8 @@ void iommufd_backend_close(struct iommufd_backend *b)
 			detach_one(b, d, HOST_PASID_NONE);
 		/* Closing the cdev drops whatever a failed detach left attached. */
 		b->sys.close(b->sys.ctx, d->fd);
+		free(d->binds);
+		free(d->index);
 	}
 	/* Children before parents: the orphans first, then fault queue, parent and IOAS. */
 	destroy_orphans(b);
@@ -413,12 +422,143 @@ static struct ifd_dev *get_dev(struct iommufd_backend *b, uint32_t dev)
 	return dev < IFD_MAX_DEVS && b->devs[dev].used ? &b->devs[dev] : NULL;
 }
 
+/* ---- the per-device bind table ---- */
+
+static uint32_t pasid_hash(uint32_t pasid)
+{
+	return (uint32_t)(((uint64_t)pasid * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+/* Index position holding pasid's slot, or -1. */
+static int64_t index_pos(const struct ifd_dev *d, uint32_t pasid)
+{
+	if (!d->index)
+		return -1;
+	for (uint32_t i = pasid_hash(pasid) & d->index_mask;; i = (i + 1) & d->index_mask) {
+		uint32_t s = d->index[i];
+
+		if (!s)
+			return -1;
+		if (d->binds[s - 1].pasid == pasid)
+			return i;
+	}
+}
+
 static struct ifd_bind *find_bind(struct ifd_dev *d, uint32_t pasid)
 {
-	for (unsigned int i = 0; i < IFD_MAX_BINDS; i++)
-		if (d->binds[i].used && d->binds[i].pasid == pasid)
-			return &d->binds[i];
-	return NULL;
+	int64_t i = index_pos(d, pasid);
+
+	return i < 0 ? NULL : &d->binds[d->index[i] - 1];
+}
+
+static void index_put(uint32_t *index, uint32_t mask, uint32_t pasid, uint32_t slot)
+{
+	uint32_t i = pasid_hash(pasid) & mask;
+
+	while (index[i])
+		i = (i + 1) & mask;
+	index[i] = slot + 1;
+}
+
+/* A new index of size slots (a power of two above twice the binds). 0 or -ENOMEM. */
+static int rehash(struct ifd_dev *d, uint32_t size)
+{
+	uint32_t *ni = calloc(size, sizeof(*ni));
+
+	if (!ni)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < d->nr_binds; j++)
+		index_put(ni, size - 1, d->binds[j].pasid, j);
+	free(d->index);
+	d->index = ni;
+	d->index_mask = size - 1;
+	return 0;
+}
+
+/*
+ * Room for one more bind, so that recording it after the host calls cannot fail: 0, or
+ * -ENOMEM with the table as it was (the caller has asked the host for nothing yet).
+ */
+static int reserve_bind(struct ifd_dev *d)
+{
+	if (d->nr_binds == d->cap_binds) {
+		uint32_t cap = d->cap_binds ? 2 * d->cap_binds : IFD_MIN_INDEX / 2;
+		struct ifd_bind *nb = realloc(d->binds, cap * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		d->binds = nb;
+		d->cap_binds = cap;
+	}
+	if (!d->index || 2 * (d->nr_binds + 1) > d->index_mask + 1)
+		return rehash(d, d->index ? 2 * (d->index_mask + 1) : IFD_MIN_INDEX);
+	return 0;
+}
+
+/* Records a bind for a PASID not in the table; reserve_bind made the room. */
+static void add_bind(struct ifd_dev *d, const struct ifd_bind *nb)
+{
+	d->binds[d->nr_binds] = *nb;
+	index_put(d->index, d->index_mask, nb->pasid, d->nr_binds);
+	d->nr_binds++;
+}
+
+/*
+ * Forgets a bind: its index position is emptied with the entries after it moved back
+ * (linear probing without tombstones), the last bind moves into its slot, and the table
+ * shrinks when it is mostly empty (a failed shrink keeps the larger table).
+ */
+static void remove_bind(struct ifd_dev *d, struct ifd_bind *bd)
+{
+	uint32_t slot = (uint32_t)(bd - d->binds), last = d->nr_binds - 1;
+	uint32_t mask = d->index_mask, i = (uint32_t)index_pos(d, bd->pasid), j = i;
+
+	d->index[i] = 0;
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & mask;
+		if (!d->index[j])
+			break;
+		home = pasid_hash(d->binds[d->index[j] - 1].pasid) & mask;
+		/* Stays if its home lies cyclically in (i, j]; else it fills the hole at i. */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		d->index[i] = d->index[j];
+		d->index[j] = 0;
+		i = j;
+	}
+	if (slot != last) {
+		d->binds[slot] = d->binds[last];
+		d->index[index_pos(d, d->binds[slot].pasid)] = slot + 1;
+	}
+	d->nr_binds = last;
+	if (d->index_mask + 1 > IFD_MIN_INDEX && 8 * d->nr_binds < d->index_mask + 1) {
+		struct ifd_bind *nb;
+
+		if (rehash(d, (d->index_mask + 1) / 2))
+			return;
+		nb = realloc(d->binds, (d->index_mask + 1) / 2 * sizeof(*nb));
+		if (nb) {
+			d->binds = nb;
+			d->cap_binds = (d->index_mask + 1) / 2;
+		}
+	}
+}
+
+/*
+ * A PASID the host can take for this device: PASID attach supported, the PASID within the
+ * width the host reported (the width the guest is offered at most), and not 0, which the
+ * host keeps for the RID (IOMMU_NO_PASID). The kernel refuses the others with EINVAL
+ * (iommu_attach_device_pasid); they are refused here before any host call.
+ */
+static int pasid_usable(const struct ifd_dev *d, uint32_t pasid)
+{
+	if (!d->caps.pasid_attach)
+		return -EOPNOTSUPP;
+	if (!pasid || (d->caps.max_pasid_log2 < 32 && (pasid >> d->caps.max_pasid_log2)))
+		return -EINVAL;
+	return 0;
 }
 
 static int ifd_get_caps(void *be, uint32_t dev, struct host_iommu_caps *ret)
@@ -635,18 +775,13 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 	pthread_mutex_lock(&b->lock);
 	d = get_dev(b, dev);
 	r = !d ? -ENOENT : !d->caps.nesting ? -EOPNOTSUPP : 0;
-	if (!r && pasid != HOST_PASID_NONE && !d->caps.pasid_attach)
-		r = -EOPNOTSUPP;
+	if (!r && pasid != HOST_PASID_NONE)
+		r = pasid_usable(d, pasid);
+	/* Memory for the record first: once the host has the stage-1, it must be remembered. */
+	if (!r && !find_bind(d, pasid))
+		r = reserve_bind(d);
 	if (r)
 		goto out;
-	bd = find_bind(d, pasid);
-	for (unsigned int i = 0; i < IFD_MAX_BINDS && !bd; i++)
-		if (!d->binds[i].used)
-			bd = &d->binds[i];
-	if (!bd) {
-		r = -ENOSPC;
-		goto out;
-	}
 	ha.dev_id = d->dev_id;
 	/*
 	 * A fault queue on the stage-1 makes the kernel turn IOPF on for the device at attach,
@@ -675,11 +810,15 @@ static int ifd_attach_s1(void *be, uint32_t dev, uint32_t pasid, const struct ho
 		destroy_or_keep(b, ha.out_hwpt_id);
 		goto out;
 	}
-	if (bd->used && !bd->on_parent)
+	bd = find_bind(d, pasid);
+	if (bd && !bd->on_parent)
 		destroy_or_keep(b, bd->hwpt);
 	if (pasid == HOST_PASID_NONE)
 		d->rid_on_default = false;
-	*bd = (struct ifd_bind){ .used = true, .pasid = pasid, .hwpt = ha.out_hwpt_id };
+	if (bd)
+		*bd = (struct ifd_bind){ .pasid = pasid, .hwpt = ha.out_hwpt_id };
+	else
+		add_bind(d, &(struct ifd_bind){ .pasid = pasid, .hwpt = ha.out_hwpt_id });
 	*ret_s1 = ha.out_hwpt_id;
 	trace(TRACE_HOST, "iommufd", "dev %u pasid 0x%x -> hwpt %u", dev, pasid, ha.out_hwpt_id);
 out:
@@ -704,7 +843,7 @@ static int ifd_detach(void *be, uint32_t dev, uint32_t pasid)
 		if (!r) {
 			if (!bd->on_parent)
 				destroy_or_keep(b, bd->hwpt);
-			bd->used = false;
+			remove_bind(d, bd);
 		}
 	} else if (d && pasid == HOST_PASID_NONE && d->rid_on_default) {
 		/* The RID on the parent (identity): detached, the device's DMA is blocked. */
@@ -731,8 +870,11 @@ static int ifd_attach_parent(void *be, uint32_t dev, uint32_t pasid)
 	pthread_mutex_lock(&b->lock);
 	d = get_dev(b, dev);
 	r = !d ? -ENOENT : !b->have_parent ? -EOPNOTSUPP : 0;
-	if (!r && pasid != HOST_PASID_NONE && !d->caps.pasid_attach)
-		r = -EOPNOTSUPP;
+	if (!r && pasid != HOST_PASID_NONE)
+		r = pasid_usable(d, pasid);
+	/* A PASID on the parent is remembered (detach and close find it): memory first. */
+	if (!r && pasid != HOST_PASID_NONE && !find_bind(d, pasid))
+		r = reserve_bind(d);
 	if (r || (pasid == HOST_PASID_NONE && d->rid_on_default))
 		goto out;
 	at.pt_id = b->parent;
@@ -748,18 +890,19 @@ static int ifd_attach_parent(void *be, uint32_t dev, uint32_t pasid)
 	bd = find_bind(d, pasid);
 	if (bd && !bd->on_parent)
 		destroy_or_keep(b, bd->hwpt);
-	if (bd)
-		bd->used = false;
 	if (pasid == HOST_PASID_NONE) {
+		/* The RID on the parent is rid_on_default, not a bind. */
+		if (bd)
+			remove_bind(d, bd);
 		d->rid_on_default = true;
 	} else {
 		/* Remembered, so detach and close find it (the parent itself is never destroyed). */
-		for (unsigned int i = 0; i < IFD_MAX_BINDS && !bd; i++)
-			if (!d->binds[i].used)
-				bd = &d->binds[i];
+		struct ifd_bind nb = { .on_parent = true, .pasid = pasid, .hwpt = b->parent };
+
 		if (bd)
-			*bd = (struct ifd_bind){ .used = true, .on_parent = true, .pasid = pasid,
-						 .hwpt = b->parent };
+			*bd = nb;
+		else
+			add_bind(d, &nb);
 	}
 	trace(TRACE_HOST, "iommufd", "dev %u pasid 0x%x -> nest parent %u", dev, pasid, b->parent);
 out:

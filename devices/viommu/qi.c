@@ -241,6 +241,7 @@ void vtd_qi_drain(struct viommu *v)
 	uint64_t base = iqa & VTD_IQA_ADDR;
 	uint64_t tail = vtd_reg_get(v, VTD_IQT_REG) & VTD_IQ_OFF;
 	uint64_t head = vtd_reg_get(v, VTD_IQH_REG) & VTD_IQ_OFF;
+	const uint8_t *ring;
 
 	if (!(vtd_reg_get(v, VTD_GSTS_REG) & VTD_GCMD_QIE) ||
 	    (vtd_reg_get(v, VTD_FSTS_REG) & VTD_FSTS_IQE))
@@ -256,18 +257,31 @@ void vtd_qi_drain(struct viommu *v)
 	}
 	if (head >= qbytes || (head % dsz)) /* queue resized under a stale head */
 		head = 0;
+	/*
+	 * The whole queue is normally one piece of RAM: one bounds check for the drain, then each
+	 * descriptor is loaded once from it (the guest may rewrite it meanwhile; we validate and
+	 * act on our copy). A queue that is not all RAM is read descriptor by descriptor, so the
+	 * fetch error lands on the first descriptor outside RAM.
+	 */
+	ring = gmem_ptr(v->gm, base, qbytes);
 	for (uint64_t n = 0; head != tail && n < qbytes / dsz; n++) {
-		uint8_t raw[32] = { 0 };
 		uint64_t d[4] = { 0 };
 		enum vtd_iqei e;
 
-		if (gmem_read(v->gm, base + head, raw, dsz)) {
-			vtd_reg_set(v, VTD_IQH_REG, head);
-			vtd_qi_raise_iqe(v, VTD_IQEI_FETCH);
-			return;
+		if (ring) {
+			for (unsigned int i = 0; i < dsz / 8; i++)
+				d[i] = le64_load(ring + head + 8 * i);
+		} else {
+			uint8_t raw[32];
+
+			if (gmem_read(v->gm, base + head, raw, dsz)) {
+				vtd_reg_set(v, VTD_IQH_REG, head);
+				vtd_qi_raise_iqe(v, VTD_IQEI_FETCH);
+				return;
+			}
+			for (unsigned int i = 0; i < dsz / 8; i++)
+				d[i] = le64_load(raw + 8 * i);
 		}
-		for (unsigned int i = 0; i < dsz / 8; i++)
-			d[i] = le64_load(raw + 8 * i);
 		e = process(v, d, wide);
 		if (e != VTD_IQEI_NONE) {
 			vtd_reg_set(v, VTD_IQH_REG, head);

@@ -2,6 +2,11 @@
 /*
  * The VT-d register file: a per-instance table (offset, width, reset, RW, RW1C, WO), one masked
  * store per access then the register's hook, and the command hooks for GCMD, CCMD and IOTLB.
+ *
+ * Reads take no lock: no VT-d register has a read side effect, the table and its dword index
+ * are fixed after init, and every value is stored (under the unit lock) and loaded as one
+ * 64-bit atomic word, so a read sees a whole register as some write left it. An 8-byte read
+ * over two 32-bit registers reads them one after the other, as two dword accesses would.
  */
 #include <string.h>
 
@@ -22,7 +27,7 @@ static void add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t 
 	unsigned int i = v->nr_regs++;
 
 	v->regs[i] = (struct vtd_reg){ off, size, wo, reset, rw, rw1c, hook, name };
-	v->val[i] = reset;
+	__atomic_store_n(&v->val[i], reset, __ATOMIC_RELEASE);
 	for (unsigned int d = 0; d < size / 4u; d++)
 		v->slot[off / 4 + d] = (uint8_t)(i + 1);
 }
@@ -104,7 +109,7 @@ uint64_t vtd_reg_get(const struct viommu *v, unsigned int off)
 {
 	int i = find(v, off);
 
-	return i < 0 ? 0 : v->val[i];
+	return i < 0 ? 0 : __atomic_load_n(&v->val[i], __ATOMIC_ACQUIRE);
 }
 
 void vtd_reg_set(struct viommu *v, unsigned int off, uint64_t val)
@@ -112,7 +117,8 @@ void vtd_reg_set(struct viommu *v, unsigned int off, uint64_t val)
 	int i = find(v, off);
 
 	if (i >= 0)
-		v->val[i] = v->regs[i].size == 4 ? (val & M32) : val;
+		__atomic_store_n(&v->val[i], v->regs[i].size == 4 ? (val & M32) : val,
+				 __ATOMIC_RELEASE);
 }
 
 void viommu_queue_msi(struct viommu *v, uint64_t addr, uint32_t data)
@@ -149,7 +155,7 @@ static uint64_t read_part(struct viommu *v, unsigned int off, unsigned int size)
 	shift = (off - r->off) * 8;
 	if (r->wo || size > r->size)
 		return 0;
-	return (v->val[i] >> shift) & (size == 8 ? ~0ULL : M32);
+	return (__atomic_load_n(&v->val[i], __ATOMIC_ACQUIRE) >> shift) & (size == 8 ? ~0ULL : M32);
 }
 
 static void write_part(struct viommu *v, unsigned int off, uint64_t val, unsigned int size)
@@ -167,10 +173,10 @@ static void write_part(struct viommu *v, unsigned int off, uint64_t val, unsigne
 	shift = (off - r->off) * 8;
 	am = (size == 8 ? ~0ULL : M32) << shift;
 	sval = (val << shift) & am;
-	old = v->val[i];
+	old = v->val[i]; /* writers hold the unit lock */
 	nv = (old & ~(r->rw & am)) | (sval & r->rw);
 	nv &= ~(sval & r->rw1c);
-	v->val[i] = nv;
+	__atomic_store_n(&v->val[i], nv, __ATOMIC_RELEASE);
 	if (r->hook)
 		r->hook(v, old, sval, am);
 }
@@ -203,14 +209,12 @@ uint64_t viommu_mmio_read(void *opaque, uint64_t off, unsigned int size)
 		trace(TRACE_VTD_REG, "vtd", "bad read off=0x%llx size=%u", (unsigned long long)off, size);
 		return 0;
 	}
-	pthread_mutex_lock(&v->lock);
 	i = find(v, (unsigned int)off);
 	if (size == 8 && (i < 0 || v->regs[i].size == 4))
 		val = read_part(v, (unsigned int)off, 4) |
 		      (read_part(v, (unsigned int)off + 4, 4) << 32);
 	else
 		val = read_part(v, (unsigned int)off, size);
-	pthread_mutex_unlock(&v->lock);
 	trace(TRACE_VTD_REG, "vtd", "read %s off=0x%llx size=%u val=0x%llx", reg_name(v, off),
 	      (unsigned long long)off, size, (unsigned long long)val);
 	return val;

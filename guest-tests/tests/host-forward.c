@@ -128,7 +128,13 @@ void test_main(void)
 	page[1][1][0] = 0;
 	hp_submit(&h, PDMA_DESC(PDMA_OP_FILL, 1), 0, VA, 64, 0x3333333333333333ULL, VA_CR);
 	snap(&a);
-	tap_ok(page[1][1][0] == PDMA_ST_FAULT && page[1][0][0] == 0x11 && (!sim || a.faults - b.faults == 1),
+	/*
+	 * hostsim's device has no ATS/PRI: the miss is a translation fault (0x10). A real host's
+	 * function with ATS + PRI (tests/host-kernel) asks for the page and the host kernel, which
+	 * has no fault handler for it, answers Failure (0x11). Either way nothing is written.
+	 */
+	tap_ok((page[1][1][0] == PDMA_ST_FAULT || (!sim && page[1][1][0] == 0x11)) &&
+		       page[1][0][0] == 0x11 && (!sim || a.faults - b.faults == 1),
 	       "DMA to the unmapped VA faults on the host (status 0x%x, +%u host fault)",
 	       page[1][1][0], a.faults - b.faults);
 	check_fault(VTD_FR_FS_NOT_PRESENT, VA, 1, "host fault -> guest fault record");

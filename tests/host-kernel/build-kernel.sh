@@ -5,7 +5,7 @@
 # source package's version and this script, so a second run is instant and a fresh machine rebuilds.
 #
 #   tests/host-kernel/build-kernel.sh            prints the bzImage path on stdout (last line)
-#   env: KCACHE_DIR=/var/cache/nestvm (cache root)  KSRCVER=7.3 (linux-source-X.Y)
+#   env: KCACHE_DIR=/var/cache/nestvm (cache root; ~/.cache/nestvm when not root)  KSRCVER=7.3 (linux-source-X.Y)
 #        KSUITES="trixie-backports forky" (suites searched for the source package)
 #        JOBS=2  NICE=19
 # The source package comes from the mirror the machine's own apt sources use, through a private
@@ -15,7 +15,11 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 FRAG=$HERE/kernel.config
-KCACHE_DIR=${KCACHE_DIR:-/var/cache/nestvm}
+# /var/cache/nestvm for root (CI), else the user's cache directory.
+if [ -z "${KCACHE_DIR:-}" ]; then
+	KCACHE_DIR=/var/cache/nestvm
+	[ "$(id -u)" = 0 ] || KCACHE_DIR=${XDG_CACHE_HOME:-$HOME/.cache}/nestvm
+fi
 KSRCVER=${KSRCVER:-7.3}
 KSUITES=${KSUITES:-trixie-backports forky}
 JOBS=${JOBS:-2}

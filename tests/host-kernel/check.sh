@@ -71,6 +71,8 @@ for s in "stage-1 attached to the RID" "64-range invalidation" "stage-1 replaced
 	need "HK-HOSTCHECK \| +ok +$s" "host-check self-test: $s"
 done
 need "HK-HOSTCHECK \| .*-device vtd would run: nested" "host-check: -device vtd would run nested"
+need "HK-HOSTCHECK \| .*fault queue \(page requests\) yes, PASID attach yes, device PASID width 20 bits" \
+	"host-check: fault queue for the function's page requests, PASID attach, 20 PASID bits"
 
 echo "== L3 guest tests through nestvm (L2)'s iommufd backend, compared with hostsim"
 for t in ${TESTS//,/ }; do

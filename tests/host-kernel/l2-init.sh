@@ -57,8 +57,8 @@ done
 # The device can still be unbound from vfio-pci and bound again (no reference left behind).
 echo $BDF >$D/driver/unbind && echo $BDF >/sys/bus/pci/drivers_probe
 echo "HK-L2 rebound driver=$(basename "$(readlink $D/driver)")"
-# What the kernel logged about the IOMMU while nestvm (L2) used it.
-dmesg | grep -i -E 'dmar|iommu|vfio|pasid|prq|page request' | grep -i -E 'warn|err|fail|fault|bug|invalid|timeout' |
+# What the kernel logged about the IOMMU at warning level or above (raw levels <0>..<4>).
+dmesg -r | grep -E '^<[0-4]>' | grep -i -E 'dmar|iommu|vfio|pasid|prq|page request|pci 0000' |
 	sed 's/^/HK-L2-IOMMU-LOG /'
 dmesg | grep -E 'WARNING:|BUG:|Call Trace|Oops' | head -20 | sed 's/^/HK-L2-KERNEL /'
 echo "HK-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -5,7 +5,8 @@
 #
 #   tests/linux/build-images.sh NESTVM_BINARY
 #   env: WORK=/tmp/nestvm-linux (images)  KCACHE=/tmp/nestvm-linux-kernel (the .deb, extracted)
-#        EDU_DMA=path (static edu-dma for L2)  PDMA_VFIO=path (static pdma-vfio for L2)  PDMA_SVA_KO, SVA_TEST=paths (the sva group's driver and program)  KVER=6.1.0-47-amd64  EXTRA="src[:dst] ..." (more files for L1, with their ldd libraries)
+#        EDU_DMA=path (static edu-dma for L2)  BLK_BENCH=path (static blk-bench for L2)  PDMA_VFIO=path (static pdma-vfio for L2)
+#        PDMA_SVA_KO, SVA_TEST=paths (the sva group's driver and program)  KVER=6.1.0-47-amd64  EXTRA="src[:dst] ..." (more files for L1, with their ldd libraries)
 # Output: $WORK/vmlinuz, $WORK/l2.cpio, $WORK/l1.cpio.  Exit 77 (skip) when the Debian
 # packages cannot be obtained (no mirror), 1 on any other failure.
 set -euo pipefail
@@ -86,8 +87,14 @@ rm -rf "$L2"; mkdir -p "$L2"/{bin,dev,proc,sys,m}
 cp "$BUSYBOX" "$L2/bin/busybox"
 : >"$L2/m/order"
 for m in e1000e vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L2/m"; done
+# virtio-blk with ext4 (the virtio group): the modules, in load order (ext4 last).
+for m in crc32c_generic virtio_pci virtio_blk ext4; do addmod "$m" "$L2/m"; done
+# virtio-net (the virtio-net group).
+addmod virtio_net "$L2/m"
 # The edu DMA client (tests/linux/edu-dma.c, static) when the build made one.
 [ -n "${EDU_DMA:-}" ] && cp "$EDU_DMA" "$L2/bin/edu-dma"
+# The virtio-blk benchmark client (tests/linux/blk-bench.c, static) for the virtio-bench group.
+[ -n "${BLK_BENCH:-}" ] && cp "$BLK_BENCH" "$L2/bin/blk-bench"
 # The pasid-dma client (tests/linux/pdma-vfio.c, static) for the nested group.
 [ -n "${PDMA_VFIO:-}" ] && cp "$PDMA_VFIO" "$L2/bin/pdma-vfio"
 # The SVA group: our pasid-dma driver (guest-drivers/linux) and its static user program.
@@ -102,6 +109,8 @@ rm -rf "$L1"; mkdir -p "$L1"/{bin,dev,proc,sys,tmp,m,l2,usr/bin,usr/share/qemu}
 cp "$BUSYBOX" "$L1/bin/busybox"
 : >"$L1/m/order"
 for m in kvm-amd kvm-intel vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L1/m"; done
+# The tap the virtio-net group's nestvm attaches to.
+addmod tun "$L1/m"
 cp "$HERE/l1-init.sh" "$L1/init"; chmod +x "$L1/init"
 addexe "$L1" "$NESTVM" /usr/bin/nestvm
 addexe "$L1" "$QEMU" /usr/bin/qemu-system-x86_64
@@ -113,6 +122,18 @@ for spec in ${EXTRA:-}; do
 	src=${spec%%:*}; dst=${spec#*:}; [ "$dst" = "$spec" ] && dst=/usr/bin/$(basename "$src")
 	addexe "$L1" "$src" "$dst"
 done
+# The virtio group's data disk: ext4 made without root (mke2fs -d) with a seed file L2 checks.
+# Without e2fsprogs the other groups still run; the virtio group then fails (no disk in L1).
+MKE2FS=$(command -v mke2fs || echo /sbin/mke2fs)
+rm -rf "$WORK/blkseed" "$WORK/disk.img"; mkdir -p "$WORK/blkseed"
+echo "nestvm virtio-blk seed file" >"$WORK/blkseed/seed.txt"
+(cd "$WORK/blkseed" && md5sum seed.txt >seed.md5)
+if [ -x "$MKE2FS" ]; then
+	"$MKE2FS" -q -F -t ext4 -L nvdata -d "$WORK/blkseed" "$WORK/disk.img" 16M
+	cp "$WORK/disk.img" "$L1/l2/disk.img"
+else
+	echo "build-images: mke2fs (e2fsprogs) missing: no virtio-blk disk for the virtio group" >&2
+fi
 cp "$WORK/vmlinuz" "$L1/l2/vmlinuz"
 cp "$WORK/l2.cpio" "$L1/l2/initrd"
 mkcpio "$L1" "$WORK/l1.cpio"

@@ -86,6 +86,51 @@ run_cmd() {
 	hk) CMD="nestvm run -smp 1 -m 1G -device vtd,mode=scalable,dt=on,prs=on -device pasid-dma
  --trace vtd-reg,vtd-fault -kernel /hk/bzImage -initrd /hk/initrd"
 		APPEND="console=ttyS0 $QUIET panic=-1 noxsave intel_iommu=on,sm_on $(arg hkappend '' | tr '+' ' ')" ;;
+	# virtio-blk (the virtio group): each mode gets a fresh copy of the harness's ext4 disk at
+	# its -w run; the -r run is a second L2 boot from the same image.
+	nv-blk-*) local img=/tmp/${1%-[wr]}.img mode=""
+		case $1 in *-w) cp /l2/disk.img $img ;; esac
+		case $1 in
+		nv-blk-sm-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on" ;;
+		nv-blk-lg-*) mode="-device vtd,mode=legacy"; APPEND="$BASE intel_iommu=on" ;;
+		*) APPEND="$BASE" ;;
+		esac
+		CMD="nestvm run -smp 1 -m 256M $mode -device virtio-blk,file=$img $TRACE $L2K"
+		case $1 in *-w) APPEND="$APPEND l2test=blkw" ;; *) APPEND="$APPEND l2test=blkr" ;; esac ;;
+	# virtio-net on a tap in a network namespace of its own (unshare -n): L1's side of the link
+	# is 10.9.0.1 with a one-shot TCP listener; what it received is summed after the VM exits.
+	nv-net) cat >/tmp/net-run.sh <<'NETEOF'
+ip link set lo up
+tunctl -t nvtap0 >/dev/null || echo "LNX-L1-NET FAIL tunctl"
+ip addr add 10.9.0.1/24 dev nvtap0; ip link set nvtap0 up
+# The listener's stdin is a fifo held open and never written: an EOF there would half-close
+# the connection before L2 has sent everything.
+rm -f /tmp/net-rx.bin /tmp/ncin; mkfifo /tmp/ncin
+nc -l -p 5000 </tmp/ncin >/tmp/net-rx.bin & ncpid=$!
+exec 3>/tmp/ncin
+"$@"; rc=$?
+sleep 1; kill $ncpid 2>/dev/null; exec 3>&-
+echo "LNX-L1-NET received bytes=$(wc -c </tmp/net-rx.bin) md5=$(md5sum </tmp/net-rx.bin | cut -d' ' -f1)"
+exit $rc
+NETEOF
+		CMD="unshare -n sh /tmp/net-run.sh nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device virtio-net,tap=nvtap0,mac=52:54:00:00:09:02 $TRACE $L2K"
+		APPEND="$BASE intel_iommu=on,sm_on l2test=net" ;;
+	# The virtio-blk benchmark: a 64 MiB raw disk, O_DIRECT in L2 (blk-bench), same L1 boot.
+	nv-bench-* | qemu-bench) dd if=/dev/zero of=/tmp/bench.img bs=1M count=0 seek=64 2>/dev/null
+		case $1 in
+		qemu-bench) CMD="$QEMU -smp 1 -m 256 -device intel-iommu
+ -drive file=/tmp/bench.img,if=none,id=d0,format=raw,cache=writeback
+ -device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on $L2K"
+			APPEND="$BASE intel_iommu=on" ;;
+		nv-bench-strict) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
+			APPEND="$BASE intel_iommu=on iommu.strict=1" ;;
+		nv-bench-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
+			APPEND="$BASE intel_iommu=on iommu.strict=0" ;;
+		nv-bench-none) CMD="nestvm run -smp 1 -m 256M -device virtio-blk,file=/tmp/bench.img $L2K"
+			APPEND="$BASE" ;;
+		*) return 1 ;;
+		esac
+		APPEND="$APPEND l2test=blkbench" ;;
 	*) return 1 ;;
 	esac
 }

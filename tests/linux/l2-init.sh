@@ -88,5 +88,60 @@ if grep -q 'l2test=sva' /proc/cmdline; then
 	done
 	dmesg | grep -i -E 'pdma|dmar|svm|iommu' | tail -30 | sed 's/^/LNX-L2-DMESG-END /'
 fi
+if grep -q 'l2test=blk' /proc/cmdline; then
+	# virtio-blk: mount the harness's ext4 disk; blkw writes 2 MiB with its checksum and syncs,
+	# blkr (a second boot from the same image) checks what blkw left.
+	load ext4
+	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1042 ] || continue
+		g=$(readlink $d/iommu_group); g=${g##*/}
+		echo "LNX-L2 virtio-blk ${d##*/} driver=$(basename "$(readlink $d/driver)") group=${g:-none} domain=$(cat /sys/kernel/iommu_groups/$g/type 2>/dev/null)"
+	done
+	echo "LNX-L2-BLK vda sectors=$(cat /sys/block/vda/size 2>/dev/null) ro=$(cat /sys/block/vda/ro 2>/dev/null)"
+	mkdir -p /mnt
+	if mount -t ext4 /dev/vda /mnt; then
+		(cd /mnt && md5sum -c seed.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK seed ok" || echo "LNX-L2-BLK FAIL seed"
+		if grep -q 'l2test=blkw' /proc/cmdline; then
+			dd if=/dev/urandom of=/mnt/data.bin bs=64k count=32 2>/dev/null
+			(cd /mnt && md5sum data.bin >data.md5)
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK write ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL write"
+		else
+			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK readback ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL readback"
+		fi
+		umount /mnt && echo "LNX-L2-BLK unmounted"
+	else
+		echo "LNX-L2-BLK FAIL mount"
+	fi
+	dmesg | grep -i -E 'virtio|vda|ext4|EXT4' | head -12 | sed 's/^/LNX-L2-DMESG /'
+	dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
+fi
+if grep -q 'l2test=net' /proc/cmdline; then
+	# virtio-net: 10.9.0.2 on our device, ping L1's tap end, then 256 KiB over TCP with its md5.
+	load virtio_net
+	mkdir -p /tmp
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1041 ] || continue
+		g=$(readlink $d/iommu_group); g=${g##*/}
+		echo "LNX-L2 virtio-net ${d##*/} driver=$(basename "$(readlink $d/driver)") group=${g:-none} domain=$(cat /sys/kernel/iommu_groups/$g/type 2>/dev/null)"
+	done
+	for i in $(seq 1 40); do [ -e /sys/class/net/eth0 ] && break; sleep 0.25; done
+	echo "LNX-L2-NET eth0 mac=$(cat /sys/class/net/eth0/address)"
+	ip link set eth0 up; ip addr add 10.9.0.2/24 dev eth0
+	ping -c 3 -W 5 10.9.0.1 >/tmp/ping.txt 2>&1 && echo "LNX-L2-NET ping ok $(grep -o '[0-9]* packets received' /tmp/ping.txt)" || { echo "LNX-L2-NET FAIL ping"; cat /tmp/ping.txt | sed 's/^/LNX-L2-NET | /'; }
+	dd if=/dev/urandom of=/tmp/tx.bin bs=1k count=256 2>/dev/null
+	timeout 120 nc -w 5 10.9.0.1 5000 </tmp/tx.bin && echo "LNX-L2-NET sent bytes=$(wc -c </tmp/tx.bin) md5=$(md5sum </tmp/tx.bin | cut -d' ' -f1)" || echo "LNX-L2-NET FAIL nc"
+	echo "LNX-L2-NET stats tx_packets=$(cat /sys/class/net/eth0/statistics/tx_packets) rx_packets=$(cat /sys/class/net/eth0/statistics/rx_packets)"
+	dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
+fi
+if grep -q 'l2test=blkbench' /proc/cmdline; then
+	# The printed virtio-blk benchmark: O_DIRECT on the raw disk (tests/linux/blk-bench.c).
+	load virtio_blk
+	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
+	dmesg | grep -i -E 'iommu.*(strict|lazy)' | head -2 | sed 's/^/LNX-L2-DMESG /'
+	/bin/blk-bench /dev/vda 16 2>&1 | sed 's/^/LNX-L2-/'
+fi
 echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

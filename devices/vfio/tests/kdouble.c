@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 
 void kd_init(struct kdouble *kd, unsigned int kver)
 {
+	kd_fini(kd); /* what an earlier run of the same double allocated */
 	memset(kd, 0, sizeof(*kd));
 	kd->kver = kver;
 	kd->vtd = kd->nest = kd->errata = true;
@@ -29,11 +31,23 @@ void kd_init(struct kdouble *kd, unsigned int kver)
 		kd->devs[i].fd = -1;
 }
 
+void kd_fini(struct kdouble *kd)
+{
+	free(kd->objs);
+	kd->objs = NULL;
+	kd->nr_objs = 0;
+	for (int i = 0; i < KD_MAX_DEVS; i++) {
+		free(kd->devs[i].pasids);
+		kd->devs[i].pasids = NULL;
+		kd->devs[i].nr_pasids = kd->devs[i].cap_pasids = 0;
+	}
+}
+
 unsigned int kd_live_objects(const struct kdouble *kd)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 1; i < KD_MAX_OBJS; i++)
+	for (unsigned int i = 1; i < kd->nr_objs; i++)
 		n += kd->objs[i].type != KD_NONE && kd->objs[i].type != KD_DEVICE;
 	return n;
 }
@@ -109,20 +123,71 @@ static int inject(struct kdouble *kd, char kind, unsigned long req)
 	return -kd->injected;
 }
 
+/*
+ * A new object at the lowest free id (the kernel allocates ids from an xarray the same way);
+ * the table doubles when full. 0: out of memory. Moves kd->objs: pointers into it are stale.
+ */
 static uint32_t new_obj(struct kdouble *kd, enum kd_obj_type t)
 {
-	for (uint32_t i = 1; i < KD_MAX_OBJS; i++) {
-		if (kd->objs[i].type == KD_NONE) {
-			kd->objs[i] = (struct kd_obj){ .type = t };
-			return i;
-		}
+	uint32_t i = 1;
+
+	while (i < kd->nr_objs && kd->objs[i].type != KD_NONE)
+		i++;
+	if (i >= kd->nr_objs) {
+		uint32_t n = kd->nr_objs ? 2 * kd->nr_objs : 64;
+		struct kd_obj *o = realloc(kd->objs, n * sizeof(*o));
+
+		if (!o)
+			return 0;
+		memset(o + kd->nr_objs, 0, (n - kd->nr_objs) * sizeof(*o));
+		kd->objs = o;
+		kd->nr_objs = n;
 	}
-	return 0;
+	kd->objs[i] = (struct kd_obj){ .type = t };
+	return i;
 }
 
 static struct kd_obj *get(struct kdouble *kd, uint32_t id)
 {
-	return id && id < KD_MAX_OBJS && kd->objs[id].type != KD_NONE ? &kd->objs[id] : NULL;
+	return id && id < kd->nr_objs && kd->objs[id].type != KD_NONE ? &kd->objs[id] : NULL;
+}
+
+/* Index of pasid in dv->pasids, or where it would go (*found false): a binary search. */
+static unsigned int pasid_pos(const struct kd_dev *dv, uint32_t pasid, bool *found)
+{
+	unsigned int lo = 0, hi = dv->nr_pasids;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (dv->pasids[mid].pasid < pasid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < dv->nr_pasids && dv->pasids[lo].pasid == pasid;
+	return lo;
+}
+
+uint32_t kd_pasid_pt(const struct kdouble *kd, unsigned int dv, uint32_t pasid)
+{
+	bool found;
+	unsigned int i;
+
+	if (dv >= KD_MAX_DEVS)
+		return 0;
+	i = pasid_pos(&kd->devs[dv], pasid, &found);
+	return found ? kd->devs[dv].pasids[i].pt : 0;
+}
+
+/*
+ * The PASIDs a device may attach (iommu_attach_device_pasid): not IOMMU_NO_PASID (0, the
+ * RID's), below 2^max_pasid_log2, none without the capability.
+ */
+static bool pasid_in_range(const struct kdouble *kd, uint32_t pasid)
+{
+	return pasid && kd->max_pasid_log2 && kd->max_pasid_log2 < 32 &&
+	       !(pasid >> kd->max_pasid_log2);
 }
 
 static void unuse(struct kdouble *kd, uint32_t id)
@@ -326,8 +391,8 @@ static bool ioas_has_device(struct kdouble *kd, uint32_t ioas)
 			continue;
 		if (dv->rid_pt && ioas_of(kd, dv->rid_pt) == ioas)
 			return true;
-		for (int p = 0; p < 64; p++)
-			if (dv->pasid_pt[p] && ioas_of(kd, dv->pasid_pt[p]) == ioas)
+		for (unsigned int p = 0; p < dv->nr_pasids; p++)
+			if (ioas_of(kd, dv->pasids[p].pt) == ioas)
 				return true;
 	}
 	return false;
@@ -422,7 +487,7 @@ static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
 		return -EINVAL; /* the double only knows fixed maps */
 	/* Read-only mappings into a domain with the VT-d errata flag are refused. */
 	if (!(m->flags & IFD_MAP_WRITEABLE) && kd->errata) {
-		for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+		for (uint32_t i = 1; i < kd->nr_objs; i++)
 			if (kd->objs[i].type == KD_HWPT_PAGING && kd->objs[i].parent == m->ioas_id &&
 			    (kd->objs[i].flags & IFD_HWPT_NEST_PARENT))
 				return -EINVAL;
@@ -512,7 +577,7 @@ static int destroy(struct kdouble *kd, struct ifd_destroy *d)
 	if (o->type == KD_HWPT_PAGING || o->type == KD_HWPT_NESTED)
 		unuse(kd, o->parent);
 	if ((o->type == KD_HWPT_NESTED) && (o->flags & IFD_HWPT_FAULT_ID_VALID)) {
-		for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+		for (uint32_t i = 1; i < kd->nr_objs; i++)
 			if (kd->objs[i].type == KD_FAULT)
 				unuse(kd, i);
 	}
@@ -522,6 +587,43 @@ static int destroy(struct kdouble *kd, struct ifd_destroy *d)
 				kd->maps[i].len = 0;
 	o->type = KD_NONE;
 	return 0;
+}
+
+/*
+ * The attachment slot of a PASID, inserted empty if missing (the kernel stores one per PASID
+ * in the device's xarray; it fails only without memory). NULL: out of memory.
+ */
+static uint32_t *pasid_slot(struct kd_dev *dv, uint32_t pasid)
+{
+	bool found;
+	unsigned int i = pasid_pos(dv, pasid, &found);
+
+	if (found)
+		return &dv->pasids[i].pt;
+	if (dv->nr_pasids == dv->cap_pasids) {
+		unsigned int n = dv->cap_pasids ? 2 * dv->cap_pasids : 16;
+		struct kd_pasid *np = realloc(dv->pasids, n * sizeof(*np));
+
+		if (!np)
+			return NULL;
+		dv->pasids = np;
+		dv->cap_pasids = n;
+	}
+	memmove(dv->pasids + i + 1, dv->pasids + i, (dv->nr_pasids - i) * sizeof(*dv->pasids));
+	dv->pasids[i] = (struct kd_pasid){ .pasid = pasid, .pt = 0 };
+	dv->nr_pasids++;
+	return &dv->pasids[i].pt;
+}
+
+static void pasid_remove(struct kd_dev *dv, uint32_t pasid)
+{
+	bool found;
+	unsigned int i = pasid_pos(dv, pasid, &found);
+
+	if (!found)
+		return;
+	memmove(dv->pasids + i, dv->pasids + i + 1, (dv->nr_pasids - i - 1) * sizeof(*dv->pasids));
+	dv->nr_pasids--;
 }
 
 static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_attach *a)
@@ -562,12 +664,15 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 	    (o->s1.addr_width != 48 || (o->s1.flags & IFD_VTD_S1_EAFE)))
 		return -EINVAL;
 	if (pasid) {
-		if (a->pasid >= 64 || a->pasid >> kd->max_pasid_log2)
+		/* iommu_attach_device_pasid: a PASID past the device's width is EINVAL. */
+		if (!pasid_in_range(kd, a->pasid))
 			return -EINVAL;
 		/* PASID attach needs a PASID-capable HWPT, and the RID's HWPT must be one too. */
 		if (o->type == KD_IOAS || !(o->flags & IFD_HWPT_PASID))
 			return -EINVAL;
-		slot = &dv->pasid_pt[a->pasid];
+		slot = pasid_slot(dv, a->pasid);
+		if (!slot)
+			return -ENOMEM;
 	} else {
 		slot = &dv->rid_pt;
 	}
@@ -584,9 +689,15 @@ static int vfio_detach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_de
 	uint32_t *slot;
 
 	if (!dv->bound || d->argsz < 8 || (d->flags & ~IFD_DETACH_PASID) ||
-	    (pasid && (kd->kver < 615 || d->argsz < 12 || d->pasid >= 64)))
+	    (pasid && (kd->kver < 615 || d->argsz < 12)))
 		return -EINVAL;
-	slot = pasid ? &dv->pasid_pt[d->pasid] : &dv->rid_pt;
+	/* vfio_df_ioctl_detach_pt: a PASID detach returns 0 whatever was attached (or not). */
+	if (pasid) {
+		unuse(kd, kd_pasid_pt(kd, (unsigned int)(dv - kd->devs), d->pasid));
+		pasid_remove(dv, d->pasid);
+		return 0;
+	}
+	slot = &dv->rid_pt;
 	unuse(kd, *slot);
 	*slot = 0;
 	return 0;
@@ -619,6 +730,8 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 			if (dv->bound)
 				return -EINVAL;
 			dv->dev_id = new_obj(kd, KD_DEVICE);
+			if (!dv->dev_id)
+				return -ENOMEM;
 			dv->bound = true;
 			b->out_devid = dv->dev_id;
 			return 0;
@@ -670,6 +783,8 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		if (kd->fault_fd >= 0)
 			return -EBUSY; /* the double supports one fault queue */
 		a->out_fault_id = new_obj(kd, KD_FAULT);
+		if (!a->out_fault_id)
+			return -ENOMEM;
 		kd->fault_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (kd->fault_fd < 0)
 			kd->fault_fd = KD_FAULT_FD; /* still a usable double, just not pollable */
@@ -714,8 +829,11 @@ static int kd_close(void *ctx, int fd)
 	if (dv) {
 		/* Closing the cdev unbinds: its attachments go away with it. */
 		unuse(kd, dv->rid_pt);
-		for (int i = 0; i < 64; i++)
-			unuse(kd, dv->pasid_pt[i]);
+		for (unsigned int i = 0; i < dv->nr_pasids; i++)
+			unuse(kd, dv->pasids[i].pt);
+		free(dv->pasids);
+		dv->pasids = NULL;
+		dv->nr_pasids = dv->cap_pasids = 0;
 		if (dv->bound)
 			kd->objs[dv->dev_id].type = KD_NONE;
 		dv->open = false;

@@ -13,7 +13,6 @@
 
 #include "devices/vfio/iommufd-abi.h"
 
-#define KD_MAX_OBJS 64
 #define KD_MAX_DEVS 4
 #define KD_MAX_LOG 256
 #define KD_MAX_FAULTS 16
@@ -34,12 +33,22 @@ struct kd_obj {
 	struct ifd_vtd_s1 s1;
 };
 
+/* One PASID attachment of a device. */
+struct kd_pasid {
+	uint32_t pasid, pt;
+};
+
 struct kd_dev {
 	bool open, bound;
 	int fd;
 	uint32_t dev_id;
-	uint32_t rid_pt;        /* 0: detached */
-	uint32_t pasid_pt[64];  /* PASIDs 0..63 only */
+	uint32_t rid_pt;           /* 0: detached */
+	/*
+	 * Attached PASIDs, sorted by PASID (any PASID below 2^max_pasid_log2, like the kernel's
+	 * per-device xarray); grows on demand, freed when the cdev is closed.
+	 */
+	struct kd_pasid *pasids;
+	unsigned int nr_pasids, cap_pasids;
 };
 
 struct kd_map {
@@ -69,7 +78,12 @@ struct kdouble {
 
 	/* State. */
 	int iommufd;
-	struct kd_obj objs[KD_MAX_OBJS]; /* id = index, 0 unused */
+	/*
+	 * Objects, id = index (0 unused), lowest free id first like the kernel's xarray; the
+	 * array grows on demand (nr_objs entries), so the double has no object limit but memory.
+	 */
+	struct kd_obj *objs;
+	uint32_t nr_objs;
 	struct kd_dev devs[KD_MAX_DEVS];
 	struct kd_map maps[KD_MAX_MAPS];
 	int fault_fd;              /* a real eventfd, readable while a whole group is queued */
@@ -93,9 +107,16 @@ struct kdouble {
 	int open_fds;
 };
 
-/* A VT-d host with nesting and the given kernel version; 4 device nodes vfio0..vfio3. */
+/*
+ * A VT-d host with nesting and the given kernel version; 4 device nodes vfio0..vfio3. kd must
+ * be zeroed (static, calloc) or a double used before: kd_init frees what the earlier run
+ * allocated. kd_fini frees it too (before the memory holding the double goes away).
+ */
 void kd_init(struct kdouble *kd, unsigned int kver);
+void kd_fini(struct kdouble *kd);
 void kd_sys(struct kdouble *kd, struct iommufd_sys *ret);
+/* The HWPT/IOAS (device index dv, PASID pasid) is attached to; 0: none. */
+uint32_t kd_pasid_pt(const struct kdouble *kd, unsigned int dv, uint32_t pasid);
 /* Objects still alive (devices excluded). */
 unsigned int kd_live_objects(const struct kdouble *kd);
 /* The errno an injected failure of this call gives: what the kernel returns for it. */

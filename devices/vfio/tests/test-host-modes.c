@@ -164,6 +164,74 @@ START_TEST(test_no_pasid_host_nested_rid_identity_blocked)
 }
 END_TEST
 
+/*
+ * What the guest is offered is what the host holds: on a host with 20 PASID bits the defaults
+ * offer 20, and a guest that makes 128 PASIDs present (beyond the 32 binds the backend used to
+ * hold, and up to the highest PASID) has every one forwarded to its own stage-1 after one
+ * global PASID-cache flush; clearing them detaches them all.
+ */
+#define BIG_DIR 0x200000ULL
+#define BIG_TBL 0x240000ULL
+
+START_TEST(test_full_pasid_width_forwarded)
+{
+	struct host_iommu_caps caps;
+	struct viommu_config cfg, nc;
+	char msg[320];
+	const uint64_t pc_global[1][2] = { { 0x7 | (3 << 4), 0 } };
+	/* Directory entries used: 0 and 1 (PASIDs 0-127) and the last one (0xfffc0-0xfffff). */
+	const uint64_t dirs[3] = { 0, 1, 0x3fff };
+
+	open_host(true, 20, &caps);
+	ck_assert(caps.nesting && caps.pasid_attach);
+	ck_assert_int_eq(viommu_parse_options("", &cfg, msg, sizeof(msg)), 0);
+	ck_assert_int_eq(viommu_host_mode(&cfg, &caps, &nc, msg, sizeof(msg)), 0);
+	ck_assert_uint_eq(nc.pasid_bits, 20);
+	h = h_new_cfg(&nc);
+	page_aligned_ram();
+	ck_assert_int_eq(viommu_attach_host_device(h->v, SID, &hi, dev), 0);
+	w64(h, VTD_IQT_REG, 0);
+	w64(h, VTD_IQA_REG, QBASE | VTD_IQA_DW | 1);
+	h_gcmd(h, (uint32_t)VTD_GCMD_QIE, true);
+	h_put64(h, ROOT, CTX | 1);
+	/* PDTS 7: a directory of 2^14 entries, the whole 20-bit PASID space; PASIDE. */
+	h_put64(h, CTX + 8 * 32, BIG_DIR | (7 << 9) | (1 << 3) | 1);
+	for (unsigned int t = 0; t < 3; t++) {
+		uint64_t tbl = BIG_TBL + t * 0x1000;
+
+		h_put64(h, BIG_DIR + dirs[t] * 8, tbl | 1);
+		for (unsigned int e = 0; e < 64; e++) {
+			if (t == 2 && e != 63)
+				continue;
+			h_put64(h, tbl + e * 64, (1 << 6) | 1);
+			h_put64(h, tbl + e * 64 + 8, 1);
+			h_put64(h, tbl + e * 64 + 16, FS);
+		}
+	}
+	w64(h, VTD_RTADDR_REG, ROOT | (1 << 10));
+	h_gcmd(h, (uint32_t)VTD_GCMD_SRTP, true);
+	h_gcmd(h, (uint32_t)VTD_GCMD_TE, true);
+	drain(pc_global, 1);
+	/* PASID 0 is the RID (RID_PASID 0); PASIDs 1-127 and 0xfffff are PASID attachments. */
+	ck_assert_int_eq(rid_on(), KD_HWPT_NESTED);
+	ck_assert_uint_eq(kd.devs[0].nr_pasids, 128);
+	for (uint32_t p = 1; p < 128; p++)
+		ck_assert_int_eq(kd.objs[kd_pasid_pt(&kd, 0, p)].type, KD_HWPT_NESTED);
+	ck_assert_int_eq(kd.objs[kd_pasid_pt(&kd, 0, 0xfffff)].type, KD_HWPT_NESTED);
+	ck_assert_uint_eq(kd.objs[kd_pasid_pt(&kd, 0, 0xfffff)].s1.pgtbl_addr, FS);
+	/* Not present any more: each is detached (blocked) and its stage-1 destroyed. */
+	for (unsigned int t = 0; t < 3; t++)
+		for (unsigned int e = 0; e < 64; e++)
+			if (t || e)
+				h_put64(h, BIG_TBL + t * 0x1000 + e * 64, 0);
+	drain(pc_global, 1);
+	ck_assert_uint_eq(kd.devs[0].nr_pasids, 0);
+	ck_assert_int_eq(rid_on(), KD_HWPT_NESTED);
+	close_all();
+	ck_assert_uint_eq(kd_live_objects(&kd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("host-modes");
@@ -171,6 +239,7 @@ int main(void)
 
 	tcase_add_test(tc, test_old_host_defaults_start_shadowed);
 	tcase_add_test(tc, test_no_pasid_host_nested_rid_identity_blocked);
+	tcase_add_test(tc, test_full_pasid_width_forwarded);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

@@ -154,10 +154,10 @@ static void scenario(unsigned int n, int e, struct run *ret)
 		r = hi.ops->detach(hi.be, dev, 5);
 		if (r) {
 			ck_assert_msg(kd.injected, "N=%u: detach: %d", n, r);
-			ck_assert_uint_eq(kd.devs[1].pasid_pt[5], s1p);
+			ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), s1p);
 		}
 		STEP(r ? hi.ops->detach(hi.be, dev, 5) : 0);
-		ck_assert_uint_eq(kd.devs[1].pasid_pt[5], 0);
+		ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), 0);
 	}
 	STEP(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)));
 	iommufd_backend_close(b);

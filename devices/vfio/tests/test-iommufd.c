@@ -66,7 +66,7 @@ START_TEST(test_full_nesting_615)
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, HOST_PASID_NONE, &s1cfg, &s1), 0);
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 5, &s1cfg, &s1_p5), 0);
 	ck_assert_uint_eq(kd.devs[1].rid_pt, s1);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[5], s1_p5);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), s1_p5);
 	ck_assert_uint_eq(kd.objs[s1].s1.flags, IFD_VTD_S1_SRE);
 	ck_assert_uint_eq(kd.objs[s1].s1.pgtbl_addr, 0x100000);
 
@@ -91,7 +91,7 @@ START_TEST(test_full_nesting_615)
 	ck_assert_uint_eq(done, 0);
 
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 5), 0);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[5], 0);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 5), 0);
 	ck_assert_uint_eq(kd_live_objects(&kd), before - 1);
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 5), -ENOENT);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)), 0);
@@ -120,7 +120,7 @@ START_TEST(test_refused_at_attach)
 	bad.eafe = false;
 	bad.addr_width = 57;
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 3, &bad, &s2), -EINVAL);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[3], s1);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 3), s1);
 	ck_assert_uint_eq(kd_live_objects(&kd), before);
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, 3), 0);
 	ck_assert_int_eq(hi.ops->unmap_ram(hi.be, 0, sizeof(ram)), 0);
@@ -195,9 +195,9 @@ START_TEST(test_fault_id_only_with_pri)
 	kd.dev_pri[1] = false;
 	ck_assert_int_eq(iommufd_backend_set_guest_pri(b, dev, true), 0);
 	ck_assert_int_eq(hi.ops->attach_s1(hi.be, dev, 6, &pri_cfg, &s1), -ENODEV);
-	ck_assert_uint_eq(kd.devs[1].pasid_pt[6], 0);
+	ck_assert_uint_eq(kd_pasid_pt(&kd, 1, 6), 0);
 	/* The nest parent never has a fault queue (6.15+ refuses one). */
-	for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+	for (uint32_t i = 1; i < kd.nr_objs; i++)
 		if (kd.objs[i].type == KD_HWPT_PAGING)
 			ck_assert(!(kd.objs[i].flags & IFD_HWPT_FAULT_ID_VALID));
 	ck_assert_int_eq(iommufd_backend_set_host_pri(b, 7, true), -ENOENT);
@@ -555,7 +555,7 @@ START_TEST(test_double_kernel_rules)
 	/* No device attached: the window is mappable, and then blocks an attach (EADDRINUSE). */
 	ck_assert_int_eq(hi.ops->detach(hi.be, dev, HOST_PASID_NONE), 0);
 	ck_assert_int_eq(sys.ioctl(&kd, fd, IFD_IOAS_MAP, &m), 0);
-	for (uint32_t i = 1; i < KD_MAX_OBJS; i++)
+	for (uint32_t i = 1; i < kd.nr_objs; i++)
 		if (kd.objs[i].type == KD_HWPT_PAGING)
 			at.pt_id = i;
 	ck_assert_int_eq(sys.ioctl(&kd, kd.devs[1].fd, IFD_VFIO_ATTACH, &at), -EADDRINUSE);

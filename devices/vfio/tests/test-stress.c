@@ -419,7 +419,7 @@ static unsigned int live_of(enum kd_obj_type t)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 1; i < KD_MAX_OBJS; i++)
+	for (unsigned int i = 1; i < kd.nr_objs; i++)
 		n += kd.objs[i].type == t;
 	return n;
 }
@@ -470,8 +470,7 @@ START_TEST(test_double_nested_flushes_while_reset)
 	/* No stage-1 left on the host, and the RID is not attached anywhere (blocked). */
 	ck_assert_uint_eq(live_of(KD_HWPT_NESTED), 0);
 	ck_assert_uint_eq(kd.devs[0].rid_pt, 0);
-	for (int p = 0; p < 64; p++)
-		ck_assert_uint_eq(kd.devs[0].pasid_pt[p], 0);
+	ck_assert_uint_eq(kd.devs[0].nr_pasids, 0);
 	teardown();
 }
 END_TEST

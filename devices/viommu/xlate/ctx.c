@@ -139,8 +139,10 @@ int vtd_get_ctx(struct vtd_xlate *x, uint16_t sid, bool sm, struct vtd_ctx_info 
 		return r;
 	vc_write_begin(&x->ctx);
 	e = vc_insert(&x->ctx, sid, 0);
-	if (e)
+	if (e) {
 		e->u.ctx = *ci;
+		vtd_ctx_index(&x->ctx, e);
+	}
 	vc_write_end(&x->ctx);
 	return 0;
 }
@@ -251,8 +253,10 @@ int vtd_get_pasid(struct vtd_xlate *x, uint16_t sid, const struct vtd_ctx_info *
 		return r;
 	vc_write_begin(&x->pasid);
 	e = vc_insert(&x->pasid, sid, pasid);
-	if (e)
+	if (e) {
 		e->u.pe = *pi;
+		vtd_pe_index(&x->pasid, e);
+	}
 	vc_write_end(&x->pasid);
 	return 0;
 }

@@ -28,6 +28,11 @@
  * PROBE_MAX page numbers (over all sizes) are probed in IX_ADDR; larger ones walk the DID +
  * kind or DID + PASID bucket. x->inv_scan (tests, bench) scans everything instead.
  *
+ * The context cache keeps one index (CX_DID: a legacy entry's DID, or one bucket for all
+ * scalable-mode entries, which carry no DID); the PASID cache two (PX_DID: the entry's DID,
+ * PX_PASID: DID + PASID). Domain- and PASID-selective invalidations walk those buckets; a
+ * device-selective context invalidation probes the (at most 8) source-ids its FM names.
+ *
  * Global invalidations of every cache (and the context / PASID cache's global ones) start a
  * new cache generation (vc_invalidate_all): O(1) whatever the capacity. Scans reclaim the
  * stale entries of older generations they meet.
@@ -85,70 +90,148 @@ static bool sid_match(uint16_t a, uint16_t b, uint8_t fm)
 	return (a & masks[fm & 3]) == (b & masks[fm & 3]);
 }
 
+enum { CX_DID, CX_COUNT };
+enum { PX_DID, PX_PASID, PX_COUNT };
+
+/* Index keys; the second word keeps the key spaces of different indexes apart. */
+#define CX_SM_KEY (1ULL << 16) /* every scalable-mode context entry */
+
+static struct vc_key ctx_did_key(bool sm, uint16_t did)
+{
+	return (struct vc_key){ sm ? CX_SM_KEY : did, 2 };
+}
+
+void vtd_ctx_index(struct vcache *c, struct vc_entry *e)
+{
+	struct vc_key k[CX_COUNT] = { ctx_did_key(e->u.ctx.sm, e->u.ctx.did) };
+
+	vc_index_set(c, e, k);
+}
+
+void vtd_pe_index(struct vcache *c, struct vc_entry *e)
+{
+	struct vc_key k[PX_COUNT] = {
+		[PX_DID] = { e->u.pe.did, 3 },
+		[PX_PASID] = { e->u.pe.did | (e->k1 << 16), 4 },
+	};
+
+	vc_index_set(c, e, k);
+}
+
+struct ctx_req {
+	enum vtd_inv_gran g;
+	uint16_t did, sid;
+	uint8_t fm;
+};
+
+static bool ctx_drop(const struct vcache *c, const struct vc_entry *e, const struct ctx_req *q)
+{
+	const struct vtd_ctx_info *ci = &e->u.ctx;
+
+	if (!e->used)
+		return false;
+	if (!vc_live(c, e))
+		return true; /* stale: reclaimed */
+	switch (q->g) {
+	case VTD_INV_GLOBAL:
+		return true;
+	case VTD_INV_DOMAIN:
+		return ci->sm || ci->did == q->did;
+	case VTD_INV_DEVICE:
+		return sid_match((uint16_t)e->k0, q->sid, q->fm) && (ci->sm || ci->did == q->did);
+	default:
+		return false;
+	}
+}
+
+static void ctx_bucket(struct vcache *c, struct vc_key k, const struct ctx_req *q)
+{
+	uint32_t i = vc_index_first(c, CX_DID, k.k0, k.k1);
+
+	for (uint32_t n = 0; i != VC_NIL && n < c->cap; n++) {
+		struct vc_entry *e = &c->ent[i];
+
+		i = vc_index_next(c, CX_DID, i); /* before e may leave the bucket */
+		if (ctx_drop(c, e, q))
+			vc_remove(c, e);
+	}
+}
+
 void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
 			   uint8_t fm)
 {
-	uint32_t end;
+	static const uint16_t ignored[4] = { 0, 0x4, 0x6, 0x7 }; /* SID bits FM masks out */
+	struct ctx_req q = { g, did, sid, fm };
+	struct vcache *c = &x->ctx;
 
 	pthread_mutex_lock(&x->lock);
-	vc_write_begin(&x->ctx);
-	/* Global: a new generation, nothing to visit (a full scan with x->inv_scan). */
-	end = g == VTD_INV_GLOBAL && !x->inv_scan ? 0 : x->ctx.cap;
-	if (!end)
-		vc_invalidate_all(&x->ctx);
-	for (uint32_t i = 0; i < end; i++) {
-		struct vc_entry *e = &x->ctx.ent[i];
-		const struct vtd_ctx_info *c = &e->u.ctx;
-		bool drop;
+	vc_write_begin(c);
+	if (x->inv_scan) {
+		for (uint32_t i = 0; i < c->cap; i++)
+			if (ctx_drop(c, &c->ent[i], &q))
+				vc_remove(c, &c->ent[i]);
+	} else if (g == VTD_INV_GLOBAL) {
+		vc_invalidate_all(c);
+	} else if (g == VTD_INV_DOMAIN) {
+		ctx_bucket(c, ctx_did_key(false, did), &q);
+		ctx_bucket(c, ctx_did_key(true, 0), &q);
+	} else if (g == VTD_INV_DEVICE) {
+		uint16_t m = ignored[fm & 3], base = sid & (uint16_t)~m;
 
-		if (!vc_live(&x->ctx, e)) {
-			vc_remove(&x->ctx, e); /* stale: reclaimed; free: no-op */
-			continue;
+		/* Every source-id equal to sid outside the FM-masked bits: 1, 2, 4 or 8 probes. */
+		for (uint16_t v = 0; v <= m; v++) {
+			struct vc_entry *e;
+
+			if (v & ~m)
+				continue;
+			e = vc_lookup(c, base | v, 0);
+			if (e && ctx_drop(c, e, &q))
+				vc_remove(c, e);
 		}
-		switch (g) {
-		case VTD_INV_GLOBAL:
-			drop = true;
-			break;
-		case VTD_INV_DOMAIN:
-			drop = c->sm || c->did == did;
-			break;
-		case VTD_INV_DEVICE:
-			drop = sid_match((uint16_t)e->k0, sid, fm) && (c->sm || c->did == did);
-			break;
-		default:
-			drop = false;
-			break;
-		}
-		if (drop)
-			vc_remove(&x->ctx, e);
 	}
-	vc_write_end(&x->ctx);
+	vc_write_end(c);
 	pthread_mutex_unlock(&x->lock);
+}
+
+static bool pe_drop(const struct vcache *c, const struct vc_entry *e, enum vtd_inv_gran g,
+		    uint16_t did, uint32_t pasid)
+{
+	if (!e->used)
+		return false;
+	if (!vc_live(c, e))
+		return true;
+	return g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
+	       (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid);
 }
 
 void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
 			       uint32_t pasid)
 {
-	uint32_t end;
+	struct vcache *c = &x->pasid;
 
 	pthread_mutex_lock(&x->lock);
-	vc_write_begin(&x->pasid);
-	/* Global: a new generation, nothing to visit (a full scan with x->inv_scan). */
-	end = g == VTD_INV_GLOBAL && !x->inv_scan ? 0 : x->pasid.cap;
-	if (!end)
-		vc_invalidate_all(&x->pasid);
-	for (uint32_t i = 0; i < end; i++) {
-		struct vc_entry *e = &x->pasid.ent[i];
+	vc_write_begin(c);
+	if (x->inv_scan) {
+		for (uint32_t i = 0; i < c->cap; i++)
+			if (pe_drop(c, &c->ent[i], g, did, pasid))
+				vc_remove(c, &c->ent[i]);
+	} else if (g == VTD_INV_GLOBAL) {
+		vc_invalidate_all(c);
+	} else if (g == VTD_INV_DOMAIN || g == VTD_INV_PASID) {
+		unsigned int ix = g == VTD_INV_DOMAIN ? PX_DID : PX_PASID;
+		uint32_t i = g == VTD_INV_DOMAIN ? vc_index_first(c, PX_DID, did, 3)
+						 : vc_index_first(c, PX_PASID,
+								  did | ((uint64_t)pasid << 16), 4);
 
-		if (!vc_live(&x->pasid, e)) {
-			vc_remove(&x->pasid, e);
-			continue;
+		for (uint32_t n = 0; i != VC_NIL && n < c->cap; n++) {
+			struct vc_entry *e = &c->ent[i];
+
+			i = vc_index_next(c, ix, i);
+			if (pe_drop(c, e, g, did, pasid))
+				vc_remove(c, e);
 		}
-		if (g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
-		    (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid))
-			vc_remove(&x->pasid, e);
 	}
-	vc_write_end(&x->pasid);
+	vc_write_end(c);
 	pthread_mutex_unlock(&x->lock);
 }
 
@@ -298,6 +381,9 @@ static void inv_cache(struct vtd_xlate *x, struct vcache *c, bool pwc, const str
 {
 	bool ih = pwc && q->ih;
 
+	/* Nothing live: nothing to drop (stale entries need no visit). */
+	if (!c->count && !x->inv_scan)
+		return;
 	vc_write_begin(c);
 	if (q->global && !x->inv_scan) {
 		vc_invalidate_all(c);

@@ -172,6 +172,8 @@ uint32_t vc_index_next(const struct vcache *c, unsigned int ix, uint32_t i);
 /* inv.c: files a freshly filled IOTLB / paging-structure cache entry in the indexes. */
 void vtd_tlb_index(struct vcache *c, struct vc_entry *e);
 void vtd_pwc_index(struct vcache *c, struct vc_entry *e);
+void vtd_ctx_index(struct vcache *c, struct vc_entry *e);
+void vtd_pe_index(struct vcache *c, struct vc_entry *e);
 
 /* Cache keys. */
 static inline uint64_t tlb_k0(uint16_t sid, bool has_pasid, uint32_t pasid, unsigned int size)

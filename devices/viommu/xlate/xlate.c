@@ -46,7 +46,7 @@ struct vtd_xlate *vtd_xlate_create(const struct gmem *gm, const struct vtd_caps 
 	x->haw_mask = GENMASK_ULL(51, caps->haw < 52 ? caps->haw : 51) & (caps->haw < 52 ? ~0ULL : 0);
 	if (pthread_mutex_init(&x->lock, NULL))
 		goto err_free;
-	if (vc_init(&x->ctx, sz.context) || vc_init(&x->pasid, sz.pasid) ||
+	if (vc_init_indexed(&x->ctx, sz.context, 1) || vc_init_indexed(&x->pasid, sz.pasid, 2) ||
 	    vc_init_indexed(&x->iotlb, sz.iotlb, 3) || vc_init_indexed(&x->pwc, sz.pwc, 3))
 		goto err_caches;
 	return x;

@@ -259,6 +259,25 @@ static void *inv_thread(void *arg)
 	return arg;
 }
 
+/* Domain-selective context invalidation (indexed by DID): exactly the DID's legacy entries. */
+START_TEST(test_context_inv_domain)
+{
+	legacy_two_domains();
+	tb_map(&T, SLPT, 4, 0x1000, 0x100000, 1, SS_RW, SS_RW, 0);
+	ck_assert_uint_eq(gpa_of(0x0100, false, 0, 0x1000), 0x100000);
+	ck_assert_uint_eq(gpa_of(0x0108, false, 0, 0x1000), 0x100000);
+	ck_assert_uint_eq(X->ctx.count, 2);
+	vtd_xlate_inv_context(X, VTD_INV_DOMAIN, 3, 0, 0);
+	ck_assert_uint_eq(X->ctx.count, 2);
+	vtd_xlate_inv_context(X, VTD_INV_DOMAIN, 2, 0, 0);
+	ck_assert_uint_eq(X->ctx.count, 1);
+	ck_assert_ptr_nonnull(vc_lookup(&X->ctx, 0x0100, 0));
+	ck_assert_ptr_null(vc_lookup(&X->ctx, 0x0108, 0));
+	vtd_xlate_inv_context(X, VTD_INV_DOMAIN, 1, 0, 0);
+	ck_assert_uint_eq(X->ctx.count, 0);
+}
+END_TEST
+
 /*
  * Global invalidation by generation: every entry misses afterwards, the count is 0, the same
  * tags come back as fresh entries (stale ones reused, none leaked), eviction takes stale
@@ -348,6 +367,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_eviction_bound);
 	tcase_add_test(tc, test_concurrent_invalidation);
 	tcase_add_test(tc, test_generation_invalidate_all);
+	tcase_add_test(tc, test_context_inv_domain);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -202,10 +202,26 @@ START_TEST(test_random_vs_scan)
 			uint64_t a = pick_addr();
 			unsigned int am = ams[rnd(11)], g = (unsigned int)rnd(100);
 			bool ih = rnd(2);
+			/* 1 in 5: also a context (global 1/3 as rare) or PASID-cache invalidation. */
+			unsigned int ctxg = rnd(5) ? 99 : (unsigned int)rnd(6);
+			uint16_t csid = (uint16_t)(0x0100 + rnd(8));
+			uint64_t rnd_fm = rnd(4);
+
+			if ((ctxg == 0 || ctxg == 3) && rnd(3))
+				ctxg = 99;
 
 			for (int e = 0; e < 2; e++) {
 				struct vtd_xlate *x = e ? XS : XI;
 
+				/* Context / PASID-cache invalidations ride along (their indexes vs scan). */
+				if (ctxg < 3)
+					vtd_xlate_inv_context(x, ctxg == 0 ? VTD_INV_GLOBAL :
+							  ctxg == 1 ? VTD_INV_DOMAIN : VTD_INV_DEVICE,
+							  did, csid, (uint8_t)rnd_fm);
+				else if (ctxg < 6)
+					vtd_xlate_inv_pasid_cache(x, ctxg == 3 ? VTD_INV_GLOBAL :
+								  ctxg == 4 ? VTD_INV_DOMAIN : VTD_INV_PASID,
+								  did, pasid);
 				if (g == 0)
 					vtd_xlate_inv_iotlb(x, VTD_INV_GLOBAL, 0, 0, 0, false);
 				else if (g < 5)
@@ -222,9 +238,13 @@ START_TEST(test_random_vs_scan)
 			invs++;
 			same_contents(&XI->iotlb, &XS->iotlb);
 			same_contents(&XI->pwc, &XS->pwc);
+			same_contents(&XI->ctx, &XS->ctx);
+			same_contents(&XI->pasid, &XS->pasid);
 			if ((invs & 7) == 0) {
 				index_consistent(&XI->iotlb);
 				index_consistent(&XI->pwc);
+				index_consistent(&XI->ctx);
+				index_consistent(&XI->pasid);
 			}
 		}
 	}

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for virtio-blk on the virtio-pci transport, driven through the PCI host like a
+ * guest driver would: capabilities, feature negotiation, requests, a hostile ring, the vIOMMU.
+ */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check-run.h"
+#include "common/bits.h"
+#include "devices/virtio/virtio-internal.h"
+#include "devices/virtio/virtio.h"
+#include "vmm/core/gmem.h"
+
+#define ECAM 0xb0000000ULL
+#define MMIO 0xc0000000ULL
+#define RAM_SIZE (2 * MiB)
+#define SLOT 3
+#define DEV_ECAM (ECAM + (SLOT << 15))
+#define IMG_SIZE (1 * MiB)
+#define QSZ 8
+#define DESC 0x1000
+#define AVAIL 0x2000
+#define USED 0x3000
+#define HDR 0x10000
+#define DATA 0x20000
+#define STATUS 0x30000
+
+struct fake_irq {
+	bool level[24];
+	unsigned int msis;
+};
+
+static void fake_set_level(void *ctx, unsigned int gsi, bool level)
+{
+	((struct fake_irq *)ctx)->level[gsi] = level;
+}
+
+static void fake_send_msi(void *ctx, uint64_t addr, uint32_t data, uint16_t sid)
+{
+	(void)addr, (void)data, (void)sid;
+	((struct fake_irq *)ctx)->msis++;
+}
+
+static const struct irq_chip_ops fake_irq_ops = { fake_set_level, fake_send_msi };
+
+struct fake_iommu {
+	uint64_t blocked;
+	unsigned int calls, faults;
+};
+
+static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
+			  struct dma_xlate *ret)
+{
+	struct fake_iommu *f = iommu;
+
+	(void)req;
+	f->calls++;
+	if ((iova & ~0xfffULL) == f->blocked) {
+		f->faults++;
+		return -EACCES;
+	}
+	ret->gpa = iova;
+	ret->len = 0x1000 - (iova & 0xfff);
+	return 0;
+}
+
+static const struct dma_iommu_ops fake_iommu_ops = { .translate = fake_translate };
+
+struct env {
+	struct bus bus;
+	struct fake_irq irq;
+	struct irq_chip chip;
+	struct gmem gm;
+	uint8_t *ram;
+	struct dma_as as;
+	struct fake_iommu iommu;
+	struct pci_host *host;
+	struct virtio_blk *blk;
+	char path[64];
+	uint64_t bar;
+	uint16_t next_avail;
+};
+
+static void make_image(struct env *e)
+{
+	uint8_t *img = malloc(IMG_SIZE);
+	FILE *f;
+	int fd;
+
+	strcpy(e->path, "/tmp/test-virtio-blk-XXXXXX");
+	fd = mkstemp(e->path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	for (unsigned int i = 0; i < IMG_SIZE; i++)
+		img[i] = (uint8_t)(i / 512 + i);
+	f = fopen(e->path, "wb");
+	ck_assert_uint_eq(fwrite(img, 1, IMG_SIZE, f), IMG_SIZE);
+	fclose(f);
+	free(img);
+}
+
+/* When set, env_new uses this image instead of making one. */
+static const char *given_image;
+
+static struct env *env_new(bool with_iommu, const char *extra)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct virtio_blk_options o;
+	char opts[200], err[200];
+
+	bus_init(&e->bus);
+	e->chip = (struct irq_chip){ &fake_irq_ops, &e->irq };
+	e->ram = calloc(1, RAM_SIZE);
+	gmem_init_empty(&e->gm);
+	ck_assert_int_eq(gmem_add_region(&e->gm, 0, RAM_SIZE, e->ram), 0);
+	e->as.gmem = &e->gm;
+	e->iommu.blocked = ~0ULL;
+	if (with_iommu) {
+		e->as.ops = &fake_iommu_ops;
+		e->as.iommu = &e->iommu;
+	}
+	e->host = pci_host_create(&e->bus, &e->chip, NULL, ECAM, 256 * MiB, MMIO, 0x3ec00000, 0xc000,
+				  0x4000);
+	ck_assert_ptr_nonnull(e->host);
+	if (given_image)
+		snprintf(e->path, sizeof(e->path), "%s", given_image);
+	else
+		make_image(e);
+	snprintf(opts, sizeof(opts), "file=%s%s", e->path, extra);
+	ck_assert_int_eq(virtio_blk_parse_options(opts, &o, err, sizeof(err)), 0);
+	e->blk = virtio_blk_create(e->host, SLOT, &e->as, &o, err, sizeof(err));
+	ck_assert_msg(e->blk != NULL, "%s", err);
+	e->bar = pci_bar_addr(virtio_blk_pci_dev(e->blk), 0);
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	virtio_blk_destroy(e->blk);
+	pci_host_destroy(e->host);
+	unlink(e->path);
+	free(e->ram);
+	free(e);
+}
+
+static uint32_t cfg_read(struct env *e, unsigned int reg, unsigned int size)
+{
+	return (uint32_t)bus_read(&e->bus, BUS_MMIO, DEV_ECAM + reg, size);
+}
+
+static uint64_t rd(struct env *e, uint64_t off, unsigned int size)
+{
+	return bus_read(&e->bus, BUS_MMIO, e->bar + off, size);
+}
+
+static void wr(struct env *e, uint64_t off, uint64_t val, unsigned int size)
+{
+	bus_write(&e->bus, BUS_MMIO, e->bar + off, val, size);
+}
+
+static void put(struct env *e, uint64_t a, uint64_t v, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		e->ram[a + i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get(struct env *e, uint64_t a, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = n; i--;)
+		v = v << 8 | e->ram[a + i];
+	return v;
+}
+
+/* The driver's bring-up (§3.1.1). Returns the status read back after FEATURES_OK. */
+static uint8_t negotiate(struct env *e, uint64_t feat)
+{
+	wr(e, VIRTIO_COMMON_STATUS, 0, 1);
+	wr(e, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	wr(e, VIRTIO_COMMON_GFSELECT, 0, 4);
+	wr(e, VIRTIO_COMMON_GF, (uint32_t)feat, 4);
+	wr(e, VIRTIO_COMMON_GFSELECT, 1, 4);
+	wr(e, VIRTIO_COMMON_GF, feat >> 32, 4);
+	wr(e, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK, 1);
+	return (uint8_t)rd(e, VIRTIO_COMMON_STATUS, 1);
+}
+
+static void bring_up(struct env *e)
+{
+	uint8_t st = negotiate(e, BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+
+	ck_assert_uint_eq(st & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+	memset(e->ram + DESC, 0, 0x3000);
+	e->next_avail = 0;
+	wr(e, VIRTIO_COMMON_Q_SELECT, 0, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_Q_SIZE, 2), 128);
+	wr(e, VIRTIO_COMMON_Q_SIZE, QSZ, 2);
+	wr(e, VIRTIO_COMMON_Q_DESC, DESC, 4);
+	wr(e, VIRTIO_COMMON_Q_DESC + 4, 0, 4);
+	wr(e, VIRTIO_COMMON_Q_AVAIL, AVAIL, 8);
+	wr(e, VIRTIO_COMMON_Q_USED, USED, 8);
+	wr(e, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_Q_ENABLE, 2), 1);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_Q_DESC, 8), DESC);
+	wr(e, VIRTIO_COMMON_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	   VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK, 1);
+}
+
+static void desc(struct env *e, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
+		 uint16_t next)
+{
+	put(e, DESC + 16 * i, addr, 8);
+	put(e, DESC + 16 * i + 8, len, 4);
+	put(e, DESC + 16 * i + 12, flags, 2);
+	put(e, DESC + 16 * i + 14, next, 2);
+}
+
+/* One request: header, optional data (direction by type), status; kicked and waited for. */
+static uint8_t request(struct env *e, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+{
+	put(e, HDR, type, 4);
+	put(e, HDR + 4, 0, 4);
+	put(e, HDR + 8, sector, 8);
+	e->ram[STATUS] = 0xee;
+	desc(e, 0, HDR, 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
+	desc(e, 1, DATA, len, VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0), 2);
+	desc(e, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	put(e, AVAIL + 4 + 2 * (e->next_avail % QSZ), 0, 2);
+	put(e, AVAIL + 2, ++e->next_avail, 2);
+	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
+	virtio_pci_drain(virtio_blk_transport(e->blk));
+	return e->ram[STATUS];
+}
+
+static void file_read(struct env *e, uint64_t off, void *buf, size_t len)
+{
+	FILE *f = fopen(e->path, "rb");
+
+	ck_assert_int_eq(fseek(f, (long)off, SEEK_SET), 0);
+	ck_assert_uint_eq(fread(buf, 1, len, f), len);
+	fclose(f);
+}
+
+START_TEST(test_identity_caps)
+{
+	struct env *e = env_new(false, "");
+	unsigned int types = 0, guard = 0;
+
+	ck_assert_uint_eq(cfg_read(e, 0, 4), 0x10421af4);
+	ck_assert_uint_eq(cfg_read(e, PCI_REVISION_ID, 1), 1);
+	ck_assert_uint_eq(cfg_read(e, PCI_CLASS_DEVICE, 2), 0x0180);
+	for (unsigned int c = cfg_read(e, PCI_CAPABILITY_LIST, 1); c && guard < 16; guard++) {
+		if (cfg_read(e, c, 1) == 0x09) {
+			unsigned int type = cfg_read(e, c + 3, 1);
+
+			types |= 1u << type;
+			ck_assert_uint_eq(cfg_read(e, c + 4, 1), 0);
+			if (type == VIRTIO_PCI_CAP_NOTIFY) {
+				ck_assert_uint_eq(cfg_read(e, c + 8, 4), VIRTIO_BAR_NOTIFY);
+				ck_assert_uint_eq(cfg_read(e, c + 16, 4), VIRTIO_NOTIFY_MULT);
+			}
+			if (type == VIRTIO_PCI_CAP_COMMON)
+				ck_assert_uint_ge(cfg_read(e, c + 12, 4), VIRTIO_COMMON_SIZE);
+		}
+		c = cfg_read(e, c + 1, 1);
+	}
+	ck_assert_uint_eq(types, 0x1e); /* common, notify, ISR, device */
+	ck_assert(pci_find_cap(virtio_blk_pci_dev(e->blk), PCI_CAP_ID_MSIX));
+	/* Device config: capacity in sectors, seg_max, blk_size. */
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_DEVICE, 8), IMG_SIZE / 512);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_DEVICE + 4, 4), IMG_SIZE / 512 >> 32);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_DEVICE + 20, 4), 512);
+	/* Offered: VERSION_1, ACCESS_PLATFORM (high word), EVENT_IDX, INDIRECT, FLUSH, DISCARD. */
+	wr(e, VIRTIO_COMMON_DFSELECT, 1, 4);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_DF, 4) & 3, 3);
+	wr(e, VIRTIO_COMMON_DFSELECT, 0, 4);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_DF, 4) & (BIT_ULL(28) | BIT_ULL(29) | BIT_ULL(9) | BIT_ULL(13) | BIT_ULL(5)),
+			  BIT_ULL(28) | BIT_ULL(29) | BIT_ULL(9) | BIT_ULL(13));
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_NUMQ, 2), 1);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_features)
+{
+	struct env *e = env_new(true, "");
+
+	/* No VERSION_1, unknown bits, or (behind an IOMMU) no ACCESS_PLATFORM: refused. */
+	ck_assert_uint_eq(negotiate(e, BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)) &
+			  VIRTIO_STATUS_FEATURES_OK, 0);
+	ck_assert_uint_eq(negotiate(e, BIT_ULL(VIRTIO_F_VERSION_1)) & VIRTIO_STATUS_FEATURES_OK, 0);
+	ck_assert_uint_eq(negotiate(e, BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+				    BIT_ULL(40)) & VIRTIO_STATUS_FEATURES_OK, 0);
+	ck_assert_uint_eq(negotiate(e, BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM)) &
+			  VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+	/* Features freeze after FEATURES_OK. */
+	wr(e, VIRTIO_COMMON_GFSELECT, 0, 4);
+	wr(e, VIRTIO_COMMON_GF, 0xffffffff, 4);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_GF, 4), 0);
+	/* A queue with a size that is not a power of two: device error. */
+	wr(e, VIRTIO_COMMON_Q_SIZE, 6, 2);
+	wr(e, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_Q_ENABLE, 2), 0);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET,
+			  VIRTIO_STATUS_NEEDS_RESET);
+	/* MSI-X vectors beyond the table read back as NO_VECTOR. */
+	wr(e, VIRTIO_COMMON_MSIX, 1, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_MSIX, 2), 1);
+	wr(e, VIRTIO_COMMON_MSIX, 2, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	wr(e, VIRTIO_COMMON_STATUS, 0, 1);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_STATUS, 1), 0);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_MSIX, 2), VIRTIO_MSI_NO_VECTOR);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_read_write_flush)
+{
+	struct env *e = env_new(true, "");
+	uint8_t buf[4096], exp[4096];
+	unsigned int gsi = pci_dev_gsi(virtio_blk_pci_dev(e->blk));
+
+	bring_up(e);
+	/* Read sectors 8..15 (4 KiB): the image's pattern. */
+	ck_assert_uint_eq(request(e, 0, 8, 4096, true), 0);
+	file_read(e, 8 * 512, exp, 4096);
+	ck_assert_mem_eq(e->ram + DATA, exp, 4096);
+	ck_assert_uint_eq(get(e, USED + 2, 2), 1);
+	ck_assert_uint_eq(get(e, USED + 8, 4), 4097);
+	/* INTx with ISR bit 0 (MSI-X is off); reading the ISR lowers it. */
+	ck_assert(e->irq.level[gsi]);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_ISR, 1), 1);
+	ck_assert(!e->irq.level[gsi]);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_ISR, 1), 0);
+	/* Write sector 100, flush, read it back from the file and through the device. */
+	for (unsigned int i = 0; i < 512; i++)
+		e->ram[DATA + i] = (uint8_t)(0xa5 ^ i);
+	memcpy(exp, e->ram + DATA, 512);
+	ck_assert_uint_eq(request(e, 1, 100, 512, false), 0);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
+	file_read(e, 100 * 512, buf, 512);
+	ck_assert_mem_eq(buf, exp, 512);
+	memset(e->ram + DATA, 0, 512);
+	ck_assert_uint_eq(request(e, 0, 100, 512, true), 0);
+	ck_assert_mem_eq(e->ram + DATA, exp, 512);
+	/* Past the end, a partial sector, an unknown type. */
+	ck_assert_uint_eq(request(e, 0, IMG_SIZE / 512, 512, true), 1);
+	ck_assert_uint_eq(request(e, 0, IMG_SIZE / 512 - 1, 1024, true), 1);
+	ck_assert_uint_eq(request(e, 0, ~0ULL / 256, 512, true), 1);
+	ck_assert_uint_eq(request(e, 1, 0, 100, false), 1);
+	ck_assert_uint_eq(request(e, 77, 0, 0, false), 2);
+	/* Get-id: the image's file name, 20 bytes at most. */
+	memset(e->ram + DATA, 0, 64);
+	ck_assert_uint_eq(request(e, 8, 0, 20, true), 0);
+	ck_assert_mem_eq(e->ram + DATA, strrchr(e->path, '/') + 1, 20);
+	/* Discard 8 sectors at 16: zeros afterwards (or data kept where holes are unsupported). */
+	put(e, DATA, 16, 8);
+	put(e, DATA + 8, 8, 4);
+	put(e, DATA + 12, 0, 4);
+	ck_assert_uint_eq(request(e, 11, 0, 16, false), 0);
+	put(e, DATA + 8, 1u << 30, 4);
+	ck_assert_uint_eq(request(e, 11, 0, 16, false), 1);
+	put(e, DATA + 8, 8, 4);
+	put(e, DATA + 12, 2, 4);
+	ck_assert_uint_eq(request(e, 11, 0, 16, false), 2);
+	/* The data buffer blocked by the IOMMU: an I/O error, the fault recorded there. */
+	e->iommu.blocked = DATA;
+	ck_assert_uint_eq(request(e, 0, 0, 512, true), 1);
+	ck_assert_uint_ne(e->iommu.faults, 0);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_readonly)
+{
+	struct env *e = env_new(false, ",readonly=on");
+	uint8_t before[512], after[512];
+
+	wr(e, VIRTIO_COMMON_DFSELECT, 0, 4);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_DF, 4) & (BIT_ULL(5) | BIT_ULL(13)), BIT_ULL(5));
+	bring_up(e);
+	file_read(e, 0, before, 512);
+	memset(e->ram + DATA, 0x77, 512);
+	ck_assert_uint_eq(request(e, 1, 0, 512, false), 1);
+	file_read(e, 0, after, 512);
+	ck_assert_mem_eq(before, after, 512);
+	ck_assert_uint_eq(request(e, 0, 0, 512, true), 0);
+	ck_assert_mem_eq(e->ram + DATA, before, 512);
+	env_free(e);
+}
+END_TEST
+
+/* A looping chain: NEEDS_RESET and a config interrupt, later kicks ignored, reset recovers. */
+START_TEST(test_hostile_ring)
+{
+	struct env *e = env_new(false, "");
+	struct virtio_pci_stats st;
+
+	bring_up(e);
+	desc(e, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(e, 1, DATA, 16, VIRTQ_DESC_F_NEXT, 0);
+	put(e, AVAIL + 4, 0, 2);
+	put(e, AVAIL + 2, 1, 2);
+	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
+	virtio_pci_drain(virtio_blk_transport(e->blk));
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET,
+			  VIRTIO_STATUS_NEEDS_RESET);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_ISR, 1), 2);
+	ck_assert_uint_eq(get(e, USED + 2, 2), 0);
+	/* No header at all (a lone writable byte): also a device error, not a crash. */
+	bring_up(e);
+	desc(e, 0, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	put(e, AVAIL + 2, 1, 2);
+	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
+	virtio_pci_drain(virtio_blk_transport(e->blk));
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET,
+			  VIRTIO_STATUS_NEEDS_RESET);
+	/* After a reset and a new bring-up, requests work again. */
+	bring_up(e);
+	ck_assert_uint_eq(request(e, 0, 0, 512, true), 0);
+	virtio_pci_get_stats(virtio_blk_transport(e->blk), &st);
+	ck_assert_uint_eq(st.device_errors, 2);
+	/* Kicks for queues the device does not have are ignored. */
+	wr(e, VIRTIO_BAR_NOTIFY + 4 * 5, 0, 2);
+	env_free(e);
+}
+END_TEST
+
+/* MSI-X: queue vector 1 gets the completion. */
+START_TEST(test_msix)
+{
+	struct env *e = env_new(false, "");
+	struct pci_dev *pd = virtio_blk_pci_dev(e->blk);
+	unsigned int cap = pci_find_cap(pd, PCI_CAP_ID_MSIX);
+	uint64_t tbl = pci_bar_addr(pd, 1);
+
+	bus_write(&e->bus, BUS_MMIO, tbl + 16, 0xfee00000, 4);
+	bus_write(&e->bus, BUS_MMIO, tbl + 24, 0x41, 4);
+	bus_write(&e->bus, BUS_MMIO, tbl + 28, 0, 4);
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + cap + PCI_MSIX_FLAGS, PCI_MSIX_FLAGS_ENABLE, 2);
+	bring_up(e);
+	wr(e, VIRTIO_COMMON_Q_MSIX, 1, 2);
+	ck_assert_uint_eq(rd(e, VIRTIO_COMMON_Q_MSIX, 2), 1);
+	ck_assert_uint_eq(request(e, 0, 0, 512, true), 0);
+	ck_assert_uint_eq(e->irq.msis, 1);
+	ck_assert_uint_eq(rd(e, VIRTIO_BAR_ISR, 1), 0);
+	env_free(e);
+}
+END_TEST
+
+/* A completed write + flush is in the image even when the VMM dies right after. */
+START_TEST(test_survives_kill)
+{
+	struct env *e = env_new(false, "");
+	uint8_t buf[512];
+	pid_t pid;
+	int ws;
+
+	/* The VMM is the child (its own device and I/O thread), killed right after the flush. */
+	pid = fork();
+	if (pid == 0) {
+		given_image = e->path;
+		e = env_new(false, "");
+		bring_up(e);
+		memset(e->ram + DATA, 0x3c, 512);
+		if (request(e, 1, 7, 512, false) || request(e, 4, 0, 0, false))
+			_exit(1);
+		raise(SIGKILL);
+		_exit(2);
+	}
+	ck_assert_int_eq(waitpid(pid, &ws, 0), pid);
+	ck_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+	file_read(e, 7 * 512, buf, 512);
+	for (unsigned int i = 0; i < 512; i++)
+		ck_assert_uint_eq(buf[i], 0x3c);
+	env_free(e);
+}
+END_TEST
+
+START_TEST(test_options)
+{
+	struct virtio_blk_options o;
+	char err[200];
+
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,readonly=on,cache=none", &o, err,
+						  sizeof(err)), 0);
+	ck_assert_str_eq(o.file, "/x");
+	ck_assert(o.readonly);
+	ck_assert_int_eq(o.cache, VIRTIO_BLK_CACHE_NONE);
+	ck_assert_int_eq(virtio_blk_parse_options("", &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "file=IMG"));
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,cache=bogus", &o, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,readonly", &o, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,foo=1", &o, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+static Suite *blk_suite(void)
+{
+	Suite *s = suite_create("virtio-blk");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_identity_caps);
+	tcase_add_test(tc, test_features);
+	tcase_add_test(tc, test_read_write_flush);
+	tcase_add_test(tc, test_readonly);
+	tcase_add_test(tc, test_hostile_ring);
+	tcase_add_test(tc, test_msix);
+	tcase_add_test(tc, test_survives_kill);
+	tcase_add_test(tc, test_options);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return check_run_suite(blk_suite());
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio devices on the modern virtio-pci transport: virtio-blk over a raw image file and
+ * virtio-net on a tap device.
+ *
+ * Callers: the CLI (option check, so a bad option is a usage error before the VM is built)
+ * and the board builder (create / destroy). Guests see a PCI function 1af4:1042 whose DMA goes
+ * through the struct dma_as given at creation (the vIOMMU's when there is one: the device
+ * then insists on VIRTIO_F_ACCESS_PLATFORM). Requests run on the device's own I/O thread.
+ */
+#ifndef NESTVM_VIRTIO_H
+#define NESTVM_VIRTIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/pci/pci.h"
+#include "vmm/core/dma.h"
+
+enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
+
+struct virtio_blk_options {
+	char file[256];
+	bool readonly;
+	enum virtio_blk_cache cache;
+};
+
+/*
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback]". 0, or -EINVAL with one line
+ * (no trailing newline) in err.
+ */
+int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,
+			     size_t errlen);
+
+struct virtio_blk;
+
+/*
+ * Opens the image and plugs the device into slot. NULL with one line in err on failure
+ * (image missing or not a multiple of 512 bytes, cache=none unsupported by its file system,
+ * slot taken, no thread).
+ */
+struct virtio_blk *virtio_blk_create(struct pci_host *h, unsigned int slot,
+				     const struct dma_as *as, const struct virtio_blk_options *o,
+				     char *err, size_t errlen);
+/* Stops its I/O thread, unplugs, closes the image. Accepts NULL. */
+void virtio_blk_destroy(struct virtio_blk *b);
+struct pci_dev *virtio_blk_pci_dev(struct virtio_blk *b);
+
+struct virtio_net_options {
+	char tap[16];    /* tap interface name, or "" with fd */
+	int fd;          /* a packet fd (one frame per read/write) when tap is "" */
+	uint8_t mac[6];
+};
+
+/*
+ * Parses "tap=NAME|fd=N[,mac=XX:XX:XX:XX:XX:XX]" (default MAC 52:54:00:12:34:56). 0, or
+ * -EINVAL with one line in err. fd must be open.
+ */
+int virtio_net_parse_options(const char *opts, struct virtio_net_options *ret, char *err,
+			     size_t errlen);
+
+struct virtio_net;
+
+/* Attaches to the tap (or takes fd) and plugs the device into slot. NULL with one line in err. */
+struct virtio_net *virtio_net_create(struct pci_host *h, unsigned int slot, const struct dma_as *as,
+				     const struct virtio_net_options *o, char *err, size_t errlen);
+/* Stops its threads, unplugs, closes the tap (a given fd stays the caller's). Accepts NULL. */
+void virtio_net_destroy(struct virtio_net *n);
+struct pci_dev *virtio_net_pci_dev(struct virtio_net *n);
+
+#endif

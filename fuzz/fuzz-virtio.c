@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target: the split-virtqueue parser and the virtio-blk request parser, through the whole
+ * device (virtio-pci transport, I/O thread) on a small image in a memfd. The input writes the
+ * guest's rings, descriptors, request headers and the common config, then kicks the queue.
+ *
+ * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
+ * blocks IOVAs with bit 15 set, 3 bus master off), a queue-size byte (1 << (b % 8)), then up
+ * to FZ_MAX_OPS operations:
+ *   0 RAM     offset u16, value u64 (anywhere in the 64 KiB of RAM)
+ *   1 desc    index u8, addr u32, len u32, flags u8, next u16 (in the descriptor table)
+ *   2 offer   head u16: next avail slot, avail idx + 1, kick, wait for the I/O thread
+ *   3 idx     avail idx u16 as given, kick, wait
+ *   4 common  offset u8 (in the 56-byte common config), size-selector, value u32
+ *   5 header  addr u16, type selector u8, sector u64 (a virtio-blk request header in RAM)
+ *   6 reset   status 0, then the driver's bring-up again
+ * Oracle: no sanitizer report, no hang (every kick drains); once the device has set
+ * DEVICE_NEEDS_RESET, kicks serve no further request until the driver resets it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/virtio/virtio-internal.h"
+#include "devices/virtio/virtio.h"
+#include "fuzz-util.h"
+#include "vmm/core/bus.h"
+
+#define FZ_RAM_SIZE (64 * 1024ULL)
+#define FZ_MAX_OPS 256
+#define FZ_ECAM 0xb0000000ULL
+#define FZ_MMIO 0xc0000000ULL
+#define FZ_SLOT 3
+#define FZ_DESC 0x1000
+#define FZ_AVAIL 0x2000
+#define FZ_USED 0x3000
+#define FZ_IMG_SIZE (64 * 1024)
+
+static const uint32_t types[] = { 0, 1, 4, 8, 11, 13, 0x80000000u, 2 };
+
+static int block_translate(void *iommu, const struct dma_req *req, uint64_t iova,
+			   struct dma_xlate *ret)
+{
+	if (iova & 0x8000)
+		return -EACCES;
+	ret->gpa = iova;
+	ret->len = 4096 - (iova & 4095);
+	return 0;
+}
+
+static const struct dma_iommu_ops block_ops = { .translate = block_translate };
+
+struct fz_virtio {
+	struct bus bus;
+	struct fz_irq irq;
+	struct pci_host *host;
+	struct virtio_blk *blk;
+	struct dma_as as;
+	uint64_t bar;
+	uint16_t qsize, offered;
+};
+
+static void wr(struct fz_virtio *v, uint64_t off, uint64_t val, unsigned int size)
+{
+	bus_write(&v->bus, BUS_MMIO, v->bar + off, val, size);
+}
+
+static void bring_up(struct fz_virtio *v, uint8_t setup)
+{
+	uint64_t feat = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
+			(setup & 1 ? BIT_ULL(VIRTIO_F_EVENT_IDX) : 0) |
+			(setup & 2 ? BIT_ULL(VIRTIO_F_INDIRECT_DESC) : 0);
+
+	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
+	wr(v, VIRTIO_COMMON_STATUS, 3, 1);
+	wr(v, VIRTIO_COMMON_GFSELECT, 0, 4);
+	wr(v, VIRTIO_COMMON_GF, (uint32_t)feat, 4);
+	wr(v, VIRTIO_COMMON_GFSELECT, 1, 4);
+	wr(v, VIRTIO_COMMON_GF, feat >> 32, 4);
+	wr(v, VIRTIO_COMMON_STATUS, 0xb, 1);
+	wr(v, VIRTIO_COMMON_Q_SELECT, 0, 2);
+	wr(v, VIRTIO_COMMON_Q_SIZE, v->qsize, 2);
+	wr(v, VIRTIO_COMMON_Q_DESC, FZ_DESC, 8);
+	wr(v, VIRTIO_COMMON_Q_AVAIL, FZ_AVAIL, 8);
+	wr(v, VIRTIO_COMMON_Q_USED, FZ_USED, 8);
+	wr(v, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
+	v->offered = 0;
+}
+
+static void put(struct fz_ram *r, uint64_t a, uint64_t val, unsigned int n)
+{
+	for (unsigned int i = 0; i < n && a + i < r->size; i++)
+		r->mem[a + i] = (uint8_t)(val >> (8 * i));
+}
+
+/* Kicks the queue and waits for the I/O thread; a broken device serves nothing more. */
+static void kick_and_check(struct fz_virtio *v)
+{
+	struct virtio_pci *vp = virtio_blk_transport(v->blk);
+	struct virtio_pci_stats before, after;
+	bool broken = bus_read(&v->bus, BUS_MMIO, v->bar + VIRTIO_COMMON_STATUS, 1) &
+		      VIRTIO_STATUS_NEEDS_RESET;
+
+	virtio_pci_get_stats(vp, &before);
+	wr(v, VIRTIO_BAR_NOTIFY, 0, 2);
+	virtio_pci_drain(vp);
+	virtio_pci_get_stats(vp, &after);
+	FZ_CHECK(!broken || after.requests == before.requests);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct fz_ram ram;
+	static char path[64];
+	static struct fz_virtio v;
+	struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK };
+	struct fz f = { data, size };
+	char err[200];
+	uint8_t setup;
+
+	if (!path[0]) {
+		int fd = memfd_create("fuzz-virtio-img", 0);
+
+		FZ_CHECK(fd >= 0 && ftruncate(fd, FZ_IMG_SIZE) == 0);
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
+	fz_ram_reset(&ram, FZ_RAM_SIZE);
+	memset(&v, 0, sizeof(v));
+	bus_init(&v.bus);
+	fz_irq_init(&v.irq);
+	v.host = pci_host_create(&v.bus, &v.irq.chip, NULL, FZ_ECAM, 256ULL << 20, FZ_MMIO,
+				 16ULL << 20, 0xc000, 0x4000);
+	FZ_CHECK(v.host != NULL);
+	setup = fz_u8(&f);
+	v.as = (struct dma_as){ .gmem = &ram.gm };
+	if (setup & 4)
+		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &block_ops, .iommu = &v };
+	snprintf(o.file, sizeof(o.file), "%s", path);
+	v.blk = virtio_blk_create(v.host, FZ_SLOT, &v.as, &o, err, sizeof(err));
+	FZ_CHECK(v.blk != NULL);
+	v.bar = pci_bar_addr(virtio_blk_pci_dev(v.blk), 0);
+	bus_write(&v.bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
+	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
+	bring_up(&v, setup);
+
+	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
+		switch (fz_u8(&f) % 7) {
+		case 0: {
+			uint16_t off = fz_u16(&f);
+
+			put(&ram, off, fz_u64(&f), 8);
+			break;
+		}
+		case 1: {
+			uint64_t d = FZ_DESC + 16ULL * (fz_u8(&f) % v.qsize);
+
+			put(&ram, d, fz_u32(&f), 8);
+			put(&ram, d + 8, fz_u32(&f), 4);
+			put(&ram, d + 12, fz_u8(&f), 2);
+			put(&ram, d + 14, fz_u16(&f), 2);
+			break;
+		}
+		case 2:
+			put(&ram, FZ_AVAIL + 4 + 2ULL * (v.offered % v.qsize), fz_u16(&f), 2);
+			put(&ram, FZ_AVAIL + 2, ++v.offered, 2);
+			kick_and_check(&v);
+			break;
+		case 3:
+			v.offered = fz_u16(&f);
+			put(&ram, FZ_AVAIL + 2, v.offered, 2);
+			kick_and_check(&v);
+			break;
+		case 4: {
+			unsigned int off = fz_u8(&f) % VIRTIO_COMMON_SIZE, sz = fz_size(&f);
+
+			wr(&v, off, fz_u32(&f), sz);
+			break;
+		}
+		case 5: {
+			uint16_t a = fz_u16(&f);
+
+			put(&ram, a, types[fz_u8(&f) % 8], 4);
+			put(&ram, (uint64_t)a + 8, fz_u64(&f), 8);
+			break;
+		}
+		default:
+			bring_up(&v, setup);
+			break;
+		}
+	}
+	virtio_blk_destroy(v.blk);
+	pci_host_destroy(v.host);
+	return 0;
+}
