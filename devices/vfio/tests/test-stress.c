@@ -241,6 +241,12 @@ static void run_threads(void)
 	ck_assert_int_eq(pthread_create(&a, NULL, driver, NULL), 0);
 	ck_assert_int_eq(pthread_create(&b, NULL, resetter, NULL), 0);
 	nanosleep(&ts, NULL);
+	/*
+	 * Both threads must have done some rounds (the mutex is not fair: under TSan one side can
+	 * starve for a while); bounded at 100 more slices of 100 ms.
+	 */
+	for (int i = 0; i < 100 && (atomic_load(&a_iters) < 10 || atomic_load(&b_iters) < 10); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL);
 	atomic_store(&stop, true);
 	ck_assert_int_eq(pthread_join(a, NULL), 0);
 	ck_assert_int_eq(pthread_join(b, NULL), 0);
