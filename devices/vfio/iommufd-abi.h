@@ -4,7 +4,7 @@
  * documented sizes, offsets and ioctl numbers with _Static_assert, plus the syscall seam the
  * iommufd backend goes through (the real system calls, or a kernel double in unit tests).
  *
- * Callers: devices/vfio/iommufd.c and its tests only. Layouts are the x86-64 ABI: every u64
+ * Callers: devices/vfio/iommufd*.c and their tests only. Layouts are the x86-64 ABI: every u64
  * is naturally aligned, every struct starts with its size (argsz) field.
  */
 #ifndef NESTVM_IOMMUFD_ABI_H
