@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: host forwarding (devices/viommu/host.c) against hostsim. A passthrough device
+ * Fuzz target: host forwarding (devices/viommu/host*.c) against hostsim. A passthrough device
  * at 00:01.0 is host-backed; the guest edits four PASID entries (PASID 0 is the RID_PASID)
  * and their first-stage leaf entries, and sends PASID-cache, context-cache, IOTLB and
  * PASID-IOTLB invalidations of every granularity, DID and range through the queue; the device

@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared state of host forwarding (host*.c): the per-device and per-(device, PASID) records
+ * and the functions one host*.c file calls in another. Not for use outside host*.c.
+ */
+#ifndef NESTVM_VIOMMU_HOST_INTERNAL_H
+#define NESTVM_VIOMMU_HOST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/vfio/host-iommu.h"
+#include "devices/viommu/viommu-internal.h"
+
+#define HOST_MAX_DEVS 8
+#define HOST_RID_KEY (1u << 20) /* bind key of requests without PASID (above every PASID) */
+#define HOST_MAX_RANGES 256  /* queued ranges per batch; beyond: whole-stage-1 flush */
+#define HOST_MAX_PRQ 64      /* host page request groups awaiting the guest's answer */
+#define HOST_DIR_CHUNK 512   /* PASID-directory entries read per guest-memory access */
+#define HOST_MAX_WARN 16     /* distinct (operation, error) causes warned about once */
+
+struct host_dev {
+	bool used;
+	uint16_t sid;
+	struct host_iommu hi;
+	uint32_t dev;
+	struct host_iommu_caps caps;
+	struct viommu *v;
+	struct vtd_shadow *shadow; /* shadow mode (host without nesting), else NULL */
+	uint32_t rid_pasid;        /* RID_PASID of the context entry at the last sweep */
+};
+
+/*
+ * What the host does with one (device, PASID) of a host-backed device (fail closed, facts
+ * §13): blocked (DMA faults; the guest is given `reason`), identity on the stage-2 parent
+ * (translation off, or a pass-through entry), or the guest's first stage.
+ */
+enum hb_state { HB_BLOCKED, HB_IDENTITY, HB_S1, HB_UNKNOWN };
+
+struct host_bind {
+	uint32_t key;         /* guest PASID, or HOST_RID_KEY (mirrors the context's RID_PASID) */
+	uint8_t dev;          /* index into devs[] */
+	uint8_t state;        /* enum hb_state: what the host has (equal to the host after failures) */
+	uint8_t reason;       /* HB_BLOCKED: fault reason for the guest (0: none, translation off) */
+	bool live;            /* slot in use */
+	bool flush_all;       /* batch: the whole stage-1 */
+	bool raw_valid;       /* raw[] is the PASID entry the current state was made from */
+	bool raw_pre;         /* ... with this context PRE bit */
+	uint16_t did;
+	uint32_t s1;
+	uint32_t seen;        /* sweep generation that last found the entry */
+	unsigned int nr_queued;
+	struct host_s1_config cfg;
+	uint64_t raw[3];      /* PASID entry words 0-2 (all that decoding reads) */
+};
+
+struct host_queued {
+	uint32_t bind;
+	struct host_inv_range r;
+};
+
+struct host_prq {
+	bool used;
+	uint8_t dev;
+	bool pp;
+	uint32_t pasid;
+	uint16_t grpid;
+	uint32_t cookie;
+};
+
+struct vtd_host {
+	struct host_dev devs[HOST_MAX_DEVS];
+	/* Every tracked (device, PASID): a slot array, a free list and an open-addressed index. */
+	struct host_bind *binds;
+	uint32_t nr_binds, cap_binds;
+	uint32_t *free;       /* free slots (cap_binds entries) */
+	uint32_t nr_free;
+	uint32_t *index;      /* (dev, key) hash -> slot + 1; 0 empty; linear probing */
+	uint32_t index_mask;  /* index size - 1 (a power of two, at least twice the live binds) */
+	uint32_t live;
+	uint32_t gen;
+	uint32_t *pending;    /* binds with something queued (cap_binds entries) */
+	uint32_t nr_pending;
+	struct host_queued q[HOST_MAX_RANGES];
+	unsigned int nr_q;
+	struct host_prq prq[HOST_MAX_PRQ];
+	struct { unsigned int op; int err; } warned[HOST_MAX_WARN];
+	unsigned int nr_warned;
+	struct viommu_host_stats st;
+};
+
+enum { OP_ATTACH, OP_PARENT, OP_DETACH, OP_INVALIDATE, OP_MEMORY };
+
+/* The device's scalable-mode context as the last sweep / lookup read it. */
+struct ctxv {
+	uint8_t reason;       /* nonzero: no usable context (the fault every request gets) */
+	bool paside, pre;
+	uint32_t rid_pasid;
+	uint64_t dir;
+	uint64_t dir_entries; /* bounded by the advertised PASID width */
+};
+
+/* What the host should do for one (device, PASID). */
+struct want {
+	uint8_t state, reason;
+	uint16_t did;
+	struct host_s1_config cfg;
+};
+
+/* host.c */
+void vtd_host_failed(struct vtd_host *h, const struct host_dev *d, unsigned int op,
+		     uint32_t key, int err);
+
+/* host-binds.c */
+struct host_bind *vtd_host_find_bind(struct vtd_host *h, unsigned int dev, uint32_t key);
+struct host_bind *vtd_host_new_bind(struct vtd_host *h, unsigned int dev, uint32_t key);
+void vtd_host_delete_bind(struct vtd_host *h, struct host_bind *b);
+void vtd_host_drop_queued(struct vtd_host *h, struct host_bind *b);
+
+/* host-sync.c (lock held) */
+void vtd_host_read_ctx(struct viommu *v, uint16_t sid, struct ctxv *c);
+void vtd_host_want_of(struct viommu *v, const struct host_dev *d, const struct ctxv *c,
+		      uint32_t key, const uint64_t *pe_in, struct want *w);
+bool vtd_host_apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_bind *b,
+		    const struct want *w);
+void vtd_host_sync_key(struct viommu *v, unsigned int dev, const struct ctxv *c, uint32_t key,
+		       const uint64_t *pe);
+void vtd_host_sweep_dev(struct viommu *v, unsigned int dev);
+void vtd_host_sweep_all(struct viommu *v);
+
+/* host-faults.c */
+extern const struct dma_ats_client vtd_host_client;
+void vtd_host_fault(void *opaque, const struct host_fault *f);
+
+#endif

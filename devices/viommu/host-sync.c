@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Host forwarding state from the guest's tables: reads a host-backed device's context and
+ * PASID entries, decodes what the host should do and makes it do that (sweeps included).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "devices/viommu/host-internal.h"
+#include "devices/viommu/shadow.h"
+#include "devices/viommu/xlate/vtd-tables.h"
+#include "vmm/core/gmem.h"
+
+/* ---- reading the guest's tables (facts §3, §4) ---- */
+
+static int load(const struct gmem *gm, uint64_t gpa, uint64_t *e, unsigned int n)
+{
+	uint8_t raw[64];
+
+	if (gmem_read(gm, gpa, raw, 8u * n))
+		return -EFAULT;
+	for (unsigned int i = 0; i < n; i++)
+		e[i] = le64_load(raw + 8 * i);
+	return 0;
+}
+
+void vtd_host_read_ctx(struct viommu *v, uint16_t sid, struct ctxv *c)
+{
+	uint64_t rta = vtd_reg_get(v, VTD_RTADDR_REG);
+	uint64_t re[2], ce[4], pasids = 1ULL << v->cfg.pasid_bits;
+	unsigned int devfn = sid & 0xff;
+
+	*c = (struct ctxv){ 0 };
+	if (__atomic_load_n(&v->root_invalid, __ATOMIC_ACQUIRE) || !v->cfg.scalable ||
+	    FIELD_GET(VTD_RTADDR_TTM, rta) != 1) {
+		c->reason = VTD_FR_SM_RTADDR_INV;
+		return;
+	}
+	if (load(v->gm, (rta & VTD_RTADDR_ADDR) + (sid >> 8) * 16ULL, re, 2)) {
+		c->reason = VTD_FR_SM_ROOT_ACCESS;
+		return;
+	}
+	if (devfn < 128 ? !vtd_smroot_lp(re) : !vtd_smroot_up(re)) {
+		c->reason = VTD_FR_SM_ROOT_NOT_PRESENT;
+		return;
+	}
+	if (load(v->gm, (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) + (devfn & 0x7f) * 32ULL,
+		 ce, 4)) {
+		c->reason = VTD_FR_SM_CTX_ACCESS;
+		return;
+	}
+	if (!vtd_smctx_p(ce)) {
+		c->reason = VTD_FR_SM_CTX_NOT_PRESENT;
+		return;
+	}
+	c->paside = vtd_smctx_paside(ce);
+	c->pre = vtd_smctx_pre(ce);
+	c->rid_pasid = vtd_smctx_rid_pasid(ce);
+	c->dir = vtd_smctx_pasiddirptr(ce);
+	c->dir_entries = vtd_smctx_dir_entries(ce);
+	if (c->dir_entries > (pasids + 63) / 64)
+		c->dir_entries = (pasids + 63) / 64;
+}
+
+/*
+ * Decodes a present PASID entry (facts §4) into what nestvm can forward: a first-stage entry
+ * whose guest-settable bits match the guest-visible CAP/ECAP and the host, or a pass-through
+ * entry when PT is advertised. Everything else is blocked with the fault the spec names.
+ */
+static void decode_pe(const struct viommu *v, const struct host_dev *d, const struct ctxv *c,
+		      const uint64_t *pe, struct want *w)
+{
+	unsigned int pgtt = vtd_pe_pgtt(pe);
+
+	*w = (struct want){ .state = HB_BLOCKED, .reason = VTD_FR_SM_PE_INVALID, .did = vtd_pe_did(pe) };
+	if (pgtt == VTD_PE_PGTT_PT) {
+		if (v->ecap & VTD_ECAP_PT)
+			w->state = HB_IDENTITY;
+		return;
+	}
+	if (pgtt != VTD_PE_PGTT_FS)
+		return; /* second-stage / nested / reserved: not advertised in nested mode */
+	/*
+	 * SRE needs ECAP.SRS, EAFE needs ECAP.EAFS and ERE needs ECAP.ERS (both never offered):
+	 * reserved otherwise. WPE is forwarded as is (it only matters with SRE, as on the host).
+	 */
+	if ((vtd_pe_sre(pe) && !(v->ecap & VTD_ECAP_SRS)) || vtd_pe_eafe(pe) || vtd_pe_ere(pe)) {
+		w->reason = VTD_FR_SM_PE_RSVD;
+		return;
+	}
+	if (vtd_pe_sre(pe) && d->caps.vtd && !(d->caps.vtd_ecap & VTD_ECAP_SRS))
+		return;
+	/* FLPM: 0 = 4-level; 1 = 5-level needs CAP.FS5LP here and on the host; 2, 3 reserved. */
+	if (vtd_pe_flpm(pe) > 1 ||
+	    (vtd_pe_flpm(pe) == 1 && (!(v->cap & VTD_CAP_FS5LP) ||
+				       (d->caps.vtd && !(d->caps.vtd_cap & VTD_CAP_FS5LP)))))
+		return;
+	w->state = HB_S1;
+	w->reason = 0;
+	w->cfg = (struct host_s1_config){ .pgtbl_gpa = vtd_pe_flptptr(pe),
+					  .addr_width = vtd_pe_flpm(pe) ? 57 : 48,
+					  .sre = vtd_pe_sre(pe), .wpe = vtd_pe_wpe(pe),
+					  .eafe = vtd_pe_eafe(pe), .pri = c->pre };
+}
+
+/* Reads the PASID entry of pasid (not yet read) and decodes it. */
+void vtd_host_want_of(struct viommu *v, const struct host_dev *d, const struct ctxv *c,
+		      uint32_t key, const uint64_t *pe_in, struct want *w)
+{
+	uint32_t pasid = key == HOST_RID_KEY ? c->rid_pasid : key;
+	uint64_t de, pe[VTD_PE_WORDS];
+
+	*w = (struct want){ .state = HB_BLOCKED };
+	if (!__atomic_load_n(&v->te, __ATOMIC_ACQUIRE)) {
+		/* Translation off: the RID is guest-physical; PASIDs stay blocked (no fault). */
+		if (key == HOST_RID_KEY)
+			w->state = HB_IDENTITY;
+		return;
+	}
+	if (c->reason) {
+		w->reason = c->reason;
+		return;
+	}
+	if (key != HOST_RID_KEY && !c->paside) {
+		w->reason = VTD_FR_SM_CTX_PASIDE;
+		return;
+	}
+	if (!pe_in) {
+		if ((pasid >> 6) >= c->dir_entries) {
+			w->reason = VTD_FR_SM_PASID_BEYOND_PDTS;
+			return;
+		}
+		if (load(v->gm, c->dir + (pasid >> 6) * 8ULL, &de, 1)) {
+			w->reason = VTD_FR_SM_PDE_ACCESS;
+			return;
+		}
+		if (!vtd_pdire_p(de)) {
+			w->reason = VTD_FR_SM_PDE_NOT_PRESENT;
+			return;
+		}
+		if (load(v->gm, vtd_pdire_ptp(de) + (pasid & 63) * 64ULL, pe, VTD_PE_WORDS)) {
+			w->reason = VTD_FR_SM_PE_ACCESS;
+			return;
+		}
+		pe_in = pe;
+	}
+	if (!vtd_pe_p(pe_in)) {
+		w->reason = VTD_FR_SM_PE_NOT_PRESENT;
+		return;
+	}
+	decode_pe(v, d, c, pe_in, w);
+	/* A PASID the host cannot attach is blocked without asking it. */
+	if (w->state != HB_BLOCKED && key != HOST_RID_KEY &&
+	    (!d->caps.pasid_attach || (pasid >> d->caps.max_pasid_log2))) {
+		w->state = HB_BLOCKED;
+		w->reason = VTD_FR_SM_PE_INVALID;
+	}
+}
+
+/*
+ * Blocked states that need no record (a PASID never attached is blocked on the host): all but
+ * a present entry nestvm refused. Records stay bounded by the present PASID entries; a fault
+ * on an unrecorded PASID re-reads its reason (fault_reason).
+ */
+static bool absent(const struct want *w)
+{
+	return w->state == HB_BLOCKED && w->reason != VTD_FR_SM_PE_RSVD &&
+	       w->reason != VTD_FR_SM_PE_INVALID;
+}
+
+/*
+ * Field by field: a memcmp would also compare padding bytes, which compound-literal
+ * assignment leaves unspecified (the vtd-host fuzz target saw a re-attach of an unchanged
+ * entry that way when the struct still had a padding byte).
+ */
+static bool same_s1(const struct host_s1_config *a, const struct host_s1_config *b)
+{
+	return a->pgtbl_gpa == b->pgtbl_gpa && a->addr_width == b->addr_width && a->sre == b->sre &&
+	       a->wpe == b->wpe && a->eafe == b->eafe && a->pri == b->pri;
+}
+
+/*
+ * Makes the host do what w says for (dev, key), with one host call when something changed and
+ * none otherwise. After a failure the record says what the host really has: a refused attach
+ * is followed by a detach (blocked); a refused detach leaves the old state recorded, so the
+ * next sweep tries again. Lock held.
+ */
+bool vtd_host_apply(struct viommu *v, unsigned int dev, uint32_t key, struct host_bind *b,
+		    const struct want *w)
+{
+	struct vtd_host *h = v->host;
+	struct host_dev *d = &h->devs[dev];
+	uint32_t hpasid = key == HOST_RID_KEY ? HOST_PASID_NONE : key;
+	uint8_t cur = b ? b->state : HB_BLOCKED;
+	uint32_t s1 = 0;
+	int r = 0;
+
+	if (b && cur == w->state && (cur != HB_S1 || same_s1(&b->cfg, &w->cfg))) {
+		b->did = w->did; /* same translation: nothing for the host */
+		b->reason = w->reason;
+		b->seen = h->gen;
+		if (key != HOST_RID_KEY && absent(w))
+			vtd_host_delete_bind(h, b);
+		return true;
+	}
+	if (!b) {
+		if (absent(w))
+			return true; /* unknown PASID, still absent: blocked on the host already */
+		b = vtd_host_new_bind(h, dev, key);
+		if (!b) {
+			/* No memory to track it: the host has nothing for it, i.e. it is blocked. */
+			vtd_host_failed(h, d, OP_MEMORY, key, -ENOMEM);
+			return false;
+		}
+	}
+	b->seen = h->gen;
+	if (w->state == HB_S1)
+		r = d->hi.ops->attach_s1(d->hi.be, d->dev, hpasid, &w->cfg, &s1);
+	else if (w->state == HB_IDENTITY)
+		r = d->hi.ops->attach_parent ? d->hi.ops->attach_parent(d->hi.be, d->dev, hpasid)
+					     : -EOPNOTSUPP;
+	if (r)
+		vtd_host_failed(h, d, w->state == HB_S1 ? OP_ATTACH : OP_PARENT, key, r);
+	if (w->state == HB_BLOCKED || r) {
+		/* Block: whatever the host had stays only if it refuses the detach too. */
+		int rd = cur == HB_BLOCKED ? 0 : d->hi.ops->detach(d->hi.be, d->dev, hpasid);
+
+		if (rd && rd != -ENOENT) {
+			vtd_host_failed(h, d, OP_DETACH, key, rd);
+			return false;
+		}
+		if (cur == HB_S1) {
+			vtd_host_drop_queued(h, b);
+			h->st.unbinds++;
+		}
+		if (cur != HB_BLOCKED)
+			h->st.blocks++;
+		b->state = HB_BLOCKED;
+		b->reason = r ? (__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) ? VTD_FR_SM_PE_INVALID : 0)
+			      : w->reason;
+		b->did = w->did;
+		trace(TRACE_HOST, "vtd", "host block sid %04x key 0x%x (reason 0x%x)", d->sid, key,
+		      b->reason);
+		if (key != HOST_RID_KEY && absent(&(struct want){ .state = HB_BLOCKED, .reason = b->reason }))
+			vtd_host_delete_bind(h, b);
+		return !r;
+	}
+	if (cur == HB_S1)
+		vtd_host_drop_queued(h, b); /* the old stage-1 is gone with everything queued for it */
+	if (w->state == HB_S1) {
+		if (cur == HB_S1)
+			h->st.replaces++;
+		else
+			h->st.binds++;
+		trace(TRACE_HOST, "vtd", "host bind sid %04x key 0x%x root 0x%llx -> s1 %u", d->sid,
+		      key, (unsigned long long)w->cfg.pgtbl_gpa, s1);
+	} else {
+		if (cur == HB_S1)
+			h->st.unbinds++;
+		h->st.identity++;
+		trace(TRACE_HOST, "vtd", "host identity sid %04x key 0x%x", d->sid, key);
+	}
+	b->state = w->state;
+	b->reason = 0;
+	b->did = w->did;
+	b->cfg = w->state == HB_S1 ? w->cfg : (struct host_s1_config){ 0 };
+	b->s1 = s1;
+	return true;
+}
+
+/*
+ * Syncs (dev, key) from its PASID entry (pe: words 0-2 already read by a walk, or NULL to read
+ * it now); b is its record if the caller looked it up (found), else it is looked up here.
+ */
+static void sync_key_b(struct viommu *v, unsigned int dev, const struct ctxv *c, uint32_t key,
+		       const uint64_t *pe, struct host_bind *b, bool found)
+{
+	struct vtd_host *h = v->host;
+	struct want w;
+	bool ok;
+
+	if (!found)
+		b = vtd_host_find_bind(h, dev, key);
+	vtd_host_want_of(v, &h->devs[dev], c, key, pe, &w);
+	ok = vtd_host_apply(v, dev, key, b, &w);
+	/* Only a new record can have moved the slot array; a deleted one is no longer live. */
+	if (!b)
+		b = vtd_host_find_bind(h, dev, key);
+	if (b && b->live) {
+		/*
+		 * A walk that finds the same words again skips the entry (no decode, no host call),
+		 * also after a refused attach left it blocked: only a PASID-selective flush retries.
+		 * A refused detach (the host still has the old state) is retried by every walk.
+		 */
+		b->raw_valid = pe && (ok || b->state == HB_BLOCKED);
+		if (pe)
+			memcpy(b->raw, pe, sizeof(b->raw));
+		b->raw_pre = c->pre;
+	}
+}
+
+void vtd_host_sync_key(struct viommu *v, unsigned int dev, const struct ctxv *c, uint32_t key,
+		       const uint64_t *pe)
+{
+	sync_key_b(v, dev, c, key, pe, NULL, false);
+}
+
+/*
+ * Re-reads everything the guest has for one host-backed device: its RID_PASID entry, then
+ * every present PASID entry reachable through its PASID directory (bounded by the directory
+ * size and the advertised PASID width; cost proportional to present directory entries and
+ * tables), then drops what the walk no longer found. Lock held.
+ */
+void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
+{
+	struct vtd_host *h = v->host;
+	struct host_dev *d = &h->devs[dev];
+	uint32_t gen = ++h->gen;
+	struct ctxv c;
+	uint64_t dir[HOST_DIR_CHUNK];
+	uint8_t *tbl = NULL;
+
+	vtd_host_read_ctx(v, d->sid, &c);
+	d->rid_pasid = c.rid_pasid;
+	vtd_host_sync_key(v, dev, &c, HOST_RID_KEY, NULL);
+	if (__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) && !c.reason && c.paside &&
+	    d->caps.pasid_attach && (tbl = malloc(4096))) {
+		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
+			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
+									     : HOST_DIR_CHUNK;
+
+			if (gmem_read(v->gm, c.dir + base * 8, dir, 8u * n))
+				break; /* the rest faults as not readable when looked up alone */
+			for (unsigned int i = 0; i < n; i++) {
+				uint64_t de = le64_load((const uint8_t *)&dir[i]);
+
+				if (!vtd_pdire_p(de) || gmem_read(v->gm, vtd_pdire_ptp(de), tbl, 4096))
+					continue;
+				for (unsigned int j = 0; j < 64; j++) {
+					uint32_t pasid = (uint32_t)((base + i) * 64 + j);
+					const uint8_t *e = tbl + j * 64;
+					uint64_t pe[3];
+					struct host_bind *b;
+
+					if (!(e[0] & 1) || pasid == c.rid_pasid)
+						continue;
+					pe[0] = le64_load(e);
+					pe[1] = le64_load(e + 8);
+					pe[2] = le64_load(e + 16);
+					b = vtd_host_find_bind(h, dev, pasid);
+					if (b && b->raw_valid && b->raw_pre == c.pre && b->raw[0] == pe[0] &&
+					    b->raw[1] == pe[1] && b->raw[2] == pe[2]) {
+						b->seen = gen; /* unchanged since it was forwarded */
+						continue;
+					}
+					sync_key_b(v, dev, &c, pasid, pe, b, true);
+				}
+			}
+		}
+	}
+	free(tbl);
+	/* Records the walk did not reach: their entries are gone (or unreadable) now. */
+	for (uint32_t i = 0; i < h->nr_binds; i++) {
+		struct host_bind *b = &h->binds[i];
+
+		if (b->live && b->dev == dev && b->key != HOST_RID_KEY && b->seen != gen) {
+			vtd_host_sync_key(v, dev, &c, b->key, NULL);
+			if (b->live && b->key != HOST_RID_KEY)
+				b->seen = gen;
+		}
+	}
+}
+
+void vtd_host_sweep_all(struct viommu *v)
+{
+	struct vtd_host *h = v->host;
+
+	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++) {
+		if (!h->devs[d].used)
+			continue;
+		if (h->devs[d].shadow)
+			vtd_shadow_queue_all(h->devs[d].shadow);
+		else
+			vtd_host_sweep_dev(v, d);
+	}
+}
