@@ -186,19 +186,10 @@ static void processed(struct shadow_env *e, const uint64_t *d, bool scalable)
 
 static void run(struct shadow_env *e, bool scalable)
 {
-	uint64_t head = fz_vtd_read(&e->t, VTD_IQH_REG, 8), done;
-	unsigned int n, before = e->failures;
+	unsigned int before = e->failures, n;
 
-	fz_vtd_write(&e->t, VTD_IQT_REG, e->q.tail, 8);
-	if (fz_vtd_read(&e->t, VTD_FSTS_REG, 4) & VTD_FSTS_IQE) {
-		done = fz_vtd_read(&e->t, VTD_IQH_REG, 8);
-		n = (unsigned int)(((done + e->q.qbytes - head) % e->q.qbytes) / e->q.dsz);
-		fz_vtd_write(&e->t, VTD_FSTS_REG, VTD_FSTS_IQE, 4);
-		e->q.tail = done;
-		fz_vtd_write(&e->t, VTD_IQT_REG, e->q.tail, 8);
-	} else {
-		n = e->ndesc;
-	}
+	n = fz_q_run(&e->t, &e->q);
+
 	for (unsigned int i = 0; i < n && i < e->ndesc; i++)
 		processed(e, e->desc[i], scalable);
 	e->ndesc = 0;

@@ -149,15 +149,21 @@ static inline void fz_q_put(struct fz_q *q, uint64_t d0, uint64_t d1)
 	q->tail = (q->tail + q->dsz) % q->qbytes;
 }
 
-/* Rings the doorbell; an IQE is cleared and the software tail reset to the hardware head. */
-static inline void fz_q_run(struct fz_vtd *t, struct fz_q *q)
+/*
+ * Rings the doorbell; an IQE is cleared and the software tail reset to the hardware head.
+ * Returns how many of the descriptors appended since the last run the unit processed.
+ */
+static inline unsigned int fz_q_run(struct fz_vtd *t, struct fz_q *q)
 {
+	uint64_t head = fz_vtd_read(t, VTD_IQH_REG, 8) & VTD_IQ_OFF;
+
 	fz_vtd_write(t, VTD_IQT_REG, q->tail, 8);
 	if (fz_vtd_read(t, VTD_FSTS_REG, 4) & VTD_FSTS_IQE) {
 		fz_vtd_write(t, VTD_FSTS_REG, VTD_FSTS_IQE, 4);
 		q->tail = fz_vtd_read(t, VTD_IQH_REG, 8) & VTD_IQ_OFF;
 		fz_vtd_write(t, VTD_IQT_REG, q->tail, 8);
 	}
+	return (unsigned int)(((q->tail + q->qbytes - head) % q->qbytes) / q->dsz);
 }
 
 #endif
