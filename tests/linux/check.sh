@@ -19,7 +19,7 @@ vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
 virtio-net) RUNS="nv-net" ;;
-virtio-bench) RUNS="qemu-bench,nv-bench-strict,nv-bench-lazy,nv-bench-none" ;;
+virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
 virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
@@ -43,7 +43,9 @@ rc=$?
 [ $rc = 0 ] || { echo "FAIL: building the images failed ($rc)"; exit 1; }
 
 LOG=$WORK/log-$GROUP-$(date +%Y%m%d-%H%M%S).txt
-"$HERE/run-l1.sh" "$LOG" "$RUNS" "l2quiet=${L2QUIET:-1}" >/dev/null 2>&1
+# The boot group samples the VMM's threads (TASKSTAT=0 turns it off; =1 for any group).
+TASKSTAT=${TASKSTAT:-$([ "$GROUP" = boot ] && echo 1 || echo 0)}
+"$HERE/run-l1.sh" "$LOG" "$RUNS" "l2quiet=${L2QUIET:-1}" "taskstat=$TASKSTAT" >/dev/null 2>&1
 echo "log: $LOG"
 
 fail=0
@@ -212,6 +214,16 @@ for r in ${RUNS//,/ }; do
 			"$(echo "scale=2; $d1 / $q_init" | bc)" ;; esac
 done
 
+# Who used L1's CPU during each run (taskstat=1): L1's /proc/stat split over the run and the
+# VMM's threads (ticks of 10 ms, context switches), figures only.
+for r in ${RUNS//,/ }; do
+	block "$r" | grep -q "LNX-CPU name=$r " || continue
+	block "$r" | sed -n "s/.*LNX-CPU name=$r start: cpu \(.*\)/\1/p;s/.*LNX-CPU name=$r end: *cpu \(.*\)/\1/p" | head -2 |
+		awk -v r="$r" 'NR == 1 { for (i = 1; i <= 8; i++) a[i] = $i } NR == 2 { for (i = 1; i <= 8; i++) d[i] = $i - a[i]
+			printf "TASKS %-12s L1 cpu ticks: user %d nice %d system %d idle %d iowait %d irq %d softirq %d\n", r, d[1], d[2], d[3], d[4], d[5], d[6], d[7] }'
+	block "$r" | sed -n "s/.*LNX-TASK name=$r \(.*\)/TASKS $(printf '%-12s' "$r") \1/p"
+done
+
 for r in ${RUNS//,/ }; do
 	case $r in nv-sva*) block "$r" | sed -n "s/.*LNX-L2-SVA bench ok \(.*\)/BENCH-SVA $r \1/p" ;; esac
 done
@@ -350,6 +362,18 @@ virtio-bench)
 			line="$line $(printf '%14s' "${v:--}")"
 		done
 		echo "$line"
+	done
+	# Same-mode ratios: nestvm strict / QEMU strict and nestvm lazy / QEMU lazy (goal >= 2).
+	num() { block "$1" | sed -n "s/.*BLK-BENCH name=$2 MiB\/s=\([0-9.]*\) IOPS=\([0-9]*\).*/\1 \2/p" | head -1; }
+	for m in strict lazy; do
+		line="VBENCH $(printf '%-16s' "nv/qemu-$m")"
+		for p in seq-write seq-read rand-read-4k rand-write-4k; do
+			a=$(num nv-bench-$m $p); b=$(num qemu-bench-$m $p)
+			case $p in rand*) a=${a#* }; b=${b#* } ;; *) a=${a% *}; b=${b% *} ;; esac
+			v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a != "" && b + 0 > 0) printf "%.2fx", a / b }')
+			line="$line $(printf '%14s' "${v:--}")"
+		done
+		echo "$line (goal >= 2.00x)"
 	done ;;
 esac
 [ $fail = 0 ] && echo "PASS linux/$GROUP" || echo "FAIL linux/$GROUP (log: $LOG)"

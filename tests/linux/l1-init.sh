@@ -116,12 +116,13 @@ NETEOF
 		CMD="unshare -n sh /tmp/net-run.sh nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device virtio-net,tap=nvtap0,mac=52:54:00:00:09:02 $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=net" ;;
 	# The virtio-blk benchmark: a 64 MiB raw disk, O_DIRECT in L2 (blk-bench), same L1 boot.
-	nv-bench-* | qemu-bench) dd if=/dev/zero of=/tmp/bench.img bs=1M count=0 seek=64 2>/dev/null
+	# QEMU runs with L2 strict and lazy too, so each nestvm mode has a like-for-like baseline.
+	nv-bench-* | qemu-bench-*) dd if=/dev/zero of=/tmp/bench.img bs=1M count=0 seek=64 2>/dev/null
 		case $1 in
-		qemu-bench) CMD="$QEMU -smp 1 -m 256 -device intel-iommu
+		qemu-bench-strict | qemu-bench-lazy) CMD="$QEMU -smp 1 -m 256 -device intel-iommu
  -drive file=/tmp/bench.img,if=none,id=d0,format=raw,cache=writeback
  -device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on $L2K"
-			APPEND="$BASE intel_iommu=on" ;;
+			APPEND="$BASE intel_iommu=on iommu.strict=$([ $1 = qemu-bench-strict ] && echo 1 || echo 0)" ;;
 		nv-bench-strict) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
 			APPEND="$BASE intel_iommu=on iommu.strict=1" ;;
 		nv-bench-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
@@ -204,6 +205,47 @@ summarize_host() {
 	echo "LNX-TRACE name=$r host_faults=${6:-}"
 }
 
+# taskstat=1: the VMM's threads (CPU ticks user/system, voluntary/involuntary context switches)
+# sampled every second while it runs, and L1's own CPU split over the run, as LNX-TASK / LNX-CPU
+# lines: who takes L1's (single, emulated) CPU while L2 boots.
+TASKSTAT=$(arg taskstat 0)
+taskstat_start() {
+	rm -f /tmp/taskstat
+	(
+		n=0; pid=""
+		while [ -z "$pid" ] && [ $n -lt 200 ]; do
+			pid=$(pidof nestvm qemu-system-x86_64); pid=${pid%% *}
+			[ -n "$pid" ] || sleep 0.1; n=$((n + 1))
+		done
+		[ -n "$pid" ] || exit 0
+		while [ -d /proc/$pid/task ]; do
+			out=""
+			for t in /proc/$pid/task/*; do
+				read -r st <$t/stat 2>/dev/null || continue
+				vc=0; nc=0
+				while read -r k v; do
+					case $k in voluntary_ctxt_switches:) vc=$v ;; nonvoluntary_ctxt_switches:) nc=$v ;; esac
+				done <$t/status 2>/dev/null
+				set -- $st
+				out="$out tid=$1 comm=$2 utime=${14} stime=${15} vcsw=$vc nvcsw=$nc
+"
+			done
+			[ -n "$out" ] && printf '%s' "$out" >/tmp/taskstat.new && mv /tmp/taskstat.new /tmp/taskstat
+			sleep 1
+		done
+	) &
+	TS_PID=$!
+	read -r CPU0 </proc/stat
+}
+taskstat_end() {
+	local r=$1 c1
+	wait $TS_PID 2>/dev/null
+	read -r c1 </proc/stat
+	echo "LNX-CPU name=$r start: $CPU0"
+	echo "LNX-CPU name=$r end:   $c1"
+	[ -f /tmp/taskstat ] && sed "s/^ */LNX-TASK name=$r /" /tmp/taskstat
+}
+
 # tests/host-kernel: L1 (Debian 6.1, no iommufd) is a host where nestvm cannot nest.
 case " $RUNS " in
 *" hk "*) nestvm host-check 2>&1 | sed 's/^/LNX-L1-HOSTCHECK | /'
@@ -217,9 +259,11 @@ for r in $RUNS; do
 	rm -f /tmp/trace /tmp/rc; : >/tmp/trace
 	echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
 	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
+	[ "$TASKSTAT" = 1 ] && taskstat_start
 	{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } | cat
 	rc=$(cat /tmp/rc)
 	echo "LNX-RUN-END name=$r rc=$rc"
+	[ "$TASKSTAT" = 1 ] && taskstat_end "$r"
 	[ "$rc" = 0 ] || grep -v '^trace: ' /tmp/trace | tail -20 | sed "s/^/LNX-VMM name=$r | /"
 	summarize "$r" /tmp/trace
 	summarize_host "$r" /tmp/trace
