@@ -205,6 +205,7 @@ static void *eoi_thread(void *arg)
 {
 	struct machine *m = arg;
 
+	pthread_setname_np(pthread_self(), "nv-eoi");
 	pthread_mutex_lock(&m->eoi_lock);
 	while (!m->eoi_stop) {
 		uint64_t due;
@@ -348,6 +349,9 @@ unsigned int irq_irqfd_count(struct machine *m)
 void irq_ioapic_eoi(struct machine *m, uint8_t vector)
 {
 	ioapic_eoi(m->ioapic, vector, machine_now_ns());
+	/* The grace timer thread only matters when a line is still high: no wake-up otherwise. */
+	if (!__atomic_load_n(&m->ioapic->recheck, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&m->eoi_lock);
 	pthread_cond_signal(&m->eoi_cond);
 	pthread_mutex_unlock(&m->eoi_lock);

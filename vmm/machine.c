@@ -146,6 +146,14 @@ static void machine_teardown(struct machine *m, struct file_buf *files, unsigned
 	pthread_mutex_destroy(&m->stop_lock);
 }
 
+/* --timing: how long the start-up took up to a stage (ms since the process started). */
+static void timing(const struct machine *m, const char *stage)
+{
+	if (m->cfg->print_timing)
+		fprintf(stderr, "nestvm: timing: %s after %.3f ms\n", stage,
+			(double)(machine_now_ns() - m->t_start_ns) / 1e6);
+}
+
 int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 {
 	struct machine mach = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .t_start_ns = t_start_ns };
@@ -178,6 +186,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		}
 		nfiles = i + 1;
 	}
+	timing(m, "images read");
 	ret = board_configure_viommu(m, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "nestvm: error: -device vtd: %s\n", err);
@@ -198,6 +207,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 			strerror(-ret));
 		goto out;
 	}
+	timing(m, "guest RAM allocated");
 	ret = kvm_init_vm(m);
 	if (!ret)
 		ret = kvm_map_ram(m);
@@ -228,6 +238,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 			status = VMM_EXIT_USAGE; /* a typed option the host cannot back */
 		goto out;
 	}
+	timing(m, "VM, devices and ACPI tables built");
 	for (unsigned int i = 0; i < cfg->nr_initrds; i++)
 		mods[i] = (struct boot_module){ files[i + 1].data, files[i + 1].len, cfg->initrd_paths[i] };
 	bc = (struct boot_config){
@@ -247,6 +258,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	for (unsigned int i = 0; i < nfiles; i++)
 		free_file(&files[i]);
 	nfiles = 0;
+	timing(m, "kernel and initrd loaded");
 	log_info("machine", "booting %s kernel '%s' with %u vCPU(s), %llu MiB", fmt, cfg->kernel_path,
 		 cfg->nr_cpus, (unsigned long long)(cfg->ram_size >> 20));
 	ret = vcpus_create(m);

@@ -325,7 +325,10 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 	struct machine *m = v->m;
 	bool first = true;
+	char name[16];
 
+	snprintf(name, sizeof(name), "nv-vcpu%u", v->index);
+	pthread_setname_np(pthread_self(), name);
 	while (!stopping(m)) {
 		if (first && v->index == 0 && m->cfg->print_timing) {
 			fprintf(stderr, "nestvm: timing: first guest instruction after %.3f ms\n",

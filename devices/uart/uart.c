@@ -321,6 +321,7 @@ static void *reader_main(void *arg)
 	uint8_t buf[UART_FIFO_SIZE];
 	size_t pend_off = 0, pend_len = 0;
 
+	pthread_setname_np(pthread_self(), "nv-uart-rx");
 	for (;;) {
 		struct pollfd pfd[2] = { { .fd = u->in_fd, .events = POLLIN },
 					 { .fd = u->wake_fd, .events = POLLIN } };

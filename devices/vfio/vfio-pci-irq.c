@@ -315,6 +315,7 @@ static void *irq_thread(void *arg)
 	struct vfio_pci *d = arg;
 	struct pollfd *p = calloc(VPCI_MAX_VECTORS + 1, sizeof(*p));
 
+	pthread_setname_np(pthread_self(), "nv-vfio-irq");
 	while (p && !__atomic_load_n(&d->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int n = 0;
 		eventfd_t v;

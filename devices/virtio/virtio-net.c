@@ -88,6 +88,7 @@ static void *rx_thread(void *arg)
 	uint8_t hdr[NET_HDR_LEN] = { 0 };
 	ssize_t have = 0;
 
+	pthread_setname_np(pthread_self(), "nv-net-rx");
 	hdr[NET_HDR_NUM_BUFFERS] = 1;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = n->wake, .events = POLLIN },

@@ -42,6 +42,7 @@ static void *loop(void *arg)
 	struct pollfd pfd[EVLOOP_MAX_FDS + 1];
 	int slot[EVLOOP_MAX_FDS];
 
+	pthread_setname_np(pthread_self(), "nv-evloop");
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
 		unsigned int n = 0;
