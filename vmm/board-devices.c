@@ -53,8 +53,36 @@ static void destroy_pasid_dma(void *d) { pasid_dma_destroy(d); }
 static void destroy_viommu(void *d) { viommu_destroy(d); }
 static void destroy_pc_testdev(void *d) { pc_testdev_destroy(d); }
 static void destroy_pci_testdev(void *d) { pci_testdev_destroy(d); }
-static void destroy_virtio_blk(void *d) { virtio_blk_destroy(d); }
-static void destroy_virtio_net(void *d) { virtio_net_destroy(d); }
+/* Says how the driver's notifies arrived (doorbell: no exit) before the device goes. */
+static void virtio_report(const char *what, struct pci_dev *dev)
+{
+	struct virtio_counts c;
+
+	if (virtio_get_counts(dev, &c))
+		return;
+	fprintf(stderr, "nestvm: %s %02x: %llu requests, notifies: %llu by exit, %llu by doorbell, "
+		"%llu interrupts\n", what, pci_dev_bdf(dev), (unsigned long long)c.requests,
+		(unsigned long long)c.notify_exits, (unsigned long long)c.doorbells,
+		(unsigned long long)c.interrupts);
+}
+
+static void destroy_virtio_blk(void *d)
+{
+	virtio_report("virtio-blk", virtio_blk_pci_dev(d));
+	virtio_blk_destroy(d);
+}
+
+static void destroy_virtio_net(void *d)
+{
+	virtio_report("virtio-net", virtio_net_pci_dev(d));
+	virtio_net_destroy(d);
+}
+
+/* A virtio device's queue doorbells, assigned in KVM (the transport falls back to exits). */
+static int virtio_doorbell(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign)
+{
+	return kvm_ioeventfd(ctx, gpa, len, efd, assign);
+}
 
 /* virtio-net: like virtio-blk, a tap that cannot be attached is one line and exit status 2. */
 static struct virtio_net *create_virtio_net(struct machine *m, unsigned int slot)
@@ -526,12 +554,14 @@ static int create_pci(struct machine *m, int pci)
 
 			if (!b)
 				return -ENODEV; /* create_virtio_blk printed the one error line */
+			virtio_set_ioeventfd(virtio_blk_pci_dev(b), virtio_doorbell, m);
 			ret = record(m, b, destroy_virtio_blk);
 		} else if (!strcmp(model, "virtio-net")) {
 			struct virtio_net *n = create_virtio_net(m, slot);
 
 			if (!n)
 				return -ENODEV; /* create_virtio_net printed the one error line */
+			virtio_set_ioeventfd(virtio_net_pci_dev(n), virtio_doorbell, m);
 			ret = record(m, n, destroy_virtio_net);
 		} else if (!strcmp(model, "vfio-pci")) {
 			struct vfio_pt *p = create_vfio_pci(m, slot);

@@ -154,6 +154,18 @@ int kvm_irqfd(struct machine *m, int efd, unsigned int gsi, bool assign)
 	return ioctl(m->vm_fd, KVM_IRQFD, &f) < 0 ? -errno : 0;
 }
 
+int kvm_ioeventfd(struct machine *m, uint64_t gpa, unsigned int len, int efd, bool assign)
+{
+	struct kvm_ioeventfd e = {
+		.addr = gpa,
+		.len = len,
+		.fd = efd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN,
+	};
+
+	return ioctl(m->vm_fd, KVM_IOEVENTFD, &e) < 0 ? -errno : 0;
+}
+
 int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {

@@ -152,6 +152,8 @@ void kvm_close_vm(struct machine *m);
 int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n);
 int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data);
 int kvm_irqfd(struct machine *m, int efd, unsigned int gsi, bool assign);
+/* An MMIO write of len bytes at gpa signals efd inside KVM (no exit); 0 or -errno. */
+int kvm_ioeventfd(struct machine *m, uint64_t gpa, unsigned int len, int efd, bool assign);
 
 /* vcpu.c */
 struct boot_entry;

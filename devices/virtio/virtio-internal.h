@@ -18,6 +18,7 @@
 #include "common/bits.h"
 #include "devices/pci/pci.h"
 #include "vmm/core/dma.h"
+#include "virtio.h"
 
 /* §2.1 device status bits. */
 #define VIRTIO_STATUS_ACKNOWLEDGE 0x01u
@@ -169,7 +170,9 @@ struct virtio_dev_ops {
 };
 
 struct virtio_pci_stats {
-	uint64_t kicks, requests, interrupts, device_errors;
+	uint64_t kicks;          /* notifies that exited to the MMIO handler */
+	uint64_t doorbells;      /* notifies KVM signalled on a queue's eventfd (no exit) */
+	uint64_t requests, interrupts, device_errors;
 };
 
 struct virtio_pci {
@@ -189,13 +192,23 @@ struct virtio_pci {
 	uint8_t config[VIRTIO_MAX_CONFIG];
 	unsigned int config_len;
 	struct virtio_pci_stats stats;
-	/* The I/O thread and its kick state (kick_lock only). */
+	/*
+	 * The I/O thread and its kick state (kick_lock only). The thread sleeps in poll() on
+	 * wake_efd (kicks from the MMIO handler, stop) and on each queue's doorbell eventfd.
+	 */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t kick_lock;
-	pthread_cond_t kick_cond, idle_cond;
+	pthread_cond_t idle_cond;
 	uint32_t kicked;   /* bit per queue */
 	bool busy, stop;
+	int wake_efd;
+	int doorbell_efd[VIRTIO_MAX_QUEUES];
+	/* Doorbells assigned through KVM_IOEVENTFD (doorbell_lock only). */
+	pthread_mutex_t doorbell_lock;
+	virtio_ioeventfd_fn ioeventfd;
+	void *ioeventfd_ctx;
+	uint64_t doorbell_gpa; /* where the doorbells are assigned; 0: nowhere */
 };
 
 /*

@@ -2,11 +2,15 @@
 /*
  * The modern virtio-pci transport (virtio 1.x §4.1): vendor capabilities pointing into BAR0
  * (common config, ISR, device config, notify), MSI-X in BAR1, and one I/O thread per device
- * that serves the queues a notify write kicked, so no request runs on a vCPU thread.
+ * that serves the queues a notify write kicked, so no request runs on a vCPU thread. With an
+ * ioeventfd hook a notify reaches that thread as an eventfd KVM signals, without an exit.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "virtio-internal.h"
@@ -84,11 +88,54 @@ static void serve_queue(struct virtio_pci *vp, unsigned int i, struct virtq_elem
 		raise(vp, q->msix_vector, 1);
 }
 
+/* Marks queue for the I/O thread (kick_lock not held); wake when not called by that thread. */
+static void kick(struct virtio_pci *vp, unsigned int queue, bool wake)
+{
+	uint64_t one = 1;
+
+	if (queue >= vp->nr_queues)
+		return;
+	if (vp->ops->kick && vp->ops->kick(vp->opaque, queue))
+		return;
+	pthread_mutex_lock(&vp->kick_lock);
+	vp->kicked |= 1u << queue;
+	vp->busy = true;
+	pthread_mutex_unlock(&vp->kick_lock);
+	if (wake && write(vp->wake_efd, &one, sizeof(one)) < 0)
+		log_debug("virtio", "%02x: wake: %s", pci_dev_bdf(&vp->pci), strerror(errno));
+}
+
+/* Sleeps until a kick or a doorbell; turns the doorbells that rang into kicks. */
+static void wait_kicks(struct virtio_pci *vp)
+{
+	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
+	unsigned int n = 0;
+	uint64_t cnt;
+
+	p[n++] = (struct pollfd){ .fd = vp->wake_efd, .events = POLLIN };
+	for (unsigned int i = 0; i < vp->nr_queues; i++)
+		p[n++] = (struct pollfd){ .fd = vp->doorbell_efd[i], .events = POLLIN };
+	if (poll(p, n, -1) <= 0)
+		return; /* EINTR: the caller looks again */
+	if (p[0].revents && read(vp->wake_efd, &cnt, sizeof(cnt)) < 0)
+		cnt = 0;
+	for (unsigned int i = 0; i < vp->nr_queues; i++) {
+		if (!(p[i + 1].revents & POLLIN) ||
+		    read(vp->doorbell_efd[i], &cnt, sizeof(cnt)) != sizeof(cnt))
+			continue;
+		pthread_mutex_lock(&vp->kick_lock);
+		vp->stats.doorbells++;
+		pthread_mutex_unlock(&vp->kick_lock);
+		kick(vp, i, false);
+	}
+}
+
 static void *io_thread(void *arg)
 {
 	struct virtio_pci *vp = arg;
 	struct virtq_elem *e = malloc(sizeof(*e));
 
+	pthread_setname_np(pthread_self(), "nv-virtio-io");
 	pthread_mutex_lock(&vp->kick_lock);
 	while (!vp->stop) {
 		uint32_t k = vp->kicked;
@@ -96,7 +143,9 @@ static void *io_thread(void *arg)
 		if (!k) {
 			vp->busy = false;
 			pthread_cond_broadcast(&vp->idle_cond);
-			pthread_cond_wait(&vp->kick_cond, &vp->kick_lock);
+			pthread_mutex_unlock(&vp->kick_lock);
+			wait_kicks(vp);
+			pthread_mutex_lock(&vp->kick_lock);
 			continue;
 		}
 		vp->kicked = 0;
@@ -118,15 +167,7 @@ static void *io_thread(void *arg)
 
 void virtio_pci_kick(struct virtio_pci *vp, unsigned int queue)
 {
-	if (queue >= vp->nr_queues)
-		return;
-	if (vp->ops->kick && vp->ops->kick(vp->opaque, queue))
-		return;
-	pthread_mutex_lock(&vp->kick_lock);
-	vp->kicked |= 1u << queue;
-	vp->busy = true;
-	pthread_cond_signal(&vp->kick_cond);
-	pthread_mutex_unlock(&vp->kick_lock);
+	kick(vp, queue, !pthread_equal(pthread_self(), vp->thread) || !vp->thread_started);
 }
 
 void virtio_pci_drain(struct virtio_pci *vp)
@@ -396,7 +437,7 @@ static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, ui
 		pthread_mutex_lock(&vp->kick_lock);
 		vp->stats.kicks++;
 		pthread_mutex_unlock(&vp->kick_lock);
-		virtio_pci_kick(vp, i);
+		kick(vp, i, true);
 		return;
 	}
 	pthread_mutex_lock(&vp->lock);
@@ -408,6 +449,57 @@ static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, ui
 	pthread_mutex_unlock(&vp->lock);
 }
 
+/*
+ * Puts the doorbells where the guest decodes the notify structure now: assigned while memory
+ * decode is on and BAR0 holds an address, removed otherwise, so a write elsewhere (another
+ * device's register after a BAR move) never rings them. A failed assignment leaves none: every
+ * notify then exits to vp_bar_write, which serves it the same way.
+ */
+static void sync_doorbells(struct virtio_pci *vp)
+{
+	uint64_t bar, gpa = 0;
+
+	pthread_mutex_lock(&vp->doorbell_lock);
+	if (vp->ioeventfd && (pci_config_get(&vp->pci, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) {
+		bar = pci_bar_addr(&vp->pci, 0);
+		if (bar && !(bar & (VIRTIO_BAR_SIZE - 1)) && bar + VIRTIO_BAR_SIZE > bar)
+			gpa = bar + VIRTIO_BAR_NOTIFY;
+	}
+	if (gpa != vp->doorbell_gpa) {
+		for (unsigned int i = 0; vp->doorbell_gpa && i < vp->nr_queues; i++)
+			vp->ioeventfd(vp->ioeventfd_ctx, vp->doorbell_gpa + VIRTIO_NOTIFY_MULT * i, 2,
+				      vp->doorbell_efd[i], false);
+		vp->doorbell_gpa = 0;
+		for (unsigned int i = 0; gpa && i < vp->nr_queues; i++) {
+			int r = vp->ioeventfd(vp->ioeventfd_ctx, gpa + VIRTIO_NOTIFY_MULT * i, 2,
+					      vp->doorbell_efd[i], true);
+
+			if (r) {
+				log_debug("virtio", "%02x: doorbell %u at %#llx: %s", pci_dev_bdf(&vp->pci),
+					  i, (unsigned long long)(gpa + VIRTIO_NOTIFY_MULT * i), strerror(-r));
+				while (i--)
+					vp->ioeventfd(vp->ioeventfd_ctx, gpa + VIRTIO_NOTIFY_MULT * i, 2,
+						      vp->doorbell_efd[i], false);
+				gpa = 0;
+				break;
+			}
+		}
+		vp->doorbell_gpa = gpa;
+	}
+	pthread_mutex_unlock(&vp->doorbell_lock);
+}
+
+static bool overlaps(unsigned int off, unsigned int size, unsigned int at, unsigned int len)
+{
+	return off < at + len && at < off + size;
+}
+
+static void vp_config_write(struct pci_dev *dev, unsigned int off, uint32_t val, unsigned int size)
+{
+	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 4))
+		sync_doorbells(dev->opaque);
+}
+
 static void vp_reset(struct pci_dev *dev)
 {
 	struct virtio_pci *vp = dev->opaque;
@@ -415,13 +507,52 @@ static void vp_reset(struct pci_dev *dev)
 	pthread_mutex_lock(&vp->lock);
 	reset_locked(vp);
 	pthread_mutex_unlock(&vp->lock);
+	sync_doorbells(vp); /* decode is off again */
 }
 
 static const struct pci_dev_ops vp_pci_ops = {
 	.bar_read = vp_bar_read,
 	.bar_write = vp_bar_write,
+	.config_write = vp_config_write,
 	.reset = vp_reset,
 };
+
+int virtio_get_counts(struct pci_dev *dev, struct virtio_counts *ret)
+{
+	struct virtio_pci *vp;
+
+	if (!dev || dev->ops != &vp_pci_ops)
+		return -EINVAL;
+	vp = dev->opaque;
+	pthread_mutex_lock(&vp->kick_lock);
+	ret->notify_exits = vp->stats.kicks;
+	ret->doorbells = vp->stats.doorbells;
+	pthread_mutex_unlock(&vp->kick_lock);
+	pthread_mutex_lock(&vp->lock);
+	ret->requests = vp->stats.requests;
+	ret->interrupts = vp->stats.interrupts;
+	pthread_mutex_unlock(&vp->lock);
+	return 0;
+}
+
+int virtio_set_ioeventfd(struct pci_dev *dev, virtio_ioeventfd_fn fn, void *ctx)
+{
+	struct virtio_pci *vp;
+
+	if (!dev || dev->ops != &vp_pci_ops)
+		return -EINVAL;
+	vp = dev->opaque;
+	pthread_mutex_lock(&vp->doorbell_lock);
+	for (unsigned int i = 0; vp->doorbell_gpa && i < vp->nr_queues; i++)
+		vp->ioeventfd(vp->ioeventfd_ctx, vp->doorbell_gpa + VIRTIO_NOTIFY_MULT * i, 2,
+			      vp->doorbell_efd[i], false);
+	vp->doorbell_gpa = 0;
+	vp->ioeventfd = fn;
+	vp->ioeventfd_ctx = ctx;
+	pthread_mutex_unlock(&vp->doorbell_lock);
+	sync_doorbells(vp);
+	return 0;
+}
 
 /* One virtio_pci_cap (§4.1.4): type, BAR 0, offset and length of the structure. */
 static int add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t len)
@@ -442,6 +573,18 @@ static int add_cap(struct virtio_pci *vp, uint8_t type, uint32_t off, uint32_t l
 	return 0;
 }
 
+static void close_efds(struct virtio_pci *vp)
+{
+	if (vp->wake_efd >= 0)
+		close(vp->wake_efd);
+	vp->wake_efd = -1;
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+		if (vp->doorbell_efd[i] >= 0)
+			close(vp->doorbell_efd[i]);
+		vp->doorbell_efd[i] = -1;
+	}
+}
+
 int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot,
 		    const struct dma_as *as, unsigned int type, uint32_t class_code,
 		    unsigned int nr_queues, uint16_t max_queue_size, uint64_t features,
@@ -456,8 +599,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot
 		return -EINVAL;
 	pthread_mutex_init(&vp->lock, NULL);
 	pthread_mutex_init(&vp->kick_lock, NULL);
-	pthread_cond_init(&vp->kick_cond, NULL);
+	pthread_mutex_init(&vp->doorbell_lock, NULL);
 	pthread_cond_init(&vp->idle_cond, NULL);
+	vp->wake_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	for (unsigned int i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vp->doorbell_efd[i] = i < nr_queues ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
 	vp->ops = ops;
 	vp->opaque = opaque;
 	vp->as = as;
@@ -466,6 +612,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot
 	vp->host_features = features | BIT_ULL(VIRTIO_F_VERSION_1) |
 			    BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) | BIT_ULL(VIRTIO_F_EVENT_IDX) |
 			    BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+	r = vp->wake_efd < 0 ? -errno : 0;
+	for (unsigned int i = 0; !r && i < nr_queues; i++)
+		r = vp->doorbell_efd[i] < 0 ? -errno : 0;
+	if (r)
+		goto err_efd;
 	memcpy(vp->config, config, config_len);
 	vp->config_len = config_len;
 	pci_dev_init(&vp->pci, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + type), 1,
@@ -503,6 +654,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot
 
 err:
 	pci_dev_cleanup(&vp->pci);
+err_efd:
+	close_efds(vp);
 	return r;
 }
 
@@ -511,14 +664,19 @@ void virtio_pci_cleanup(struct virtio_pci *vp)
 	if (!vp || !vp->ops)
 		return;
 	if (vp->thread_started) {
+		uint64_t one = 1;
+
 		pthread_mutex_lock(&vp->kick_lock);
 		vp->stop = true;
-		pthread_cond_broadcast(&vp->kick_cond);
 		pthread_mutex_unlock(&vp->kick_lock);
+		if (write(vp->wake_efd, &one, sizeof(one)) < 0)
+			log_debug("virtio", "stop: %s", strerror(errno));
 		pthread_join(vp->thread, NULL);
 		vp->thread_started = false;
 		pci_host_remove_device(&vp->pci);
 	}
+	virtio_set_ioeventfd(&vp->pci, NULL, NULL); /* the doorbells go before their eventfds */
 	pci_dev_cleanup(&vp->pci);
+	close_efds(vp);
 	vp->ops = NULL;
 }

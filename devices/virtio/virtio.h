@@ -47,6 +47,23 @@ struct virtio_blk *virtio_blk_create(struct pci_host *h, unsigned int slot,
 void virtio_blk_destroy(struct virtio_blk *b);
 struct pci_dev *virtio_blk_pci_dev(struct virtio_blk *b);
 
+/*
+ * Queue doorbells as eventfds (KVM_IOEVENTFD): fn assigns (assign true) or removes efd for a
+ * len-byte write at gpa and returns 0 or -errno. The transport calls it whenever BAR0 moves or
+ * memory decode changes, so a driver's notify wakes the device's I/O thread inside KVM instead of
+ * exiting to the vCPU thread. Without it (or when an assignment fails) every notify is an MMIO
+ * exit, served the same way. dev must be a virtio device's (virtio_blk/net_pci_dev); -EINVAL
+ * otherwise.
+ */
+typedef int (*virtio_ioeventfd_fn)(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign);
+int virtio_set_ioeventfd(struct pci_dev *dev, virtio_ioeventfd_fn fn, void *ctx);
+
+/* What a virtio device served: notifies that exited, doorbells KVM rang, requests, interrupts. */
+struct virtio_counts {
+	uint64_t notify_exits, doorbells, requests, interrupts;
+};
+int virtio_get_counts(struct pci_dev *dev, struct virtio_counts *ret);
+
 struct virtio_net_options {
 	char tap[16];    /* tap interface name, or "" with fd */
 	int fd;          /* a packet fd (one frame per read/write) when tap is "" */

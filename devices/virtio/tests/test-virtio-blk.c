@@ -490,6 +490,115 @@ START_TEST(test_survives_kill)
 }
 END_TEST
 
+/* A KVM_IOEVENTFD stand-in: what is assigned where, and a switch to refuse. */
+struct fake_doorbells {
+	uint64_t gpa;
+	unsigned int len, assigns, deassigns;
+	int efd;
+	bool assigned;
+	int fail;
+};
+
+static int fake_ioeventfd(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign)
+{
+	struct fake_doorbells *f = ctx;
+
+	if (assign && f->fail)
+		return f->fail;
+	if (assign) {
+		ck_assert(!f->assigned);
+		f->gpa = gpa;
+		f->len = len;
+		f->efd = efd;
+		f->assigns++;
+	} else {
+		ck_assert(f->assigned);
+		ck_assert_uint_eq(gpa, f->gpa);
+		ck_assert_int_eq(efd, f->efd);
+		f->deassigns++;
+	}
+	f->assigned = assign;
+	return 0;
+}
+
+/* Queue 0 carries one 512-byte read of sector 3; nothing is notified yet. */
+static void post_read(struct env *e)
+{
+	put(e, HDR, 0, 4); /* IN */
+	put(e, HDR + 4, 0, 4);
+	put(e, HDR + 8, 3, 8);
+	e->ram[STATUS] = 0xee;
+	memset(e->ram + DATA, 0, 512);
+	desc(e, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
+	desc(e, 1, DATA, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	desc(e, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	put(e, AVAIL + 4 + 2 * (e->next_avail % QSZ), 0, 2);
+	put(e, AVAIL + 2, ++e->next_avail, 2);
+}
+
+/*
+ * Doorbells: assigned at BAR0 + notify while decode is on, moved with the BAR, removed with
+ * decode; ringing one (what KVM does on the guest's write) serves the queue with no exit; a
+ * refused assignment leaves the MMIO path.
+ */
+START_TEST(test_doorbell)
+{
+	struct env *e = env_new(false, "");
+	struct pci_dev *dev = virtio_blk_pci_dev(e->blk);
+	struct fake_doorbells f = { .efd = -1 };
+	struct virtio_counts c;
+	struct pci_dev other = { 0 };
+	uint8_t want[512];
+	uint64_t one = 1, moved;
+
+	ck_assert_int_eq(virtio_set_ioeventfd(&other, fake_ioeventfd, &f), -EINVAL);
+	ck_assert_int_eq(virtio_set_ioeventfd(dev, fake_ioeventfd, &f), 0);
+	ck_assert(f.assigned);
+	ck_assert_uint_eq(f.gpa, e->bar + VIRTIO_BAR_NOTIFY);
+	ck_assert_uint_eq(f.len, 2);
+	bring_up(e);
+	post_read(e);
+	ck_assert_int_eq(write(f.efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	for (unsigned int i = 0; i < 5000 && e->ram[STATUS] == 0xee; i++)
+		usleep(1000);
+	ck_assert_uint_eq(e->ram[STATUS], 0); /* OK */
+	file_read(e, 3 * 512, want, sizeof(want));
+	ck_assert_mem_eq(e->ram + DATA, want, sizeof(want));
+	virtio_pci_drain(virtio_blk_transport(e->blk));
+	ck_assert_int_eq(virtio_get_counts(dev, &c), 0);
+	ck_assert_uint_eq(c.doorbells, 1);
+	ck_assert_uint_eq(c.notify_exits, 0);
+	ck_assert_uint_eq(c.requests, 1);
+
+	/* Decode off: gone; a new BAR address, decode on: back at the new place. */
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	ck_assert(!f.assigned);
+	moved = e->bar + 0x100000;
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_BAR0, moved, 4);
+	ck_assert(!f.assigned);
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	ck_assert(f.assigned);
+	ck_assert_uint_eq(f.gpa, moved + VIRTIO_BAR_NOTIFY);
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_BAR0, e->bar, 4);
+
+	/* KVM refuses: no doorbell, the notify exits and is served all the same. */
+	f.fail = -ENOSPC;
+	bus_write(&e->bus, BUS_MMIO, DEV_ECAM + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	ck_assert(!f.assigned);
+	ck_assert_uint_eq(request(e, 0, 3, 512, true), 0);
+	ck_assert_int_eq(virtio_get_counts(dev, &c), 0);
+	ck_assert_uint_eq(c.notify_exits, 1);
+	ck_assert_uint_eq(c.requests, 2);
+	f.fail = 0;
+	env_free(e);
+	ck_assert(!f.assigned);
+	ck_assert_uint_eq(f.assigns, f.deassigns);
+}
+END_TEST
+
 START_TEST(test_options)
 {
 	struct virtio_blk_options o;
@@ -524,6 +633,7 @@ static Suite *blk_suite(void)
 	tcase_add_test(tc, test_msix);
 	tcase_add_test(tc, test_survives_kill);
 	tcase_add_test(tc, test_options);
+	tcase_add_test(tc, test_doorbell);
 	suite_add_tcase(s, tc);
 	return s;
 }
