@@ -30,6 +30,46 @@ int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva)
 	return 0;
 }
 
+/*
+ * Maps the RAM memfd at a 2 MiB-aligned address, so that guest-physical 0 (and 4 GiB, at the
+ * 2 MiB-aligned low limit) sit on 2 MiB boundaries of the host mapping: only then can the host
+ * back RAM with huge pages that KVM maps as 2 MiB pages (it maps 4 KiB ones when the guest and
+ * host addresses disagree modulo 2 MiB). Without --hugepages the RAM is advised for transparent
+ * huge pages, which the host gives shared memory when its shmem_enabled is advise or always
+ * (Debian's default, never, keeps 4 KiB pages). NULL with errno set on failure.
+ */
+static void *map_ram(int memfd, uint64_t ram_size, bool hugepages)
+{
+	size_t len = (size_t)ram_size + 2 * MiB;
+	uint8_t *resv, *at;
+	void *p;
+
+	resv = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (resv == MAP_FAILED)
+		return NULL;
+	at = (uint8_t *)ALIGN_UP((uintptr_t)resv, 2 * MiB);
+	/*
+	 * Huge pages are reserved at mmap time only without MAP_NORESERVE; with it, a host without
+	 * enough free huge pages would hand out a mapping that dies with SIGBUS on first touch.
+	 */
+	p = mmap(at, ram_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED | (hugepages ? 0 : MAP_NORESERVE), memfd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		munmap(resv, len);
+		errno = e;
+		return NULL;
+	}
+	if (at > resv)
+		munmap(resv, (size_t)(at - resv));
+	if (at + ram_size < resv + len)
+		munmap(at + ram_size, (size_t)(resv + len - (at + ram_size)));
+	if (!hugepages)
+		madvise(at, ram_size, MADV_HUGEPAGE); /* advice only: a host without THP says EINVAL */
+	return at;
+}
+
 int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages)
 {
 	unsigned int flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0);
@@ -45,16 +85,9 @@ int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool h
 		return -errno;
 	if (ftruncate(gm->memfd, (off_t)ram_size) < 0)
 		goto err_errno;
-	/*
-	 * Huge pages are reserved at mmap time only without MAP_NORESERVE; with it, a host without
-	 * enough free huge pages would hand out a mapping that dies with SIGBUS on first touch.
-	 */
-	gm->mapping = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-			   MAP_SHARED | (hugepages ? 0 : MAP_NORESERVE), gm->memfd, 0);
-	if (gm->mapping == MAP_FAILED) {
-		gm->mapping = NULL;
+	gm->mapping = map_ram(gm->memfd, ram_size, hugepages);
+	if (!gm->mapping)
 		goto err_errno;
-	}
 	gm->ram_size = ram_size;
 	low = ram_size < low_limit ? ram_size : low_limit;
 	high = ram_size - low;

@@ -25,6 +25,10 @@ START_TEST(test_ram_layout_with_hole)
 	ck_assert(gmem_ptr(&gm, 3 * GiB, 1) == NULL);       /* inside the hole */
 	ck_assert(gmem_ptr(&gm, 5 * GiB - 1, 1) != NULL);
 	ck_assert(gmem_ptr(&gm, 5 * GiB - 1, 2) == NULL);   /* past the end */
+	/* Guest and host addresses agree modulo 2 MiB (huge pages can back and map the RAM). */
+	ck_assert_uint_eq((uintptr_t)gmem_ptr(&gm, 0, 1) % (2 * MiB), 0);
+	ck_assert_uint_eq((uintptr_t)gmem_ptr(&gm, 4 * GiB, 1) % (2 * MiB), 0);
+	ck_assert_uint_eq((uintptr_t)gmem_ptr(&gm, 4 * GiB + 4096, 1) % (2 * MiB), 4096);
 	gmem_destroy(&gm);
 }
 END_TEST
