@@ -21,6 +21,10 @@ for m in $(cat /m/order); do
 	esac
 done
 [ -c /dev/kvm ] || { echo "LNX-L1 FAIL no /dev/kvm"; poweroff -f; }
+# shmem_thp=advise|always: huge pages for nestvm's RAM memfd (it asks with MADV_HUGEPAGE; QEMU's
+# anonymous RAM gets them under Debian's THP "always"). Default: Debian's shmem_enabled=never.
+[ -n "$(arg shmem_thp '')" ] && echo "$(arg shmem_thp '')" >/sys/kernel/mm/transparent_hugepage/shmem_enabled
+echo "LNX-L1 thp anon=$(cat /sys/kernel/mm/transparent_hugepage/enabled) shmem=$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled)"
 
 # Binds the emulated e1000e to vfio-pci once, for the vfio runs; sets BDF and GROUP.
 BDF=""; GROUP=""
@@ -39,7 +43,8 @@ bind_vfio() {
 }
 
 L2K="-kernel /l2/vmlinuz -initrd /l2/initrd"
-BASE="console=ttyS0 $QUIET panic=-1"
+# l2extra=A+B: more words for every L2's command line (e.g. initcall_debug), '+' for spaces.
+BASE="console=ttyS0 $QUIET panic=-1 $(arg l2extra '' | tr '+' ' ')"
 TRACE="--trace vtd-reg,vtd-desc,vtd-fault,vtd-walk"
 QEMU="qemu-system-x86_64 -accel kvm -cpu host -nodefaults -no-user-config -vga none -nographic
  -serial stdio -no-reboot -M q35,kernel-irqchip=split"
@@ -52,8 +57,10 @@ run_cmd() {
 	# No edu here: QEMU 7.2 aborts when L2 binds its edu to vfio-pci behind intel-iommu.
 	qemu-sm) CMD="$QEMU -smp 1 -m 256 -device intel-iommu,x-scalable-mode=on $QTRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on" ;;
-	nv-smp1) CMD="nestvm run -smp 1 -m 256M $L2K"; APPEND="$BASE" ;;
-	nv-smp2) CMD="nestvm run -smp 2 -m 512M $L2K"; APPEND="$BASE" ;;
+	nv-smp1) CMD="nestvm run -smp 1 -m 256M --timing $L2K"; APPEND="$BASE" ;;
+	# nv-smp1 with shmem_enabled=advise: nestvm's RAM memfd on transparent huge pages.
+	nv-smp1-thp) CMD="nestvm run -smp 1 -m 256M --timing $L2K"; APPEND="$BASE"; RUN_SHMEM=advise ;;
+	nv-smp2) CMD="nestvm run -smp 2 -m 512M --timing $L2K"; APPEND="$BASE" ;;
 	nv-sm) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device edu $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=edu" ;;
 	nv-legacy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device edu $TRACE $L2K"
@@ -157,7 +164,7 @@ summarize() {
 	echo "LNX-TRACE name=$r faults_expected=$(grep '^trace: vtd: fault ' $t | grep -c 'addr=0xdead000')"
 	echo "LNX-TRACE name=$r faults_unexpected=$(grep '^trace: vtd: fault ' $t | grep -c -v 'addr=0xdead000')"
 	# The passthrough backend nestvm chose, and its counters (printed at exit).
-	grep -E '^nestvm: (host IOMMU|vfio-pci)' $t | head -6 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^nestvm: (host IOMMU|vfio-pci|virtio|timing)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
 	v=$(sed -n 's/^nestvm: vfio-pci: type1: .*(\([0-9]*\) shadow maps, \([0-9]*\) shadow unmaps).*/\1 \2/p' $t)
 	echo "LNX-TRACE name=$r shadow_maps=${v% *}"
 	echo "LNX-TRACE name=$r shadow_unmaps=${v#* }"
@@ -236,6 +243,15 @@ taskstat_start() {
 	) &
 	TS_PID=$!
 	read -r CPU0 </proc/stat
+	VM0=$(vmstat_pick)
+}
+# L1's page faults and transparent huge pages allocated on a fault (deltas over a run).
+vmstat_pick() {
+	local k v pf=0 thp=0
+	while read -r k v; do
+		case $k in pgfault) pf=$v ;; thp_fault_alloc) thp=$v ;; esac
+	done </proc/vmstat
+	echo "$pf $thp"
 }
 taskstat_end() {
 	local r=$1 c1
@@ -243,6 +259,8 @@ taskstat_end() {
 	read -r c1 </proc/stat
 	echo "LNX-CPU name=$r start: $CPU0"
 	echo "LNX-CPU name=$r end:   $c1"
+	set -- $VM0 $(vmstat_pick)
+	echo "LNX-VMSTAT name=$r pgfault=$(($3 - $1)) thp_fault_alloc=$(($4 - $2))"
 	[ -f /tmp/taskstat ] && sed "s/^ */LNX-TASK name=$r /" /tmp/taskstat
 }
 
@@ -252,6 +270,7 @@ case " $RUNS " in
 	nestvm host-check >/dev/null 2>&1; echo "LNX-L1-HOSTCHECK-END rc=$?" ;;
 esac
 for r in $RUNS; do
+	RUN_SHMEM=""
 	if ! run_cmd "$r"; then
 		echo "LNX-RUN-END name=$r rc=-1 (cannot set up this run)"
 		continue
@@ -260,7 +279,11 @@ for r in $RUNS; do
 	echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
 	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
 	[ "$TASKSTAT" = 1 ] && taskstat_start
+	thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+	old_shmem=$(sed -n 's/.*\[\(.*\)\].*/\1/p' $thp 2>/dev/null)
+	[ -n "$RUN_SHMEM" ] && echo "$RUN_SHMEM" >$thp
 	{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } | cat
+	[ -n "$RUN_SHMEM" ] && [ -n "$old_shmem" ] && echo "$old_shmem" >$thp
 	rc=$(cat /tmp/rc)
 	echo "LNX-RUN-END name=$r rc=$rc"
 	[ "$TASKSTAT" = 1 ] && taskstat_end "$r"

@@ -12,6 +12,15 @@ r=/sys/class/rtc/rtc0
 [ -e $r ] && echo "LNX-L2 rtc0 name=$(cat $r/name) date=$(cat $r/date) time=$(cat $r/time)" || echo "LNX-L2 rtc0 none"
 echo "LNX-L2 clocksource=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 dmesg | grep -i -E 'dmar|iommu|remapping|pasid|scalable' | sed 's/^/LNX-L2-DMESG /'
+# Boot phases on L2's clock (kvm-clock's offset, initramfs unpacking, the switch to /init) and,
+# with initcall_debug on the command line, the slowest initcalls and their sum.
+dmesg | grep -E 'kvm-clock: using sched offset|Unpacking initramfs|Freeing initrd memory|Freeing unused kernel image|clocksource: Switched to' |
+	sed 's/^/LNX-L2-PHASE /'
+if grep -q initcall_debug /proc/cmdline; then
+	dmesg | sed -n 's/.*initcall \([^ ]*\) returned .* after \([0-9]*\) usecs.*/\2 \1/p' >/ic
+	echo "LNX-L2-INITCALLS count=$(wc -l </ic) usecs=$(awk '{ s += $1 } END { print s + 0 }' /ic)"
+	sort -rn /ic | head -15 | sed 's/^/LNX-L2-INITCALL /'
+fi
 dmesg | grep -i -E 'call trace|bug:|warning:|rtc|i8042|acpi.*error' | head -20 | sed 's/^/LNX-L2-DMESG /'
 for d in /sys/bus/pci/devices/*; do
 	[ -e "$d" ] || continue
@@ -141,6 +150,7 @@ if grep -q 'l2test=blkbench' /proc/cmdline; then
 	load virtio_blk
 	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
 	dmesg | grep -i -E 'iommu.*(strict|lazy)' | head -2 | sed 's/^/LNX-L2-DMESG /'
+	echo "LNX-L2-BLK-BENCH start"
 	/bin/blk-bench /dev/vda 16 2>&1 | sed 's/^/LNX-L2-/'
 fi
 echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"

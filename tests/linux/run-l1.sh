@@ -21,10 +21,17 @@ case $RUNS in
  -device e1000e,romfile="
 	APP="intel_iommu=on" ;;
 esac
+# Beside LOG, LOG.cpu gets one line per console line: host seconds and the CPU seconds the L1
+# QEMU process had used by then (user + system), a load-independent clock for the phases.
+rm -f "$LOG.pid"
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1MEM" \
 	-nodefaults -no-user-config -vga none -nographic -serial stdio -no-reboot $MACH \
-	-kernel "$WORK/vmlinuz" -initrd "$WORK/l1.cpio" \
+	-pidfile "$LOG.pid" -kernel "$WORK/vmlinuz" -initrd "$WORK/l1.cpio" \
 	-append "console=ttyS0 quiet panic=-1 runs=$RUNS $APP $*" </dev/null 2>&1 |
-	perl -MTime::HiRes=time -ne 'BEGIN{$|=1;$t0=time} s/\r//g; printf "[%8.2f] %s", time-$t0, $_' |
+	perl -MTime::HiRes=time -ne 'BEGIN{$|=1;$t0=time; $pf=shift; open($C, ">", "$pf.cpu") or die; select((select($C),$|=1)[0]); $pf.=".pid"}
+		s/\r//g; my $t = time - $t0; printf "[%8.2f] %s", $t, $_;
+		if (!$pid && open(my $P, "<", $pf)) { $pid = <$P>; chomp $pid; }
+		my $c = -1; if ($pid && open(my $S, "<", "/proc/$pid/stat")) { my @f = split / /, (split /\) /, <$S>)[1]; $c = ($f[11] + $f[12]) / 100; }
+		printf $C "%.2f %.2f\n", $t, $c;' "$LOG" |
 	tee "$LOG"
 exit "${PIPESTATUS[0]}"
