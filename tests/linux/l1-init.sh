@@ -54,6 +54,8 @@ QTRACE="-D /tmp/trace -trace vtd_reg_dmar_root -trace vtd_dmar_enable -trace vtd
 run_cmd() {
 	case $1 in
 	qemu) CMD="$QEMU -smp 1 -m 256 $L2K"; APPEND="$BASE" ;;
+	# Opt-in baseline for nv-smp2 (check.sh compares a run with the last QEMU run before it).
+	qemu-smp2) CMD="$QEMU -smp 2 -m 512 $L2K"; APPEND="$BASE" ;;
 	# No edu here: QEMU 7.2 aborts when L2 binds its edu to vfio-pci behind intel-iommu.
 	qemu-sm) CMD="$QEMU -smp 1 -m 256 -device intel-iommu,x-scalable-mode=on $QTRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on" ;;
@@ -124,12 +126,13 @@ NETEOF
 		APPEND="$BASE intel_iommu=on,sm_on l2test=net" ;;
 	# The virtio-blk benchmark: a 64 MiB raw disk, O_DIRECT in L2 (blk-bench), same L1 boot.
 	# QEMU runs with L2 strict and lazy too, so each nestvm mode has a like-for-like baseline.
+	# A ".N" suffix repeats a run (RUNS_OVERRIDE=qemu-bench-strict,nv-bench-strict,...,nv-bench-strict.2).
 	nv-bench-* | qemu-bench-*) dd if=/dev/zero of=/tmp/bench.img bs=1M count=0 seek=64 2>/dev/null
-		case $1 in
+		case ${1%.[0-9]} in
 		qemu-bench-strict | qemu-bench-lazy) CMD="$QEMU -smp 1 -m 256 -device intel-iommu
  -drive file=/tmp/bench.img,if=none,id=d0,format=raw,cache=writeback
  -device virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on $L2K"
-			APPEND="$BASE intel_iommu=on iommu.strict=$([ $1 = qemu-bench-strict ] && echo 1 || echo 0)" ;;
+			APPEND="$BASE intel_iommu=on iommu.strict=$([ ${1%.[0-9]} = qemu-bench-strict ] && echo 1 || echo 0)" ;;
 		nv-bench-strict) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
 			APPEND="$BASE intel_iommu=on iommu.strict=1" ;;
 		nv-bench-lazy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img $L2K"
@@ -271,7 +274,8 @@ case " $RUNS " in
 esac
 for r in $RUNS; do
 	RUN_SHMEM=""
-	if ! run_cmd "$r"; then
+	# A ".N" suffix repeats a run under its own name (RUNS_OVERRIDE=qemu,nv-smp1,qemu.2,nv-smp1.2).
+	if ! run_cmd "${r%.[0-9]}"; then
 		echo "LNX-RUN-END name=$r rc=-1 (cannot set up this run)"
 		continue
 	fi
