@@ -129,6 +129,8 @@ static struct virtio_blk *create_virtio_blk(struct machine *m, unsigned int slot
 		if (!b) {
 			fprintf(stderr, "nestvm: error: %s\n", err);
 			m->usage_error = true;
+		} else if (!o.no_ioeventfd) {
+			virtio_set_ioeventfd(virtio_blk_pci_dev(b), virtio_doorbell, m);
 		}
 		return b;
 	}
@@ -554,7 +556,6 @@ static int create_pci(struct machine *m, int pci)
 
 			if (!b)
 				return -ENODEV; /* create_virtio_blk printed the one error line */
-			virtio_set_ioeventfd(virtio_blk_pci_dev(b), virtio_doorbell, m);
 			ret = record(m, b, destroy_virtio_blk);
 		} else if (!strcmp(model, "virtio-net")) {
 			struct virtio_net *n = create_virtio_net(m, slot);

@@ -35,9 +35,11 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 			o.cache = VIRTIO_BLK_CACHE_NONE;
 		} else if (!strcmp(t, "cache") && !strcmp(v, "writeback")) {
 			o.cache = VIRTIO_BLK_CACHE_WRITEBACK;
+		} else if (!strcmp(t, "ioeventfd") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+			o.no_ioeventfd = !strcmp(v, "off");
 		} else {
 			snprintf(err, errlen, "virtio-blk: bad option '%.40s=%.80s' (file=IMG, "
-				 "readonly=on|off, cache=none|writeback)", t, v);
+				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off)", t, v);
 			return -EINVAL;
 		}
 	}

@@ -24,11 +24,12 @@ struct virtio_blk_options {
 	char file[256];
 	bool readonly;
 	enum virtio_blk_cache cache;
+	bool no_ioeventfd; /* ioeventfd=off: every notify exits (the machine registers no doorbell) */
 };
 
 /*
- * Parses "file=IMG[,readonly=on|off][,cache=none|writeback]". 0, or -EINVAL with one line
- * (no trailing newline) in err.
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off]". 0, or -EINVAL
+ * with one line (no trailing newline) in err.
  */
 int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,
 			     size_t errlen);

@@ -385,12 +385,12 @@ virtio-bench)
 	# Same-mode ratios: nestvm strict / QEMU strict and nestvm lazy / QEMU lazy (goal >= 2).
 	num() { block "$1" | sed -n "s/.*BLK-BENCH name=$2 MiB\/s=\([0-9.]*\) IOPS=\([0-9]*\).*/\1 \2/p" | head -1; }
 	# Repeated runs (".N" suffixes) get a ratio line each.
-	reps=$(for r in ${RUNS//,/ }; do case $r in nv-bench-strict*) echo "${r#nv-bench-strict}" ;; esac; done)
-	[ -n "$reps" ] || reps=-
-	for x in $reps; do [ "$x" = - ] && x=""; for m in strict lazy; do
+	reps=$(for r in ${RUNS//,/ }; do case $r in nv-bench-strict | nv-bench-strict.*) echo "=${r#nv-bench-strict}" ;; esac; done)
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit; do
+		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
 		line="VBENCH $(printf '%-16s' "nv/qemu-$m$x")"
 		for p in seq-write seq-read rand-read-4k rand-write-4k; do
-			a=$(num nv-bench-$m$x $p); b=$(num qemu-bench-$m$x $p)
+			a=$(num nv-bench-$m$x $p); b=$(num qemu-bench-${m%-exit}$x $p)
 			case $p in rand*) a=${a#* }; b=${b#* } ;; *) a=${a% *}; b=${b% *} ;; esac
 			v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a != "" && b + 0 > 0) printf "%.2fx", a / b }')
 			line="$line $(printf '%14s' "${v:--}")"
@@ -407,8 +407,9 @@ virtio-bench)
 	for r in ${RUNS//,/ }; do
 		printf 'VBENCH-CPU %-16s %8s s of L1 CPU for the whole blk-bench\n' "$r" "$(bcpu "$r")"
 	done
-	for x in $reps; do [ "$x" = - ] && x=""; for m in strict lazy; do
-		a=$(bcpu nv-bench-$m$x); b=$(bcpu qemu-bench-$m$x)
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit; do
+		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
+		a=$(bcpu nv-bench-$m$x); b=$(bcpu qemu-bench-${m%-exit}$x)
 		v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a }')
 		printf 'VBENCH-CPU %-16s %8s (QEMU CPU / nestvm CPU, goal >= 2.00x)\n' "nv/qemu-$m$x" "${v:--}"
 	done; done ;;

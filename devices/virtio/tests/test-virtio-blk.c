@@ -609,6 +609,13 @@ START_TEST(test_options)
 	ck_assert_str_eq(o.file, "/x");
 	ck_assert(o.readonly);
 	ck_assert_int_eq(o.cache, VIRTIO_BLK_CACHE_NONE);
+	ck_assert(!o.no_ioeventfd);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=off", &o, err, sizeof(err)), 0);
+	ck_assert(o.no_ioeventfd);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=on", &o, err, sizeof(err)), 0);
+	ck_assert(!o.no_ioeventfd);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=1", &o, err, sizeof(err)),
+			 -EINVAL);
 	ck_assert_int_eq(virtio_blk_parse_options("", &o, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "file=IMG"));
 	ck_assert_int_eq(virtio_blk_parse_options("file=/x,cache=bogus", &o, err, sizeof(err)),
