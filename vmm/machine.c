@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "board.h"
 #include "log.h"
 #include "machine.h"
 #include "vmm/acpi/acpi.h"
@@ -199,7 +200,14 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		status = ret == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
-	ret = gmem_init_ram(&m->gmem, cfg->ram_size, BOARD_LOW_RAM_LIMIT, cfg->hugepages);
+	/*
+	 * Anonymous RAM gets the host's transparent huge pages (a shared memfd does not under
+	 * Debian's shmem_enabled=never): every 4 KiB page touched was a nested-paging fault and a
+	 * shmem allocation. pc-testdev's page flush drops the mapping and needs the memfd.
+	 */
+	ret = gmem_init_ram_backed(&m->gmem, cfg->ram_size, BOARD_LOW_RAM_LIMIT,
+				   cfg->hugepages ? GMEM_RAM_HUGETLB :
+				   board_has_model(cfg, "pc-testdev") ? GMEM_RAM_SHARED : GMEM_RAM_ANON);
 	if (ret) {
 		fprintf(stderr, "nestvm: error: cannot allocate %llu MiB of guest RAM%s: %s\n",
 			(unsigned long long)(cfg->ram_size >> 20),

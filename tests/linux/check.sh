@@ -263,7 +263,7 @@ for r in ${RUNS//,/ }; do
 	case $r in
 	nv-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
 		need "$r" "memtotal_kb=(4[0-9]{5}|5[0-9]{5})" "512 MiB RAM" ;;
-	nv-smp1 | nv-smp1-thp) need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
+	nv-smp1 | nv-smp1-thp | nv-smp1-memfd) need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
 		need "$r" "LNX-L2 rtc0 name=rtc_cmos.* date=2[0-9]{3}-" "CMOS RTC registered and read"
 		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors" ;;
 	esac

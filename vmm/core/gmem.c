@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Bounds-checked guest-physical memory map backed by one memfd. */
+/* Bounds-checked guest-physical memory map over one RAM mapping (anonymous or a memfd). */
 #include "gmem.h"
 
 #include <errno.h>
@@ -31,16 +31,16 @@ int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva)
 }
 
 /*
- * Maps the RAM memfd at a 2 MiB-aligned address, so that guest-physical 0 (and 4 GiB, at the
- * 2 MiB-aligned low limit) sit on 2 MiB boundaries of the host mapping: only then can the host
- * back RAM with huge pages that KVM maps as 2 MiB pages (it maps 4 KiB ones when the guest and
- * host addresses disagree modulo 2 MiB). Without --hugepages the RAM is advised for transparent
- * huge pages, which the host gives shared memory when its shmem_enabled is advise or always
- * (Debian's default, never, keeps 4 KiB pages). NULL with errno set on failure.
+ * Maps RAM (the memfd, or anonymous memory when memfd < 0) at a 2 MiB-aligned address, so that
+ * guest-physical 0 (and 4 GiB, at the 2 MiB-aligned low limit) sit on 2 MiB boundaries of the
+ * host mapping: only then can the host back RAM with huge pages that KVM maps as 2 MiB pages (it
+ * maps 4 KiB ones when the guest and host addresses disagree modulo 2 MiB). Outside hugetlb the
+ * RAM is advised for transparent huge pages. NULL with errno set on failure.
  */
-static void *map_ram(int memfd, uint64_t ram_size, bool hugepages)
+static void *map_ram(int memfd, uint64_t ram_size, enum gmem_backing backing)
 {
 	size_t len = (size_t)ram_size + 2 * MiB;
+	int flags = MAP_FIXED | (backing == GMEM_RAM_HUGETLB ? 0 : MAP_NORESERVE);
 	uint8_t *resv, *at;
 	void *p;
 
@@ -52,8 +52,11 @@ static void *map_ram(int memfd, uint64_t ram_size, bool hugepages)
 	 * Huge pages are reserved at mmap time only without MAP_NORESERVE; with it, a host without
 	 * enough free huge pages would hand out a mapping that dies with SIGBUS on first touch.
 	 */
-	p = mmap(at, ram_size, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED | (hugepages ? 0 : MAP_NORESERVE), memfd, 0);
+	if (memfd >= 0)
+		p = mmap(at, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | flags, memfd, 0);
+	else
+		p = mmap(at, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags,
+			 -1, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
 
@@ -65,27 +68,30 @@ static void *map_ram(int memfd, uint64_t ram_size, bool hugepages)
 		munmap(resv, (size_t)(at - resv));
 	if (at + ram_size < resv + len)
 		munmap(at + ram_size, (size_t)(resv + len - (at + ram_size)));
-	if (!hugepages)
+	if (backing != GMEM_RAM_HUGETLB)
 		madvise(at, ram_size, MADV_HUGEPAGE); /* advice only: a host without THP says EINVAL */
 	return at;
 }
 
-int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages)
+int gmem_init_ram_backed(struct gmem *gm, uint64_t ram_size, uint64_t low_limit,
+			 enum gmem_backing backing)
 {
-	unsigned int flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0);
+	bool huge = backing == GMEM_RAM_HUGETLB;
 	uint64_t low, high;
 	int ret;
 
 	gmem_init_empty(gm);
 	if (ram_size == 0 || low_limit == 0 || !IS_ALIGNED(ram_size, 4096) ||
-	    (hugepages && !IS_ALIGNED(ram_size, 2 * MiB)))
+	    !IS_ALIGNED(low_limit, 2 * MiB) || (huge && !IS_ALIGNED(ram_size, 2 * MiB)))
 		return -EINVAL;
-	gm->memfd = memfd_create("nestvm-ram", flags);
-	if (gm->memfd < 0)
-		return -errno;
-	if (ftruncate(gm->memfd, (off_t)ram_size) < 0)
-		goto err_errno;
-	gm->mapping = map_ram(gm->memfd, ram_size, hugepages);
+	if (backing != GMEM_RAM_ANON) {
+		gm->memfd = memfd_create("nestvm-ram", MFD_CLOEXEC | (huge ? MFD_HUGETLB : 0));
+		if (gm->memfd < 0)
+			return -errno;
+		if (ftruncate(gm->memfd, (off_t)ram_size) < 0)
+			goto err_errno;
+	}
+	gm->mapping = map_ram(gm->memfd, ram_size, backing);
 	if (!gm->mapping)
 		goto err_errno;
 	gm->ram_size = ram_size;
@@ -106,6 +112,12 @@ err_errno:
 err:
 	gmem_destroy(gm);
 	return ret;
+}
+
+int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages)
+{
+	return gmem_init_ram_backed(gm, ram_size, low_limit,
+				    hugepages ? GMEM_RAM_HUGETLB : GMEM_RAM_SHARED);
 }
 
 void gmem_destroy(struct gmem *gm)

@@ -28,14 +28,25 @@ struct gmem {
 	unsigned int nr_regions;
 	int memfd;          /* -1 when regions are caller-owned (tests) */
 	uint64_t ram_size;  /* total bytes of RAM */
-	void *mapping;      /* one mmap of the whole memfd */
+	void *mapping;      /* one mapping of all RAM (the whole memfd, or anonymous) */
 };
 
 /*
- * Allocates ram_size bytes of memfd-backed RAM. RAM below 4 GiB stops at low_limit (the
- * 32-bit PCI hole starts there); the rest goes at 4 GiB. hugepages asks for 2 MiB pages
- * (fails with -errno if the host has none). Returns 0 or -errno.
+ * What backs guest RAM. ANON: private anonymous memory, transparent huge pages advised (the
+ * host's THP setting for anonymous memory applies; Debian's: always). SHARED: a memfd, whose
+ * pages outlive a dropped mapping (pc-testdev's page flush needs that); THP advised, which the
+ * host honours only with shmem_enabled advise|always. HUGETLB: a memfd on reserved 2 MiB pages.
  */
+enum gmem_backing { GMEM_RAM_ANON, GMEM_RAM_SHARED, GMEM_RAM_HUGETLB };
+
+/*
+ * Allocates ram_size bytes of RAM, mapped 2 MiB-aligned. RAM below 4 GiB stops at low_limit
+ * (the 32-bit PCI hole starts there; a multiple of 2 MiB); the rest goes at 4 GiB. HUGETLB
+ * fails with -errno if the host has no huge pages. Returns 0 or -errno.
+ */
+int gmem_init_ram_backed(struct gmem *gm, uint64_t ram_size, uint64_t low_limit,
+			 enum gmem_backing backing);
+/* gmem_init_ram_backed with SHARED, or HUGETLB when hugepages. */
 int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool hugepages);
 /* Initialises an empty map with no regions (for tests and fakes). */
 void gmem_init_empty(struct gmem *gm);

@@ -33,6 +33,26 @@ START_TEST(test_ram_layout_with_hole)
 }
 END_TEST
 
+/* Anonymous RAM: no memfd, the same layout and alignment, reads back what was written. */
+START_TEST(test_anon_ram)
+{
+	struct gmem gm;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(gmem_init_ram_backed(&gm, 3 * GiB, 2 * GiB, GMEM_RAM_ANON), 0);
+	ck_assert_int_lt(gm.memfd, 0);
+	ck_assert_uint_eq(gm.nr_regions, 2);
+	ck_assert_uint_eq((uintptr_t)gmem_ptr(&gm, 0, 1) % (2 * MiB), 0);
+	ck_assert_uint_eq((uintptr_t)gmem_ptr(&gm, 4 * GiB, 1) % (2 * MiB), 0);
+	ck_assert_int_eq(gmem_write_u64(&gm, 4 * GiB + 8, 0x1122334455667788ULL), 0);
+	ck_assert_int_eq(gmem_read_u64(&gm, 4 * GiB + 8, &v), 0);
+	ck_assert_uint_eq(v, 0x1122334455667788ULL);
+	gmem_destroy(&gm);
+	/* The low limit must keep the 4 GiB region 2 MiB-congruent. */
+	ck_assert_int_eq(gmem_init_ram_backed(&gm, 3 * GiB, 2 * GiB + 4096, GMEM_RAM_ANON), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_small_ram_single_region)
 {
 	struct gmem gm;
@@ -131,6 +151,7 @@ static Suite *gmem_suite(void)
 
 	tcase_add_test(tc, test_ram_layout_with_hole);
 	tcase_add_test(tc, test_small_ram_single_region);
+	tcase_add_test(tc, test_anon_ram);
 	tcase_add_test(tc, test_overflow_and_bad_args);
 	tcase_add_test(tc, test_cmpxchg);
 	tcase_add_test(tc, test_dma_through_iommu);
