@@ -162,8 +162,9 @@ static int dump_dtb(const struct machine *m, const char *path)
 
 /*
  * In order: the vCPU threads have been joined (vcpus_run) or never started; the signal reader
- * stops before the devices it presses go; devices go in reverse (I/O threads joined, host
- * objects released through host_iommu, fault queues unwatched before their backend closes).
+ * stops before the devices it presses go; devices go in reverse (I/O threads joined, fault
+ * queues unwatched before their backend closes, each host backend's close releasing its
+ * objects and fds, the vIOMMU last).
  */
 static void machine_teardown(struct machine *m, struct file_buf *files, unsigned int nfiles)
 {
