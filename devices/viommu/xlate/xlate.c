@@ -177,11 +177,13 @@ static void tlb_fill(struct vtd_xlate *x, const struct dma_req *req, uint64_t io
 	vc_write_begin(&x->iotlb);
 	e = vc_insert(&x->iotlb, tlb_k0(req->sid, req->has_pasid, req->pasid, code), iova >> sh);
 	if (e) {
-		__atomic_store_n(&e->u.tlb.w, out->tlb_w, __ATOMIC_RELAXED);
-		e->u.tlb.iova = iova & ~((1ULL << sh) - 1);
-		e->u.tlb.did = out->did;
-		e->u.tlb.pasid = out->pasid;
-		e->u.tlb.kind = out->kind;
+		struct vtd_tlb_info *t = &vc_pay(&x->iotlb, e)->tlb;
+
+		__atomic_store_n(&e->w, out->tlb_w, __ATOMIC_RELAXED);
+		t->iova = iova & ~((1ULL << sh) - 1);
+		t->did = out->did;
+		t->pasid = out->pasid;
+		t->kind = out->kind;
 		vtd_tlb_index(&x->iotlb, e);
 	}
 	vc_write_end(&x->iotlb);
