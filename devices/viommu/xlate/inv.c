@@ -164,7 +164,7 @@ void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t di
 	struct ctx_req q = { g, did, sid, fm };
 	struct vcache *c = &x->ctx;
 
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	vc_write_begin(c);
 	if (x->inv_scan) {
 		for (uint32_t i = 0; i < c->cap; i++)
@@ -190,7 +190,7 @@ void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t di
 		}
 	}
 	vc_write_end(c);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 static bool pe_drop(const struct vcache *c, const struct vc_entry *e, enum vtd_inv_gran g,
@@ -209,7 +209,7 @@ void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_
 {
 	struct vcache *c = &x->pasid;
 
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	vc_write_begin(c);
 	if (x->inv_scan) {
 		for (uint32_t i = 0; i < c->cap; i++)
@@ -232,7 +232,7 @@ void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_
 		}
 	}
 	vc_write_end(c);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 /* A range [base, base + 2^(12+am)) as page-selective invalidations give it. */
@@ -433,9 +433,9 @@ void vtd_xlate_inv_iotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
 	default:
 		return;
 	}
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	inv_tlb(x, &q);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
@@ -457,7 +457,7 @@ void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did
 	default:
 		return;
 	}
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	inv_tlb(x, &q);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }

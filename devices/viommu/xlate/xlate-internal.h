@@ -166,6 +166,25 @@ struct vtd_xlate {
 	uint64_t hits, misses, walks, faults;
 };
 
+/*
+ * The engine's lock. A thread that holds it across several invalidations (vtd_xlate_hold, a
+ * queue drain) does not take it again: xl_batch is that thread's engine (thread-local, so no
+ * other thread ever reads it).
+ */
+extern __thread const struct vtd_xlate *xl_batch;
+
+static inline void xl_lock(struct vtd_xlate *x)
+{
+	if (xl_batch != x)
+		pthread_mutex_lock(&x->lock);
+}
+
+static inline void xl_unlock(struct vtd_xlate *x)
+{
+	if (xl_batch != x)
+		pthread_mutex_unlock(&x->lock);
+}
+
 /* cache.c */
 int vc_init(struct vcache *c, unsigned int cap);
 void vc_fini(struct vcache *c);
