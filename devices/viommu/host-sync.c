@@ -424,8 +424,9 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
  * snapshot taken. tbl: a 4 KiB buffer. Returns the records it accounted for. Not inlined: the
  * directory scan around it then stays a tight loop over mostly non-present entries.
  */
-static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned int dev, const struct ctxv *c,
-			    uint64_t idx, uint64_t de, uint8_t *tbl, uint32_t gen)
+static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned int dev,
+						     const struct ctxv *c, uint64_t idx,
+						     uint64_t de, uint8_t *tbl, uint32_t gen)
 {
 	struct vtd_host *h = v->host;
 	struct host_tsnap *s = snap_match(v, &h->devs[dev], idx, de, c);
@@ -484,7 +485,6 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
 			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
 									     : HOST_DIR_CHUNK;
-
 			const uint8_t *dir = gmem_ptr(v->gm, c.dir + base * 8, 8u * n);
 
 			if (!dir)
