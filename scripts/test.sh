@@ -29,8 +29,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 # cache's fences (-Wtsan); that lock-free path is not run by this test.
 [ -e build-tsan/build.ninja ] || meson setup build-tsan -Db_sanitize=thread -Db_lundef=false \
 	-Dc_args=-Wno-tsan
-meson compile -C build-tsan devices/vfio/test-vfio-stress
-TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild vfio-stress --print-errorlogs || true
+# sigterm-host: SIGTERM (vmm/signals.c on an event loop) in the middle of the same load.
+meson compile -C build-tsan devices/vfio/test-vfio-stress vmm/test-vmm-sigterm-host
+TSAN_OPTIONS=halt_on_error=1 meson test -C build-tsan --no-rebuild vfio-stress sigterm-host \
+	--print-errorlogs || true
 python3 scripts/summary.py build/meson-logs/testlog.json build/meson-logs/linux.json \
 	build/meson-logs/host-kernel.json \
 	build-asan/meson-logs/testlog.json build-tsan/meson-logs/testlog.json

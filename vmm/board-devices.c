@@ -195,9 +195,13 @@ static int create_isa(struct machine *m, int isa)
 		} else if (!fdt_node_check_compatible(fdt, node, "motorola,mc146818")) {
 			ret = record(m, rtc_create(&m->bus, port), destroy_rtc);
 		} else if (!fdt_node_check_compatible(fdt, node, "nestvm,acpi-pm")) {
-			ret = record(m, acpi_pm_create(&m->bus, port, &m->irq,
-						       node_u32(fdt, node, "interrupts", 9), &m->ctl),
-				     destroy_acpi_pm);
+			struct acpi_pm *pm = acpi_pm_create(&m->bus, port, &m->irq,
+							    node_u32(fdt, node, "interrupts", 9),
+							    &m->ctl);
+
+			ret = record(m, pm, destroy_acpi_pm);
+			if (!ret)
+				m->acpi_pm = pm;
 		} else if (!fdt_node_check_compatible(fdt, node, "qemu,fw-cfg-ioport")) {
 			struct fwcfg *fw = fwcfg_create(&m->bus, port, (uint16_t)m->cfg->nr_cpus,
 							m->gmem.ram_size);
@@ -634,6 +638,7 @@ void board_destroy_devices(struct machine *m)
 	m->viommu = NULL;
 	m->pci = NULL;
 	m->host = NULL;
+	m->acpi_pm = NULL;
 }
 
 /* Parses the -device vtd options into the machine's vIOMMU configuration. */

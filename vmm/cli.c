@@ -41,9 +41,14 @@ void cli_usage(FILE *out)
 		"  --timing           print boot timing figures to stderr\n"
 		"  -v, --verbose      more log output (repeat for debug)\n"
 		"\n"
+		"Signals: the first SIGTERM, SIGINT (Ctrl-C) or SIGHUP presses the guest's ACPI power\n"
+		"button if the guest listens for it (it then powers off: exit 0); otherwise, and on a\n"
+		"second signal, the VM is stopped in order with exit status 128 + the signal number\n"
+		"(SIGTERM 143, SIGINT 130, SIGHUP 129).\n"
+		"\n"
 		"Exit status: the guest's debug-exit value v gives (v << 1) | 1 (port 0xf4); ACPI\n"
 		"power-off or reset gives 0; a guest crash (triple fault) gives 126; bad command-line\n"
-		"input gives 2; a host error (e.g. no /dev/kvm) gives 125.\n",
+		"input gives 2; a host error (e.g. no /dev/kvm) gives 125; a stop by signal N 128 + N.\n",
 		trace_names());
 }
 

@@ -12,11 +12,14 @@
 
 #include "bits.h"
 #include "board.h"
+#include "devices/platform/platform.h"
 #include "log.h"
 #include "machine.h"
+#include "vmm/core/evloop.h"
 #include "vmm/acpi/acpi.h"
 #include "vmm/boot/boot.h"
 #include "vmm-run.h"
+#include "vmm/signals.h"
 
 #define MAX_FILE_SIZE (1ULL << 30)
 
@@ -101,6 +104,31 @@ static void ctl_reset(void *ctx)
 
 static const struct vmctl_ops ctl_ops = { .shutdown = ctl_shutdown, .reset = ctl_reset };
 
+/* SIGTERM & co. (vmm/signals.c): the board's fixed-feature power button, then a stop. */
+static bool sig_power_button(void *ctx)
+{
+	struct machine *m = ctx;
+
+	return m->acpi_pm && acpi_pm_press_power_button(m->acpi_pm);
+}
+
+static void sig_stop(void *ctx, int exit_status)
+{
+	machine_request_stop(ctx, exit_status);
+}
+
+static const struct vmm_signal_ops sig_ops = { .power_button = sig_power_button, .stop = sig_stop };
+
+/* Once the vCPUs exist (a stop request reaches them): signals are read on the event loop. */
+static int watch_signals(struct machine *m)
+{
+	if (!m->events)
+		m->events = evloop_create();
+	if (!m->events)
+		return -ENOMEM;
+	return vmm_signals_attach(m->signals, m->events, &sig_ops, m, stderr);
+}
+
 /* The memory map given to the guest: RAM minus the BIOS area, plus reserved windows. */
 static unsigned int build_e820(const struct machine *m, struct boot_e820 *map, unsigned int max)
 {
@@ -133,8 +161,15 @@ static int dump_dtb(const struct machine *m, const char *path)
 	return ret;
 }
 
+/*
+ * In order: the vCPU threads have been joined (vcpus_run) or never started; the signal reader
+ * stops before the devices it presses go; devices go in reverse (I/O threads joined, fault
+ * queues unwatched before their backend closes, each host backend's close releasing its
+ * objects and fds, the vIOMMU last).
+ */
 static void machine_teardown(struct machine *m, struct file_buf *files, unsigned int nfiles)
 {
+	vmm_signals_detach(m->signals);
 	board_destroy_devices(m);
 	vcpus_destroy(m);
 	irq_fini(m);
@@ -144,6 +179,7 @@ static void machine_teardown(struct machine *m, struct file_buf *files, unsigned
 	free(m->vtd_cfg);
 	for (unsigned int i = 0; i < nfiles; i++)
 		free_file(&files[i]);
+	vmm_signals_close(m->signals);
 	pthread_mutex_destroy(&m->stop_lock);
 }
 
@@ -173,6 +209,13 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	gmem_init_empty(&m->gmem);
 	bus_init(&m->bus);
 	m->ctl = (struct vmctl){ .ops = &ctl_ops, .ctx = m };
+	/* Before any thread starts: every thread inherits the blocked SIGTERM/SIGINT/SIGHUP. */
+	m->signals = vmm_signals_open();
+	if (!m->signals) {
+		fprintf(stderr, "nestvm: error: cannot watch SIGTERM/SIGINT/SIGHUP: %s\n",
+			strerror(errno));
+		goto out;
+	}
 
 	/* Input files first: a bad path is the user's mistake, reported before any setup. */
 	for (unsigned int i = 0; i <= cfg->nr_initrds; i++) {
@@ -276,7 +319,13 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		fprintf(stderr, "nestvm: error: cannot set up the vCPUs: %s\n", strerror(-ret));
 		goto out;
 	}
+	ret = watch_signals(m);
+	if (ret) {
+		fprintf(stderr, "nestvm: error: cannot watch host signals: %s\n", strerror(-ret));
+		goto out;
+	}
 	ret = vcpus_run(m);
+	vmm_signals_detach(m->signals);
 	status = m->exit_status;
 	board_print_host_summary(m);
 	if (cfg->print_timing)

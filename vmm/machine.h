@@ -73,6 +73,8 @@ struct vcpu;
 struct viommu;
 struct pci_host;
 struct board_host;
+struct acpi_pm;
+struct vmm_signals;
 
 /* One irqfd MSI route: KVM injects the MSI when efd is signalled (vmm/irq.c). */
 #define IRQ_MAX_IRQFDS 64
@@ -133,7 +135,9 @@ struct machine {
 	bool usage_error;       /* device creation failed on a typed option: exit 2 */
 	struct dma_as dma_bus;  /* what PCI DMA masters use: identity or the vIOMMU */
 	struct board_host *host; /* simulated passthrough (pasid-dma,backend=hostsim), or NULL */
-	struct evloop *events;  /* fds polled for devices (host fault queues), created on first use */
+	struct evloop *events;  /* fds polled for devices (host fault queues) and host signals */
+	struct acpi_pm *acpi_pm; /* the PM block, whose power button SIGTERM presses (or NULL) */
+	struct vmm_signals *signals; /* SIGTERM/SIGINT/SIGHUP (vmm/signals.c), or NULL */
 	void *devices[MACHINE_MAX_DEVICES]; /* device models, destroyed in reverse */
 	void (*device_destroy[MACHINE_MAX_DEVICES])(void *dev);
 	unsigned int nr_device_objs;

@@ -10,7 +10,7 @@
 /* Accesses per kind; at ~12 us per exit on the nested host one kind takes ~25 ms. */
 #define N_ACCESS 2000
 /* Queued-invalidation round trips per batch size. */
-#define N_QI 50
+#define N_QI 200
 /* Bound on the status poll of one QI round trip, in TSC cycles (~4 s at 2.6 GHz). */
 #define QI_POLL_CYCLES (10ULL * 1000 * 1000 * 1000)
 /* An I/O port nothing claims (between the PIIX4 PM block and the PCI config ports). */
@@ -98,9 +98,10 @@ static uint64_t report_key(const char *key, const char *label, uint64_t *v, unsi
 
 /*
  * Median and min of v[0..n) - base[0..n), paired per round (both measured back to back, so the
- * host load hits both alike): printed as "bench-data: KEY-ovh MEDIAN MIN", signed.
+ * host load hits both alike): printed as "bench-data: KEY-SUFFIX MEDIAN MIN", signed.
  */
-static void report_diff(const char *key, const uint64_t *v, const uint64_t *base, unsigned n)
+static void report_diff_as(const char *key, const char *suffix, const uint64_t *v,
+			   const uint64_t *base, unsigned n)
 {
 	uint64_t min = UINT64_MAX, med;
 
@@ -110,7 +111,13 @@ static void report_diff(const char *key, const uint64_t *v, const uint64_t *base
 			min = diffs[i];
 	}
 	med = select_kth(diffs, n, n / 2);
-	printf("bench-data: %s-ovh %ld %ld\n", key, (long)(med - DIFF_BIAS), (long)(min - DIFF_BIAS));
+	printf("bench-data: %s-%s %ld %ld\n", key, suffix, (long)(med - DIFF_BIAS),
+	       (long)(min - DIFF_BIAS));
+}
+
+static void report_diff(const char *key, const uint64_t *v, const uint64_t *base, unsigned n)
+{
+	report_diff_as(key, "ovh", v, base, n);
 }
 
 static void access_once(enum kind k, uint64_t vtd_base)
@@ -168,8 +175,14 @@ static void calibrate(void)
 	printf("bench: TSC %lu MHz (against the PM timer)\n", tsc_per_us);
 }
 
-/* Writes n copies of desc plus a wait(SW) at the tail, then times IQT write -> status seen. */
-static int qi_round_trip(struct vtd *u, const uint64_t desc[4], unsigned n, uint64_t *cycles)
+/*
+ * Writes n copies of desc plus a wait(SW) at the tail, then times IQT write -> status seen.
+ * With empty, nothing is queued and the status is set beforehand: the same guest instructions
+ * and the same IQT write exit, with nothing for the VMM to process (the paired baseline of
+ * the VMM's own cost).
+ */
+static int qi_round_trip(struct vtd *u, const uint64_t desc[4], unsigned n, bool empty,
+			 uint64_t *cycles)
 {
 	unsigned dsz = u->iq_dw ? 32 : 16;
 	uint32_t seq = ++u->wait_seq;
@@ -178,10 +191,12 @@ static int qi_round_trip(struct vtd *u, const uint64_t desc[4], unsigned n, uint
 	if (n + 1 >= u->iq_size / dsz)
 		return -1;
 	vtd_desc_wait(wait, VTD_WAIT_SW, (uintptr_t)u->wait_status, seq);
-	for (unsigned i = 0; i <= n; i++) {
+	for (unsigned i = 0; !empty && i <= n; i++) {
 		memcpy((uint8_t *)u->iq + u->iq_tail, i < n ? desc : wait, dsz);
 		u->iq_tail = (u->iq_tail + dsz) % u->iq_size;
 	}
+	if (empty)
+		*u->wait_status = seq;
 	__asm__ volatile("mfence" ::: "memory");
 	t0 = rdtsc();
 	vtd_write64(u, VTD_IQT, u->iq_tail);
@@ -197,15 +212,16 @@ static int qi_round_trip(struct vtd *u, const uint64_t desc[4], unsigned n, uint
 static bool qi_bench(struct vtd *u, const char *key, const char *what, const uint64_t desc[4],
 		     unsigned n)
 {
-	char label[64];
+	char label[64], key_empty[48];
 
 	for (unsigned i = 0; i < N_QI; i++) {
 		uint64_t t0 = rdtsc();
 
-		/* A bare PIO read in the same round, for the paired overhead. */
+		/* A bare PIO read and an empty IQT round trip in the same round, for the pairs. */
 		(void)inb(PORT_UNCLAIMED);
 		samples[1][i] = rdtsc() - t0;
-		if (qi_round_trip(u, desc, n, &samples[0][i])) {
+		if (qi_round_trip(u, desc, n, true, &samples[2][i]) ||
+		    qi_round_trip(u, desc, n, false, &samples[0][i])) {
 			printf("bench: %s x%u: queue error or timeout (FSTS 0x%x)\n", what, n,
 			       vtd_read32(u, VTD_FSTS));
 			return false;
@@ -213,6 +229,11 @@ static bool qi_bench(struct vtd *u, const char *key, const char *what, const uin
 	}
 	snprintf(label, sizeof(label), "QI %s x%u + wait", what, n);
 	report_diff(key, samples[0], samples[1], N_QI);
+	report_diff_as(key, "vmm", samples[0], samples[2], N_QI);
+	report_diff_as(key, "empty-ovh", samples[2], samples[1], N_QI);
+	snprintf(label, sizeof(label), "empty IQT write (for %s x%u)", what, n);
+	snprintf(key_empty, sizeof(key_empty), "%s-empty", key);
+	report_key(key_empty, label, samples[2], N_QI);
 	report_key(key, label, samples[0], N_QI);
 	return true;
 }

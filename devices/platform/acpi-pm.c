@@ -131,6 +131,20 @@ void acpi_pm_power_button(struct acpi_pm *pm)
 	pthread_mutex_unlock(&pm->lock);
 }
 
+bool acpi_pm_press_power_button(struct acpi_pm *pm)
+{
+	bool listens;
+
+	pthread_mutex_lock(&pm->lock);
+	listens = (pm->en & ACPI_PM1_PWRBTN_EN) != 0;
+	if (listens) {
+		pm->sts |= ACPI_PM1_PWRBTN_STS;
+		update_sci(pm);
+	}
+	pthread_mutex_unlock(&pm->lock);
+	return listens;
+}
+
 struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t port, const struct irq_chip *irq,
 			       unsigned int sci_gsi, const struct vmctl *ctl)
 {

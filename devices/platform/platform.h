@@ -10,6 +10,7 @@
 #ifndef NESTVM_PLATFORM_H
 #define NESTVM_PLATFORM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/core/bus.h"
@@ -54,5 +55,11 @@ struct acpi_pm *acpi_pm_create(struct bus *bus, uint16_t port, const struct irq_
 void acpi_pm_destroy(struct acpi_pm *pm); /* accepts NULL */
 /* Host side "power button pressed" (e.g. on SIGTERM): sets PWRBTN_STS and updates the SCI. */
 void acpi_pm_power_button(struct acpi_pm *pm);
+/*
+ * The same, only when the OS listens for the button (PWRBTN_EN set: its fixed-event handler is
+ * installed; SCI_EN always reads 1 here). Returns whether it did; when not, nothing changes
+ * (no stale PWRBTN_STS for an OS that enables the event later).
+ */
+bool acpi_pm_press_power_button(struct acpi_pm *pm);
 
 #endif

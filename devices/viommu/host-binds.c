@@ -91,6 +91,9 @@ struct host_bind *vtd_host_new_bind(struct vtd_host *h, unsigned int dev, uint32
 					     .state = HB_BLOCKED };
 	index_put(h->index, h->index_mask, &h->binds[slot], slot);
 	h->live++;
+	if (key != HOST_RID_KEY)
+		h->devs[dev].nr_keys++;
+	vtd_host_snap_drop(h, dev, key);
 	return &h->binds[slot];
 }
 
@@ -116,6 +119,9 @@ void vtd_host_delete_bind(struct vtd_host *h, struct host_bind *b)
 	b->live = false;
 	h->free[h->nr_free++] = slot;
 	h->live--;
+	if (b->key != HOST_RID_KEY)
+		h->devs[b->dev].nr_keys--;
+	vtd_host_snap_drop(h, b->dev, b->key);
 }
 
 /* ---- the invalidation batch ---- */

@@ -18,6 +18,23 @@
 #define HOST_MAX_PRQ 64      /* host page request groups awaiting the guest's answer */
 #define HOST_DIR_CHUNK 512   /* PASID-directory entries read per guest-memory access */
 #define HOST_MAX_WARN 16     /* distinct (operation, error) causes warned about once */
+#define HOST_MAX_SNAP 4096   /* PASID-table snapshots per device (6 MiB, 262144 PASIDs) */
+
+/*
+ * One PASID table of a host-backed device as the last sweep forwarded it (host-sync.c): while
+ * its directory entry, words 0-2 of its 64 entries (all that decoding reads) and the device's
+ * RID_PASID / PRE are unchanged and no record of its 64 PASIDs has changed since
+ * (vtd_host_snap_drop), a global PASID-cache flush needs no per-PASID work for it.
+ */
+struct host_tsnap {
+	bool valid;
+	bool pre;             /* context PRE when taken */
+	uint32_t rid_pasid;   /* context RID_PASID when taken */
+	uint32_t nkeys;       /* live records it accounts for (its present entries) */
+	uint32_t seen;        /* sweep generation that last skipped it */
+	uint64_t de;          /* directory entry the table was reached through */
+	uint64_t words[64 * 3]; /* words 0-2 of every entry as forwarded */
+};
 
 struct host_dev {
 	bool used;
@@ -28,6 +45,10 @@ struct host_dev {
 	struct viommu *v;
 	struct vtd_shadow *shadow; /* shadow mode (host without nesting), else NULL */
 	uint32_t rid_pasid;        /* RID_PASID of the context entry at the last sweep */
+	uint32_t nr_keys;          /* live records other than HOST_RID_KEY */
+	struct host_tsnap **snap;  /* by PASID-directory index, NULL: none */
+	uint32_t nr_snap;          /* entries of snap[] */
+	uint32_t snaps;            /* snapshots allocated (at most HOST_MAX_SNAP) */
 };
 
 /*
@@ -127,6 +148,8 @@ void vtd_host_sync_key(struct viommu *v, unsigned int dev, const struct ctxv *c,
 		       const uint64_t *pe);
 void vtd_host_sweep_dev(struct viommu *v, unsigned int dev);
 void vtd_host_sweep_all(struct viommu *v);
+void vtd_host_snap_drop(struct vtd_host *h, unsigned int dev, uint32_t key);
+void vtd_host_snap_free(struct host_dev *d);
 
 /* host-faults.c */
 extern const struct dma_ats_client vtd_host_client;

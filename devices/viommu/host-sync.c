@@ -197,6 +197,7 @@ bool vtd_host_apply(struct viommu *v, unsigned int dev, uint32_t key, struct hos
 	uint32_t s1 = 0;
 	int r = 0;
 
+	vtd_host_snap_drop(h, dev, key);
 	if (b && cur == w->state && (cur != HB_S1 || same_s1(&b->cfg, &w->cfg))) {
 		b->did = w->did; /* same translation: nothing for the host */
 		b->reason = w->reason;
@@ -281,6 +282,7 @@ static void sync_key_b(struct viommu *v, unsigned int dev, const struct ctxv *c,
 	struct want w;
 	bool ok;
 
+	vtd_host_snap_drop(h, dev, key);
 	if (!found)
 		b = vtd_host_find_bind(h, dev, key);
 	vtd_host_want_of(v, &h->devs[dev], c, key, pe, &w);
@@ -307,19 +309,172 @@ void vtd_host_sync_key(struct viommu *v, unsigned int dev, const struct ctxv *c,
 	sync_key_b(v, dev, c, key, pe, NULL, false);
 }
 
+/* ---- PASID-table snapshots: what a global flush can skip ---- */
+
+void vtd_host_snap_drop(struct vtd_host *h, unsigned int dev, uint32_t key)
+{
+	struct host_dev *d = &h->devs[dev];
+
+	if (key != HOST_RID_KEY && (key >> 6) < d->nr_snap && d->snap[key >> 6])
+		d->snap[key >> 6]->valid = false;
+}
+
+void vtd_host_snap_free(struct host_dev *d)
+{
+	for (uint32_t i = 0; i < d->nr_snap; i++)
+		free(d->snap[i]);
+	free(d->snap);
+	d->snap = NULL;
+	d->nr_snap = 0;
+	d->snaps = 0;
+}
+
+/*
+ * The snapshot of table idx if it still stands for the guest's table at ptp: same directory
+ * entry, RID_PASID and PRE, and the same words 0-2 in every entry (compared in place, no copy,
+ * no branch per entry). Else NULL.
+ */
+static struct host_tsnap *snap_match(const struct viommu *v, const struct host_dev *d,
+				     uint64_t idx, uint64_t de, const struct ctxv *c)
+{
+	struct host_tsnap *s = idx < d->nr_snap ? d->snap[idx] : NULL;
+	uint64_t diff = 0;
+	const void *p;
+
+	if (!s || !s->valid || s->de != de || s->pre != c->pre || s->rid_pasid != c->rid_pasid)
+		return NULL;
+	p = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
+	if (!p)
+		return NULL;
+	for (unsigned int j = 0; j < 64; j++) {
+		const uint8_t *e = (const uint8_t *)p + 64 * j;
+
+		diff |= (le64_load(e) ^ s->words[3 * j]) | (le64_load(e + 8) ^ s->words[3 * j + 1]) |
+			(le64_load(e + 16) ^ s->words[3 * j + 2]);
+	}
+	return diff ? NULL : s;
+}
+
+/*
+ * After the sweep processed table idx (page: the 4 KiB it read), counts the live records of
+ * its present entries and keeps a snapshot if the records mirror the page exactly: every
+ * present entry (but RID_PASID's) has a record whose words were forwarded (raw_valid, so a
+ * refused detach, which every walk must retry, is never skipped) and no other PASID of the
+ * table has one. A table without records is cheap to read again and gets none; beyond
+ * HOST_MAX_SNAP per device (a guest's sparse tables cost 1.5 KiB each), or without memory,
+ * a table is simply processed again next time.
+ */
+static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, uint64_t de,
+			  const struct ctxv *c, const uint8_t *page)
+{
+	struct host_dev *d = &h->devs[dev];
+	struct host_tsnap *s;
+	uint32_t nkeys = 0;
+	bool exact = true;
+
+	for (unsigned int j = 0; j < 64; j++) {
+		uint32_t pasid = (uint32_t)(idx * 64 + j);
+		const struct host_bind *b = vtd_host_find_bind(h, dev, pasid);
+		bool present = (page[j * 64] & 1) && pasid != c->rid_pasid;
+
+		if (present && b && b->live)
+			nkeys++;
+		if (present ? !b || !b->live || !b->raw_valid || b->raw_pre != c->pre : b != NULL)
+			exact = false;
+	}
+	if (!nkeys)
+		exact = false;
+	if (idx >= d->nr_snap && exact) {
+		uint32_t n = d->nr_snap ? d->nr_snap : 16;
+		struct host_tsnap **ns;
+
+		while (n <= idx)
+			n *= 2;
+		ns = realloc(d->snap, n * sizeof(*ns));
+		if (!ns)
+			return nkeys;
+		memset(ns + d->nr_snap, 0, (n - d->nr_snap) * sizeof(*ns));
+		d->snap = ns;
+		d->nr_snap = n;
+	}
+	if (idx >= d->nr_snap)
+		return nkeys;
+	s = d->snap[idx];
+	if (!exact) {
+		if (s)
+			s->valid = false;
+		return nkeys;
+	}
+	if (!s) {
+		if (d->snaps >= HOST_MAX_SNAP || !(s = malloc(sizeof(*s))))
+			return nkeys;
+		d->snap[idx] = s;
+		d->snaps++;
+	}
+	*s = (struct host_tsnap){ .valid = true, .pre = c->pre, .rid_pasid = c->rid_pasid,
+				  .nkeys = nkeys, .de = de };
+	for (unsigned int j = 0; j < 64 * 3; j++)
+		s->words[j] = le64_load(page + 64 * (j / 3) + 8 * (j % 3));
+	return nkeys;
+}
+
+/*
+ * One present directory entry idx -> table de of the sweep gen: skipped whole if its snapshot
+ * matches, else every present entry is synced (the unchanged ones without a decode) and a new
+ * snapshot taken. tbl: a 4 KiB buffer. Returns the records it accounted for. Not inlined: the
+ * directory scan around it then stays a tight loop over mostly non-present entries.
+ */
+static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned int dev,
+						     const struct ctxv *c, uint64_t idx,
+						     uint64_t de, uint8_t *tbl, uint32_t gen)
+{
+	struct vtd_host *h = v->host;
+	struct host_tsnap *s = snap_match(v, &h->devs[dev], idx, de, c);
+
+	if (s) {
+		s->seen = gen;
+		return s->nkeys;
+	}
+	if (gmem_read(v->gm, vtd_pdire_ptp(de), tbl, 4096))
+		return 0;
+	for (unsigned int j = 0; j < 64; j++) {
+		uint32_t pasid = (uint32_t)(idx * 64 + j);
+		const uint8_t *e = tbl + j * 64;
+		uint64_t pe[3];
+		struct host_bind *b;
+
+		if (!(e[0] & 1) || pasid == c->rid_pasid)
+			continue;
+		pe[0] = le64_load(e);
+		pe[1] = le64_load(e + 8);
+		pe[2] = le64_load(e + 16);
+		b = vtd_host_find_bind(h, dev, pasid);
+		if (b && b->raw_valid && b->raw_pre == c->pre && b->raw[0] == pe[0] &&
+		    b->raw[1] == pe[1] && b->raw[2] == pe[2]) {
+			b->seen = gen; /* unchanged since it was forwarded */
+			continue;
+		}
+		sync_key_b(v, dev, c, pasid, pe, b, true);
+	}
+	return snap_take(h, dev, idx, de, c, tbl);
+}
+
 /*
  * Re-reads everything the guest has for one host-backed device: its RID_PASID entry, then
  * every present PASID entry reachable through its PASID directory (bounded by the directory
  * size and the advertised PASID width; cost proportional to present directory entries and
  * tables), then drops what the walk no longer found. Lock held.
+ *
+ * A table whose snapshot still matches (snap_match: 192 words compared) is skipped whole: its
+ * records already say what the host has for its 64 PASIDs. When the walk accounted for every
+ * record of the device (seen == nr_keys), no record is left to look for.
  */
 void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 {
 	struct vtd_host *h = v->host;
 	struct host_dev *d = &h->devs[dev];
-	uint32_t gen = ++h->gen;
+	uint32_t gen = ++h->gen, seen = 0;
 	struct ctxv c;
-	uint64_t dir[HOST_DIR_CHUNK];
 	uint8_t *tbl = NULL;
 
 	vtd_host_read_ctx(v, d->sid, &c);
@@ -330,46 +485,34 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
 			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
 									     : HOST_DIR_CHUNK;
+			const uint8_t *dir = gmem_ptr(v->gm, c.dir + base * 8, 8u * n);
 
-			if (gmem_read(v->gm, c.dir + base * 8, dir, 8u * n))
+			if (!dir)
 				break; /* the rest faults as not readable when looked up alone */
 			for (unsigned int i = 0; i < n; i++) {
-				uint64_t de = le64_load((const uint8_t *)&dir[i]);
+				uint64_t de = le64_load(dir + 8 * i);
 
-				if (!vtd_pdire_p(de) || gmem_read(v->gm, vtd_pdire_ptp(de), tbl, 4096))
-					continue;
-				for (unsigned int j = 0; j < 64; j++) {
-					uint32_t pasid = (uint32_t)((base + i) * 64 + j);
-					const uint8_t *e = tbl + j * 64;
-					uint64_t pe[3];
-					struct host_bind *b;
-
-					if (!(e[0] & 1) || pasid == c.rid_pasid)
-						continue;
-					pe[0] = le64_load(e);
-					pe[1] = le64_load(e + 8);
-					pe[2] = le64_load(e + 16);
-					b = vtd_host_find_bind(h, dev, pasid);
-					if (b && b->raw_valid && b->raw_pre == c.pre && b->raw[0] == pe[0] &&
-					    b->raw[1] == pe[1] && b->raw[2] == pe[2]) {
-						b->seen = gen; /* unchanged since it was forwarded */
-						continue;
-					}
-					sync_key_b(v, dev, &c, pasid, pe, b, true);
-				}
+				if (vtd_pdire_p(de))
+					seen += sweep_table(v, dev, &c, base + i, de, tbl, gen);
 			}
 		}
 	}
 	free(tbl);
+	if (seen == d->nr_keys)
+		return; /* every record was found by the walk */
 	/* Records the walk did not reach: their entries are gone (or unreadable) now. */
 	for (uint32_t i = 0; i < h->nr_binds; i++) {
 		struct host_bind *b = &h->binds[i];
+		const struct host_tsnap *s;
 
-		if (b->live && b->dev == dev && b->key != HOST_RID_KEY && b->seen != gen) {
-			vtd_host_sync_key(v, dev, &c, b->key, NULL);
-			if (b->live && b->key != HOST_RID_KEY)
-				b->seen = gen;
-		}
+		if (!b->live || b->dev != dev || b->key == HOST_RID_KEY || b->seen == gen)
+			continue;
+		s = (b->key >> 6) < d->nr_snap ? d->snap[b->key >> 6] : NULL;
+		if (s && s->valid && s->seen == gen)
+			continue; /* in a table skipped unchanged */
+		vtd_host_sync_key(v, dev, &c, b->key, NULL);
+		if (b->live && b->key != HOST_RID_KEY)
+			b->seen = gen;
 	}
 }
 

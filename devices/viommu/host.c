@@ -200,8 +200,10 @@ void vtd_host_destroy(struct viommu *v)
 {
 	if (!v->host)
 		return;
-	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++)
+	for (unsigned int d = 0; d < HOST_MAX_DEVS; d++) {
 		vtd_shadow_destroy(v->host->devs[d].shadow);
+		vtd_host_snap_free(&v->host->devs[d]);
+	}
 	free(v->host->binds);
 	free(v->host->free);
 	free(v->host->pending);

@@ -267,6 +267,7 @@ void vtd_qi_drain(struct viommu *v)
 	for (uint64_t n = 0; head != tail && n < qbytes / dsz; n++) {
 		uint64_t d[4] = { 0 };
 		enum vtd_iqei e;
+		unsigned int type;
 
 		if (ring) {
 			for (unsigned int i = 0; i < dsz / 8; i++)
@@ -275,6 +276,7 @@ void vtd_qi_drain(struct viommu *v)
 			uint8_t raw[32];
 
 			if (gmem_read(v->gm, base + head, raw, dsz)) {
+				vtd_xlate_release(v->xlate);
 				vtd_reg_set(v, VTD_IQH_REG, head);
 				vtd_qi_raise_iqe(v, VTD_IQEI_FETCH);
 				return;
@@ -282,14 +284,26 @@ void vtd_qi_drain(struct viommu *v)
 			for (unsigned int i = 0; i < dsz / 8; i++)
 				d[i] = le64_load(raw + 8 * i);
 		}
+		/*
+		 * A run of IOTLB / PASID-IOTLB descriptors (a guest's flush queue) takes the engine's
+		 * lock once; every other type may call out of the unit (host sweeps, page responses,
+		 * device-TLB clients that translate) and runs without it.
+		 */
+		type = (unsigned int)FIELD_GET(QI_TYPE_LO, d[0]) | (unsigned int)FIELD_GET(QI_TYPE_HI, d[0]) << 4;
+		if (type == QI_IOTLB || type == QI_PIOTLB)
+			vtd_xlate_hold(v->xlate);
+		else
+			vtd_xlate_release(v->xlate);
 		e = process(v, d, wide);
 		if (e != VTD_IQEI_NONE) {
+			vtd_xlate_release(v->xlate);
 			vtd_reg_set(v, VTD_IQH_REG, head);
 			vtd_qi_raise_iqe(v, e);
 			return;
 		}
 		head = (head + dsz) % qbytes;
 	}
+	vtd_xlate_release(v->xlate);
 	vtd_reg_set(v, VTD_IQH_REG, head);
 }
 

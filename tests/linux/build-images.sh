@@ -91,6 +91,8 @@ for m in e1000e vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L2/m"; done
 for m in crc32c_generic virtio_pci virtio_blk ext4; do addmod "$m" "$L2/m"; done
 # virtio-net (the virtio-net group).
 addmod virtio_net "$L2/m"
+# The ACPI power button and its input device (group boot, runs nv-pwr*).
+for m in button evdev; do addmod "$m" "$L2/m"; done
 # The edu DMA client (tests/linux/edu-dma.c, static) when the build made one.
 [ -n "${EDU_DMA:-}" ] && cp "$EDU_DMA" "$L2/bin/edu-dma"
 # The virtio-blk benchmark client (tests/linux/blk-bench.c, static) for the virtio-bench group.

@@ -13,7 +13,7 @@ NESTVM=${1:?usage: check.sh NESTVM GROUP}
 GROUP=${2:?usage: check.sh NESTVM GROUP}
 export WORK=${WORK:-/tmp/nestvm-linux-$GROUP}
 case $GROUP in
-boot) RUNS="qemu,nv-smp1,nv-smp2" ;;
+boot) RUNS="qemu,nv-smp1,nv-smp2,nv-pwr,nv-pwr-ignore" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
@@ -201,6 +201,46 @@ check_blk() { # run
 	esac
 }
 
+# The power button (group boot, vmm/signals.c): L1 sends nestvm SIGTERM once L2's acpid runs.
+pwr_value() { # run, key: a number from the run's "LNX-L1-PWR end" / "ext4" lines
+	block "$1" | sed -n "s/.*LNX-L1-PWR .*[ ]$2=\([0-9.]*\).*/\1/p" | head -1
+}
+check_pwr() { # run
+	local r=$1 secs
+	need "$r" "LNX-L2-PWR mounted" "L2 mounted its ext4 disk (virtio-blk) before the press"
+	need "$r" "input: Power Button as /devices/LNXSYSTM:00/LNXPWRBN:00/" "L2's ACPI button driver took the FADT's fixed-feature button (LNXPWRBN)"
+	need "$r" "LNX-L2-PWR ready en=1" "one Power Button input device in L2"
+	need "$r" "LNX-L2-PWR handlers .*event[0-9]" "the button's input device has an evdev node (acpid reads it)"
+	need "$r" "LNX-L1-PWR sigterm 1" "L1 sent nestvm SIGTERM"
+	need "$r" "LNX-L1-PWR vmm \| nestvm: SIGTERM: power button pressed; send again to stop now" "nestvm pressed the button (L2 had enabled PWRBTN_EN) and said so"
+	never "$r" "LNX-L2-PWR FAIL|LNX-L1-PWR FAIL" "no failure in L2's or L1's part"
+	never "$r" "ACPI Error|ACPI Warning" "no ACPI errors"
+	secs=$(pwr_value "$r" secs)
+	case $r in
+	nv-pwr)
+		need "$r" "LNX-L2-PWR power button -> poweroff" "L2's acpid ran its handler on the press"
+		need "$r" "LNX-L2-PWR unmounted" "the handler unmounted ext4 before power-off"
+		need "$r" "reboot: Power down" "L2 powered off (ACPI S5)"
+		need "$r" "LNX-RUN-END name=$r rc=0" "nestvm exited 0 after the guest's power-off"
+		need "$r" "LNX-L1-PWR end rc=0 signals=1 " "one SIGTERM was enough"
+		need "$r" "LNX-L1-PWR ext4 state=1 needs_recovery=0" "the disk image holds a cleanly unmounted ext4 (state clean, no journal recovery)"
+		if [ -n "$secs" ] && [ "$(echo "$secs <= 90" | bc)" = 1 ]; then
+			echo "  ok   $r: nestvm exited ${secs} s after SIGTERM (<= 90)"
+		else echo "  FAIL $r: nestvm exit ${secs:-never} s after SIGTERM (want <= 90)"; fail=1; fi ;;
+	nv-pwr-ignore)
+		need "$r" "LNX-L2-PWR power button seen, ignored" "L2 got the press and ignored it"
+		need "$r" "LNX-L1-PWR still running 3 s after the press" "the ignored press did not end the VM"
+		need "$r" "LNX-L1-PWR vmm \| nestvm: SIGTERM again: stopping \(exit status 143\)" "the second SIGTERM stopped nestvm, which said so"
+		need "$r" "LNX-RUN-END name=$r rc=143" "exit status 143 (128 + SIGTERM, docs/usage.md)"
+		need "$r" "LNX-L1-PWR end rc=143 signals=2 " "two SIGTERMs"
+		# The control for nv-pwr's check: this file system was still mounted when the VM ended.
+		need "$r" "LNX-L1-PWR ext4 state=[0-9]+ needs_recovery=1" "the disk's ext4 was left mounted (journal needs recovery)"
+		if [ -n "$secs" ] && [ "$(echo "$secs <= 90" | bc)" = 1 ]; then
+			echo "  ok   $r: nestvm exited ${secs} s after the first SIGTERM (<= 90)"
+		else echo "  FAIL $r: nestvm exit ${secs:-never} s after the first SIGTERM (want <= 90)"; fail=1; fi ;;
+	esac
+}
+
 # Host CPU seconds the L1 QEMU had used when run $1's first line matching $2 was printed
 # (run-l1.sh's LOG.cpu): unlike the wall clock, it hardly moves with the host's load.
 cpu_at() {
@@ -247,10 +287,13 @@ for r in ${RUNS//,/ }; do
 	case $r in nv-sva*) block "$r" | sed -n "s/.*LNX-L2-SVA bench ok \(.*\)/BENCH-SVA $r \1/p" ;; esac
 done
 for r in ${RUNS//,/ }; do
-	need "$r" "LNX-RUN-END name=$r rc=0" "VMM exited 0 (ACPI power-off)"
 	need "$r" "LNX-L2-INIT" "L2 reached /init"
-	need "$r" "LNX-L2-DONE" "L2 /init finished"
-	need "$r" "reboot: Power down|LNX-RUN-END" "power-off"
+	case $r in
+	nv-pwr*) check_pwr "$r" ;; # ended by the power button / a second SIGTERM, not by /init
+	*) need "$r" "LNX-RUN-END name=$r rc=0" "VMM exited 0 (ACPI power-off)"
+		need "$r" "LNX-L2-DONE" "L2 /init finished"
+		need "$r" "reboot: Power down|LNX-RUN-END" "power-off" ;;
+	esac
 	never "$r" "Kernel panic|BUG:|Oops" "no panic/oops in L2"
 	case $r in
 	nv-sm | nv-legacy)

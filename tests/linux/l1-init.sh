@@ -148,6 +148,51 @@ NETEOF
 		*) return 1 ;;
 		esac
 		APPEND="$APPEND l2test=blkbench" ;;
+	# The power button (group boot): nestvm gets SIGTERM once L2 prints "ready"; L2's acpid
+	# unmounts its ext4 disk and powers off (nv-pwr), or only logs the press (nv-pwr-ignore),
+	# when a second SIGTERM must end nestvm. pwr-run.sh reports times, status and the disk's
+	# ext4 state after the VMM exits (superblock: s_state at 1082, s_feature_incompat at 1120,
+	# RECOVER = 0x4 stays set while the file system is mounted).
+	nv-pwr | nv-pwr-ignore) cp /l2/disk.img /tmp/pwr.img
+		cat >/tmp/pwr-run.sh <<'PWREOF'
+mode=$1; shift
+: >/tmp/pwr-con
+"$@" >/tmp/pwr-con 2>/tmp/pwr-err </dev/null & pid=$!
+# L2's console reaches ours as it comes (the host timestamps it), as in the other runs.
+tail -n +1 -f /tmp/pwr-con & tpid=$!
+# Waits (bounded, seconds) for a console line while the VMM runs.
+seen() { local n=0
+	while ! grep -q "$1" /tmp/pwr-con && kill -0 $pid 2>/dev/null && [ $n -lt $2 ]; do sleep 1; n=$((n + 1)); done
+	grep -q "$1" /tmp/pwr-con; }
+up() { cut -d' ' -f1 /proc/uptime; }
+sigs=0; t0=$(up)
+if seen 'LNX-L2-PWR ready' 200; then
+	t0=$(up); kill -TERM $pid; sigs=1; echo "LNX-L1-PWR sigterm 1"
+	if [ "$mode" = ignore ]; then
+		seen 'LNX-L2-PWR power button seen' 60 && echo "LNX-L1-PWR L2 saw the press"
+		sleep 3
+		kill -0 $pid 2>/dev/null && echo "LNX-L1-PWR still running 3 s after the press"
+		kill -TERM $pid; sigs=2; echo "LNX-L1-PWR sigterm 2"
+	fi
+	n=0; while kill -0 $pid 2>/dev/null && [ $n -lt 120 ]; do sleep 1; n=$((n + 1)); done
+	kill -0 $pid 2>/dev/null && { echo "LNX-L1-PWR FAIL running 120 s after the last SIGTERM"; kill -KILL $pid; }
+else
+	echo "LNX-L1-PWR FAIL L2 never said ready"; kill -KILL $pid
+fi
+wait $pid; rc=$?
+t1=$(up)
+sleep 2; kill $tpid
+grep '^nestvm: SIG' /tmp/pwr-err | sed 's/^/LNX-L1-PWR vmm | /'
+cat /tmp/pwr-err >&2
+echo "LNX-L1-PWR end rc=$rc signals=$sigs secs=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")"
+st=$(od -A n -t u2 -j 1082 -N 2 /tmp/pwr.img | tr -d ' ')
+inc=$(od -A n -t u4 -j 1120 -N 4 /tmp/pwr.img | tr -d ' ')
+echo "LNX-L1-PWR ext4 state=$st needs_recovery=$(((inc >> 2) & 1))"
+exit $rc
+PWREOF
+		m=poweroff; APPEND="$BASE l2test=pwr"
+		[ "$1" = nv-pwr-ignore ] && { m=ignore; APPEND="$BASE l2test=pwr-ignore"; }
+		CMD="sh /tmp/pwr-run.sh $m nestvm run -smp 1 -m 256M -device virtio-blk,file=/tmp/pwr.img $L2K" ;;
 	*) return 1 ;;
 	esac
 }

@@ -153,5 +153,32 @@ if grep -q 'l2test=blkbench' /proc/cmdline; then
 	echo "LNX-L2-BLK-BENCH start"
 	/bin/blk-bench /dev/vda 16 2>&1 | sed 's/^/LNX-L2-/'
 fi
+if grep -q 'l2test=pwr' /proc/cmdline; then
+	# The power button (group boot): Linux's ACPI button driver on our fixed-feature button,
+	# busybox acpid on its input device. pwr: the handler logs, unmounts the ext4 disk and
+	# powers off; pwr-ignore: it logs and does nothing (the VMM must end on a second SIGTERM).
+	# L1 sends nestvm SIGTERM once this prints "ready".
+	insmod /m/button.ko; insmod /m/evdev.ko
+	load ext4
+	for i in $(seq 1 40); do [ -b /dev/vda ] && break; sleep 0.25; done
+	mkdir -p /mnt /tmp /etc/acpi/PWRF
+	mount -t ext4 /dev/vda /mnt && echo "LNX-L2-PWR mounted" || echo "LNX-L2-PWR FAIL mount"
+	echo "written before the power button" >/mnt/pwr.txt; sync
+	if grep -q 'l2test=pwr-ignore' /proc/cmdline; then
+		printf '#!/bin/sh\necho "LNX-L2-PWR power button seen, ignored" >/dev/console\n' >/etc/acpi/PWRF/00000080
+	else
+		printf '#!/bin/sh\necho "LNX-L2-PWR power button -> poweroff" >/dev/console\nsync\numount /mnt && echo "LNX-L2-PWR unmounted" >/dev/console\npoweroff -f\n' >/etc/acpi/PWRF/00000080
+	fi
+	chmod +x /etc/acpi/PWRF/00000080
+	for i in $(seq 1 40); do ls /dev/input/event* >/dev/null 2>&1 && break; sleep 0.25; done
+	acpid -f -c /etc/acpi -l /dev/null -p /tmp/acpid.pid </dev/null &
+	sleep 1
+	grep -A4 'Name="Power Button"' /proc/bus/input/devices | sed -n 's/^H: Handlers=/LNX-L2-PWR handlers /p'
+	dmesg | grep -i -E 'button|acpi.*(error|fail)' | head -6 | sed 's/^/LNX-L2-DMESG /'
+	echo "LNX-L2-PWR ready en=$(grep -c 'Power Button' /proc/bus/input/devices)"
+	# The handler ends this boot; if no button press comes, give up after 200 s.
+	for i in $(seq 1 200); do sleep 1; done
+	echo "LNX-L2-PWR FAIL no power button press"
+fi
 echo "LNX-L2-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

@@ -132,8 +132,12 @@ void acpi_build_fadt(const struct acpi_board *b, void *buf, uint64_t facs, uint6
 	if (!b->has_rtc)
 		boot_arch |= BOOT_ARCH_CMOS_RTC_NOT_PRESENT;
 	le16_store(t + FADT_IAPC_BOOT_ARCH, boot_arch);
-	le32_store(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
-					   FADT_F_SLP_BUTTON | FADT_F_FIX_RTC | FADT_F_RESET_REG_SUP);
+	/*
+	 * PWR_BUTTON clear: a fixed-feature power button (PWRBTN_STS/EN in PM1a), which the host
+	 * presses on SIGTERM (vmm/signals.c); the DSDT has no PNP0C0C control-method button.
+	 */
+	le32_store(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
+					   FADT_F_FIX_RTC | FADT_F_RESET_REG_SUP);
 	gas(t + FADT_RESET_REG, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, PM_RESET_PORT);
 	t[FADT_RESET_VALUE] = PM_RESET_VALUE;
 	t[FADT_MINOR_VERSION] = 0;

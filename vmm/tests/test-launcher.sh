@@ -103,6 +103,13 @@ else
 fi
 
 n=$((n + 1))
+if "$nestvm" --help | grep -q 'second signal, the VM is stopped in order with exit status 128 + the signal number'; then
+	echo "ok $n - --help describes SIGTERM / Ctrl-C"
+else
+	echo "not ok $n - --help lacks the signal behaviour"; failed=$((failed + 1))
+fi
+
+n=$((n + 1))
 "$nestvm" run -kernel "$hello" -device edu -device vtd --dump-dtb "$tmp/board.dtb" >/dev/null 2>&1 </dev/null
 st=$?
 if [ "$st" -eq 1 ] && dtc -q -I dtb -O dts "$tmp/board.dtb" >"$tmp/board.dts" 2>/dev/null &&

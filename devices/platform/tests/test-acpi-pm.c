@@ -162,6 +162,30 @@ START_TEST(test_power_button_sci)
 }
 END_TEST
 
+/* The host's press (SIGTERM): only an OS that enabled the event gets it, then like hardware. */
+START_TEST(test_press_when_listening)
+{
+	ck_assert(!acpi_pm_press_power_button(pm));
+	ck_assert_uint_eq(rd(ACPI_PM1_STS, 2), 0); /* nothing latched for a later enable */
+	ck_assert(!sci_level);
+	wr(ACPI_PM1_EN, ACPI_PM1_GBL_EN, 2);
+	ck_assert(!acpi_pm_press_power_button(pm));
+	ck_assert_uint_eq(rd(ACPI_PM1_STS, 2), 0);
+	wr(ACPI_PM1_EN, ACPI_PM1_PWRBTN_EN, 2);
+	ck_assert(acpi_pm_press_power_button(pm));
+	ck_assert_uint_eq(rd(ACPI_PM1_STS, 2), ACPI_PM1_PWRBTN_STS);
+	ck_assert(sci_level);
+	/* A second press while the first is unacknowledged keeps one level. */
+	ck_assert(acpi_pm_press_power_button(pm));
+	ck_assert_uint_eq(sci_calls, 1);
+	wr(ACPI_PM1_STS, ACPI_PM1_PWRBTN_STS, 2);
+	ck_assert(!sci_level);
+	/* The OS's S5 after the button: power-off with status 0. */
+	wr(ACPI_PM1_CNT, ACPI_PM1_SLP_EN, 2);
+	ck_assert_uint_eq(fctl.shutdowns, 1);
+}
+END_TEST
+
 START_TEST(test_ticks_math)
 {
 	ck_assert_uint_eq(acpi_pm_ticks(0), 0);
@@ -222,6 +246,7 @@ static Suite *acpi_pm_suite(void)
 	tcase_add_test(tc, test_sci_en_always_set);
 	tcase_add_test(tc, test_bad_size_and_offset);
 	tcase_add_test(tc, test_power_button_sci);
+	tcase_add_test(tc, test_press_when_listening);
 	tcase_add_test(tc, test_ticks_math);
 	tcase_add_test(tc, test_timer_counts_and_wraps);
 	tcase_add_test(tc, test_timer_real_clock_advances);

@@ -612,6 +612,91 @@ START_TEST(test_global_flush_walks_directory)
 }
 END_TEST
 
+static unsigned int host_calls(void)
+{
+	struct hostsim_stats st;
+
+	hostsim_get_stats(hs, &st);
+	return (unsigned int)(st.attach + st.replace + st.detach + st.parent);
+}
+
+/*
+ * A global flush skips a PASID table whose 4 KiB are unchanged since it was forwarded; any
+ * change in the table makes it re-read entry by entry, and a refused detach is retried by
+ * every global flush even when the table does not change again.
+ */
+START_TEST(test_global_flush_skips_only_unchanged_tables)
+{
+	const uint64_t tbl = 0x140000;
+	unsigned int c0;
+	uint32_t v = 0;
+
+	setup_common(false);
+	bind_both();
+	/* PASIDs 64..127 in one table, all bound by a global flush. */
+	h_put64(h, PDIR + 8, tbl | 1);
+	for (unsigned int j = 0; j < 64; j++) {
+		h_put64(h, tbl + j * 64, (1 << 6) | 1);
+		h_put64(h, tbl + j * 64 + 8, 9);
+		h_put64(h, tbl + j * 64 + 16, FS_B);
+	}
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 64), 2);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 127), 2);
+	c0 = host_calls();
+	drain(pc_global, 1);
+	ck_assert_uint_eq(host_calls(), c0);
+	/* One FLPTPTR changed among 64 unchanged entries: exactly that PASID is replaced. */
+	fs_tables(0x130000, 0x380000);
+	h_put64(h, tbl + 40 * 64 + 16, 0x130000);
+	drain(pc_global, 1);
+	ck_assert_uint_eq(host_calls(), c0 + 1);
+	ck_assert_int_eq(dma_rd(true, 104, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+	ck_assert_int_eq(dma_rd(true, 105, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+	/* A word the decoder ignores: the table is read again, the host is not called. */
+	h_put64(h, tbl + 7 * 64 + 40, 0x1234);
+	drain(pc_global, 1);
+	ck_assert_uint_eq(host_calls(), c0 + 1);
+	/* A cleared entry whose detach the host refuses: every later global flush retries it. */
+	h_put64(h, tbl + 3 * 64, 0);
+	hostsim_fail(hs, HOSTSIM_OP_DETACH, -EBUSY, 1);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 67), 2);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 67), 0);
+	/* An entry made unforwardable (PGTT second-stage) whose detach is refused: retried too. */
+	h_put64(h, tbl + 9 * 64, (2 << 6) | 1);
+	hostsim_fail(hs, HOSTSIM_OP_DETACH, -EBUSY, 1);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 73), 2);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 73), 0);
+	/* Unchanged again: no host call; the directory entry moved to a copy: still none. */
+	c0 = host_calls();
+	drain(pc_global, 1);
+	ck_assert_uint_eq(host_calls(), c0);
+	memcpy(h->ram + tbl + 0x1000, h->ram + tbl, 4096);
+	h_put64(h, PDIR + 8, (tbl + 0x1000) | 1);
+	drain(pc_global, 1);
+	ck_assert_uint_eq(host_calls(), c0);
+	/* ... and a change in the copy (not the old page) is seen. */
+	h_put64(h, tbl + 0x1000 + 50 * 64, 0);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 114), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 115), 2);
+	/* RID_PASID moved into the unchanged table: requests without PASID use that entry. */
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xa0);
+	h_put64(h, CTX + 8 * 32 + 8, 115);
+	drain(pc_global, 1);
+	ck_assert_int_eq(dma_rd(false, 0, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+	teardown();
+}
+END_TEST
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -776,6 +861,7 @@ int main(void)
 	tcase_add_test(tc, test_te_toggle_and_new_root);
 	tcase_add_test(tc, test_refused_calls_leave_no_stale_stage1);
 	tcase_add_test(tc, test_global_flush_walks_directory);
+	tcase_add_test(tc, test_global_flush_skips_only_unchanged_tables);
 	tcase_add_test(tc, test_many_pasids);
 	tcase_add_test(tc, test_hostile_directory);
 	tcase_add_test(tc, test_random_churn_matches_tables);

@@ -7,8 +7,14 @@
  * section (vc_write_begin/end) so that vc_lookup_lockless can serve IOTLB hits without
  * taking the lock: it loads every shared word atomically, bounds its chain walk by the
  * capacity and retries nothing: a concurrent writer simply sends the caller to the locked
- * slow path. Fields read locklessly (k0, k1, next, used, ref, u.tlb.w) are always stored
+ * slow path. Fields read locklessly (k0, k1, next, used, ref, gen, w) are always stored
  * with atomic stores.
+ *
+ * A hit's cost must not grow with the number of cached entries: the slots a lookup reads are
+ * 32 bytes (the cold payload is a parallel array, see vc_entry), and arrays of 2 MiB or more
+ * are 2 MiB-aligned and advised for transparent huge pages, so that a lookup among 100k
+ * entries is one bucket word and one slot line, not also a host TLB miss per array (on a
+ * nested host a TLB miss is a two-dimensional page walk).
  *
  * A cache may carry up to VC_MAX_INDEX secondary indexes (doubly-linked bucket lists kept
  * beside the entries, touched only under the lock) so that invalidations can visit the
@@ -23,6 +29,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "devices/viommu/xlate/xlate-internal.h"
 
@@ -37,6 +44,24 @@ static uint32_t vc_hash(const struct vcache *c, uint64_t k0, uint64_t k1)
 	return (uint32_t)(h ^ (h >> 32)) & c->mask;
 }
 
+#define VC_HUGE (2u << 20)
+
+/* Zeroed array of n bytes; huge-page advised from 2 MiB on. Freed with free(). */
+static void *vc_alloc(size_t n)
+{
+	size_t len = (n + VC_HUGE - 1) & ~(size_t)(VC_HUGE - 1);
+	void *p;
+
+	if (n < VC_HUGE)
+		return calloc(1, n);
+	p = aligned_alloc(VC_HUGE, len);
+	if (!p)
+		return NULL;
+	madvise(p, len, MADV_HUGEPAGE); /* advice only: without THP it stays 4 KiB pages */
+	memset(p, 0, n);
+	return p;
+}
+
 int vc_init(struct vcache *c, unsigned int cap)
 {
 	uint32_t nb = 1;
@@ -46,9 +71,10 @@ int vc_init(struct vcache *c, unsigned int cap)
 		return -EINVAL;
 	while (nb < cap)
 		nb <<= 1;
-	c->ent = calloc(cap, sizeof(*c->ent));
-	c->head = malloc(nb * sizeof(*c->head));
-	if (!c->ent || !c->head) {
+	c->ent = vc_alloc((size_t)cap * sizeof(*c->ent));
+	c->pay = vc_alloc((size_t)cap * sizeof(*c->pay));
+	c->head = vc_alloc((size_t)nb * sizeof(*c->head));
+	if (!c->ent || !c->pay || !c->head) {
 		vc_fini(c);
 		return -ENOMEM;
 	}
@@ -70,8 +96,8 @@ int vc_init_indexed(struct vcache *c, unsigned int cap, unsigned int nix)
 		return -EINVAL;
 	}
 	for (unsigned int k = 0; k < nix; k++) {
-		c->ix[k].head = malloc(((size_t)c->mask + 1) * sizeof(*c->ix[k].head));
-		c->ix[k].link = malloc((size_t)cap * sizeof(*c->ix[k].link));
+		c->ix[k].head = vc_alloc(((size_t)c->mask + 1) * sizeof(*c->ix[k].head));
+		c->ix[k].link = vc_alloc((size_t)cap * sizeof(*c->ix[k].link));
 		c->nix = k + 1;
 		if (!c->ix[k].head || !c->ix[k].link) {
 			vc_fini(c);
@@ -86,6 +112,7 @@ int vc_init_indexed(struct vcache *c, unsigned int cap, unsigned int nix)
 void vc_fini(struct vcache *c)
 {
 	free(c->ent);
+	free(c->pay);
 	free(c->head);
 	for (unsigned int k = 0; k < c->nix; k++) {
 		free(c->ix[k].head);
@@ -95,6 +122,7 @@ void vc_fini(struct vcache *c)
 	}
 	c->nix = 0;
 	c->ent = NULL;
+	c->pay = NULL;
 	c->head = NULL;
 	c->cap = 0;
 }
@@ -226,7 +254,7 @@ bool vc_lookup_lockless(struct vcache *c, uint64_t k0, uint64_t k1, uint64_t *re
 			return false;
 		e = &c->ent[i];
 		if (LD(&e->k0) == k0 && LD(&e->k1) == k1 && LD(&e->used) && LD(&e->gen) == gen) {
-			w = LD(&e->u.tlb.w);
+			w = LD(&e->w);
 			if (!LD(&e->ref))
 				ST(&e->ref, 1);
 			found = true;

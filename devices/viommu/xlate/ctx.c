@@ -128,8 +128,8 @@ int vtd_get_ctx(struct vtd_xlate *x, uint16_t sid, bool sm, struct vtd_ctx_info 
 	struct vc_entry *e = vc_lookup(&x->ctx, sid, 0);
 	int r;
 
-	if (e && e->u.ctx.sm == sm) {
-		*ci = e->u.ctx;
+	if (e && vc_pay(&x->ctx, e)->ctx.sm == sm) {
+		*ci = vc_pay(&x->ctx, e)->ctx;
 		*fpd = ci->fpd;
 		return 0;
 	}
@@ -140,7 +140,7 @@ int vtd_get_ctx(struct vtd_xlate *x, uint16_t sid, bool sm, struct vtd_ctx_info 
 	vc_write_begin(&x->ctx);
 	e = vc_insert(&x->ctx, sid, 0);
 	if (e) {
-		e->u.ctx = *ci;
+		vc_pay(&x->ctx, e)->ctx = *ci;
 		vtd_ctx_index(&x->ctx, e);
 	}
 	vc_write_end(&x->ctx);
@@ -244,7 +244,7 @@ int vtd_get_pasid(struct vtd_xlate *x, uint16_t sid, const struct vtd_ctx_info *
 	int r;
 
 	if (e) {
-		*pi = e->u.pe;
+		*pi = vc_pay(&x->pasid, e)->pe;
 		*fpd = *fpd || pi->fpd;
 		return 0;
 	}
@@ -254,7 +254,7 @@ int vtd_get_pasid(struct vtd_xlate *x, uint16_t sid, const struct vtd_ctx_info *
 	vc_write_begin(&x->pasid);
 	e = vc_insert(&x->pasid, sid, pasid);
 	if (e) {
-		e->u.pe = *pi;
+		vc_pay(&x->pasid, e)->pe = *pi;
 		vtd_pe_index(&x->pasid, e);
 	}
 	vc_write_end(&x->pasid);

@@ -65,8 +65,8 @@ static void index_keys(struct vc_key *k, uint16_t did, uint8_t kind, uint32_t pa
 
 void vtd_tlb_index(struct vcache *c, struct vc_entry *e)
 {
-	const struct vtd_tlb_info *t = &e->u.tlb;
-	unsigned int code = (unsigned int)FIELD_GET(TLB_SIZE, t->w);
+	const struct vtd_tlb_info *t = &vc_pay(c, e)->tlb;
+	unsigned int code = (unsigned int)FIELD_GET(TLB_SIZE, e->w);
 	struct vc_key k[IX_COUNT];
 
 	index_keys(k, t->did, t->kind, t->pasid, code, t->iova >> tlb_size_shift(code));
@@ -75,7 +75,7 @@ void vtd_tlb_index(struct vcache *c, struct vc_entry *e)
 
 void vtd_pwc_index(struct vcache *c, struct vc_entry *e)
 {
-	const struct vtd_pwc_info *p = &e->u.pwc;
+	const struct vtd_pwc_info *p = &vc_pay(c, e)->pwc;
 	struct vc_key k[IX_COUNT];
 
 	/* The entry maps the region [k1 << shift, ((k1 + 1) << shift) - 1]. */
@@ -103,7 +103,7 @@ static struct vc_key ctx_did_key(bool sm, uint16_t did)
 
 void vtd_ctx_index(struct vcache *c, struct vc_entry *e)
 {
-	struct vc_key k[CX_COUNT] = { ctx_did_key(e->u.ctx.sm, e->u.ctx.did) };
+	struct vc_key k[CX_COUNT] = { ctx_did_key(vc_pay(c, e)->ctx.sm, vc_pay(c, e)->ctx.did) };
 
 	vc_index_set(c, e, k);
 }
@@ -111,8 +111,8 @@ void vtd_ctx_index(struct vcache *c, struct vc_entry *e)
 void vtd_pe_index(struct vcache *c, struct vc_entry *e)
 {
 	struct vc_key k[PX_COUNT] = {
-		[PX_DID] = { e->u.pe.did, 3 },
-		[PX_PASID] = { e->u.pe.did | (e->k1 << 16), 4 },
+		[PX_DID] = { vc_pay(c, e)->pe.did, 3 },
+		[PX_PASID] = { vc_pay(c, e)->pe.did | (e->k1 << 16), 4 },
 	};
 
 	vc_index_set(c, e, k);
@@ -126,7 +126,7 @@ struct ctx_req {
 
 static bool ctx_drop(const struct vcache *c, const struct vc_entry *e, const struct ctx_req *q)
 {
-	const struct vtd_ctx_info *ci = &e->u.ctx;
+	const struct vtd_ctx_info *ci = &vc_pay(c, e)->ctx;
 
 	if (!e->used)
 		return false;
@@ -164,7 +164,7 @@ void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t di
 	struct ctx_req q = { g, did, sid, fm };
 	struct vcache *c = &x->ctx;
 
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	vc_write_begin(c);
 	if (x->inv_scan) {
 		for (uint32_t i = 0; i < c->cap; i++)
@@ -190,7 +190,7 @@ void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t di
 		}
 	}
 	vc_write_end(c);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 static bool pe_drop(const struct vcache *c, const struct vc_entry *e, enum vtd_inv_gran g,
@@ -200,8 +200,8 @@ static bool pe_drop(const struct vcache *c, const struct vc_entry *e, enum vtd_i
 		return false;
 	if (!vc_live(c, e))
 		return true;
-	return g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && e->u.pe.did == did) ||
-	       (g == VTD_INV_PASID && e->u.pe.did == did && e->k1 == pasid);
+	return g == VTD_INV_GLOBAL || (g == VTD_INV_DOMAIN && vc_pay(c, e)->pe.did == did) ||
+	       (g == VTD_INV_PASID && vc_pay(c, e)->pe.did == did && e->k1 == pasid);
 }
 
 void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
@@ -209,7 +209,7 @@ void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_
 {
 	struct vcache *c = &x->pasid;
 
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	vc_write_begin(c);
 	if (x->inv_scan) {
 		for (uint32_t i = 0; i < c->cap; i++)
@@ -232,7 +232,7 @@ void vtd_xlate_inv_pasid_cache(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_
 		}
 	}
 	vc_write_end(c);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 /* A range [base, base + 2^(12+am)) as page-selective invalidations give it. */
@@ -276,10 +276,11 @@ struct inv_view {
 	uint64_t first, last;
 };
 
-static void view_of(bool pwc, const struct vc_entry *e, struct inv_view *v)
+static void view_of(const struct vcache *c, bool pwc, const struct vc_entry *e,
+		    struct inv_view *v)
 {
 	if (pwc) {
-		const struct vtd_pwc_info *p = &e->u.pwc;
+		const struct vtd_pwc_info *p = &vc_pay(c, e)->pwc;
 		unsigned int sh = pwc_shift(p->level);
 
 		v->did = p->did;
@@ -288,8 +289,8 @@ static void view_of(bool pwc, const struct vc_entry *e, struct inv_view *v)
 		v->first = sh < 64 ? e->k1 << sh : 0;
 		v->last = sh < 64 ? v->first + ((1ULL << sh) - 1) : ~0ULL;
 	} else {
-		const struct vtd_tlb_info *t = &e->u.tlb;
-		uint64_t size = 1ULL << tlb_size_shift((unsigned int)FIELD_GET(TLB_SIZE, t->w));
+		const struct vtd_tlb_info *t = &vc_pay(c, e)->tlb;
+		uint64_t size = 1ULL << tlb_size_shift((unsigned int)FIELD_GET(TLB_SIZE, e->w));
 
 		v->did = t->did;
 		v->pasid = t->pasid;
@@ -312,7 +313,7 @@ static bool drop(const struct vcache *c, bool pwc, const struct vc_entry *e,
 		return true; /* stale: reclaimed while we are here */
 	if (q->global)
 		return true;
-	view_of(pwc, e, &v);
+	view_of(c, pwc, e, &v);
 	if (v.did != q->did)
 		return false;
 	if (q->fs)
@@ -432,9 +433,9 @@ void vtd_xlate_inv_iotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did,
 	default:
 		return;
 	}
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	inv_tlb(x, &q);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
@@ -456,7 +457,7 @@ void vtd_xlate_inv_piotlb(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did
 	default:
 		return;
 	}
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	inv_tlb(x, &q);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }

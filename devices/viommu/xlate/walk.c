@@ -49,7 +49,7 @@ static void pwc_store(struct vtd_xlate *x, uint64_t k0, uint64_t prefix,
 	vc_write_begin(&x->pwc);
 	e = vc_insert(&x->pwc, k0, prefix);
 	if (e) {
-		e->u.pwc = *info;
+		vc_pay(&x->pwc, e)->pwc = *info;
 		vtd_pwc_index(&x->pwc, e);
 	}
 	vc_write_end(&x->pwc);
@@ -80,9 +80,9 @@ static enum ss_err ss_walk(struct vtd_xlate *x, uint64_t root, unsigned int leve
 
 		k0 = pwc_k0(PWC_SS, levels, l, did, 0);
 		e = vc_lookup(&x->pwc, k0, in >> level_shift(l));
-		if (e && e->u.pwc.kind == VTD_KIND_SS) {
-			table = e->u.pwc.table;
-			perm = e->u.pwc.perm;
+		if (e && vc_pay(&x->pwc, e)->pwc.kind == VTD_KIND_SS) {
+			table = vc_pay(&x->pwc, e)->pwc.table;
+			perm = vc_pay(&x->pwc, e)->pwc.perm;
 			level = l - 1;
 			break;
 		}
@@ -239,10 +239,10 @@ static int fs_walk_run(struct fs_walk *w, uint64_t iova, struct ss_res *res)
 		struct vc_entry *e = vc_lookup(&x->pwc, pwc_k0(PWC_FS, levels, l, pi->did, w->pasid),
 					       vpn >> level_shift(l));
 
-		if (e && e->u.pwc.kind == kind) {
-			taddr = e->u.pwc.table;
-			tsw = e->u.pwc.tsw;
-			perm = e->u.pwc.perm;
+		if (e && vc_pay(&x->pwc, e)->pwc.kind == kind) {
+			taddr = vc_pay(&x->pwc, e)->pwc.table;
+			tsw = vc_pay(&x->pwc, e)->pwc.tsw;
+			perm = vc_pay(&x->pwc, e)->pwc.perm;
 			level = l - 1;
 			hit = true;
 		}

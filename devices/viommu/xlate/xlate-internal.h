@@ -65,8 +65,8 @@ struct vtd_pasid_info {
 #define TLB_WPE BIT_ULL(7)
 #define TLB_PERM GENMASK_ULL(5, 0)
 
+/* An IOTLB entry's packed word is the hot word of its slot (vc_entry.w); the rest is cold. */
 struct vtd_tlb_info {
-	uint64_t w;            /* packed as above */
 	uint64_t iova;         /* page-aligned input address */
 	uint16_t did;
 	uint32_t pasid;        /* effective PASID, VTD_NO_PASID for legacy */
@@ -84,17 +84,25 @@ struct vtd_pwc_info {
 	bool tsw;              /* nested: the second stage lets us store A/D into that table */
 };
 
+/*
+ * A cache slot holds only what a lookup touches (32 bytes, two per host cache line): the tag,
+ * the chain, the state bits and one hot payload word (the IOTLB's packed translation, read by
+ * the lock-free hit). The rest of the payload lives in a parallel array (vc_pay) that only the
+ * locked side reads, so that a hit at 100k cached entries touches one line of a compact array.
+ */
 struct vc_entry {
 	uint64_t k0, k1;       /* tag */
+	uint64_t w;            /* hot payload word (IOTLB: packed as TLB_* above) */
 	uint32_t next;         /* hash chain or free list */
-	uint8_t used, ref;
 	uint16_t gen;          /* the cache's generation when filled: live only while equal */
-	union {
-		struct vtd_ctx_info ctx;
-		struct vtd_pasid_info pe;
-		struct vtd_tlb_info tlb;
-		struct vtd_pwc_info pwc;
-	} u;
+	uint8_t used, ref;
+};
+
+union vc_payload {
+	struct vtd_ctx_info ctx;
+	struct vtd_pasid_info pe;
+	struct vtd_tlb_info tlb;
+	struct vtd_pwc_info pwc;
 };
 
 /*
@@ -121,6 +129,7 @@ struct vc_key {
  */
 struct vcache {
 	struct vc_entry *ent;
+	union vc_payload *pay; /* cold payload of ent[i] at pay[i] */
 	uint32_t *head;
 	uint32_t cap, mask, hand, count, free_head; /* count: live entries */
 	unsigned int seq;
@@ -135,6 +144,11 @@ struct vcache {
  * slots (used, older generation) stay linked until reused: vc_insert revives one of the same
  * tag, eviction takes them first, invalidation scans reclaim those they meet.
  */
+static inline union vc_payload *vc_pay(const struct vcache *c, const struct vc_entry *e)
+{
+	return &c->pay[e - c->ent];
+}
+
 static inline bool vc_live(const struct vcache *c, const struct vc_entry *e)
 {
 	return e->used && e->gen == c->gen;
@@ -151,6 +165,25 @@ struct vtd_xlate {
 	bool inv_scan;         /* tests and bench only: invalidate by scanning every entry */
 	uint64_t hits, misses, walks, faults;
 };
+
+/*
+ * The engine's lock. A thread that holds it across several invalidations (vtd_xlate_hold, a
+ * queue drain) does not take it again: xl_batch is that thread's engine (thread-local, so no
+ * other thread ever reads it).
+ */
+extern __thread const struct vtd_xlate *xl_batch;
+
+static inline void xl_lock(struct vtd_xlate *x)
+{
+	if (xl_batch != x)
+		pthread_mutex_lock(&x->lock);
+}
+
+static inline void xl_unlock(struct vtd_xlate *x)
+{
+	if (xl_batch != x)
+		pthread_mutex_unlock(&x->lock);
+}
 
 /* cache.c */
 int vc_init(struct vcache *c, unsigned int cap);

@@ -74,11 +74,29 @@ void vtd_xlate_destroy(struct vtd_xlate *x)
 	free(x);
 }
 
+__thread const struct vtd_xlate *xl_batch;
+
+void vtd_xlate_hold(struct vtd_xlate *x)
+{
+	if (xl_batch == x)
+		return;
+	pthread_mutex_lock(&x->lock);
+	xl_batch = x;
+}
+
+void vtd_xlate_release(struct vtd_xlate *x)
+{
+	if (xl_batch != x)
+		return;
+	xl_batch = NULL;
+	pthread_mutex_unlock(&x->lock);
+}
+
 void vtd_xlate_set_root(struct vtd_xlate *x, uint64_t rtaddr)
 {
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	x->rtaddr = rtaddr & GENMASK_ULL(63, 10);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 /* O(1): a new generation (cache.c). */
@@ -91,13 +109,13 @@ static void clear_cache(struct vcache *c)
 
 void vtd_xlate_flush_all(struct vtd_xlate *x)
 {
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	clear_cache(&x->ctx);
 	clear_cache(&x->pasid);
 	clear_cache(&x->iotlb);
 	clear_cache(&x->pwc);
 	__atomic_store_n(&x->tlb_sizes, 0, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }
 
 static void fill_fault(struct vtd_fault *f, int reason, const struct dma_req *req, uint64_t iova,
@@ -177,11 +195,13 @@ static void tlb_fill(struct vtd_xlate *x, const struct dma_req *req, uint64_t io
 	vc_write_begin(&x->iotlb);
 	e = vc_insert(&x->iotlb, tlb_k0(req->sid, req->has_pasid, req->pasid, code), iova >> sh);
 	if (e) {
-		__atomic_store_n(&e->u.tlb.w, out->tlb_w, __ATOMIC_RELAXED);
-		e->u.tlb.iova = iova & ~((1ULL << sh) - 1);
-		e->u.tlb.did = out->did;
-		e->u.tlb.pasid = out->pasid;
-		e->u.tlb.kind = out->kind;
+		struct vtd_tlb_info *t = &vc_pay(&x->iotlb, e)->tlb;
+
+		__atomic_store_n(&e->w, out->tlb_w, __ATOMIC_RELAXED);
+		t->iova = iova & ~((1ULL << sh) - 1);
+		t->did = out->did;
+		t->pasid = out->pasid;
+		t->kind = out->kind;
 		vtd_tlb_index(&x->iotlb, e);
 	}
 	vc_write_end(&x->iotlb);
@@ -213,7 +233,7 @@ int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t
 		break; /* permission or D-bit miss: the walk decides (and refills) */
 	}
 
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	__atomic_fetch_add(&x->misses, 1, __ATOMIC_RELAXED);
 	x->walks++;
 	memset(&out, 0, sizeof(out));
@@ -226,11 +246,11 @@ int vtd_xlate_translate(struct vtd_xlate *x, const struct dma_req *req, uint64_t
 	}
 	if (r) {
 		x->faults++;
-		pthread_mutex_unlock(&x->lock);
+		xl_unlock(x);
 		fill_fault(ret_fault, r, req, iova, out.fpd);
 		return -EACCES;
 	}
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 	result(out.tlb_w, iova, ret);
 	return 0;
 }
@@ -245,7 +265,7 @@ int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_fl
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	ttm = (unsigned int)FIELD_GET(GENMASK_ULL(11, 10), x->rtaddr);
 	ret->sm = ttm == 1;
 	if (ttm > 1 || (ttm == 1 && !x->caps.scalable) ||
@@ -253,7 +273,7 @@ int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_fl
 		r = VTD_FR_SM_RTADDR_INV;
 	else
 		r = vtd_get_ctx(x, sid, ret->sm, &ci, &fpd);
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 	if (r) {
 		fill_fault(ret_fault, r, &req, 0, fpd);
 		return -EACCES;
@@ -266,12 +286,12 @@ int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_fl
 
 void vtd_xlate_get_stats(struct vtd_xlate *x, struct vtd_xlate_stats *ret)
 {
-	pthread_mutex_lock(&x->lock);
+	xl_lock(x);
 	ret->iotlb_hits = __atomic_load_n(&x->hits, __ATOMIC_RELAXED);
 	ret->iotlb_misses = __atomic_load_n(&x->misses, __ATOMIC_RELAXED);
 	ret->walks = x->walks;
 	ret->faults = x->faults;
 	ret->evictions = x->ctx.evictions + x->pasid.evictions + x->iotlb.evictions +
 			 x->pwc.evictions;
-	pthread_mutex_unlock(&x->lock);
+	xl_unlock(x);
 }

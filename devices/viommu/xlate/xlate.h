@@ -93,6 +93,15 @@ struct vtd_ctx_flags {
 int vtd_xlate_context_flags(struct vtd_xlate *x, uint16_t sid, struct vtd_ctx_flags *ret,
 			    struct vtd_fault *ret_fault);
 
+/*
+ * The calling thread keeps the engine's lock from vtd_xlate_hold to vtd_xlate_release, so a
+ * run of invalidations (a queue drain) locks once, not once per descriptor; its own engine
+ * calls meanwhile do not lock again. Other threads' translations wait (IOTLB hits do not:
+ * they never lock). Hold one engine at a time, and release before calling out of the unit.
+ */
+void vtd_xlate_hold(struct vtd_xlate *x);
+void vtd_xlate_release(struct vtd_xlate *x);
+
 /* Cache invalidation, as register-based and queued invalidation request it. */
 void vtd_xlate_inv_context(struct vtd_xlate *x, enum vtd_inv_gran g, uint16_t did, uint16_t sid,
 			   uint8_t fm);

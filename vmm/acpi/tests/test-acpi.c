@@ -197,7 +197,16 @@ static void check_fadt(const struct image *img)
 	ck_assert(flags & (1u << 10));           /* RESET_REG_SUP */
 	ck_assert(flags & (1u << 0));            /* WBINVD */
 	ck_assert(flags & (1u << 2));            /* PROC_C1 */
-	ck_assert(flags & (1u << 4));            /* PWR_BUTTON: none */
+	ck_assert(!(flags & (1u << 4)));         /* PWR_BUTTON clear: fixed-feature button */
+	{
+		/* ... and no control-method button contradicts it: no EISAID PNP0C0C in the DSDT. */
+		static const uint8_t pnp0c0c[] = { 0x41, 0xd0, 0x0c, 0x0c };
+		static const uint8_t pnp0a08[] = { 0x41, 0xd0, 0x0a, 0x08 }; /* the encoding is right */
+		const struct table *d = find(img, "DSDT");
+
+		ck_assert_ptr_nonnull(memmem(d->data, d->len, pnp0a08, sizeof(pnp0a08)));
+		ck_assert_ptr_null(memmem(d->data, d->len, pnp0c0c, sizeof(pnp0c0c)));
+	}
 	ck_assert(flags & (1u << 5));            /* SLP_BUTTON: none */
 	ck_assert(!(flags & (1u << 8)));         /* TMR_VAL_EXT: 24-bit */
 	ck_assert(!(flags & (1u << 20)));        /* not HW_REDUCED */
