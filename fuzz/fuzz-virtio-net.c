@@ -21,7 +21,8 @@
  *   6 frame   length u16, fill byte u8, up to 16 leading bytes: sent into the "tap"; settle
  *   7 reset   status 0, then the driver's bring-up again
  * "settle" waits until the device has done what the step started: the I/O thread drained
- * (transmit), the receive thread has tried to place a frame it read or was woken for.
+ * (transmit), the receive thread has tried to place a frame it read or was woken for. Status
+ * writes with DRIVER_OK (op 4, op 7) kick every enabled queue, so they settle too.
  * Oracle: no sanitizer report, no hang; every frame the device transmitted arrives at the
  * peer, one message each, no longer than a frame can be; every frame sent in is delivered,
  * dropped, or held (at most one) waiting for a buffer; once the device has set
@@ -171,6 +172,26 @@ static void kick(struct fz_net *v, unsigned int q)
 	check_rx(v);
 }
 
+/*
+ * After a common-config write or a bring-up: a status write with DRIVER_OK kicks every
+ * enabled queue (the transport picks up buffers posted before), so transmit may have run on
+ * the I/O thread and a held frame may have been tried again. Waits for both.
+ */
+static void settle(struct fz_net *v, const struct virtio_net_stats *before, bool status_written)
+{
+	struct virtio_pci *vp = virtio_net_transport(v->net);
+	bool rx_kicked;
+
+	virtio_pci_drain(vp);
+	collect_tx(v);
+	pthread_mutex_lock(&vp->lock);
+	rx_kicked = status_written && (vp->status & VIRTIO_STATUS_DRIVER_OK) && vp->vq[0].enabled;
+	pthread_mutex_unlock(&vp->lock);
+	if (rx_kicked && before->rx_pending)
+		wait_try(v, before->rx_tries);
+	check_rx(v);
+}
+
 /* Sends one frame into the tap when the device can take it (it holds none), and settles. */
 static void send_frame(struct fz_net *v, struct fz *f)
 {
@@ -198,6 +219,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fz_net v;
 	struct virtio_net_options o = { .mac = { 0x02, 0, 0, 0xaa, 0xbb, 0xcc } };
 	struct fz f = { data, size };
+	struct virtio_net_stats st;
 	char err[200];
 	uint8_t setup;
 	int sv[2];
@@ -225,7 +247,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bus_write(&v.bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
 	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
+	virtio_net_get_stats(v.net, &st);
 	bring_up(&v, setup);
+	settle(&v, &st, true);
 
 	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
 		switch (fz_u8(&f) % 8) {
@@ -265,7 +289,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 4: {
 			unsigned int off = fz_u8(&f) % VIRTIO_COMMON_SIZE, sz = fz_size(&f);
 
+			virtio_net_get_stats(v.net, &st);
 			wr(&v, off, fz_u32(&f), sz);
+			settle(&v, &st, off == VIRTIO_COMMON_STATUS && sz == 1);
 			break;
 		}
 		case 5: {
@@ -281,7 +307,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			send_frame(&v, &f);
 			break;
 		default:
+			virtio_net_get_stats(v.net, &st);
 			bring_up(&v, setup);
+			settle(&v, &st, true);
 			break;
 		}
 	}
