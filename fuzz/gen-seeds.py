@@ -474,6 +474,53 @@ def testdev_seeds():
                     + cfg(0x3c, 1, 1, 0xff) + cfg(0x100, 4, 1, 0xffffffff) + cfg(0xfff, 1, 0, 0)
                     + cf8(0x80002004, 2, 1, 0) + cf8(0x00002000, 4, 0, 0),
     }
+def virtio_seeds():
+    def ram(off, val): return u8(0) + u16(off) + u64(val)
+    def desc(i, addr, ln, flags, nxt=0): return u8(1) + u8(i) + u32(addr) + u32(ln) + u8(flags) + u16(nxt)
+    def offer(head): return u8(2) + u16(head)
+    def idx(v): return u8(3) + u16(v)
+    def hdr(addr, tsel, sector): return u8(5) + u16(addr) + u8(tsel) + u64(sector)
+    reset = u8(6)
+    NEXT, WRITE, INDIRECT = 1, 2, 4
+    IN, OUT, FLUSH, GETID, DISCARD, WZ, BAD = 0, 1, 2, 3, 4, 5, 6  # indexes into types[]
+    q8 = u8(3)
+
+    def req(tsel, sector, data_len, data_write, h=0x4000, d=0x5000, st=0x6000):
+        # header -> data (if any) -> status, descriptors 0..2, offered at head 0
+        out = hdr(h, tsel, sector)
+        if data_len:
+            out += desc(0, h, 16, NEXT, 1) + desc(1, d, data_len, NEXT | (WRITE if data_write else 0), 2)
+            out += desc(2, st, 1, WRITE)
+        else:
+            out += desc(0, h, 16, NEXT, 2) + desc(2, st, 1, WRITE)
+        return out + offer(0)
+
+    def seg(at, sector, n, flags): return ram(at, sector) + ram(at + 8, n | (flags << 32))
+    return {
+        # read and write: first sector, last sector, one past the end, not a whole sector
+        'blk-rw': u8(0) + q8 + req(OUT, 0, 512, False) + req(IN, 0, 512, True)
+                  + req(OUT, 127, 512, False) + req(IN, 127, 1024, True) + req(IN, 128, 512, True)
+                  + req(OUT, 3, 100, False) + req(IN, 1 << 60, 512, True),
+        # flush, get-id (short and long buffer), discard / write-zeroes segments, unknown type
+        'blk-misc': u8(1) + q8 + req(FLUSH, 0, 0, False) + req(GETID, 0, 20, True)
+                    + req(GETID, 0, 8, True) + seg(0x5000, 8, 8, 0) + req(DISCARD, 0, 16, False)
+                    + seg(0x5000, 120, 16, 1) + req(WZ, 0, 16, False)
+                    + seg(0x5000, 0, 1 << 23, 0) + req(DISCARD, 0, 16, False)
+                    + req(DISCARD, 0, 10, False) + req(BAD, 0, 512, False),
+        # indirect table: header, data and status through one INDIRECT descriptor
+        'blk-indirect': u8(2) + q8 + hdr(0x4000, IN, 1) + ram(0x7000, 0x4000) + ram(0x7008, (1 << 48) | (1 << 32) | 16)
+                        + ram(0x7010, 0x5000) + ram(0x7018, (2 << 48) | (3 << 32) | 512)
+                        + ram(0x7020, 0x6000) + ram(0x7028, (2 << 32) | 1)
+                        + desc(0, 0x7000, 48, INDIRECT) + offer(0),
+        # malformed: no status byte, header too short, status readable, avail idx far ahead,
+        # DMA blocked by the fake IOMMU (bit 15), then reset and a good request
+        'blk-errors': u8(4) + q8 + hdr(0x4000, IN, 0) + desc(0, 0x4000, 16, 0) + offer(0)
+                      + reset + desc(0, 0x4000, 8, NEXT, 2) + desc(2, 0x6000, 1, WRITE) + offer(0)
+                      + reset + desc(0, 0x4000, 16, NEXT, 2) + desc(2, 0x6000, 1, 0) + offer(0)
+                      + reset + idx(50) + reset + req(IN, 0, 512, True, d=0x9000)
+                      + reset + req(IN, 0, 512, True),
+    }
+
 
 def virtio_net_seeds():
     def ram(off, val): return u8(0) + u16(off) + u64(val)
@@ -525,7 +572,7 @@ def main():
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
             'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
             'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds,
-            'testdev': testdev_seeds, 'virtio-net': virtio_net_seeds}
+            'testdev': testdev_seeds, 'virtio': virtio_seeds, 'virtio-net': virtio_net_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)
