@@ -149,10 +149,22 @@ static void oracle(struct shadow_env *e, unsigned int failures_before, bool flus
 			 m->va == (uint64_t)(uintptr_t)ram.mem);
 		return;
 	}
-	for (unsigned int i = 0; i < FZ_MIRROR; i++)
-		FZ_CHECK(!e->m[i].len || e->m[i].iova + e->m[i].len <= FZ_PAGES * 4096ULL);
+	/* One pass over the mirror: which mapping covers each page (at most one may). */
+	const struct mirror *at[FZ_PAGES] = { NULL };
+
+	for (unsigned int i = 0; i < FZ_MIRROR; i++) {
+		const struct mirror *m = &e->m[i];
+
+		if (!m->len)
+			continue;
+		FZ_CHECK(m->iova + m->len <= FZ_PAGES * 4096ULL);
+		for (uint64_t p = (m->iova + 4095) / 4096; p * 4096 < m->iova + m->len; p++) {
+			FZ_CHECK(at[p] == NULL); /* overlapping host mappings */
+			at[p] = m;
+		}
+	}
 	for (unsigned int i = 0; i < FZ_PAGES; i++) {
-		const struct mirror *m = covering(e, 4096ULL * i);
+		const struct mirror *m = at[i];
 
 		if (e->dirty[i])
 			continue;

@@ -474,6 +474,97 @@ def testdev_seeds():
                     + cfg(0x3c, 1, 1, 0xff) + cfg(0x100, 4, 1, 0xffffffff) + cfg(0xfff, 1, 0, 0)
                     + cf8(0x80002004, 2, 1, 0) + cf8(0x00002000, 4, 0, 0),
     }
+def virtio_seeds():
+    def ram(off, val): return u8(0) + u16(off) + u64(val)
+    def desc(i, addr, ln, flags, nxt=0): return u8(1) + u8(i) + u32(addr) + u32(ln) + u8(flags) + u16(nxt)
+    def offer(head): return u8(2) + u16(head)
+    def idx(v): return u8(3) + u16(v)
+    def hdr(addr, tsel, sector): return u8(5) + u16(addr) + u8(tsel) + u64(sector)
+    reset = u8(6)
+    NEXT, WRITE, INDIRECT = 1, 2, 4
+    IN, OUT, FLUSH, GETID, DISCARD, WZ, BAD = 0, 1, 2, 3, 4, 5, 6  # indexes into types[]
+    q8 = u8(3)
+
+    def req(tsel, sector, data_len, data_write, h=0x4000, d=0x5000, st=0x6000):
+        # header -> data (if any) -> status, descriptors 0..2, offered at head 0
+        out = hdr(h, tsel, sector)
+        if data_len:
+            out += desc(0, h, 16, NEXT, 1) + desc(1, d, data_len, NEXT | (WRITE if data_write else 0), 2)
+            out += desc(2, st, 1, WRITE)
+        else:
+            out += desc(0, h, 16, NEXT, 2) + desc(2, st, 1, WRITE)
+        return out + offer(0)
+
+    def seg(at, sector, n, flags): return ram(at, sector) + ram(at + 8, n | (flags << 32))
+    return {
+        # read and write: first sector, last sector, one past the end, not a whole sector
+        'blk-rw': u8(0) + q8 + req(OUT, 0, 512, False) + req(IN, 0, 512, True)
+                  + req(OUT, 127, 512, False) + req(IN, 127, 1024, True) + req(IN, 128, 512, True)
+                  + req(OUT, 3, 100, False) + req(IN, 1 << 60, 512, True),
+        # flush, get-id (short and long buffer), discard / write-zeroes segments, unknown type
+        'blk-misc': u8(1) + q8 + req(FLUSH, 0, 0, False) + req(GETID, 0, 20, True)
+                    + req(GETID, 0, 8, True) + seg(0x5000, 8, 8, 0) + req(DISCARD, 0, 16, False)
+                    + seg(0x5000, 120, 16, 1) + req(WZ, 0, 16, False)
+                    + seg(0x5000, 0, 1 << 23, 0) + req(DISCARD, 0, 16, False)
+                    + req(DISCARD, 0, 10, False) + req(BAD, 0, 512, False),
+        # indirect table: header, data and status through one INDIRECT descriptor
+        'blk-indirect': u8(2) + q8 + hdr(0x4000, IN, 1) + ram(0x7000, 0x4000) + ram(0x7008, (1 << 48) | (1 << 32) | 16)
+                        + ram(0x7010, 0x5000) + ram(0x7018, (2 << 48) | (3 << 32) | 512)
+                        + ram(0x7020, 0x6000) + ram(0x7028, (2 << 32) | 1)
+                        + desc(0, 0x7000, 48, INDIRECT) + offer(0),
+        # malformed: no status byte, header too short, status readable, avail idx far ahead,
+        # DMA blocked by the fake IOMMU (bit 15), then reset and a good request
+        'blk-errors': u8(4) + q8 + hdr(0x4000, IN, 0) + desc(0, 0x4000, 16, 0) + offer(0)
+                      + reset + desc(0, 0x4000, 8, NEXT, 2) + desc(2, 0x6000, 1, WRITE) + offer(0)
+                      + reset + desc(0, 0x4000, 16, NEXT, 2) + desc(2, 0x6000, 1, 0) + offer(0)
+                      + reset + idx(50) + reset + req(IN, 0, 512, True, d=0x9000)
+                      + reset + req(IN, 0, 512, True),
+    }
+
+
+def virtio_net_seeds():
+    def ram(off, val): return u8(0) + u16(off) + u64(val)
+    def desc(q, i, addr, ln, flags, nxt=0): return u8(1) + u8((q << 7) | i) + u32(addr) + u32(ln) + u8(flags) + u16(nxt)
+    def offer(q, head): return u8(2) + u8(q) + u16(head)
+    def idx(q, v): return u8(3) + u8(q) + u16(v)
+    def common(off, size, val): return u8(4) + u8(off) + u8(SIZE[size]) + u32(val)
+    def hdr(addr, b=bytes(12)): return u8(5) + u16(addr) + b
+    def frame(n, fill, lead=b''): return u8(6) + u16(n - 1) + u8(fill) + lead.ljust(min(n, 16), b'\x5a')[:min(n, 16)]
+    reset = u8(7)
+    WRITE, NEXT, INDIRECT = 2, 1, 4
+    q8 = u8(3)  # queue size 8
+    eth = bytes.fromhex('ffffffffffff020000aabbcc0800')
+    return {
+        # transmit: one descriptor (header + frame), a header/data chain, shorter than a header
+        'tx': u8(1) + q8 + hdr(0x8000) + ram(0x800c, 0x0102030405060708) + desc(1, 0, 0x8000, 12 + 60, 0)
+              + offer(1, 0) + hdr(0x9000, bytes([1, 0, 0, 0, 14, 0, 20, 0, 0, 0, 1, 0]))
+              + desc(1, 1, 0x9000, 12, NEXT, 2) + desc(1, 2, 0x8010, 1500, 0) + offer(1, 1)
+              + desc(1, 3, 0x8000, 5, 0) + offer(1, 3),
+        # receive: a frame before any buffer waits; a buffer takes it; a too-small one drops
+        'rx': u8(1) + q8 + frame(100, 0x11, eth) + desc(0, 0, 0xa000, 1526, WRITE) + offer(0, 0)
+              + desc(0, 1, 0xb000, 40, WRITE) + offer(0, 1) + frame(100, 0x22, eth)
+              + desc(0, 2, 0xc000, 12, WRITE | NEXT, 3) + desc(0, 3, 0xc100, 2048, WRITE)
+              + offer(0, 2) + frame(1514, 0x33, eth) + frame(60, 0x44, eth),
+        # indirect tables on both queues (INDIRECT_DESC negotiated) and a readable rx buffer
+        'indirect': u8(3) + q8 + ram(0xd000, 0x8000) + ram(0xd008, 12 + 42) + desc(1, 0, 0xd000, 16, INDIRECT)
+                    + offer(1, 0) + ram(0xd100, 0xa000) + ram(0xd108, (2 << 32) | 1526)
+                    + desc(0, 0, 0xd100, 16, INDIRECT) + offer(0, 0) + frame(42, 0x55, eth)
+                    + desc(0, 1, 0xa000, 1526, 0) + offer(0, 1) + frame(42, 0x66, eth),
+        # negotiation: features without VERSION_1, an unknown bit, FEATURES_OK refused; queue
+        # size not a power of two, enable before addresses; reset with a frame held
+        'features': u8(0x10) + q8 + common(0x14, 1, 0) + common(0x14, 1, 3) + common(0x08, 4, 0)
+                    + common(0x0c, 4, 0x20) + common(0x08, 4, 1) + common(0x0c, 4, 0)
+                    + common(0x14, 1, 0xb) + common(0x00, 4, 1) + common(0x04, 4, 0)
+                    + common(0x16, 2, 0) + common(0x18, 2, 3) + common(0x1c, 2, 1) + common(0x14, 1, 0xf)
+                    + frame(64, 0x77, eth) + offer(0, 0) + reset + common(0x0c, 4, 0xffffffff)
+                    + desc(0, 0, 0xa000, 1526, WRITE) + offer(0, 0),
+        # event index with avail idx far ahead, DMA blocked by the IOMMU (bit 15), bus master off
+        'errors': u8(1 | 4) + q8 + desc(1, 0, 0x8000, 64, 0) + idx(1, 40) + reset
+                  + desc(0, 0, 0x8000, 1526, WRITE) + offer(0, 0) + frame(80, 0x12, eth) + reset
+                  + desc(1, 1, 0x9000, 64, NEXT, 1) + offer(1, 1),
+        'master-off': u8(8) + q8 + desc(0, 0, 0xa000, 1526, WRITE) + offer(0, 0) + frame(60, 1, eth)
+                      + desc(1, 0, 0x8000, 72, 0) + offer(1, 0),
+    }
 
 
 def main():
@@ -481,7 +572,7 @@ def main():
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
             'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
             'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds,
-            'testdev': testdev_seeds}
+            'testdev': testdev_seeds, 'virtio': virtio_seeds, 'virtio-net': virtio_net_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)

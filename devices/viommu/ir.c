@@ -66,9 +66,14 @@ struct vtd_ir {
 	bool changed;         /* notifier pending */
 	viommu_ir_notify_fn notify;
 	void *notify_opaque;
-	/* The interrupt entry cache: raw IRTEs, valid bit per index. */
+	/*
+	 * The interrupt entry cache: raw IRTEs, valid bit per index. The entries are allocated
+	 * when a table is latched, as many as it has (up to 1 MiB for S = 0xF); an index the
+	 * allocation does not reach (it failed) is read from the table every time, uncached.
+	 */
 	uint64_t valid[VTD_IR_MAX_ENTRIES / 64];
-	uint64_t cache[VTD_IR_MAX_ENTRIES][2];
+	uint64_t (*cache)[2];
+	uint32_t cache_entries;
 };
 
 int vtd_ir_create(struct viommu *v)
@@ -81,6 +86,8 @@ int vtd_ir_create(struct viommu *v)
 
 void vtd_ir_destroy(struct viommu *v)
 {
+	if (v->ir)
+		free(v->ir->cache);
 	free(v->ir);
 	v->ir = NULL;
 }
@@ -113,6 +120,14 @@ void vtd_ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts)
 		ir->eime = !!(irta & VTD_IRTA_EIME);
 		ir->nr_entries = 2u << FIELD_GET(VTD_IRTA_S, irta);
 		ir->latched = true;
+		if (ir->nr_entries > ir->cache_entries) {
+			uint64_t(*c)[2] = realloc(ir->cache, sizeof(*c) * ir->nr_entries);
+
+			if (c) {
+				ir->cache = c;
+				ir->cache_entries = ir->nr_entries;
+			}
+		}
 		/*
 		 * Without CAP.ESIRTPS software must follow SIRTP with a global IEC invalidation;
 		 * flushing here as well is allowed and keeps a stale table from being used.
@@ -172,6 +187,15 @@ static int irte_get(struct viommu *v, uint32_t index, uint64_t *ret)
 		return VTD_FR_IR_ROOT_INVAL;
 	if (index >= ir->nr_entries)
 		return VTD_FR_IR_INDEX_OVER;
+	if (index >= ir->cache_entries) {
+		/* No cache entry for it (its allocation failed): read, never cached. */
+		if (gmem_read(v->gm, ir->table + 16ULL * index, raw, sizeof(raw)))
+			return VTD_FR_IR_ROOT_INVAL;
+		ret[0] = le64_load(raw);
+		ret[1] = le64_load(raw + 8);
+		v->stats.irte_fetches++;
+		return 0;
+	}
 	if (!(ir->valid[index / 64] & BIT_ULL(index % 64))) {
 		if (gmem_read(v->gm, ir->table + 16ULL * index, raw, sizeof(raw)))
 			return VTD_FR_IR_ROOT_INVAL;

@@ -122,6 +122,7 @@ static void ss_walk(struct sh_walk *w, uint64_t table, unsigned int level, uint6
 	unsigned int shift = 12 + 9 * (level - 1);
 	uint64_t span = 1ULL << shift;
 	unsigned int first = 0, last = 511;
+	const uint8_t *ents = NULL;
 
 	if (++w->tables > SH_MAX_TABLES) {
 		w->s->st.errors++;
@@ -131,10 +132,20 @@ static void ss_walk(struct sh_walk *w, uint64_t table, unsigned int level, uint6
 		first = (unsigned int)((w->s0 - base) >> shift);
 	if (w->e0 - 1 < base + 512 * span - 1)
 		last = (unsigned int)((w->e0 - 1 - base) >> shift);
-	for (unsigned int i = first; i <= last && i < 512 && !w->out->full; i++) {
+	if (last > 511)
+		last = 511;
+	/*
+	 * The entries [first, last] in one look-up when they are all RAM (a full re-walk reads
+	 * 512 per table); otherwise one at a time, stopping at the first that is not.
+	 */
+	if (first <= last)
+		ents = gmem_ptr(w->s->v->gm, table + 8ULL * first, 8ULL * (last - first + 1));
+	for (unsigned int i = first; i <= last && !w->out->full; i++) {
 		uint64_t pte, iova = base + i * span;
 
-		if (load(w->s->v->gm, table + 8ULL * i, &pte, 1))
+		if (ents)
+			pte = le64_load(ents + 8 * (i - first));
+		else if (load(w->s->v->gm, table + 8ULL * i, &pte, 1))
 			return;
 		if (!vtd_sspte_r(pte) && !vtd_sspte_w(pte))
 			continue;
@@ -429,9 +440,13 @@ struct vtd_shadow *vtd_shadow_create(struct viommu *v, uint16_t sid, const struc
 	if (!s)
 		return NULL;
 	*s = (struct vtd_shadow){ .v = v, .sid = sid, .hi = *hi };
-	s->cur.e = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
-	s->want = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
-	s->spare = calloc(SH_MAX_EXT, sizeof(struct sh_ext));
+	/*
+	 * Not zeroed: only the first n entries of a list are ever read, so the pages of the
+	 * unused tail are never touched (a shadow usually needs a few entries, not 3 x 160 KiB).
+	 */
+	s->cur.e = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
+	s->want = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
+	s->spare = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
 	if (!s->cur.e || !s->want || !s->spare) {
 		vtd_shadow_destroy(s);
 		return NULL;

@@ -242,5 +242,15 @@ struct virtio_blk;
 struct virtio_pci *virtio_blk_transport(struct virtio_blk *b);
 struct virtio_net;
 struct virtio_pci *virtio_net_transport(struct virtio_net *n);
+/*
+ * virtio-net's frame counters (unit tests, fuzz target). rx_tries counts the receive
+ * thread's attempts to place a frame (each ends delivered, dropped or pending); rx_pending:
+ * it holds a frame and waits for a receive buffer (it reads no other frame meanwhile).
+ */
+struct virtio_net_stats {
+	uint64_t tx_frames, rx_frames, rx_dropped, rx_tries;
+	bool rx_pending;
+};
+void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *ret);
 
 #endif

@@ -40,7 +40,9 @@ struct virtio_net {
 	bool rx_started;
 	uint8_t tx[NET_MAX_FRAME];
 	uint8_t rx[NET_MAX_FRAME];
-	uint64_t tx_frames, rx_frames, rx_dropped;
+	/* Counters (atomic: read by virtio_net_get_stats from any thread). */
+	uint64_t tx_frames, rx_frames, rx_dropped, rx_tries;
+	bool rx_pending;
 };
 
 /* Transmit: the readable bytes after the header are one frame (§5.1.6.2). */
@@ -60,7 +62,7 @@ static int net_handle(void *opaque, unsigned int queue, struct virtq *q, const s
 		return 0;
 	/* A full or gone host side drops the frame, as a cable would. */
 	if (write(n->fd, n->tx, len) == (ssize_t)len)
-		n->tx_frames++;
+		__atomic_add_fetch(&n->tx_frames, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -117,11 +119,13 @@ static void *rx_thread(void *arg)
 			continue;
 		r = virtio_pci_fill(&n->vp, NET_RXQ, hdr, sizeof(hdr), n->rx, (size_t)have);
 		if (r == 1)
-			n->rx_frames++;
+			__atomic_add_fetch(&n->rx_frames, 1, __ATOMIC_RELAXED);
 		else if (r != 0)
-			n->rx_dropped++;
+			__atomic_add_fetch(&n->rx_dropped, 1, __ATOMIC_RELAXED);
 		if (r != 0)
 			have = 0; /* delivered or dropped; 0 = keep it until buffers come */
+		__atomic_store_n(&n->rx_pending, have != 0, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&n->rx_tries, 1, __ATOMIC_RELEASE);
 	}
 	return NULL;
 }
@@ -208,6 +212,15 @@ void virtio_net_destroy(struct virtio_net *n)
 	if (n->own_fd)
 		close(n->fd);
 	free(n);
+}
+
+void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *ret)
+{
+	ret->rx_tries = __atomic_load_n(&n->rx_tries, __ATOMIC_ACQUIRE);
+	ret->tx_frames = __atomic_load_n(&n->tx_frames, __ATOMIC_RELAXED);
+	ret->rx_frames = __atomic_load_n(&n->rx_frames, __ATOMIC_RELAXED);
+	ret->rx_dropped = __atomic_load_n(&n->rx_dropped, __ATOMIC_RELAXED);
+	ret->rx_pending = __atomic_load_n(&n->rx_pending, __ATOMIC_RELAXED);
 }
 
 struct pci_dev *virtio_net_pci_dev(struct virtio_net *n)
