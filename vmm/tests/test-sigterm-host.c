@@ -59,60 +59,6 @@ static atomic_uint presses;
 static bool guest_listens;
 static atomic_ulong a_iters, b_iters;
 
-/* The double is not thread-safe (the kernel is): one lock around every seam call. */
-static pthread_mutex_t kd_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct iommufd_sys kd_inner;
-
-static int l_open(void *ctx, const char *path, int flags)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.open(ctx, path, flags);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static int l_close(void *ctx, int fd)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.close(ctx, fd);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static int l_ioctl(void *ctx, int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.ioctl(ctx, fd, req, arg);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static ssize_t l_read(void *ctx, int fd, void *buf, size_t len)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.read(ctx, fd, buf, len);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static ssize_t l_write(void *ctx, int fd, const void *buf, size_t len)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.write(ctx, fd, buf, len);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
 /* 4-level first-stage tables: IOVA 0..0x3fff -> data + i * 4 KiB. */
 static void tables(uint64_t base, uint64_t data)
 {
@@ -226,9 +172,7 @@ static void setup_unit(void)
 
 	kd_init(&kd, 615);
 	kd.nest = true;
-	kd_sys(&kd, &kd_inner);
-	sys = (struct iommufd_sys){ .ctx = kd_inner.ctx, .open = l_open, .close = l_close,
-				    .ioctl = l_ioctl, .read = l_read, .write = l_write };
+	kd_sys_locked(&kd, &sys);
 	ck_assert_msg(iommufd_backend_open(&sys, NULL, &be, msg, sizeof(msg)) == 0, "%s", msg);
 	ck_assert_msg(iommufd_backend_add_device(be, "/dev/vfio/devices/vfio0", &dev, msg,
 						 sizeof(msg)) == 0, "%s", msg);

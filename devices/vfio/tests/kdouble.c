@@ -5,6 +5,7 @@
  * (torvalds/linux: drivers/iommu/iommufd/, drivers/iommu/intel/).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -932,4 +933,62 @@ void kd_sys(struct kdouble *kd, struct iommufd_sys *ret)
 {
 	*ret = (struct iommufd_sys){ .ctx = kd, .open = kd_open, .close = kd_close, .ioctl = kd_ioctl,
 				     .read = kd_read, .write = kd_write };
+}
+
+static pthread_mutex_t kd_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int kdl_open(void *ctx, const char *path, int flags)
+{
+	int r;
+
+	pthread_mutex_lock(&kd_lock);
+	r = kd_open(ctx, path, flags);
+	pthread_mutex_unlock(&kd_lock);
+	return r;
+}
+
+static int kdl_close(void *ctx, int fd)
+{
+	int r;
+
+	pthread_mutex_lock(&kd_lock);
+	r = kd_close(ctx, fd);
+	pthread_mutex_unlock(&kd_lock);
+	return r;
+}
+
+static int kdl_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+{
+	int r;
+
+	pthread_mutex_lock(&kd_lock);
+	r = kd_ioctl(ctx, fd, req, arg);
+	pthread_mutex_unlock(&kd_lock);
+	return r;
+}
+
+static ssize_t kdl_read(void *ctx, int fd, void *buf, size_t len)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&kd_lock);
+	r = kd_read(ctx, fd, buf, len);
+	pthread_mutex_unlock(&kd_lock);
+	return r;
+}
+
+static ssize_t kdl_write(void *ctx, int fd, const void *buf, size_t len)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&kd_lock);
+	r = kd_write(ctx, fd, buf, len);
+	pthread_mutex_unlock(&kd_lock);
+	return r;
+}
+
+void kd_sys_locked(struct kdouble *kd, struct iommufd_sys *ret)
+{
+	*ret = (struct iommufd_sys){ .ctx = kd, .open = kdl_open, .close = kdl_close,
+				     .ioctl = kdl_ioctl, .read = kdl_read, .write = kdl_write };
 }

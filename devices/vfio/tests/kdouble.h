@@ -115,6 +115,12 @@ struct kdouble {
 void kd_init(struct kdouble *kd, unsigned int kver);
 void kd_fini(struct kdouble *kd);
 void kd_sys(struct kdouble *kd, struct iommufd_sys *ret);
+/*
+ * The same seam with one process-wide lock around every call, for tests that drive the backend
+ * from several threads: the kernel is thread-safe (the backend reads the fault fd without a lock
+ * of its own while another thread's ioctls run), the double is not.
+ */
+void kd_sys_locked(struct kdouble *kd, struct iommufd_sys *ret);
 /* The HWPT/IOAS (device index dv, PASID pasid) is attached to; 0: none. */
 uint32_t kd_pasid_pt(const struct kdouble *kd, unsigned int dv, uint32_t pasid);
 /* Objects still alive (devices excluded). */

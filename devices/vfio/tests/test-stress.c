@@ -282,63 +282,6 @@ static void quiesce(void)
 	ck_assert_uint_eq(le32_load(h->ram + STATUS), 0x99);
 }
 
-/*
- * The kernel is thread-safe: the backend reads the fault fd without its own lock, while
- * another thread's ioctls run. The double is not, so every seam call takes one lock here.
- */
-static pthread_mutex_t kd_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct iommufd_sys kd_inner;
-
-static int l_open(void *ctx, const char *path, int flags)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.open(ctx, path, flags);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static int l_close(void *ctx, int fd)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.close(ctx, fd);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static int l_ioctl(void *ctx, int fd, unsigned long req, void *arg)
-{
-	int r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.ioctl(ctx, fd, req, arg);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static ssize_t l_read(void *ctx, int fd, void *buf, size_t len)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.read(ctx, fd, buf, len);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
-static ssize_t l_write(void *ctx, int fd, const void *buf, size_t len)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&kd_lock);
-	r = kd_inner.write(ctx, fd, buf, len);
-	pthread_mutex_unlock(&kd_lock);
-	return r;
-}
-
 static void open_double(bool nest, struct host_iommu_caps *caps, uint32_t *dev)
 {
 	struct iommufd_sys sys;
@@ -346,9 +289,7 @@ static void open_double(bool nest, struct host_iommu_caps *caps, uint32_t *dev)
 
 	kd_init(&kd, 615);
 	kd.nest = nest;
-	kd_sys(&kd, &kd_inner);
-	sys = (struct iommufd_sys){ .ctx = kd_inner.ctx, .open = l_open, .close = l_close,
-				    .ioctl = l_ioctl, .read = l_read, .write = l_write };
+	kd_sys_locked(&kd, &sys);
 	fail_open(iommufd_backend_open(&sys, NULL, &be, err, sizeof(err)), "open", err);
 	fail_open(iommufd_backend_add_device(be, "/dev/vfio/devices/vfio0", dev, err, sizeof(err)),
 		  "add_device", err);
