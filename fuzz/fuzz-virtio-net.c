@@ -38,6 +38,7 @@
 #include "devices/virtio/virtio-internal.h"
 #include "devices/virtio/virtio.h"
 #include "fuzz-util.h"
+#include "fuzz-virtio-util.h"
 #include "vmm/core/bus.h"
 
 #define FZ_RAM_SIZE (64 * 1024ULL)
@@ -49,18 +50,6 @@
 #define FZ_HDR_LEN 12
 #define FZ_MAX_FRAME (65535 + 14)
 #define FZ_F_MAC 5
-
-static int block_translate(void *iommu, const struct dma_req *req, uint64_t iova,
-			   struct dma_xlate *ret)
-{
-	if (iova & 0x8000)
-		return -EACCES;
-	ret->gpa = iova;
-	ret->len = 4096 - (iova & 4095);
-	return 0;
-}
-
-static const struct dma_iommu_ops block_ops = { .translate = block_translate };
 
 struct fz_net {
 	struct bus bus;
@@ -77,7 +66,7 @@ struct fz_net {
 
 static void wr(struct fz_net *v, uint64_t off, uint64_t val, unsigned int size)
 {
-	bus_write(&v->bus, BUS_MMIO, v->bar + off, val, size);
+	fz_virtio_wr(&v->bus, v->bar, off, val, size);
 }
 
 static void bring_up(struct fz_net *v, uint8_t setup)
@@ -87,29 +76,13 @@ static void bring_up(struct fz_net *v, uint8_t setup)
 			(setup & 2 ? BIT_ULL(VIRTIO_F_INDIRECT_DESC) : 0) |
 			(setup & 16 ? 0 : BIT_ULL(FZ_F_MAC));
 
-	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
-	wr(v, VIRTIO_COMMON_STATUS, 3, 1);
-	wr(v, VIRTIO_COMMON_GFSELECT, 0, 4);
-	wr(v, VIRTIO_COMMON_GF, (uint32_t)feat, 4);
-	wr(v, VIRTIO_COMMON_GFSELECT, 1, 4);
-	wr(v, VIRTIO_COMMON_GF, feat >> 32, 4);
-	wr(v, VIRTIO_COMMON_STATUS, 0xb, 1);
+	fz_virtio_negotiate(&v->bus, v->bar, feat);
 	for (unsigned int q = 0; q < 2; q++) {
-		wr(v, VIRTIO_COMMON_Q_SELECT, q, 2);
-		wr(v, VIRTIO_COMMON_Q_SIZE, v->qsize, 2);
-		wr(v, VIRTIO_COMMON_Q_DESC, FZ_RING(q), 8);
-		wr(v, VIRTIO_COMMON_Q_AVAIL, FZ_RING(q) + 0x1000, 8);
-		wr(v, VIRTIO_COMMON_Q_USED, FZ_RING(q) + 0x2000, 8);
-		wr(v, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+		fz_virtio_queue(&v->bus, v->bar, q, v->qsize, FZ_RING(q), FZ_RING(q) + 0x1000,
+				FZ_RING(q) + 0x2000);
 	}
 	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
 	v->offered[0] = v->offered[1] = 0;
-}
-
-static void put(struct fz_ram *r, uint64_t a, uint64_t val, unsigned int n)
-{
-	for (unsigned int i = 0; i < n && a + i < r->size; i++)
-		r->mem[a + i] = (uint8_t)(val >> (8 * i));
 }
 
 /* Waits until the receive thread has made another attempt than the one counted in before. */
@@ -240,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup = fz_u8(&f);
 	v.as = (struct dma_as){ .gmem = &ram.gm };
 	if (setup & 4)
-		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &block_ops, .iommu = &v };
+		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &fz_virtio_block_ops, .iommu = &v };
 	v.net = virtio_net_create(v.host, FZ_SLOT, &v.as, &o, err, sizeof(err));
 	FZ_CHECK(v.net != NULL);
 	v.bar = pci_bar_addr(virtio_net_pci_dev(v.net), 0);
@@ -256,25 +229,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: {
 			uint16_t off = fz_u16(&f);
 
-			put(&ram, off, fz_u64(&f), 8);
+			fz_virtio_put(&ram, off, fz_u64(&f), 8);
 			break;
 		}
 		case 1: {
 			uint8_t b = fz_u8(&f);
 			uint64_t d = FZ_RING(b >> 7) + 16ULL * ((b & 0x7f) % v.qsize);
 
-			put(&ram, d, fz_u32(&f), 8);
-			put(&ram, d + 8, fz_u32(&f), 4);
-			put(&ram, d + 12, fz_u8(&f), 2);
-			put(&ram, d + 14, fz_u16(&f), 2);
+			fz_virtio_put(&ram, d, fz_u32(&f), 8);
+			fz_virtio_put(&ram, d + 8, fz_u32(&f), 4);
+			fz_virtio_put(&ram, d + 12, fz_u8(&f), 2);
+			fz_virtio_put(&ram, d + 14, fz_u16(&f), 2);
 			break;
 		}
 		case 2: {
 			unsigned int q = fz_u8(&f) & 1;
 			uint64_t avail = FZ_RING(q) + 0x1000;
 
-			put(&ram, avail + 4 + 2ULL * (v.offered[q] % v.qsize), fz_u16(&f), 2);
-			put(&ram, avail + 2, ++v.offered[q], 2);
+			fz_virtio_put(&ram, avail + 4 + 2ULL * (v.offered[q] % v.qsize), fz_u16(&f), 2);
+			fz_virtio_put(&ram, avail + 2, ++v.offered[q], 2);
 			kick(&v, q);
 			break;
 		}
@@ -282,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned int q = fz_u8(&f) & 1;
 
 			v.offered[q] = fz_u16(&f);
-			put(&ram, FZ_RING(q) + 0x1000 + 2, v.offered[q], 2);
+			fz_virtio_put(&ram, FZ_RING(q) + 0x1000 + 2, v.offered[q], 2);
 			kick(&v, q);
 			break;
 		}
@@ -300,7 +273,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			fz_bytes(&f, hdr, sizeof(hdr));
 			for (unsigned int i = 0; i < sizeof(hdr); i++)
-				put(&ram, (uint64_t)a + i, hdr[i], 1);
+				fz_virtio_put(&ram, (uint64_t)a + i, hdr[i], 1);
 			break;
 		}
 		case 6:

@@ -25,6 +25,7 @@
 #include "devices/virtio/virtio-internal.h"
 #include "devices/virtio/virtio.h"
 #include "fuzz-util.h"
+#include "fuzz-virtio-util.h"
 #include "vmm/core/bus.h"
 
 #define FZ_RAM_SIZE (64 * 1024ULL)
@@ -39,18 +40,6 @@
 
 static const uint32_t types[] = { 0, 1, 4, 8, 11, 13, 0x80000000u, 2 };
 
-static int block_translate(void *iommu, const struct dma_req *req, uint64_t iova,
-			   struct dma_xlate *ret)
-{
-	if (iova & 0x8000)
-		return -EACCES;
-	ret->gpa = iova;
-	ret->len = 4096 - (iova & 4095);
-	return 0;
-}
-
-static const struct dma_iommu_ops block_ops = { .translate = block_translate };
-
 struct fz_virtio {
 	struct bus bus;
 	struct fz_irq irq;
@@ -63,7 +52,7 @@ struct fz_virtio {
 
 static void wr(struct fz_virtio *v, uint64_t off, uint64_t val, unsigned int size)
 {
-	bus_write(&v->bus, BUS_MMIO, v->bar + off, val, size);
+	fz_virtio_wr(&v->bus, v->bar, off, val, size);
 }
 
 static void bring_up(struct fz_virtio *v, uint8_t setup)
@@ -72,27 +61,10 @@ static void bring_up(struct fz_virtio *v, uint8_t setup)
 			(setup & 1 ? BIT_ULL(VIRTIO_F_EVENT_IDX) : 0) |
 			(setup & 2 ? BIT_ULL(VIRTIO_F_INDIRECT_DESC) : 0);
 
-	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
-	wr(v, VIRTIO_COMMON_STATUS, 3, 1);
-	wr(v, VIRTIO_COMMON_GFSELECT, 0, 4);
-	wr(v, VIRTIO_COMMON_GF, (uint32_t)feat, 4);
-	wr(v, VIRTIO_COMMON_GFSELECT, 1, 4);
-	wr(v, VIRTIO_COMMON_GF, feat >> 32, 4);
-	wr(v, VIRTIO_COMMON_STATUS, 0xb, 1);
-	wr(v, VIRTIO_COMMON_Q_SELECT, 0, 2);
-	wr(v, VIRTIO_COMMON_Q_SIZE, v->qsize, 2);
-	wr(v, VIRTIO_COMMON_Q_DESC, FZ_DESC, 8);
-	wr(v, VIRTIO_COMMON_Q_AVAIL, FZ_AVAIL, 8);
-	wr(v, VIRTIO_COMMON_Q_USED, FZ_USED, 8);
-	wr(v, VIRTIO_COMMON_Q_ENABLE, 1, 2);
+	fz_virtio_negotiate(&v->bus, v->bar, feat);
+	fz_virtio_queue(&v->bus, v->bar, 0, v->qsize, FZ_DESC, FZ_AVAIL, FZ_USED);
 	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
 	v->offered = 0;
-}
-
-static void put(struct fz_ram *r, uint64_t a, uint64_t val, unsigned int n)
-{
-	for (unsigned int i = 0; i < n && a + i < r->size; i++)
-		r->mem[a + i] = (uint8_t)(val >> (8 * i));
 }
 
 /* Kicks the queue and waits for the I/O thread; a broken device serves nothing more. */
@@ -136,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup = fz_u8(&f);
 	v.as = (struct dma_as){ .gmem = &ram.gm };
 	if (setup & 4)
-		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &block_ops, .iommu = &v };
+		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &fz_virtio_block_ops, .iommu = &v };
 	snprintf(o.file, sizeof(o.file), "%s", path);
 	v.blk = virtio_blk_create(v.host, FZ_SLOT, &v.as, &o, err, sizeof(err));
 	FZ_CHECK(v.blk != NULL);
@@ -151,26 +123,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 0: {
 			uint16_t off = fz_u16(&f);
 
-			put(&ram, off, fz_u64(&f), 8);
+			fz_virtio_put(&ram, off, fz_u64(&f), 8);
 			break;
 		}
 		case 1: {
 			uint64_t d = FZ_DESC + 16ULL * (fz_u8(&f) % v.qsize);
 
-			put(&ram, d, fz_u32(&f), 8);
-			put(&ram, d + 8, fz_u32(&f), 4);
-			put(&ram, d + 12, fz_u8(&f), 2);
-			put(&ram, d + 14, fz_u16(&f), 2);
+			fz_virtio_put(&ram, d, fz_u32(&f), 8);
+			fz_virtio_put(&ram, d + 8, fz_u32(&f), 4);
+			fz_virtio_put(&ram, d + 12, fz_u8(&f), 2);
+			fz_virtio_put(&ram, d + 14, fz_u16(&f), 2);
 			break;
 		}
 		case 2:
-			put(&ram, FZ_AVAIL + 4 + 2ULL * (v.offered % v.qsize), fz_u16(&f), 2);
-			put(&ram, FZ_AVAIL + 2, ++v.offered, 2);
+			fz_virtio_put(&ram, FZ_AVAIL + 4 + 2ULL * (v.offered % v.qsize), fz_u16(&f), 2);
+			fz_virtio_put(&ram, FZ_AVAIL + 2, ++v.offered, 2);
 			kick_and_check(&v);
 			break;
 		case 3:
 			v.offered = fz_u16(&f);
-			put(&ram, FZ_AVAIL + 2, v.offered, 2);
+			fz_virtio_put(&ram, FZ_AVAIL + 2, v.offered, 2);
 			kick_and_check(&v);
 			break;
 		case 4: {
@@ -182,8 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 5: {
 			uint16_t a = fz_u16(&f);
 
-			put(&ram, a, types[fz_u8(&f) % 8], 4);
-			put(&ram, (uint64_t)a + 8, fz_u64(&f), 8);
+			fz_virtio_put(&ram, a, types[fz_u8(&f) % 8], 4);
+			fz_virtio_put(&ram, (uint64_t)a + 8, fz_u64(&f), 8);
 			break;
 		}
 		default:
