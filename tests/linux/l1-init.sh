@@ -156,7 +156,10 @@ NETEOF
 	nv-pwr | nv-pwr-ignore) cp /l2/disk.img /tmp/pwr.img
 		cat >/tmp/pwr-run.sh <<'PWREOF'
 mode=$1; shift
-: >/tmp/pwr-con
+: >/tmp/pwr-con; : >/tmp/pwr-l1
+# Our own lines wait in /tmp/pwr-l1 until the console copy has ended: echoed while L2 prints,
+# they would land inside L2's line (the console reaches ours a chunk at a time).
+say() { echo "$*" >>/tmp/pwr-l1; }
 "$@" >/tmp/pwr-con 2>/tmp/pwr-err </dev/null & pid=$!
 # L2's console reaches ours as it comes (the host timestamps it), as in the other runs.
 tail -n +1 -f /tmp/pwr-con & tpid=$!
@@ -167,21 +170,22 @@ seen() { local n=0
 up() { cut -d' ' -f1 /proc/uptime; }
 sigs=0; t0=$(up)
 if seen 'LNX-L2-PWR ready' 200; then
-	t0=$(up); kill -TERM $pid; sigs=1; echo "LNX-L1-PWR sigterm 1"
+	t0=$(up); kill -TERM $pid; sigs=1; say "LNX-L1-PWR sigterm 1"
 	if [ "$mode" = ignore ]; then
-		seen 'LNX-L2-PWR power button seen' 60 && echo "LNX-L1-PWR L2 saw the press"
+		seen 'LNX-L2-PWR power button seen' 60 && say "LNX-L1-PWR L2 saw the press"
 		sleep 3
-		kill -0 $pid 2>/dev/null && echo "LNX-L1-PWR still running 3 s after the press"
-		kill -TERM $pid; sigs=2; echo "LNX-L1-PWR sigterm 2"
+		kill -0 $pid 2>/dev/null && say "LNX-L1-PWR still running 3 s after the press"
+		kill -TERM $pid; sigs=2; say "LNX-L1-PWR sigterm 2"
 	fi
 	n=0; while kill -0 $pid 2>/dev/null && [ $n -lt 120 ]; do sleep 1; n=$((n + 1)); done
-	kill -0 $pid 2>/dev/null && { echo "LNX-L1-PWR FAIL running 120 s after the last SIGTERM"; kill -KILL $pid; }
+	kill -0 $pid 2>/dev/null && { say "LNX-L1-PWR FAIL running 120 s after the last SIGTERM"; kill -KILL $pid; }
 else
-	echo "LNX-L1-PWR FAIL L2 never said ready"; kill -KILL $pid
+	say "LNX-L1-PWR FAIL L2 never said ready"; kill -KILL $pid
 fi
 wait $pid; rc=$?
 t1=$(up)
 sleep 2; kill $tpid
+cat /tmp/pwr-l1
 grep '^nestvm: SIG' /tmp/pwr-err | sed 's/^/LNX-L1-PWR vmm | /'
 cat /tmp/pwr-err >&2
 echo "LNX-L1-PWR end rc=$rc signals=$sigs secs=$(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }")"
