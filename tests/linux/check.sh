@@ -51,8 +51,11 @@ TASKSTAT=${TASKSTAT:-$([ "$GROUP" = boot ] && echo 1 || echo 0)}
 echo "log: $LOG"
 
 fail=0
-# Lines of one run: from its LNX-RUN-START to its last LNX-TRACE line.
-block() { awk -v n="$1" '/LNX-RUN-START name=/ { p = index($0, "LNX-RUN-START name=" n " ") > 0 } p' "$LOG"; }
+# A run's lines, from its last LNX-RUN-START (l1-init.sh repeats a QEMU run that hung) to the next run.
+block() {
+	awk -v n="$1" '/LNX-RUN-START name=/ { p = index($0, "LNX-RUN-START name=" n " ") > 0; if (p) b = "" }
+		p { b = b $0 "\n" } END { printf "%s", b }' "$LOG"
+}
 ts() { sed -n "/$1/{s/^\[ *\([0-9.]*\)\].*/\1/p;q}"; }
 need() { # run, regex, what
 	if block "$1" | grep -q -E -- "$2"; then echo "  ok   $1: $3"
@@ -241,13 +244,13 @@ check_pwr() { # run
 	esac
 }
 
-# Host CPU seconds the L1 QEMU had used when run $1's first line matching $2 was printed
+# Host CPU seconds the L1 QEMU had used when run $1's first line matching $2 (in its last block) was printed
 # (run-l1.sh's LOG.cpu): unlike the wall clock, it hardly moves with the host's load.
 cpu_at() {
 	local n
 	[ -f "$LOG.cpu" ] || return 0
-	n=$(awk -v n="$1" -v re="$2" '/LNX-RUN-START name=/ { p = index($0, "LNX-RUN-START name=" n " ") > 0 }
-		p && $0 ~ re { print NR; exit }' "$LOG")
+	n=$(awk -v n="$1" -v re="$2" '/LNX-RUN-START name=/ { p = index($0, "LNX-RUN-START name=" n " ") > 0; if (p) k = "" }
+		p && k == "" && $0 ~ re { k = NR } END { print k }' "$LOG")
 	[ -n "$n" ] && sed -n "${n}p" "$LOG.cpu" | awk '$2 >= 0 { print $2 }'
 }
 

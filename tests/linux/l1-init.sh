@@ -341,7 +341,19 @@ for r in $RUNS; do
 	thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 	old_shmem=$(sed -n 's/.*\[\(.*\)\].*/\1/p' $thp 2>/dev/null)
 	[ -n "$RUN_SHMEM" ] && echo "$RUN_SHMEM" >$thp
-	{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } | cat
+	{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } |
+		tee /tmp/runout
+	# QEMU is the reference, not the subject: its L2 has hung now and then in this nested,
+	# emulated L1 (seen once in a CI rehearsal: no output for 230 s after early boot). Such a
+	# run is repeated once under the same name; check.sh reads the last block of a name.
+	case $r in
+	qemu*) if ! grep -q LNX-L2-DONE /tmp/runout; then
+		echo "LNX-RUN-RETRY name=$r: QEMU's L2 did not finish, running it once more"
+		rm -f /tmp/rc; : >/tmp/trace
+		echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
+		{ timeout "$L2TIMEOUT" $CMD -append "$APPEND" </dev/null 2>>/tmp/trace; echo $? >/tmp/rc; } | cat
+	fi ;;
+	esac
 	[ -n "$RUN_SHMEM" ] && [ -n "$old_shmem" ] && echo "$old_shmem" >$thp
 	rc=$(cat /tmp/rc)
 	echo "LNX-RUN-END name=$r rc=$rc"
