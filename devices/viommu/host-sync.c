@@ -15,17 +15,6 @@
 
 /* ---- reading the guest's tables (facts §3, §4) ---- */
 
-static int load(const struct gmem *gm, uint64_t gpa, uint64_t *e, unsigned int n)
-{
-	uint8_t raw[64];
-
-	if (gmem_read(gm, gpa, raw, 8u * n))
-		return -EFAULT;
-	for (unsigned int i = 0; i < n; i++)
-		e[i] = le64_load(raw + 8 * i);
-	return 0;
-}
-
 void vtd_host_read_ctx(struct viommu *v, uint16_t sid, struct ctxv *c)
 {
 	uint64_t rta = vtd_reg_get(v, VTD_RTADDR_REG);
@@ -38,7 +27,7 @@ void vtd_host_read_ctx(struct viommu *v, uint16_t sid, struct ctxv *c)
 		c->reason = VTD_FR_SM_RTADDR_INV;
 		return;
 	}
-	if (load(v->gm, (rta & VTD_RTADDR_ADDR) + (sid >> 8) * 16ULL, re, 2)) {
+	if (gmem_read_u64s(v->gm, (rta & VTD_RTADDR_ADDR) + (sid >> 8) * 16ULL, re, 2)) {
 		c->reason = VTD_FR_SM_ROOT_ACCESS;
 		return;
 	}
@@ -46,8 +35,9 @@ void vtd_host_read_ctx(struct viommu *v, uint16_t sid, struct ctxv *c)
 		c->reason = VTD_FR_SM_ROOT_NOT_PRESENT;
 		return;
 	}
-	if (load(v->gm, (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) + (devfn & 0x7f) * 32ULL,
-		 ce, 4)) {
+	if (gmem_read_u64s(v->gm,
+			   (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) + (devfn & 0x7f) * 32ULL,
+			   ce, 4)) {
 		c->reason = VTD_FR_SM_CTX_ACCESS;
 		return;
 	}
@@ -132,7 +122,7 @@ void vtd_host_want_of(struct viommu *v, const struct host_dev *d, const struct c
 			w->reason = VTD_FR_SM_PASID_BEYOND_PDTS;
 			return;
 		}
-		if (load(v->gm, c->dir + (pasid >> 6) * 8ULL, &de, 1)) {
+		if (gmem_read_u64s(v->gm, c->dir + (pasid >> 6) * 8ULL, &de, 1)) {
 			w->reason = VTD_FR_SM_PDE_ACCESS;
 			return;
 		}
@@ -140,7 +130,7 @@ void vtd_host_want_of(struct viommu *v, const struct host_dev *d, const struct c
 			w->reason = VTD_FR_SM_PDE_NOT_PRESENT;
 			return;
 		}
-		if (load(v->gm, vtd_pdire_ptp(de) + (pasid & 63) * 64ULL, pe, VTD_PE_WORDS)) {
+		if (gmem_read_u64s(v->gm, vtd_pdire_ptp(de) + (pasid & 63) * 64ULL, pe, VTD_PE_WORDS)) {
 			w->reason = VTD_FR_SM_PE_ACCESS;
 			return;
 		}

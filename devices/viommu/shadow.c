@@ -63,17 +63,6 @@ struct sh_walk {
 	unsigned int tables;
 };
 
-static int load(const struct gmem *gm, uint64_t gpa, uint64_t *e, unsigned int n)
-{
-	uint8_t raw[64];
-
-	if (gmem_read(gm, gpa, raw, 8u * n))
-		return -EFAULT;
-	for (unsigned int i = 0; i < n; i++)
-		e[i] = le64_load(raw + 8 * i);
-	return 0;
-}
-
 /* Appends [iova, iova+len) -> gpa, merged with the previous one when contiguous and alike. */
 static void emit(struct sh_walk *w, uint64_t iova, uint64_t len, uint64_t gpa, bool wr)
 {
@@ -145,7 +134,7 @@ static void ss_walk(struct sh_walk *w, uint64_t table, unsigned int level, uint6
 
 		if (ents)
 			pte = le64_load(ents + 8 * (i - first));
-		else if (load(w->s->v->gm, table + 8ULL * i, &pte, 1))
+		else if (gmem_read_u64s(w->s->v->gm, table + 8ULL * i, &pte, 1))
 			return;
 		if (!vtd_sspte_r(pte) && !vtd_sspte_w(pte))
 			continue;
@@ -185,10 +174,10 @@ static void walk_device(struct sh_walk *w)
 		identity(w);
 		return;
 	}
-	if (load(v->gm, root + 16ULL * bus, re, 2))
+	if (gmem_read_u64s(v->gm, root + 16ULL * bus, re, 2))
 		return;
 	if (FIELD_GET(VTD_RTADDR_TTM, rta) == 0) {
-		if (!vtd_root_p(re) || load(v->gm, vtd_root_ctp(re) + 16ULL * devfn, ce, 2) ||
+		if (!vtd_root_p(re) || gmem_read_u64s(v->gm, vtd_root_ctp(re) + 16ULL * devfn, ce, 2) ||
 		    !vtd_ctx_p(ce))
 			return;
 		w->s->did = vtd_ctx_did(ce);
@@ -203,13 +192,15 @@ static void walk_device(struct sh_walk *w)
 		uint32_t rp;
 
 		if (!(devfn < 128 ? vtd_smroot_lp(re) : vtd_smroot_up(re)) ||
-		    load(v->gm, (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) +
+		    gmem_read_u64s(v->gm, (devfn < 128 ? vtd_smroot_lctp(re) : vtd_smroot_uctp(re)) +
 			 32ULL * (devfn & 0x7f), ce, 4) || !vtd_smctx_p(ce))
 			return;
 		rp = vtd_smctx_rid_pasid(ce);
 		if ((rp >> 6) >= vtd_smctx_dir_entries(ce) ||
-		    load(v->gm, vtd_smctx_pasiddirptr(ce) + 8ULL * (rp >> 6), &de, 1) || !vtd_pdire_p(de) ||
-		    load(v->gm, vtd_pdire_ptp(de) + 64ULL * (rp & 63), pe, VTD_PE_WORDS) || !vtd_pe_p(pe))
+		    gmem_read_u64s(v->gm, vtd_smctx_pasiddirptr(ce) + 8ULL * (rp >> 6), &de, 1) ||
+		    !vtd_pdire_p(de) ||
+		    gmem_read_u64s(v->gm, vtd_pdire_ptp(de) + 64ULL * (rp & 63), pe, VTD_PE_WORDS) ||
+		    !vtd_pe_p(pe))
 			return;
 		w->s->did = vtd_pe_did(pe);
 		w->s->did_valid = true;

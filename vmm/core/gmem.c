@@ -193,6 +193,17 @@ int gmem_read_u64(const struct gmem *gm, uint64_t gpa, uint64_t *ret_val)
 	return 0;
 }
 
+int gmem_read_u64s(const struct gmem *gm, uint64_t gpa, uint64_t *ret_vals, unsigned int n)
+{
+	uint8_t raw[64];
+
+	if (n > 8 || gmem_read(gm, gpa, raw, 8u * n))
+		return -EFAULT;
+	for (unsigned int i = 0; i < n; i++)
+		ret_vals[i] = le64_load(raw + 8 * i);
+	return 0;
+}
+
 int gmem_write_u32(const struct gmem *gm, uint64_t gpa, uint32_t val)
 {
 	void *p = gmem_ptr(gm, gpa, 4);

@@ -65,6 +65,8 @@ int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len)
 /* Little-endian scalar helpers; 0 or -EFAULT. */
 int gmem_read_u32(const struct gmem *gm, uint64_t gpa, uint32_t *ret_val);
 int gmem_read_u64(const struct gmem *gm, uint64_t gpa, uint64_t *ret_val);
+/* n (<= 8) consecutive little-endian 64-bit words, e.g. one table entry; all or -EFAULT. */
+int gmem_read_u64s(const struct gmem *gm, uint64_t gpa, uint64_t *ret_vals, unsigned int n);
 int gmem_write_u32(const struct gmem *gm, uint64_t gpa, uint32_t val);
 int gmem_write_u64(const struct gmem *gm, uint64_t gpa, uint64_t val);
 /*
