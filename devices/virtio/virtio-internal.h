@@ -252,5 +252,7 @@ struct virtio_net_stats {
 	bool rx_pending;
 };
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *ret);
+/* Sleeps until rx_tries differs from before (the receive thread made another attempt). */
+void virtio_net_wait_tries(struct virtio_net *n, uint64_t before);
 
 #endif

@@ -43,6 +43,9 @@ struct virtio_net {
 	/* Counters (atomic: read by virtio_net_get_stats from any thread). */
 	uint64_t tx_frames, rx_frames, rx_dropped, rx_tries;
 	bool rx_pending;
+	/* Signalled after each attempt (virtio_net_wait_tries). */
+	pthread_mutex_t tries_lock;
+	pthread_cond_t tries_cond;
 };
 
 /* Transmit: the readable bytes after the header are one frame (§5.1.6.2). */
@@ -125,7 +128,10 @@ static void *rx_thread(void *arg)
 		if (r != 0)
 			have = 0; /* delivered or dropped; 0 = keep it until buffers come */
 		__atomic_store_n(&n->rx_pending, have != 0, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&n->tries_lock);
 		__atomic_add_fetch(&n->rx_tries, 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&n->tries_cond);
+		pthread_mutex_unlock(&n->tries_lock);
 	}
 	return NULL;
 }
@@ -161,6 +167,8 @@ struct virtio_net *virtio_net_create(struct pci_host *h, unsigned int slot, cons
 		return NULL;
 	}
 	n->wake = -1;
+	pthread_mutex_init(&n->tries_lock, NULL);
+	pthread_cond_init(&n->tries_cond, NULL);
 	n->fd = o->tap[0] ? open_tap(o->tap, err, errlen) : o->fd;
 	n->own_fd = o->tap[0];
 	if (n->fd < 0)
@@ -211,7 +219,17 @@ void virtio_net_destroy(struct virtio_net *n)
 	close(n->wake);
 	if (n->own_fd)
 		close(n->fd);
+	pthread_cond_destroy(&n->tries_cond);
+	pthread_mutex_destroy(&n->tries_lock);
 	free(n);
+}
+
+void virtio_net_wait_tries(struct virtio_net *n, uint64_t before)
+{
+	pthread_mutex_lock(&n->tries_lock);
+	while (__atomic_load_n(&n->rx_tries, __ATOMIC_ACQUIRE) == before)
+		pthread_cond_wait(&n->tries_cond, &n->tries_lock);
+	pthread_mutex_unlock(&n->tries_lock);
 }
 
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *ret)
