@@ -8,6 +8,14 @@
  * in the guest's receive buffers. Guest memory is reached through the device's DMA address
  * space, optionally through a fake IOMMU, as in fuzz-virtio.c.
  *
+ * One device serves every input: the first input creates it (and its two threads) and later
+ * ones reuse it, which saves starting and joining two threads per input. Each input begins with a virtio reset (status 0), after which the device must
+ * read back exactly as it did when created (common config of both queues and of a queue it
+ * lacks, device config, ISR), with every queue's device state as created, no queue broken, no
+ * kick pending and no frame held; each input ends with no frame held (a held frame is dropped
+ * through a 1-byte buffer). So an input behaves the same run alone as in a fuzzing run, and a
+ * reset that leaves state behind is a finding.
+ *
  * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
  * blocks IOVAs with bit 15 set, 3 bus master off, 4 MAC not negotiated), a queue-size byte
  * (1 << (b % 8), both queues), then up to FZ_MAX_OPS operations:
@@ -19,18 +27,20 @@
  *             select/words, status, queue select/size/addresses/enable: negotiation)
  *   5 header  addr u16, 12 bytes: a virtio-net header in RAM (flags, GSO, csum, num_buffers)
  *   6 frame   length u16, fill byte u8, up to 16 leading bytes: sent into the "tap"; settle
- *   7 reset   status 0, then the driver's bring-up again
+ *   7 reset   status 0, then the driver's bring-up again; skipped right after a bring-up
+ *             (a run of 7s is one bring-up: the mutator makes long runs of them, each cost
+ *             thread hand-offs; a repeat is still expressible with any op in between)
  * "settle" waits until the device has done what the step started: the I/O thread drained
  * (transmit), the receive thread has tried to place a frame it read or was woken for. Status
  * writes with DRIVER_OK (op 4, op 7) kick every enabled queue, so they settle too.
  * Oracle: no sanitizer report, no hang; every frame the device transmitted arrives at the
  * peer, one message each, no longer than a frame can be; every frame sent in is delivered,
  * dropped, or held (at most one) waiting for a buffer; once the device has set
- * DEVICE_NEEDS_RESET, transmit kicks serve no further request until the driver resets it.
+ * DEVICE_NEEDS_RESET, transmit kicks serve no further request until the driver resets it;
+ * after a reset the device is as created (above).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,6 +74,18 @@ struct fz_net {
 	uint64_t received; /* frames read from the peer */
 };
 
+/* Queue selects the reset oracle reads back: both queues and one the device lacks. */
+#define FZ_SNAP_QUEUES 3
+
+struct fz_net_state {
+	uint64_t common[FZ_SNAP_QUEUES][VIRTIO_COMMON_SIZE / 8];
+	uint64_t config; /* MAC + status */
+	uint8_t isr;
+	struct virtq vq[2];
+};
+
+static struct fz_ram fz_net_ram;
+
 static void wr(struct fz_net *v, uint64_t off, uint64_t val, unsigned int size)
 {
 	fz_virtio_wr(&v->bus, v->bar, off, val, size);
@@ -88,14 +110,7 @@ static void bring_up(struct fz_net *v, uint8_t setup)
 /* Waits until the receive thread has made another attempt than the one counted in before. */
 static void wait_try(struct fz_net *v, uint64_t before)
 {
-	struct virtio_net_stats s;
-
-	for (;;) {
-		virtio_net_get_stats(v->net, &s);
-		if (s.rx_tries != before)
-			return;
-		sched_yield();
-	}
+	virtio_net_wait_tries(v->net, before);
 }
 
 /* Reads what the device transmitted; each message is one frame. */
@@ -186,68 +201,187 @@ static void send_frame(struct fz_net *v, struct fz *f)
 	check_rx(v);
 }
 
+/* The DMA path of this input: identity, or the fake IOMMU (threads are idle, lock held). */
+static void set_dma(struct fz_net *v, bool iommu)
+{
+	struct virtio_pci *vp = virtio_net_transport(v->net);
+
+	pthread_mutex_lock(&vp->lock);
+	v->as = (struct dma_as){ .gmem = &fz_net_ram.gm };
+	if (iommu)
+		v->as = (struct dma_as){ .gmem = &fz_net_ram.gm, .ops = &fz_virtio_block_ops,
+					 .iommu = v };
+	pthread_mutex_unlock(&vp->lock);
+}
+
+/* What the guest can read of the device, with every queue selected in turn. */
+static void snapshot(struct fz_net *v, struct fz_net_state *ret)
+{
+	for (unsigned int q = 0; q < FZ_SNAP_QUEUES; q++) {
+		wr(v, VIRTIO_COMMON_Q_SELECT, q, 2);
+		for (unsigned int b = 0; b < VIRTIO_COMMON_SIZE / 8; b++)
+			ret->common[q][b] = bus_read(&v->bus, BUS_MMIO, v->bar + 8 * b, 8);
+	}
+	wr(v, VIRTIO_COMMON_Q_SELECT, 0, 2);
+	ret->config = bus_read(&v->bus, BUS_MMIO, v->bar + VIRTIO_BAR_DEVICE, 8);
+	ret->isr = (uint8_t)bus_read(&v->bus, BUS_MMIO, v->bar + VIRTIO_BAR_ISR, 1);
+}
+
+/*
+ * The device of every input: created by the first one and kept, so its two threads are
+ * started once per process instead of once per input. Each input begins with a virtio reset,
+ * after which the device must be exactly as created (the reset oracle): what the guest reads
+ * of it, each queue's device state, no queue broken, no kick pending, no frame held.
+ */
+static void begin(struct fz_net *v, uint8_t setup)
+{
+	static struct fz_net_state initial;
+	struct fz_net_state now;
+	struct virtio_pci *vp;
+	struct virtio_net_stats s;
+
+	fz_ram_reset(&fz_net_ram, FZ_RAM_SIZE);
+	if (!v->net) {
+		struct virtio_net_options o = { .mac = { 0x02, 0, 0, 0xaa, 0xbb, 0xcc } };
+		char err[200];
+		int sv[2];
+
+		bus_init(&v->bus);
+		fz_irq_init(&v->irq);
+		v->host = pci_host_create(&v->bus, &v->irq.chip, NULL, FZ_ECAM, 256ULL << 20,
+					  FZ_MMIO, 16ULL << 20, 0xc000, 0x4000);
+		FZ_CHECK(v->host != NULL);
+		FZ_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+		/* A full peer drops a transmitted frame instead of stalling the I/O thread (as a tap). */
+		FZ_CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
+		v->fd = sv[0];
+		v->peer = sv[1];
+		o.fd = v->fd;
+		v->as = (struct dma_as){ .gmem = &fz_net_ram.gm };
+		v->net = virtio_net_create(v->host, FZ_SLOT, &v->as, &o, err, sizeof(err));
+		FZ_CHECK(v->net != NULL);
+		v->bar = pci_bar_addr(virtio_net_pci_dev(v->net), 0);
+		bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+			  PCI_COMMAND_MEMORY, 2);
+		snapshot(v, &initial);
+		vp = virtio_net_transport(v->net);
+		memcpy(initial.vq, vp->vq, sizeof(initial.vq));
+	}
+	vp = virtio_net_transport(v->net);
+	set_dma(v, setup & 4);
+	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
+	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
+	virtio_pci_drain(vp);
+	snapshot(v, &now);
+	FZ_CHECK(memcmp(&now.common, &initial.common, sizeof(now.common)) == 0);
+	FZ_CHECK(now.config == initial.config);
+	FZ_CHECK(now.isr == 0);
+	pthread_mutex_lock(&vp->lock);
+	for (unsigned int q = 0; q < vp->nr_queues; q++) {
+		const struct virtq *a = &vp->vq[q], *b = &initial.vq[q];
+
+		FZ_CHECK(!vp->broken[q]);
+		FZ_CHECK(a->size == b->size && a->msix_vector == b->msix_vector &&
+			 a->enabled == b->enabled && a->desc == b->desc && a->avail == b->avail &&
+			 a->used == b->used && a->last_avail == b->last_avail &&
+			 a->used_idx == b->used_idx && a->event_idx == b->event_idx &&
+			 a->indirect == b->indirect && a->as == b->as && a->sid == b->sid);
+	}
+	FZ_CHECK(vp->status == 0 && vp->guest_features == 0);
+	pthread_mutex_unlock(&vp->lock);
+	pthread_mutex_lock(&vp->kick_lock);
+	FZ_CHECK(!vp->kicked && !vp->busy);
+	pthread_mutex_unlock(&vp->kick_lock);
+	virtio_net_get_stats(v->net, &s);
+	FZ_CHECK(!s.rx_pending);
+	check_rx(v);
+	collect_tx(v);
+}
+
+/*
+ * Ends an input with no frame held, so the next one starts from a device that reads the tap:
+ * a reset and a receive queue with one 1-byte buffer, which the held frame does not fit
+ * (dropped). Part of this input, so a crash here reproduces with it alone.
+ */
+static void end(struct fz_net *v)
+{
+	struct virtio_pci *vp = virtio_net_transport(v->net);
+	uint64_t ring = FZ_RING(0);
+	struct virtio_net_stats s;
+
+	virtio_pci_drain(vp);
+	collect_tx(v);
+	virtio_net_get_stats(v->net, &s);
+	if (!s.rx_pending)
+		return;
+	set_dma(v, false);
+	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	fz_virtio_negotiate(&v->bus, v->bar,
+			    BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	fz_virtio_put(&fz_net_ram, ring, 0, 8);
+	fz_virtio_put(&fz_net_ram, ring + 8, 1, 4);
+	fz_virtio_put(&fz_net_ram, ring + 12, VIRTQ_DESC_F_WRITE, 2);
+	fz_virtio_put(&fz_net_ram, ring + 14, 0, 2);
+	fz_virtio_put(&fz_net_ram, ring + 0x1000, 0, 2);
+	fz_virtio_put(&fz_net_ram, ring + 0x1000 + 2, 1, 2);
+	fz_virtio_put(&fz_net_ram, ring + 0x1000 + 4, 0, 2);
+	fz_virtio_queue(&v->bus, v->bar, 0, 1, ring, ring + 0x1000, ring + 0x2000);
+	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
+	wait_try(v, s.rx_tries);
+	virtio_net_get_stats(v->net, &s);
+	FZ_CHECK(!s.rx_pending);
+	check_rx(v);
+	virtio_pci_drain(vp);
+	collect_tx(v);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fz_ram ram;
 	static struct fz_net v;
-	struct virtio_net_options o = { .mac = { 0x02, 0, 0, 0xaa, 0xbb, 0xcc } };
 	struct fz f = { data, size };
+	struct fz_ram *ram = &fz_net_ram;
 	struct virtio_net_stats st;
-	char err[200];
+	bool up = true; /* the last step was a bring-up */
 	uint8_t setup;
-	int sv[2];
 
-	fz_ram_reset(&ram, FZ_RAM_SIZE);
-	memset(&v, 0, sizeof(v));
-	bus_init(&v.bus);
-	fz_irq_init(&v.irq);
-	v.host = pci_host_create(&v.bus, &v.irq.chip, NULL, FZ_ECAM, 256ULL << 20, FZ_MMIO,
-				 16ULL << 20, 0xc000, 0x4000);
-	FZ_CHECK(v.host != NULL);
-	FZ_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
-	/* A full peer drops a transmitted frame instead of stalling the I/O thread (as a tap). */
-	FZ_CHECK(fcntl(sv[0], F_SETFL, O_NONBLOCK) == 0);
-	v.fd = sv[0];
-	v.peer = sv[1];
-	o.fd = v.fd;
 	setup = fz_u8(&f);
-	v.as = (struct dma_as){ .gmem = &ram.gm };
-	if (setup & 4)
-		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &fz_virtio_block_ops, .iommu = &v };
-	v.net = virtio_net_create(v.host, FZ_SLOT, &v.as, &o, err, sizeof(err));
-	FZ_CHECK(v.net != NULL);
-	v.bar = pci_bar_addr(virtio_net_pci_dev(v.net), 0);
-	bus_write(&v.bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
-		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
+	begin(&v, setup);
 	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
 	virtio_net_get_stats(v.net, &st);
 	bring_up(&v, setup);
 	settle(&v, &st, true);
 
 	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
-		switch (fz_u8(&f) % 8) {
+		unsigned int op = fz_u8(&f) % 8;
+
+		if (op == 7 && up)
+			continue; /* it would repeat the bring-up just done, step for step */
+		up = op == 7;
+		switch (op) {
 		case 0: {
 			uint16_t off = fz_u16(&f);
 
-			fz_virtio_put(&ram, off, fz_u64(&f), 8);
+			fz_virtio_put(ram, off, fz_u64(&f), 8);
 			break;
 		}
 		case 1: {
 			uint8_t b = fz_u8(&f);
 			uint64_t d = FZ_RING(b >> 7) + 16ULL * ((b & 0x7f) % v.qsize);
 
-			fz_virtio_put(&ram, d, fz_u32(&f), 8);
-			fz_virtio_put(&ram, d + 8, fz_u32(&f), 4);
-			fz_virtio_put(&ram, d + 12, fz_u8(&f), 2);
-			fz_virtio_put(&ram, d + 14, fz_u16(&f), 2);
+			fz_virtio_put(ram, d, fz_u32(&f), 8);
+			fz_virtio_put(ram, d + 8, fz_u32(&f), 4);
+			fz_virtio_put(ram, d + 12, fz_u8(&f), 2);
+			fz_virtio_put(ram, d + 14, fz_u16(&f), 2);
 			break;
 		}
 		case 2: {
 			unsigned int q = fz_u8(&f) & 1;
 			uint64_t avail = FZ_RING(q) + 0x1000;
 
-			fz_virtio_put(&ram, avail + 4 + 2ULL * (v.offered[q] % v.qsize), fz_u16(&f), 2);
-			fz_virtio_put(&ram, avail + 2, ++v.offered[q], 2);
+			fz_virtio_put(ram, avail + 4 + 2ULL * (v.offered[q] % v.qsize), fz_u16(&f), 2);
+			fz_virtio_put(ram, avail + 2, ++v.offered[q], 2);
 			kick(&v, q);
 			break;
 		}
@@ -255,7 +389,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned int q = fz_u8(&f) & 1;
 
 			v.offered[q] = fz_u16(&f);
-			fz_virtio_put(&ram, FZ_RING(q) + 0x1000 + 2, v.offered[q], 2);
+			fz_virtio_put(ram, FZ_RING(q) + 0x1000 + 2, v.offered[q], 2);
 			kick(&v, q);
 			break;
 		}
@@ -273,7 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			fz_bytes(&f, hdr, sizeof(hdr));
 			for (unsigned int i = 0; i < sizeof(hdr); i++)
-				fz_virtio_put(&ram, (uint64_t)a + i, hdr[i], 1);
+				fz_virtio_put(ram, (uint64_t)a + i, hdr[i], 1);
 			break;
 		}
 		case 6:
@@ -286,10 +420,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	collect_tx(&v);
-	virtio_net_destroy(v.net);
-	pci_host_destroy(v.host);
-	close(v.fd);
-	close(v.peer);
+	end(&v);
 	return 0;
 }
