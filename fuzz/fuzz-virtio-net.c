@@ -74,16 +74,6 @@ struct fz_net {
 	uint64_t received; /* frames read from the peer */
 };
 
-/* Queue selects the reset oracle reads back: both queues and one the device lacks. */
-#define FZ_SNAP_QUEUES 3
-
-struct fz_net_state {
-	uint64_t common[FZ_SNAP_QUEUES][VIRTIO_COMMON_SIZE / 8];
-	uint64_t config; /* MAC + status */
-	uint8_t isr;
-	struct virtq vq[2];
-};
-
 static struct fz_ram fz_net_ram;
 
 static void wr(struct fz_net *v, uint64_t off, uint64_t val, unsigned int size)
@@ -214,19 +204,6 @@ static void set_dma(struct fz_net *v, bool iommu)
 	pthread_mutex_unlock(&vp->lock);
 }
 
-/* What the guest can read of the device, with every queue selected in turn. */
-static void snapshot(struct fz_net *v, struct fz_net_state *ret)
-{
-	for (unsigned int q = 0; q < FZ_SNAP_QUEUES; q++) {
-		wr(v, VIRTIO_COMMON_Q_SELECT, q, 2);
-		for (unsigned int b = 0; b < VIRTIO_COMMON_SIZE / 8; b++)
-			ret->common[q][b] = bus_read(&v->bus, BUS_MMIO, v->bar + 8 * b, 8);
-	}
-	wr(v, VIRTIO_COMMON_Q_SELECT, 0, 2);
-	ret->config = bus_read(&v->bus, BUS_MMIO, v->bar + VIRTIO_BAR_DEVICE, 8);
-	ret->isr = (uint8_t)bus_read(&v->bus, BUS_MMIO, v->bar + VIRTIO_BAR_ISR, 1);
-}
-
 /*
  * The device of every input: created by the first one and kept, so its two threads are
  * started once per process instead of once per input. Each input begins with a virtio reset,
@@ -235,8 +212,7 @@ static void snapshot(struct fz_net *v, struct fz_net_state *ret)
  */
 static void begin(struct fz_net *v, uint8_t setup)
 {
-	static struct fz_net_state initial;
-	struct fz_net_state now;
+	static struct fz_virtio_state initial;
 	struct virtio_pci *vp;
 	struct virtio_net_stats s;
 
@@ -263,36 +239,13 @@ static void begin(struct fz_net *v, uint8_t setup)
 		v->bar = pci_bar_addr(virtio_net_pci_dev(v->net), 0);
 		bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 			  PCI_COMMAND_MEMORY, 2);
-		snapshot(v, &initial);
-		vp = virtio_net_transport(v->net);
-		memcpy(initial.vq, vp->vq, sizeof(initial.vq));
+		fz_virtio_snapshot(&v->bus, v->bar, virtio_net_transport(v->net), &initial);
 	}
 	vp = virtio_net_transport(v->net);
 	set_dma(v, setup & 4);
 	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
-	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
-	virtio_pci_drain(vp);
-	snapshot(v, &now);
-	FZ_CHECK(memcmp(&now.common, &initial.common, sizeof(now.common)) == 0);
-	FZ_CHECK(now.config == initial.config);
-	FZ_CHECK(now.isr == 0);
-	pthread_mutex_lock(&vp->lock);
-	for (unsigned int q = 0; q < vp->nr_queues; q++) {
-		const struct virtq *a = &vp->vq[q], *b = &initial.vq[q];
-
-		FZ_CHECK(!vp->broken[q]);
-		FZ_CHECK(a->size == b->size && a->msix_vector == b->msix_vector &&
-			 a->enabled == b->enabled && a->desc == b->desc && a->avail == b->avail &&
-			 a->used == b->used && a->last_avail == b->last_avail &&
-			 a->used_idx == b->used_idx && a->event_idx == b->event_idx &&
-			 a->indirect == b->indirect && a->as == b->as && a->sid == b->sid);
-	}
-	FZ_CHECK(vp->status == 0 && vp->guest_features == 0);
-	pthread_mutex_unlock(&vp->lock);
-	pthread_mutex_lock(&vp->kick_lock);
-	FZ_CHECK(!vp->kicked && !vp->busy);
-	pthread_mutex_unlock(&vp->kick_lock);
+	fz_virtio_reset_check(&v->bus, v->bar, vp, &initial);
 	virtio_net_get_stats(v->net, &s);
 	FZ_CHECK(!s.rx_pending);
 	check_rx(v);

@@ -9,6 +9,8 @@
 #define NESTVM_FUZZ_VIRTIO_UTIL_H
 
 #include <errno.h>
+#include <pthread.h>
+#include <string.h>
 #include "devices/virtio/virtio-internal.h"
 #include "devices/virtio/virtio.h"
 #include "fuzz-util.h"
@@ -64,6 +66,73 @@ static inline void fz_virtio_put(struct fz_ram *r, uint64_t a, uint64_t val, uns
 {
 	for (unsigned int i = 0; i < n && a + i < r->size; i++)
 		r->mem[a + i] = (uint8_t)(val >> (8 * i));
+}
+
+/*
+ * The reset oracle of the targets that keep one device for every input: what the guest reads
+ * of the device (common config with every queue selected in turn and one it lacks, device
+ * config, ISR) and each queue's device state.
+ */
+struct fz_virtio_state {
+	uint64_t common[VIRTIO_MAX_QUEUES + 1][VIRTIO_COMMON_SIZE / 8];
+	uint8_t config[VIRTIO_MAX_CONFIG];
+	uint8_t isr;
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+};
+
+static inline void fz_virtio_snapshot(struct bus *bus, uint64_t bar, struct virtio_pci *vp,
+				      struct fz_virtio_state *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned int q = 0; q <= vp->nr_queues; q++) {
+		fz_virtio_wr(bus, bar, VIRTIO_COMMON_Q_SELECT, q, 2);
+		for (unsigned int w = 0; w < VIRTIO_COMMON_SIZE / 8; w++)
+			ret->common[q][w] = bus_read(bus, BUS_MMIO, bar + 8 * w, 8);
+	}
+	fz_virtio_wr(bus, bar, VIRTIO_COMMON_Q_SELECT, 0, 2);
+	for (unsigned int b = 0; b < vp->config_len; b++)
+		ret->config[b] = (uint8_t)bus_read(bus, BUS_MMIO, bar + VIRTIO_BAR_DEVICE + b, 1);
+	ret->isr = (uint8_t)bus_read(bus, BUS_MMIO, bar + VIRTIO_BAR_ISR, 1);
+	pthread_mutex_lock(&vp->lock);
+	memcpy(ret->vq, vp->vq, sizeof(ret->vq));
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static inline bool fz_virtq_same(const struct virtq *a, const struct virtq *b)
+{
+	return a->size == b->size && a->msix_vector == b->msix_vector && a->enabled == b->enabled &&
+	       a->desc == b->desc && a->avail == b->avail && a->used == b->used &&
+	       a->last_avail == b->last_avail && a->used_idx == b->used_idx &&
+	       a->event_idx == b->event_idx && a->indirect == b->indirect && a->as == b->as &&
+	       a->sid == b->sid;
+}
+
+/*
+ * Writes status 0 (the I/O thread idle) and checks that the device is back as it was when
+ * initial was taken, right after creation: the same reads, the same queue state, no queue
+ * broken, no feature or status left, no kick pending.
+ */
+static inline void fz_virtio_reset_check(struct bus *bus, uint64_t bar, struct virtio_pci *vp,
+					 const struct fz_virtio_state *initial)
+{
+	static struct fz_virtio_state now;
+
+	fz_virtio_wr(bus, bar, VIRTIO_COMMON_STATUS, 0, 1);
+	virtio_pci_drain(vp);
+	fz_virtio_snapshot(bus, bar, vp, &now);
+	FZ_CHECK(memcmp(now.common, initial->common, sizeof(now.common)) == 0);
+	FZ_CHECK(memcmp(now.config, initial->config, sizeof(now.config)) == 0);
+	FZ_CHECK(now.isr == 0);
+	pthread_mutex_lock(&vp->lock);
+	for (unsigned int q = 0; q < vp->nr_queues; q++) {
+		FZ_CHECK(!vp->broken[q]);
+		FZ_CHECK(fz_virtq_same(&now.vq[q], &initial->vq[q]));
+	}
+	FZ_CHECK(vp->status == 0 && vp->guest_features == 0);
+	pthread_mutex_unlock(&vp->lock);
+	pthread_mutex_lock(&vp->kick_lock);
+	FZ_CHECK(!vp->kicked && !vp->busy);
+	pthread_mutex_unlock(&vp->kick_lock);
 }
 
 #endif

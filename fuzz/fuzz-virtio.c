@@ -4,6 +4,13 @@
  * device (virtio-pci transport, I/O thread) on a small image in a memfd. The input writes the
  * guest's rings, descriptors, request headers and the common config, then kicks the queue.
  *
+ * One device serves every input: the first input creates it (and its I/O thread) and later
+ * ones reuse it. Each input begins with a virtio reset (status 0), after which the device must
+ * read back exactly as it did when created (common config, device config, ISR), with its
+ * queue's device state as created, no queue broken and no kick pending; each input ends with
+ * the I/O thread idle. The image keeps what earlier inputs wrote (as it always did: it is
+ * data the device moves, never parses).
+ *
  * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
  * blocks IOVAs with bit 15 set, 3 bus master off), a queue-size byte (1 << (b % 8)), then up
  * to FZ_MAX_OPS operations:
@@ -13,9 +20,13 @@
  *   3 idx     avail idx u16 as given, kick, wait
  *   4 common  offset u8 (in the 56-byte common config), size-selector, value u32
  *   5 header  addr u16, type selector u8, sector u64 (a virtio-blk request header in RAM)
- *   6 reset   status 0, then the driver's bring-up again
+ *   6 reset   status 0, then the driver's bring-up again; skipped right after a bring-up
+ *             (a run of 6s is one bring-up: the mutator makes long runs of them, each cost
+ *             a thread hand-off; a repeat is still expressible with any op in between)
+ * A bring-up waits for the I/O thread (DRIVER_OK kicks the queue).
  * Oracle: no sanitizer report, no hang (every kick drains); once the device has set
- * DEVICE_NEEDS_RESET, kicks serve no further request until the driver resets it.
+ * DEVICE_NEEDS_RESET, kicks serve no further request until the driver resets it; after a
+ * reset the device is as created (above).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -64,6 +75,7 @@ static void bring_up(struct fz_virtio *v, uint8_t setup)
 	fz_virtio_negotiate(&v->bus, v->bar, feat);
 	fz_virtio_queue(&v->bus, v->bar, 0, v->qsize, FZ_DESC, FZ_AVAIL, FZ_USED);
 	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
+	virtio_pci_drain(virtio_blk_transport(v->blk));
 	v->offered = 0;
 }
 
@@ -82,44 +94,70 @@ static void kick_and_check(struct fz_virtio *v)
 	FZ_CHECK(!broken || after.requests == before.requests);
 }
 
+/* The DMA path of this input: identity, or the fake IOMMU (the I/O thread is idle). */
+static void set_dma(struct fz_virtio *v, struct fz_ram *ram, bool iommu)
+{
+	struct virtio_pci *vp = virtio_blk_transport(v->blk);
+
+	pthread_mutex_lock(&vp->lock);
+	v->as = (struct dma_as){ .gmem = &ram->gm };
+	if (iommu)
+		v->as = (struct dma_as){ .gmem = &ram->gm, .ops = &fz_virtio_block_ops, .iommu = v };
+	pthread_mutex_unlock(&vp->lock);
+}
+
+/* Creates the device for the first input; resets it for every input (the reset oracle). */
+static void begin(struct fz_virtio *v, struct fz_ram *ram, uint8_t setup)
+{
+	static struct fz_virtio_state initial;
+
+	fz_ram_reset(ram, FZ_RAM_SIZE);
+	if (!v->blk) {
+		struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK };
+		int fd = memfd_create("fuzz-virtio-img", 0);
+		char err[200];
+
+		FZ_CHECK(fd >= 0 && ftruncate(fd, FZ_IMG_SIZE) == 0);
+		snprintf(o.file, sizeof(o.file), "/proc/self/fd/%d", fd);
+		bus_init(&v->bus);
+		fz_irq_init(&v->irq);
+		v->host = pci_host_create(&v->bus, &v->irq.chip, NULL, FZ_ECAM, 256ULL << 20,
+					  FZ_MMIO, 16ULL << 20, 0xc000, 0x4000);
+		FZ_CHECK(v->host != NULL);
+		v->as = (struct dma_as){ .gmem = &ram->gm };
+		v->blk = virtio_blk_create(v->host, FZ_SLOT, &v->as, &o, err, sizeof(err));
+		FZ_CHECK(v->blk != NULL);
+		v->bar = pci_bar_addr(virtio_blk_pci_dev(v->blk), 0);
+		bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+			  PCI_COMMAND_MEMORY, 2);
+		fz_virtio_snapshot(&v->bus, v->bar, virtio_blk_transport(v->blk), &initial);
+	}
+	set_dma(v, ram, setup & 4);
+	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
+		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
+	fz_virtio_reset_check(&v->bus, v->bar, virtio_blk_transport(v->blk), &initial);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_ram ram;
-	static char path[64];
 	static struct fz_virtio v;
-	struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK };
 	struct fz f = { data, size };
-	char err[200];
+	bool up = true; /* the last step was a bring-up */
 	uint8_t setup;
 
-	if (!path[0]) {
-		int fd = memfd_create("fuzz-virtio-img", 0);
-
-		FZ_CHECK(fd >= 0 && ftruncate(fd, FZ_IMG_SIZE) == 0);
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	fz_ram_reset(&ram, FZ_RAM_SIZE);
-	memset(&v, 0, sizeof(v));
-	bus_init(&v.bus);
-	fz_irq_init(&v.irq);
-	v.host = pci_host_create(&v.bus, &v.irq.chip, NULL, FZ_ECAM, 256ULL << 20, FZ_MMIO,
-				 16ULL << 20, 0xc000, 0x4000);
-	FZ_CHECK(v.host != NULL);
 	setup = fz_u8(&f);
-	v.as = (struct dma_as){ .gmem = &ram.gm };
-	if (setup & 4)
-		v.as = (struct dma_as){ .gmem = &ram.gm, .ops = &fz_virtio_block_ops, .iommu = &v };
-	snprintf(o.file, sizeof(o.file), "%s", path);
-	v.blk = virtio_blk_create(v.host, FZ_SLOT, &v.as, &o, err, sizeof(err));
-	FZ_CHECK(v.blk != NULL);
-	v.bar = pci_bar_addr(virtio_blk_pci_dev(v.blk), 0);
-	bus_write(&v.bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
-		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
+	begin(&v, &ram, setup);
 	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
 	bring_up(&v, setup);
 
 	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
-		switch (fz_u8(&f) % 7) {
+		unsigned int op = fz_u8(&f) % 7;
+
+		if (op == 6 && up)
+			continue; /* it would repeat the bring-up just done, step for step */
+		up = op == 6;
+		switch (op) {
 		case 0: {
 			uint16_t off = fz_u16(&f);
 
@@ -149,6 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			unsigned int off = fz_u8(&f) % VIRTIO_COMMON_SIZE, sz = fz_size(&f);
 
 			wr(&v, off, fz_u32(&f), sz);
+			/* A status write with DRIVER_OK kicks the queue: let it finish first. */
+			virtio_pci_drain(virtio_blk_transport(v.blk));
 			break;
 		}
 		case 5: {
@@ -163,7 +203,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 	}
-	virtio_blk_destroy(v.blk);
-	pci_host_destroy(v.host);
+	virtio_pci_drain(virtio_blk_transport(v.blk));
 	return 0;
 }
