@@ -40,6 +40,12 @@ struct virtio_net {
 	bool rx_started;
 	uint8_t tx[NET_MAX_FRAME];
 	uint8_t rx[NET_MAX_FRAME];
+	/*
+	 * The receive thread holds a frame and is about to look for a buffer or sleeps until a
+	 * receive kick: only then does a kick wake it (a kick while it holds none changes nothing,
+	 * it looks for a buffer as soon as it reads a frame).
+	 */
+	bool rx_wants_kick;
 	/* Counters (atomic: read by virtio_net_get_stats from any thread). */
 	uint64_t tx_frames, rx_frames, rx_dropped, rx_tries;
 	bool rx_pending;
@@ -76,6 +82,10 @@ static bool net_kick(void *opaque, unsigned int queue)
 
 	if (queue != NET_RXQ)
 		return false;
+	/* Orders the driver's buffer (posted before this kick) before the look at the flag. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&n->rx_wants_kick, __ATOMIC_SEQ_CST))
+		return true;
 	if (write(n->wake, &one, sizeof(one)) < 0)
 		return true; /* the counter is saturated: the thread is awake anyway */
 	return true;
@@ -120,13 +130,21 @@ static void *rx_thread(void *arg)
 		}
 		if (!have)
 			continue;
+		/*
+		 * Raised before the look at the ring: a buffer posted after that look comes with a
+		 * kick that sees the flag and wakes us (a posted buffer is seen by one or the other).
+		 */
+		__atomic_store_n(&n->rx_wants_kick, true, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		r = virtio_pci_fill(&n->vp, NET_RXQ, hdr, sizeof(hdr), n->rx, (size_t)have);
 		if (r == 1)
 			__atomic_add_fetch(&n->rx_frames, 1, __ATOMIC_RELAXED);
 		else if (r != 0)
 			__atomic_add_fetch(&n->rx_dropped, 1, __ATOMIC_RELAXED);
-		if (r != 0)
+		if (r != 0) {
 			have = 0; /* delivered or dropped; 0 = keep it until buffers come */
+			__atomic_store_n(&n->rx_wants_kick, false, __ATOMIC_SEQ_CST);
+		}
 		__atomic_store_n(&n->rx_pending, have != 0, __ATOMIC_RELAXED);
 		pthread_mutex_lock(&n->tries_lock);
 		__atomic_add_fetch(&n->rx_tries, 1, __ATOMIC_RELEASE);
