@@ -9,12 +9,13 @@
  * space, optionally through a fake IOMMU, as in fuzz-virtio.c.
  *
  * One device serves every input: the first input creates it (and its two threads) and later
- * ones reuse it, which saves starting and joining two threads per input. Each input begins with a virtio reset (status 0), after which the device must
- * read back exactly as it did when created (common config of both queues and of a queue it
- * lacks, device config, ISR), with every queue's device state as created, no queue broken, no
- * kick pending and no frame held; each input ends with no frame held (a held frame is dropped
- * through a 1-byte buffer). So an input behaves the same run alone as in a fuzzing run, and a
- * reset that leaves state behind is a finding.
+ * ones reuse it, which saves starting and joining two threads per input. Each input begins
+ * with a virtio reset (status 0), after which the device must read back exactly as it did when
+ * created (common config of both queues and of a queue it lacks, device config, ISR), with
+ * every queue's device state as created, no queue broken, no kick pending and no frame held;
+ * each input ends with no frame held (a held frame is dropped through a 1-byte buffer). So an
+ * input behaves the same run alone as in a fuzzing run, and a reset that leaves state behind
+ * is a finding.
  *
  * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
  * blocks IOVAs with bit 15 set, 3 bus master off, 4 MAC not negotiated), a queue-size byte

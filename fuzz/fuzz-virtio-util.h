@@ -74,7 +74,8 @@ static inline void fz_virtio_put(struct fz_ram *r, uint64_t a, uint64_t val, uns
  * config, ISR) and each queue's device state.
  */
 struct fz_virtio_state {
-	uint64_t common[VIRTIO_MAX_QUEUES + 1][VIRTIO_COMMON_SIZE / 8];
+	uint64_t common[VIRTIO_COMMON_Q_SIZE / 8];                 /* device-wide, select 0 */
+	uint64_t queue[VIRTIO_MAX_QUEUES + 1][(VIRTIO_COMMON_SIZE - VIRTIO_COMMON_Q_SIZE) / 8];
 	uint8_t config[VIRTIO_MAX_CONFIG];
 	uint8_t isr;
 	struct virtq vq[VIRTIO_MAX_QUEUES];
@@ -83,14 +84,24 @@ struct fz_virtio_state {
 static inline void fz_virtio_snapshot(struct bus *bus, uint64_t bar, struct virtio_pci *vp,
 				      struct fz_virtio_state *ret)
 {
+	unsigned int b;
+
 	memset(ret, 0, sizeof(*ret));
+	/* 8-byte reads: each read builds the whole common config image in the device. */
 	for (unsigned int q = 0; q <= vp->nr_queues; q++) {
 		fz_virtio_wr(bus, bar, VIRTIO_COMMON_Q_SELECT, q, 2);
-		for (unsigned int w = 0; w < VIRTIO_COMMON_SIZE / 8; w++)
-			ret->common[q][w] = bus_read(bus, BUS_MMIO, bar + 8 * w, 8);
+		for (unsigned int w = 0; w < sizeof(ret->queue[q]) / 8; w++)
+			ret->queue[q][w] = bus_read(bus, BUS_MMIO, bar + VIRTIO_COMMON_Q_SIZE + 8 * w, 8);
 	}
 	fz_virtio_wr(bus, bar, VIRTIO_COMMON_Q_SELECT, 0, 2);
-	for (unsigned int b = 0; b < vp->config_len; b++)
+	for (unsigned int w = 0; w < sizeof(ret->common) / 8; w++)
+		ret->common[w] = bus_read(bus, BUS_MMIO, bar + 8 * w, 8);
+	for (b = 0; b + 4 <= vp->config_len; b += 4) {
+		uint32_t v = (uint32_t)bus_read(bus, BUS_MMIO, bar + VIRTIO_BAR_DEVICE + b, 4);
+
+		memcpy(&ret->config[b], &v, 4);
+	}
+	for (; b < vp->config_len; b++)
 		ret->config[b] = (uint8_t)bus_read(bus, BUS_MMIO, bar + VIRTIO_BAR_DEVICE + b, 1);
 	ret->isr = (uint8_t)bus_read(bus, BUS_MMIO, bar + VIRTIO_BAR_ISR, 1);
 	pthread_mutex_lock(&vp->lock);
@@ -121,6 +132,7 @@ static inline void fz_virtio_reset_check(struct bus *bus, uint64_t bar, struct v
 	virtio_pci_drain(vp);
 	fz_virtio_snapshot(bus, bar, vp, &now);
 	FZ_CHECK(memcmp(now.common, initial->common, sizeof(now.common)) == 0);
+	FZ_CHECK(memcmp(now.queue, initial->queue, sizeof(now.queue)) == 0);
 	FZ_CHECK(memcmp(now.config, initial->config, sizeof(now.config)) == 0);
 	FZ_CHECK(now.isr == 0);
 	pthread_mutex_lock(&vp->lock);
