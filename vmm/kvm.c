@@ -143,7 +143,7 @@ void kvm_map_read_mirrors(struct machine *m)
 
 		if (!tab[i].read_mirror)
 			continue;
-		if (ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+		if (ioctl(m->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
 			log_debug("kvm", "no KVM_CAP_READONLY_MEM: register reads exit");
 			return;
 		}
