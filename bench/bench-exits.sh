@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Exit and vIOMMU cost benchmark, nestvm against QEMU in one invocation: runs bench-exits.elf on
-# nestvm and QEMU, legacy and scalable mode, and prints each operation's overhead above a bare
-# port-I/O exit of the same boot (median and min TSC cycles), and nestvm's / QEMU's ratio.
+# nestvm (also with regs-mirror=off) and QEMU, legacy and scalable mode, and prints the cost of a
+# vIOMMU register read beside a bare port-I/O exit (absolute, and whether nestvm's read exits),
+# each queued-invalidation operation's overhead above a bare exit of the same boot (median and
+# min TSC cycles), and nestvm's / QEMU's ratio.
 #
 # usage: bench/bench-exits.sh NESTVM BENCH_EXITS_ELF RUN_TEST_SH
 # Environment: BENCH_QEMU (QEMU binary, default qemu-system-x86_64; "none" skips QEMU).
@@ -29,6 +31,7 @@ run() {
 	rc=$?
 	echo "$out" | sed -n 's/^ *bench: /bench: ['"$label"'] /p'
 	echo "$out" | sed -n 's/^ *bench-data: //p' >"$tmp/$tag"
+	echo "$out" | sed -n 's/^ *nestvm: vtd: register accesses by exit: //p' | tail -n 1 >"$tmp/$tag.vtd"
 	if [ $rc -ne 0 ]; then
 		echo "$out" | tail -n 5
 		echo "bench: [$label] FAILED"
@@ -39,6 +42,11 @@ run() {
 run nl "nestvm legacy" "$nestvm" "$kernel" -m 128M -device vtd,mode=legacy,ir=on,eim=off -device edu
 run ns "nestvm scalable" "$nestvm" "$kernel" -m 128M -device vtd,mode=scalable,ir=on,eim=off \
 	-device edu
+# The same with every register read exiting (no read mirror): nestvm's exit path against QEMU's.
+run nlx "nestvm legacy, regs-mirror=off" "$nestvm" "$kernel" -m 128M \
+	-device vtd,mode=legacy,ir=on,eim=off,regs-mirror=off -device edu
+run nsx "nestvm scalable, regs-mirror=off" "$nestvm" "$kernel" -m 128M \
+	-device vtd,mode=scalable,ir=on,eim=off,regs-mirror=off -device edu
 
 qlabel=""
 if [ "$qemu" != none ] && command -v "$qemu" >/dev/null 2>&1; then
@@ -64,45 +72,81 @@ else
 	: >"$tmp/qs"
 fi
 
+# cell FILE1 FILE2 OP BASE COL: "v1 v2 ratio" of OP minus BASE (BASE "-": OP is already a
+# difference) in column COL of two bench-data files; ratio = v1 / v2 when both are positive.
+cell() {
+	awk -v op="$3" -v base="$4" -v c="$5" '
+		FILENAME == ARGV[1] && $1 == base { b1 = $c }
+		FILENAME == ARGV[1] && $1 == op { v1 = $c; h1 = 1 }
+		FILENAME == ARGV[2] && $1 == base { b2 = $c }
+		FILENAME == ARGV[2] && $1 == op { v2 = $c; h2 = 1 }
+		END {
+			o1 = h1 ? v1 - b1 : "-"; o2 = h2 ? v2 - b2 : "-"
+			r = (h1 && h2 && o1 >= 0 && o2 > 0) ? sprintf("%.2f", o1 / o2) : "-"
+			printf "%s %s %s", o1, o2, r
+		}' "$1" "$2"
+}
+header() {
+	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "${1:-operation}" "nestvm-leg" \
+		"QEMU-leg" ratio "nestvm-sm" "QEMU-sm" ratio
+}
+# row LABEL NL NS OP BASE COL: nestvm's legacy / scalable data from files NL / NS, QEMU's from
+# ql / qs.
+row() {
+	label=$1 nl=$2 ns=$3 op=$4 base=$5 col=$6
+	set -- $(cell "$tmp/$nl" "$tmp/ql" "$op" "$base" "$col") \
+		$(cell "$tmp/$ns" "$tmp/qs" "$op" "$base" "$col")
+	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "$label" "$@"
+}
+
+# The vIOMMU register read. nestvm serves it from a read-only mirror of the register window
+# (docs/viommu.md): no exit, so its cost is a memory read, far below a bare exit, and its
+# overhead above the bare exit is negative (no ratio of overheads). So the absolute costs:
+# median cycles per access above the rdtsc pair of the loop, for the bare PIO exit and the
+# register reads, ratio = nestvm / QEMU of those costs; then the paired overhead above the bare
+# exit; then nestvm with regs-mirror=off (every read exits) for its exit path against QEMU's.
+echo "bench: vIOMMU register read, median TSC cycles per access above the rdtsc pair (${qlabel:-no QEMU})"
+header access
+row "bare PIO exit" nl ns pio rdtsc 2
+row "VER read" nl ns reg-ver rdtsc 2
+row "GSTS read" nl ns reg-gsts rdtsc 2
+row "VER read - bare exit (paired)" nl ns reg-ver-ovh - 2
+row "VER read, regs-mirror=off" nlx nsx reg-ver rdtsc 2
+row "VER - bare exit, mirror off" nlx nsx reg-ver-ovh - 2
+for pair in "nl legacy" "ns scalable"; do
+	set -- $pair
+	vtd=$(cat "$tmp/$1.vtd" 2>/dev/null)
+	case $vtd in
+	"0 reads,"*"read mirror mapped")
+		how="no exit (read mirror mapped; 0 register reads by exit in the whole run)" ;;
+	"")
+		how="unknown (no nestvm vtd summary line)" ;;
+	*)
+		how="exits (${vtd%%,*} by exit; ${vtd##*; })" ;;
+	esac
+	echo "bench: nestvm $2: register reads: $how"
+done
+
 # Overhead of an operation = its time minus the bare PIO read timed in the same round (paired,
-# so host load hits both alike), median and min over the rounds ("KEY-ovh" lines); the
-# whole-exit rows are the full access above the rdtsc pair. Ratio = nestvm / QEMU. A register
-# read costs about one bare exit in both VMMs, so its overhead is near 0 or negative (no ratio):
-# compare its whole-exit row. "empty" (qi-iotlb-1-empty-ovh) is an IQT write that queues
-# nothing, above the PIO read: the guest's own instructions and the exit kind, no VMM work.
+# so host load hits both alike), median and min over the rounds ("KEY-ovh" lines). Ratio =
+# nestvm / QEMU. "empty" (qi-iotlb-1-empty-ovh) is an IQT write that queues nothing, above the
+# PIO read: the guest's own instructions and the exit kind, no VMM work.
 # table STAT COL TITLE ROWS...: each row is OP:BASE (BASE "-": OP is already a difference).
 table() {
 	stat=$1 col=$2 title=$3
 	shift 3
 	rows=$*
 	echo "bench: $title, $stat TSC cycles (${qlabel:-no QEMU})"
-	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' operation "nestvm-leg" "QEMU-leg" ratio \
-		"nestvm-sm" "QEMU-sm" ratio
-	for row in $rows; do
-		op=${row%:*} base=${row#*:}
+	header
+	for r in $rows; do
+		op=${r%:*} base=${r#*:}
 		name=${op%-ovh}
 		name=${name%-vmm}
-		[ "$base" = rdtsc ] && name="$op (whole exit)"
-		line=""
-		for pair in "nl ql" "ns qs"; do
-			set -- $pair
-			line="$line $(awk -v op="$op" -v base="$base" -v c="$col" '
-				FILENAME == ARGV[1] && $1 == base { b1 = $c }
-				FILENAME == ARGV[1] && $1 == op { v1 = $c; h1 = 1 }
-				FILENAME == ARGV[2] && $1 == base { b2 = $c }
-				FILENAME == ARGV[2] && $1 == op { v2 = $c; h2 = 1 }
-				END {
-					o1 = h1 ? v1 - b1 : "-"; o2 = h2 ? v2 - b2 : "-"
-					r = (h1 && h2 && o1 >= 0 && o2 > 0) ? sprintf("%.2f", o1 / o2) : "-"
-					printf "%s %s %s", o1, o2, r
-				}' "$tmp/$1" "$tmp/$2")"
-		done
-		set -- $line
-		printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "$name" "$@"
+		row "$name" nl ns "$op" "$base" "$col"
 	done
 }
-table median 2 "overhead above a bare PIO exit" reg-ver-ovh: qi-iotlb-1-ovh: qi-iotlb-64-ovh: \
-	qi-pc-1-ovh: qi-piotlb-1-ovh: qi-piotlb-64-ovh: qi-iec-1-ovh: pio:rdtsc reg-ver:rdtsc
+table median 2 "overhead above a bare PIO exit" qi-iotlb-1-ovh: qi-iotlb-64-ovh: \
+	qi-pc-1-ovh: qi-piotlb-1-ovh: qi-piotlb-64-ovh: qi-iec-1-ovh:
 # The queue round trips again, above an empty one of the same round: the same guest
 # instructions (on this host each is emulated at ~1.5 us, and they make most of the overhead
 # above a PIO exit in both VMMs) and the same IQT write exit, with nothing queued. What is

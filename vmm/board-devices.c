@@ -782,10 +782,27 @@ static void print_vfio_forwards(struct machine *m)
 }
 
 /* The exit summary of what was forwarded to the host (stderr), when there is a host backend. */
+/* How the guest's vIOMMU register accesses arrived: reads by exit are 0 with the mirror mapped. */
+static void print_vtd_summary(struct machine *m)
+{
+	struct viommu_stats st;
+	const char *mirror = "off";
+
+	if (!m->viommu)
+		return;
+	viommu_get_stats(m->viommu, &st);
+	if (viommu_read_mirror(m->viommu))
+		mirror = kvm_read_mirror_mapped(m, BOARD_VTD_BASE) ? "mapped" : "not mapped";
+	fprintf(stderr, "nestvm: vtd: register accesses by exit: %llu reads, %llu writes; "
+		"read mirror %s\n", (unsigned long long)st.reg_reads,
+		(unsigned long long)st.reg_writes, mirror);
+}
+
 void board_print_host_summary(struct machine *m)
 {
 	char buf[256];
 
+	print_vtd_summary(m);
 	if (!m->host) {
 		print_vfio_forwards(m);
 		return;

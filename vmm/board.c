@@ -31,7 +31,7 @@ static const struct board_model models[] = {
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
 	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
-	  "       chosen from the host)" },
+	  "       chosen from the host; regs-mirror=on (default: register reads without exits)|off)" },
 	{ "pc-testdev", false, 0, 0, false,
 	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "
 	  "(docs/usage.md)" },

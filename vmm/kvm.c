@@ -14,6 +14,14 @@
 /* IOAPIC pins whose EOIs KVM reports to us (split irqchip). */
 #define NR_IOAPIC_PINS 24
 
+/*
+ * KVM slot numbers: RAM regions 0 .. GMEM_MAX_REGIONS - 1, then KVM_MIRROR_SLOTS read-only
+ * slots for bus read mirrors, then the device slots of m->memslots.
+ */
+#define KVM_MIRROR_SLOTS MACHINE_MAX_READ_MIRRORS
+#define KVM_FIRST_MIRROR_SLOT GMEM_MAX_REGIONS
+#define KVM_FIRST_DEVICE_SLOT (KVM_FIRST_MIRROR_SLOT + KVM_MIRROR_SLOTS)
+
 int kvm_init_vm(struct machine *m)
 {
 	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { NR_IOAPIC_PINS } };
@@ -102,13 +110,67 @@ int kvm_map_ram(struct machine *m)
 			return ret;
 		}
 	}
-	/* Device slots: numbers above every possible RAM slot, as many as KVM allows. */
+	/* Device slots: numbers above every RAM and mirror slot, as many as KVM allows. */
 	nr_slots = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
-	if (nr_slots <= GMEM_MAX_REGIONS)
-		nr_slots = GMEM_MAX_REGIONS;
-	memslot_table_init(&m->memslots, &m->gmem, BOARD_MMIO_BASE, BOARD_MMIO_SIZE, GMEM_MAX_REGIONS,
-			   (unsigned int)nr_slots - GMEM_MAX_REGIONS, set_device_slot, m);
+	if (nr_slots <= KVM_FIRST_DEVICE_SLOT)
+		nr_slots = KVM_FIRST_DEVICE_SLOT;
+	memslot_table_init(&m->memslots, &m->gmem, BOARD_MMIO_BASE, BOARD_MMIO_SIZE,
+			   KVM_FIRST_DEVICE_SLOT, (unsigned int)nr_slots - KVM_FIRST_DEVICE_SLOT,
+			   set_device_slot, m);
 	return 0;
+}
+
+/*
+ * Maps the read mirror each MMIO region offers (vmm/core/bus.h) as a read-only slot over the
+ * region: the guest's reads there are served from that memory, its writes still exit
+ * (KVM_EXIT_MMIO, as for any write to a read-only slot) and reach the bus. Without
+ * KVM_CAP_READONLY_MEM, or when KVM refuses a slot, those regions simply keep exiting.
+ * The slots go with the VM fd; no vCPU runs once devices (and their mirrors) are destroyed.
+ */
+void kvm_map_read_mirrors(struct machine *m)
+{
+	const struct bus_region *tab = m->bus.regions[BUS_MMIO];
+	unsigned int slot = KVM_FIRST_MIRROR_SLOT;
+
+	m->nr_read_mirrors = 0;
+	for (unsigned int i = 0; i < m->bus.nr[BUS_MMIO]; i++) {
+		struct kvm_userspace_memory_region r = {
+			.flags = KVM_MEM_READONLY,
+			.guest_phys_addr = tab[i].base,
+			.memory_size = tab[i].len,
+			.userspace_addr = (uint64_t)(uintptr_t)tab[i].read_mirror,
+		};
+
+		if (!tab[i].read_mirror)
+			continue;
+		if (ioctl(m->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+			log_debug("kvm", "no KVM_CAP_READONLY_MEM: register reads exit");
+			return;
+		}
+		if (slot >= KVM_FIRST_DEVICE_SLOT) {
+			log_debug("kvm", "read mirror of %s: no slot left, its reads exit", tab[i].name);
+			continue;
+		}
+		r.slot = slot;
+		if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
+			log_debug("kvm", "read mirror of %s at 0x%llx: %s; its reads exit", tab[i].name,
+				  (unsigned long long)tab[i].base, strerror(errno));
+			continue;
+		}
+		log_debug("kvm", "read mirror of %s at 0x%llx (+0x%llx): read-only slot %u",
+			  tab[i].name, (unsigned long long)tab[i].base, (unsigned long long)tab[i].len,
+			  slot);
+		slot++;
+		m->read_mirror_base[m->nr_read_mirrors++] = tab[i].base;
+	}
+}
+
+bool kvm_read_mirror_mapped(const struct machine *m, uint64_t base)
+{
+	for (unsigned int i = 0; i < m->nr_read_mirrors; i++)
+		if (m->read_mirror_base[i] == base)
+			return true;
+	return false;
 }
 
 void kvm_close_vm(struct machine *m)

@@ -277,6 +277,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	}
 	if (!ret)
 		ret = board_create_devices(m, err, sizeof(err));
+	if (!ret)
+		kvm_map_read_mirrors(m);
 	if (!ret) {
 		ret = acpi_build(m->fdt, &m->gmem, BOARD_ACPI_BASE, BOARD_ACPI_LIMIT);
 		if (ret)

@@ -21,6 +21,7 @@
 #define MACHINE_MAX_VCPUS 288
 #define MACHINE_MAX_DEVICES 16
 #define MACHINE_MAX_INITRDS 8
+#define MACHINE_MAX_READ_MIRRORS 4 /* bus read mirrors mapped read-only (vmm/kvm.c) */
 
 /* Fixed layout (docs/board.md). */
 #define BOARD_LOW_RAM_LIMIT 0x80000000ULL
@@ -106,6 +107,9 @@ struct machine {
 	int vcpu_mmap_size;
 	struct gmem gmem;
 	struct memslot_table memslots; /* device memory (passthrough BARs) in the PCI MMIO window */
+	/* Bus regions whose read mirror is mapped read-only (kvm_map_read_mirrors): their bases. */
+	uint64_t read_mirror_base[MACHINE_MAX_READ_MIRRORS];
+	unsigned int nr_read_mirrors;
 	struct bus bus;
 	struct irq_chip irq;    /* what devices use: IOAPIC pins and MSIs */
 	struct irq_chip irq_direct; /* the vIOMMU's own event MSIs: not remapped */
@@ -156,6 +160,12 @@ void kvm_close_vm(struct machine *m);
 int kvm_set_msi_routes(struct machine *m, const uint64_t *addr, const uint32_t *data, unsigned int n);
 int kvm_signal_msi(struct machine *m, uint64_t addr, uint32_t data);
 int kvm_irqfd(struct machine *m, int efd, unsigned int gsi, bool assign);
+/*
+ * After the devices are created: maps the read mirrors bus regions offer as read-only slots.
+ * Never fails: a region whose mirror cannot be mapped keeps exiting on reads.
+ */
+void kvm_map_read_mirrors(struct machine *m);
+bool kvm_read_mirror_mapped(const struct machine *m, uint64_t base);
 /* An MMIO write of len bytes at gpa signals efd inside KVM (no exit); 0 or -errno. */
 int kvm_ioeventfd(struct machine *m, uint64_t gpa, unsigned int len, int efd, bool assign);
 
@@ -193,6 +203,7 @@ int board_build_fdt(struct machine *m, char *err, size_t errlen);
 int board_configure_viommu(struct machine *m, char *err, size_t errlen);
 int board_create_devices(struct machine *m, char *err, size_t errlen);
 int board_configure_host(struct machine *m, char *err, size_t errlen);
+/* After the run: the vIOMMU's register accesses by exit, then the host backends' summaries. */
 void board_print_host_summary(struct machine *m);
 void board_destroy_devices(struct machine *m);
 

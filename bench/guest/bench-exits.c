@@ -120,8 +120,17 @@ static void report_diff(const char *key, const uint64_t *v, const uint64_t *base
 	report_diff_as(key, "ovh", v, base, n);
 }
 
-static void access_once(enum kind k, uint64_t vtd_base)
+/*
+ * What the first reads of VER and GSTS returned, what each timed read returned (stored after
+ * the timed window), and how many timed reads returned something else.
+ */
+static uint32_t ver_seen, gsts_seen, got[K_COUNT];
+static unsigned reg_mismatches;
+
+/* One access of kind k; returns what a register read returned (0 for the others). */
+static uint32_t access_once(enum kind k, uint64_t vtd_base)
 {
+
 	switch (k) {
 	case K_EMPTY:
 		break;
@@ -135,12 +144,11 @@ static void access_once(enum kind k, uint64_t vtd_base)
 		(void)mmio_read32(board.ioapic_base + IOAPIC_IOREGSEL);
 		break;
 	case K_VTD_VER:
-		(void)mmio_read32(vtd_base + VTD_VER);
-		break;
+		return mmio_read32(vtd_base + VTD_VER);
 	default:
-		(void)mmio_read32(vtd_base + VTD_GSTS);
-		break;
+		return mmio_read32(vtd_base + VTD_GSTS);
 	}
+	return 0;
 }
 
 /*
@@ -152,10 +160,14 @@ static void time_accesses(unsigned nkinds, uint64_t vtd_base, uint64_t *med)
 	for (unsigned i = 0; i < N_ACCESS; i++) {
 		for (unsigned k = 0; k < nkinds; k++) {
 			uint64_t t0 = rdtsc();
+			uint32_t v = access_once((enum kind)k, vtd_base);
 
-			access_once((enum kind)k, vtd_base);
 			samples[k][i] = rdtsc() - t0;
+			got[k] = v;
 		}
+		/* Checked outside the timed windows (on this host each instruction counts). */
+		if (nkinds > K_VTD_GSTS)
+			reg_mismatches += (got[K_VTD_VER] != ver_seen) + (got[K_VTD_GSTS] != gsts_seen);
 	}
 	for (unsigned k = 0; k < nkinds; k++)
 		if (k > K_PIO_UNCLAIMED)
@@ -247,6 +259,10 @@ void test_main(void)
 	tap_plan(3);
 	calibrate();
 	have_vtd = vtd_find(&u) == 0;
+	if (have_vtd) {
+		ver_seen = vtd_read32(&u, VTD_VER);
+		gsts_seen = vtd_read32(&u, VTD_GSTS);
+	}
 	time_accesses(have_vtd ? K_COUNT : K_VTD_VER, have_vtd ? u.base : 0, med);
 	tap_ok(med[K_PIO_UNCLAIMED] > med[K_EMPTY] && med[K_MMIO_IOAPIC] > med[K_EMPTY],
 	       "exits cost more than the rdtsc pair");
@@ -255,13 +271,19 @@ void test_main(void)
 		tap_ok(true, "# SKIP no vIOMMU (-device vtd)");
 		return;
 	}
+	/* Costs above the loop's rdtsc pair: a read served without an exit is far below 1.00. */
 	for (unsigned k = K_VTD_VER; k <= K_VTD_GSTS; k++) {
-		uint64_t r = med[k] * 100 / med[K_PIO_UNCLAIMED], m = med[k] * 100 / med[K_MMIO_IOAPIC];
+		uint64_t base = med[K_EMPTY], pio = med[K_PIO_UNCLAIMED];
+		uint64_t c = med[k] > base ? med[k] - base : 0, e = pio > base ? pio - base : 0;
+		uint64_t r = e ? c * 100 / e : 0;
 
-		printf("bench: %s / bare PIO exit = %lu.%02lu (target <= 1.15), / IOAPIC MMIO exit = %lu.%02lu\n",
-		       kind_names[k], r / 100, r % 100, m / 100, m % 100);
+		printf("bench: %s: %lu cycles per read above the rdtsc pair, bare PIO exit %lu: "
+		       "%lu.%02lu of an exit\n", kind_names[k], c, e, r / 100, r % 100);
 	}
-	tap_ok(med[K_VTD_VER] > med[K_EMPTY] && med[K_VTD_GSTS] > med[K_EMPTY], "vIOMMU register reads measured");
+	/* Served without an exit, a read may cost nothing measurable: check what it returned. */
+	tap_ok(((ver_seen >> 4) & 0xf) >= 1 && reg_mismatches == 0,
+	       "vIOMMU register reads measured: VER 0x%x, GSTS 0x%x in all %u rounds (%u differ)",
+	       ver_seen, gsts_seen, N_ACCESS, reg_mismatches);
 
 	/*
 	 * Queued invalidation: scalable mode (root table and 256-bit descriptors) when the unit

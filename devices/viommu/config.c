@@ -100,7 +100,7 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 		if (!strcmp(key, "ir") || !strcmp(key, "eim") ||
 		    !strcmp(key, "flts") || !strcmp(key, "slts") || !strcmp(key, "nest") ||
 		    !strcmp(key, "pt") || !strcmp(key, "cm") || !strcmp(key, "dt") ||
-		    !strcmp(key, "prs"))
+		    !strcmp(key, "prs") || !strcmp(key, "regs-mirror"))
 			ERR("vtd: %s must be on or off, not '%s'", key, val);
 		ERR("vtd: unknown option '%s'", key);
 	}
@@ -127,6 +127,8 @@ static int parse_one(struct viommu_config *c, struct given *g, const char *key, 
 	} else if (!strcmp(key, "prs")) {
 		c->prs = b;
 		g->prs = true;
+	} else if (!strcmp(key, "regs-mirror")) {
+		c->regs_mirror = b;
 	} else {
 		ERR("vtd: unknown option '%s'", key);
 	}
@@ -175,6 +177,7 @@ int viommu_parse_options(const char *opts, struct viommu_config *ret, char *errb
 		.scalable = true, .aw = 48, .pasid_bits = 20,
 		.flts = true, .slts = true, .nest = true, .pt = true, .cm = false, .dt = false,
 		.ir = true, .eim = true, /* as QEMU's intel-iommu with a split irqchip */
+		.regs_mirror = true,
 	};
 	struct given g = { 0 };
 	char buf[512];

@@ -7,6 +7,12 @@
  * are fixed after init, and every value is stored (under the unit lock) and loaded as one
  * 64-bit atomic word, so a read sees a whole register as some write left it. An 8-byte read
  * over two 32-bit registers reads them one after the other, as two dword accesses would.
+ *
+ * The read mirror: every store also goes, as one atomic store of the register's width, to a
+ * 4 KiB page laid out like the window (readable registers at their offsets, write-only ones
+ * and unlisted offsets 0), i.e. what viommu_mmio_read returns for every aligned dword and
+ * qword. The machine maps it into the guest read-only, so reads do not exit; a write exits and
+ * its store lands here before the vCPU resumes, so the guest's next read sees it.
  */
 #include <string.h>
 
@@ -21,13 +27,28 @@ static void iotlb_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am
 
 #define M32 0xffffffffULL
 
+/* The one store of register i's value: the register file, then the read mirror. */
+static void store(struct viommu *v, unsigned int i, uint64_t val)
+{
+	const struct vtd_reg *r = &v->regs[i];
+	uint8_t *p = v->mirror + r->off;
+
+	__atomic_store_n(&v->val[i], val, __ATOMIC_RELEASE);
+	if (r->wo)
+		return;
+	if (r->size == 4)
+		__atomic_store_n((uint32_t *)p, (uint32_t)val, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n((uint64_t *)p, val, __ATOMIC_RELEASE);
+}
+
 static void add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t reset, uint64_t rw,
 		uint64_t rw1c, vtd_reg_hook hook, const char *name)
 {
 	unsigned int i = v->nr_regs++;
 
 	v->regs[i] = (struct vtd_reg){ off, size, wo, reset, rw, rw1c, hook, name };
-	__atomic_store_n(&v->val[i], reset, __ATOMIC_RELEASE);
+	store(v, i, reset);
 	for (unsigned int d = 0; d < size / 4u; d++)
 		v->slot[off / 4 + d] = (uint8_t)(i + 1);
 }
@@ -43,6 +64,7 @@ void viommu_regs_init(struct viommu *v)
 
 	v->nr_regs = 0;
 	memset(v->slot, 0, sizeof(v->slot));
+	memset(v->mirror, 0, VIOMMU_WINDOW_SIZE);
 	add(v, VTD_VER_REG, 4, false, VTD_VERSION, 0, 0, NULL, "VER");
 	add(v, VTD_CAP_REG, 8, false, v->cap, 0, 0, NULL, "CAP");
 	add(v, VTD_ECAP_REG, 8, false, v->ecap, 0, 0, NULL, "ECAP");
@@ -117,8 +139,7 @@ void vtd_reg_set(struct viommu *v, unsigned int off, uint64_t val)
 	int i = find(v, off);
 
 	if (i >= 0)
-		__atomic_store_n(&v->val[i], v->regs[i].size == 4 ? (val & M32) : val,
-				 __ATOMIC_RELEASE);
+		store(v, (unsigned int)i, v->regs[i].size == 4 ? (val & M32) : val);
 }
 
 void viommu_queue_msi(struct viommu *v, uint64_t addr, uint32_t data)
@@ -176,7 +197,7 @@ static void write_part(struct viommu *v, unsigned int off, uint64_t val, unsigne
 	old = v->val[i]; /* writers hold the unit lock */
 	nv = (old & ~(r->rw & am)) | (sval & r->rw);
 	nv &= ~(sval & r->rw1c);
-	__atomic_store_n(&v->val[i], nv, __ATOMIC_RELEASE);
+	store(v, (unsigned int)i, nv);
 	if (r->hook)
 		r->hook(v, old, sval, am);
 }
@@ -205,6 +226,7 @@ uint64_t viommu_mmio_read(void *opaque, uint64_t off, unsigned int size)
 	uint64_t val = 0;
 	int i;
 
+	__atomic_add_fetch(&v->stats.reg_reads, 1, __ATOMIC_RELAXED);
 	if (!access_ok(off, size)) {
 		trace(TRACE_VTD_REG, "vtd", "bad read off=0x%llx size=%u", (unsigned long long)off, size);
 		return 0;
@@ -225,6 +247,7 @@ void viommu_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 	struct viommu *v = opaque;
 	int i;
 
+	__atomic_add_fetch(&v->stats.reg_writes, 1, __ATOMIC_RELAXED);
 	trace(TRACE_VTD_REG, "vtd", "write %s off=0x%llx size=%u val=0x%llx", reg_name(v, off),
 	      (unsigned long long)off, size, (unsigned long long)val);
 	if (!access_ok(off, size))

@@ -246,6 +246,9 @@ struct viommu {
 	uint64_t val[VTD_MAX_REGS];
 	unsigned int nr_regs;
 	uint8_t slot[VIOMMU_WINDOW_SIZE / 4]; /* dword index -> register index + 1 (0: none) */
+	/* The read mirror (regs.c): the window as reads see it, page-aligned, stored with val[]. */
+	uint8_t *mirror;
+	bool mirror_offered; /* given to the bus (regs-mirror=on, no vtd-reg tracing) */
 
 	bool te;            /* GSTS.TES, read without the lock by translate */
 	bool root_invalid;  /* latched RTADDR has a TTM we do not support */

@@ -78,10 +78,16 @@ struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, u
 	v->xlate = vtd_xlate_create(gm, &caps, NULL);
 	if (!v->xlate)
 		goto err_free;
+	v->mirror = aligned_alloc(BUS_MIRROR_PAGE, VIOMMU_WINDOW_SIZE);
+	if (!v->mirror)
+		goto err_free;
 	viommu_regs_init(v);
 	if (bus && bus_add_region(bus, BUS_MMIO, base, VIOMMU_WINDOW_SIZE, &viommu_bus_ops, v,
 				  "vtd") < 0)
 		goto err_free;
+	/* Traced reads must reach the unit: no mirror then (docs/viommu.md). */
+	if (bus && cfg->regs_mirror && !trace_on(TRACE_VTD_REG))
+		v->mirror_offered = bus_set_read_mirror(bus, base, v->mirror) == 0;
 	log_debug("vtd", "unit at 0x%llx mode=%s aw=%u cap=0x%llx ecap=0x%llx",
 		  (unsigned long long)base, viommu_mode_name(v), cfg->aw,
 		  (unsigned long long)v->cap, (unsigned long long)v->ecap);
@@ -127,6 +133,7 @@ void viommu_destroy(struct viommu *v)
 	vtd_ir_destroy(v);
 	vtd_host_destroy(v);
 	pthread_mutex_destroy(&v->lock);
+	free(v->mirror);
 	free(v);
 }
 
@@ -160,6 +167,14 @@ void viommu_get_stats(struct viommu *v, struct viommu_stats *ret)
 	pthread_mutex_lock(&v->lock);
 	*ret = v->stats;
 	pthread_mutex_unlock(&v->lock);
+	/* Counted without the lock. */
+	ret->reg_reads = __atomic_load_n(&v->stats.reg_reads, __ATOMIC_RELAXED);
+	ret->reg_writes = __atomic_load_n(&v->stats.reg_writes, __ATOMIC_RELAXED);
+}
+
+const void *viommu_read_mirror(const struct viommu *v)
+{
+	return v->mirror_offered ? v->mirror : NULL;
 }
 
 void viommu_set_devtlb_hook(struct viommu *v, viommu_devtlb_fn fn, void *opaque)

@@ -28,9 +28,8 @@ struct viommu;
 
 /*
  * Parsed "-device vtd,mode=legacy|scalable,aw=39|48|57,pasid-bits=N,flts=on|off,
- * slts=on|off,nest=on|off,pt=on|off,cm=on|off,dt=on|off,ir=on|off,eim=on|off,prs=on|off".
- * docs/viommu.md
- * lists what each option does to CAP/ECAP.
+ * slts=on|off,nest=on|off,pt=on|off,cm=on|off,dt=on|off,ir=on|off,eim=on|off,prs=on|off,
+ * regs-mirror=on|off". docs/viommu.md lists what each option does to CAP/ECAP.
  */
 /* host-mode=: how host-backed devices are backed (docs/host-forwarding.md). */
 enum viommu_host_mode {
@@ -63,6 +62,12 @@ struct viommu_config {
 	bool eim;                /* ECAP.EIM: x2APIC (32-bit destination) IRTEs; needs ir */
 	bool prs;                /* ECAP.PRS + PDS: page request queue; needs scalable, dt */
 	enum viommu_host_mode host_mode; /* host-mode=auto|nested|shadow */
+	/*
+	 * regs-mirror=on (default): the register window offers the bus a read mirror, so the
+	 * machine may serve the guest's register reads without an exit (off: every read exits;
+	 * also off while --trace vtd-reg is on, since mirrored reads would not be traced).
+	 */
+	bool regs_mirror;
 	/* Not options: set by viommu_host_mode when the nesting host lacks them (first stage). */
 	bool no_srs;             /* no ECAP.SRS (supervisor requests) */
 	bool no_fs1gp;           /* no CAP.FS1GP (1 GiB first-stage pages) */
@@ -92,6 +97,8 @@ struct viommu_stats {
 	uint64_t prg_responses;    /* page group responses routed to a device */
 	uint64_t prg_unknown;      /* page group responses for no outstanding group: ignored */
 	uint64_t ats_xlates;       /* ATS translation requests answered */
+	uint64_t reg_reads;        /* register reads that reached the unit (exits; not mirrored) */
+	uint64_t reg_writes;       /* register writes (always exits) */
 };
 
 /*
@@ -121,6 +128,11 @@ void viommu_dma_as(struct viommu *v, struct dma_as *ret);
 /* For the board's device tree: "legacy" or "scalable", and the host address width. */
 const char *viommu_mode_name(const struct viommu *v);
 unsigned int viommu_haw(const struct viommu *v);
+/*
+ * The read mirror of the register window offered to the bus (regs-mirror; docs/viommu.md), or
+ * NULL when it is off.
+ */
+const void *viommu_read_mirror(const struct viommu *v);
 /* The CAP and ECAP values the guest reads (fixed at create, or by viommu_set_config). */
 uint64_t viommu_cap(const struct viommu *v);
 uint64_t viommu_ecap(const struct viommu *v);

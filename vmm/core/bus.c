@@ -35,9 +35,25 @@ int bus_add_region(struct bus *bus, enum bus_space space, uint64_t base, uint64_
 	if (pos < n && base + len - 1 >= tab[pos].base)
 		return -EEXIST;
 	memmove(&tab[pos + 1], &tab[pos], (n - pos) * sizeof(*tab));
-	tab[pos] = (struct bus_region){ base, len, ops, opaque, name ? name : "?" };
+	tab[pos] = (struct bus_region){ base, len, ops, opaque, name ? name : "?", NULL };
 	bus->nr[space] = n + 1;
 	return 0;
+}
+
+int bus_set_read_mirror(struct bus *bus, uint64_t base, void *mirror)
+{
+	struct bus_region *tab = bus->regions[BUS_MMIO];
+
+	for (unsigned int i = 0; i < bus->nr[BUS_MMIO]; i++) {
+		if (tab[i].base != base)
+			continue;
+		if (!mirror || !IS_ALIGNED((uintptr_t)mirror, BUS_MIRROR_PAGE) ||
+		    !IS_ALIGNED(base, BUS_MIRROR_PAGE) || !IS_ALIGNED(tab[i].len, BUS_MIRROR_PAGE))
+			return -EINVAL;
+		tab[i].read_mirror = mirror;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 const struct bus_region *bus_find(const struct bus *bus, enum bus_space space, uint64_t addr,

@@ -27,6 +27,7 @@ struct bus_region {
 	const struct bus_ops *ops;
 	void *opaque;
 	const char *name;
+	void *read_mirror; /* NULL, or set by bus_set_read_mirror (see there) */
 };
 
 #define BUS_MAX_REGIONS 64
@@ -44,6 +45,19 @@ void bus_init(struct bus *bus);
  */
 int bus_add_region(struct bus *bus, enum bus_space space, uint64_t base, uint64_t len,
 		   const struct bus_ops *ops, void *opaque, const char *name);
+/*
+ * Offers a read mirror for the MMIO region that starts at base: len bytes of host memory
+ * (page-aligned; base and len multiples of BUS_MIRROR_PAGE) holding, at each offset, what a
+ * naturally aligned 4- or 8-byte read there returns. The device keeps it equal to its read
+ * callback, storing each change as one aligned atomic 4/8-byte store, and a write callback
+ * updates it before returning. The machine may then map it into the guest read-only
+ * (vmm/kvm.c), so the guest's reads are served from memory without an exit: they no longer
+ * reach ops->read, and 1/2-byte or misaligned reads see the mirror's bytes. Writes still exit
+ * and reach ops->write. Reads through bus_read always go to ops->read. Call before any vCPU
+ * runs. Returns 0, -ENOENT (no MMIO region starts at base) or -EINVAL.
+ */
+#define BUS_MIRROR_PAGE 4096ULL
+int bus_set_read_mirror(struct bus *bus, uint64_t base, void *mirror);
 /* Finds the region holding [addr, addr+size); NULL if none holds all of it. */
 const struct bus_region *bus_find(const struct bus *bus, enum bus_space space, uint64_t addr,
 				  unsigned int size);

@@ -2,6 +2,7 @@
 /* Unit tests for the VT-d register file, CAP/ECAP, option parsing, GCMD and CCMD/IOTLB. */
 #include <errno.h>
 
+#include "common/log.h"
 #include "fake-xlate.h"
 #include "harness.h"
 
@@ -195,6 +196,7 @@ START_TEST(test_option_errors)
 		"mode=legacy,flts=on", "mode=legacy,nest=on", "mode=legacy,pasid-bits=8",
 		"flts=off,nest=on", "slts=off,nest=on", "aw=40", "aw=", "aw=48x", "pasid-bits=0",
 		"pasid-bits=21", "bogus=1", "flts=maybe", "mode=foo", "aw", "flts=off,slts=off",
+		"regs-mirror=maybe", "regs-mirror",
 	};
 	struct viommu_config c = { 0 };
 	char err[128];
@@ -208,6 +210,9 @@ START_TEST(test_option_errors)
 	ck_assert_int_eq(viommu_parse_options("mode=legacy,flts=off,nest=off", &c, err, sizeof(err)), 0);
 	ck_assert_int_eq(viommu_parse_options(NULL, &c, err, sizeof(err)), 0);
 	ck_assert(c.scalable);
+	ck_assert(c.regs_mirror);
+	ck_assert_int_eq(viommu_parse_options("regs-mirror=off", &c, err, sizeof(err)), 0);
+	ck_assert(!c.regs_mirror);
 }
 END_TEST
 
@@ -370,6 +375,220 @@ START_TEST(test_register_invalidation)
 }
 END_TEST
 
+/* ---- The read mirror (regs-mirror): what the guest reads without an exit ---- */
+
+#define MQ_BASE 0x10000ULL  /* invalidation queue, 4 KiB (QS 0) */
+#define MPQ_BASE 0x20000ULL /* page request queue */
+#define MST_BASE 0x30000ULL /* wait status writes */
+
+static const uint8_t *h_mirror(struct harness *h)
+{
+	const struct bus_region *r = bus_find(&h->bus, BUS_MMIO, H_BASE, 4);
+
+	ck_assert_ptr_nonnull(r);
+	return r->read_mirror;
+}
+
+/*
+ * Every naturally aligned dword and qword of the mirror equals a read through the unit.
+ * (ck_assert per comparison would cost a write(2) each: compare, then fail with the first.)
+ */
+static void check_mirror(struct harness *h, const uint8_t *m, unsigned int step, const char *what)
+{
+	for (unsigned int size = 4; size <= 8; size += 4) {
+		for (unsigned int off = 0; off < VIOMMU_WINDOW_SIZE; off += size) {
+			uint64_t got = 0, want = viommu_mmio_read(h->v, off, size);
+
+			memcpy(&got, m + off, size);
+			if (got != want)
+				ck_abort_msg("step %u (%s): %u bytes at 0x%03x: mirror 0x%llx, read 0x%llx",
+					     step, what, size, off, (unsigned long long)got,
+					     (unsigned long long)want);
+		}
+	}
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* A value worth writing to the register at off: its command bits often, anything sometimes. */
+static uint64_t pick_value(struct harness *h, uint64_t *s, unsigned int off)
+{
+	uint64_t r = rnd(s), x = rnd(s);
+
+	if (r % 4 == 0)
+		return x;
+	if (off == VTD_GCMD_REG) {
+		static const uint32_t bits[] = { VTD_GCMD_TE, VTD_GCMD_SRTP, VTD_GCMD_QIE,
+						 VTD_GCMD_CFI, VTD_GCMD_IRE, VTD_GCMD_SIRTP };
+		uint32_t keep = (uint32_t)viommu_mmio_read(h->v, VTD_GSTS_REG, 4) &
+				(uint32_t)(VTD_GCMD_TE | VTD_GCMD_QIE | VTD_GCMD_CFI | VTD_GCMD_IRE);
+
+		return keep ^ bits[x % ARRAY_SIZE(bits)];
+	}
+	if (off == VTD_IQA_REG)
+		return MQ_BASE | (x & VTD_IQA_DW);
+	if (off == VTD_IQT_REG)
+		return (x % 32) * 32;
+	if (off == VTD_PQA_REG)
+		return MPQ_BASE;
+	if (off == VTD_RTADDR_REG) /* TTM: mostly the mode's own, sometimes a reserved one */
+		return 0x40000 | ((x % 4 ? (uint64_t)h->v->cfg.scalable : x >> 8 & 3) << 10);
+	if (off == VTD_CCMD_REG)
+		return VTD_CCMD_ICC | (x & (VTD_CCMD_CIRG | VTD_CCMD_DID | VTD_CCMD_SID | VTD_CCMD_FM));
+	if (off == VTD_IOTLB_REG)
+		return VTD_IOTLB_IVT | (x & (VTD_IOTLB_IIRG | VTD_IOTLB_DID));
+	if (off == VTD_IVA_REG)
+		return x & (VTD_IVA_ADDR | VTD_IVA_IH | 0x1f);
+	return r % 2 ? ~0ULL : 0; /* RW1C registers: clear all, or write 0 */
+}
+
+/* A descriptor for the queue: a wait (status write, maybe IF) 3 times in 4, else anything. */
+static void put_desc(struct harness *h, uint64_t *s, unsigned int slot)
+{
+	uint64_t r = rnd(s), q0, q1;
+
+	if (r % 4) {
+		q0 = 0x5 | (1ULL << 5) | ((r >> 8) & 1 ? 1ULL << 4 : 0) | ((r >> 16 & 0xffff) << 32);
+		q1 = MST_BASE + ((r >> 40) % 64) * 4;
+	} else {
+		q0 = rnd(s) & ~0xf0ULL;
+		q1 = rnd(s);
+	}
+	h_put64(h, MQ_BASE + slot * 32, q0);
+	h_put64(h, MQ_BASE + slot * 32 + 8, q1);
+	h_put64(h, MQ_BASE + slot * 32 + 16, 0);
+	h_put64(h, MQ_BASE + slot * 32 + 24, 0);
+}
+
+/*
+ * Random writes to every register (every hook: GCMD commands, CCMD/IOTLB, QI drains and their
+ * errors, RW1C status, FRCD), at random widths and halves, plus faults and page requests
+ * recorded the asynchronous way, and random offsets anywhere; after each step the mirror must
+ * equal what reads through the unit return.
+ */
+static void mirror_storm(const char *opts, uint64_t seed, unsigned int steps)
+{
+	struct harness *h = h_new(opts);
+	struct vtd_xlate *x = fake_xlate_last();
+	const uint8_t *m = h_mirror(h);
+	struct dma_as as;
+	struct viommu_stats st;
+	uint64_t s = seed;
+
+	ck_assert_ptr_nonnull(m);
+	ck_assert_ptr_eq(m, viommu_read_mirror(h->v));
+	ck_assert_uint_eq(((uintptr_t)m) % BUS_MIRROR_PAGE, 0);
+	viommu_dma_as(h->v, &as);
+	for (unsigned int i = 0; i < 32; i++)
+		put_desc(h, &s, i);
+	check_mirror(h, m, 0, "reset");
+	for (unsigned int step = 1; step <= steps; step++) {
+		uint64_t r = rnd(&s);
+		unsigned int kind = (unsigned int)(r % 16);
+		const char *what = "write";
+
+		if (kind < 11) {
+			/* A quarter go to the command and status registers, the rest anywhere. */
+			static const unsigned int hot[] = { VTD_GCMD_REG, VTD_CCMD_REG, VTD_IOTLB_REG,
+							    VTD_IQT_REG, VTD_FSTS_REG, VTD_PRS_REG,
+							    VTD_PQH_REG, VTD_RTADDR_REG };
+			const struct vtd_reg *reg = &h->v->regs[(r >> 8) % h->v->nr_regs];
+			uint64_t val;
+
+			if ((r >> 32) % 4 == 0) {
+				int hi = (int)h->v->slot[hot[(r >> 40) % ARRAY_SIZE(hot)] / 4] - 1;
+
+				if (hi >= 0)
+					reg = &h->v->regs[hi];
+			}
+			val = pick_value(h, &s, reg->off);
+
+			if (reg->size == 8 && (r >> 20) % 3 == 0)
+				w32(h, reg->off, (uint32_t)val);
+			else if (reg->size == 8 && (r >> 20) % 3 == 1)
+				w32(h, reg->off + 4, (uint32_t)(val >> 32));
+			else if (reg->size == 8)
+				w64(h, reg->off, val);
+			else if ((r >> 20) % 4 == 0 && reg->off % 8 == 0)
+				w64(h, reg->off, val); /* a qword over two dword registers */
+			else
+				w32(h, reg->off, (uint32_t)val);
+		} else if (kind < 12) {
+			unsigned int size = (r >> 8) % 2 ? 8 : 4;
+			unsigned int off = (unsigned int)((r >> 16) % VIOMMU_WINDOW_SIZE) & ~(size - 1);
+
+			bus_write(&h->bus, BUS_MMIO, H_BASE + off, rnd(&s), size);
+			what = "write anywhere";
+		} else if (kind < 13) {
+			put_desc(h, &s, (unsigned int)((r >> 8) % 32));
+			what = "descriptor";
+		} else if (kind < 15) {
+			/* A DMA fault, recorded by the translating thread (TE on only). */
+			struct dma_req req = { .sid = (uint16_t)(r >> 8), .access = DMA_ACC_READ };
+			struct dma_xlate dx;
+
+			x->fault = true;
+			x->fault_desc = (struct vtd_fault){ .reason = (uint8_t)(1 + (r >> 24) % 8),
+							    .sid = req.sid, .addr = (r >> 32) << 12 };
+			(void)as.ops->translate(as.iommu, &req, (r >> 32) << 12, &dx);
+			what = "fault";
+		} else if (as.ops->page_request) {
+			struct dma_page_req pr = { .sid = 0x18, .has_pasid = (r >> 8) & 1,
+						   .pasid = (uint32_t)(r >> 12) & 0xff,
+						   .addr = (r >> 32) << 12, .access = DMA_ACC_READ,
+						   .last = (r >> 9) & 1, .grpid = (uint16_t)(r >> 20) & 7 };
+
+			(void)as.ops->page_request(as.iommu, &pr);
+			what = "page request";
+		}
+		check_mirror(h, m, step, what);
+	}
+	/* The storm reached the hooks that store asynchronously or in bulk. */
+	viommu_get_stats(h->v, &st);
+	ck_assert_msg(st.drains && st.waits && st.iqe && st.reg_invs && st.faults_recorded &&
+			      (st.page_reqs || !h->v->cfg.prs),
+		      "%s: drains %llu waits %llu iqe %llu reg_invs %llu faults %llu page_reqs %llu",
+		      opts, (unsigned long long)st.drains, (unsigned long long)st.waits,
+		      (unsigned long long)st.iqe, (unsigned long long)st.reg_invs,
+		      (unsigned long long)st.faults_recorded, (unsigned long long)st.page_reqs);
+	h_free(h);
+}
+
+START_TEST(test_read_mirror_storm)
+{
+	static const char *const opts[] = { "", "mode=legacy", "dt=on,prs=on", "ir=off,cm=on" };
+	uint64_t seed = 0x9e3779b97f4a7c15ULL + (uint64_t)_i;
+
+	mirror_storm(opts[_i], seed, 3000);
+}
+END_TEST
+
+/* regs-mirror=off and --trace vtd-reg: no mirror offered, every read reaches the unit. */
+START_TEST(test_read_mirror_off)
+{
+	struct harness *h = h_new("regs-mirror=off");
+	uint32_t saved = trace_mask;
+
+	ck_assert_ptr_null(h_mirror(h));
+	ck_assert_ptr_null(viommu_read_mirror(h->v));
+	h_free(h);
+	trace_mask |= TRACE_VTD_REG;
+	h = h_new("");
+	trace_mask = saved;
+	ck_assert_ptr_null(h_mirror(h));
+	h_free(h);
+	h = h_new("");
+	ck_assert_ptr_nonnull(h_mirror(h));
+	h_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("vtd-regs");
@@ -384,6 +603,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_gcmd_handshakes);
 	tcase_add_test(tc, test_srtp_bad_ttm);
 	tcase_add_test(tc, test_register_invalidation);
+	tcase_add_loop_test(tc, test_read_mirror_storm, 0, 4);
+	tcase_add_test(tc, test_read_mirror_off);
 	suite_add_tcase(s, tc);
 	return s;
 }

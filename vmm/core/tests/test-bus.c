@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check-run.h"
 #include "vmm/core/bus.h"
@@ -86,6 +87,37 @@ START_TEST(test_dispatch_and_unclaimed)
 }
 END_TEST
 
+/* A read mirror is offered for a page-aligned MMIO region only; reads on the bus still dispatch. */
+START_TEST(test_read_mirror)
+{
+	struct bus bus;
+	struct rec a = { 0 };
+	void *page = aligned_alloc(BUS_MIRROR_PAGE, 2 * BUS_MIRROR_PAGE);
+	const struct bus_region *r;
+
+	ck_assert_ptr_nonnull(page);
+	memset(page, 0xab, 2 * BUS_MIRROR_PAGE);
+	bus_init(&bus);
+	ck_assert_int_eq(bus_add_region(&bus, BUS_MMIO, 0xfed90000, 0x1000, &rec_ops, &a, "a"), 0);
+	ck_assert_int_eq(bus_add_region(&bus, BUS_MMIO, 0xfed91000, 0x800, &rec_ops, &a, "half"), 0);
+	ck_assert_int_eq(bus_add_region(&bus, BUS_PIO, 0x1000, 0x1000, &rec_ops, &a, "pio"), 0);
+	ck_assert_ptr_null(bus_find(&bus, BUS_MMIO, 0xfed90000, 4)->read_mirror);
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0xfed90004, page), -ENOENT);
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0x1000, page), -ENOENT); /* PIO: never */
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0xfed90000, (char *)page + 8), -EINVAL);
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0xfed90000, NULL), -EINVAL);
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0xfed91000, page), -EINVAL); /* len 0x800 */
+	ck_assert_ptr_null(bus_find(&bus, BUS_MMIO, 0xfed91000, 4)->read_mirror);
+	ck_assert_int_eq(bus_set_read_mirror(&bus, 0xfed90000, page), 0);
+	r = bus_find(&bus, BUS_MMIO, 0xfed90ffc, 4);
+	ck_assert_ptr_eq(r->read_mirror, page);
+	/* bus_read still reaches the device (exits when the mirror is not mapped). */
+	ck_assert_uint_eq(bus_read(&bus, BUS_MMIO, 0xfed90010, 4), 0x55667788u);
+	ck_assert_uint_eq(a.last_off, 0x10);
+	free(page);
+}
+END_TEST
+
 static Suite *bus_suite(void)
 {
 	Suite *s = suite_create("bus");
@@ -93,6 +125,7 @@ static Suite *bus_suite(void)
 
 	tcase_add_test(tc, test_overlap_rejected);
 	tcase_add_test(tc, test_dispatch_and_unclaimed);
+	tcase_add_test(tc, test_read_mirror);
 	suite_add_tcase(s, tc);
 	return s;
 }
