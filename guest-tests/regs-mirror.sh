@@ -4,7 +4,8 @@
 #   on       -device vtd (regs-mirror=on by default): the kernel passes, nestvm reports the
 #            mirror mapped and 0 register reads by exit, though the kernel did N reads
 #   off      -device vtd,regs-mirror=off: the kernel passes, at least N reads by exit
-#   trace    --trace vtd-reg: the mirror is turned off, at least N reads by exit (and traced)
+#   trace    --trace vtd-reg: the mirror stays mapped (0 reads by exit; writes are traced);
+#            with regs-mirror=off as well, at least N reads by exit
 # N is what the kernel prints ("# register reads: N").
 #   usage: regs-mirror.sh NESTVM KERNEL RUN_TEST_SH
 set -u
@@ -51,6 +52,8 @@ check() {
 
 check "regs-mirror=on" mapped zero -m 128M -device vtd,mode=legacy
 check "regs-mirror=off" off all -m 128M -device vtd,mode=legacy,regs-mirror=off
-check "--trace vtd-reg" off all --trace vtd-reg -m 128M -device vtd,mode=legacy
+check "--trace vtd-reg" mapped zero --trace vtd-reg -m 128M -device vtd,mode=legacy
+check "--trace vtd-reg, regs-mirror=off" off all --trace vtd-reg -m 128M \
+	-device vtd,mode=legacy,regs-mirror=off
 echo "1..$n"
 exit $fail

@@ -85,8 +85,8 @@ struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, u
 	if (bus && bus_add_region(bus, BUS_MMIO, base, VIOMMU_WINDOW_SIZE, &viommu_bus_ops, v,
 				  "vtd") < 0)
 		goto err_free;
-	/* Traced reads must reach the unit: no mirror then (docs/viommu.md). */
-	if (bus && cfg->regs_mirror && !trace_on(TRACE_VTD_REG))
+	/* With the mirror, --trace vtd-reg sees writes only (docs/viommu.md). */
+	if (bus && cfg->regs_mirror)
 		v->mirror_offered = bus_set_read_mirror(bus, base, v->mirror) == 0;
 	log_debug("vtd", "unit at 0x%llx mode=%s aw=%u cap=0x%llx ecap=0x%llx",
 		  (unsigned long long)base, viommu_mode_name(v), cfg->aw,

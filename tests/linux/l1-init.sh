@@ -222,7 +222,7 @@ summarize() {
 	echo "LNX-TRACE name=$r faults_expected=$(grep '^trace: vtd: fault ' $t | grep -c 'addr=0xdead000')"
 	echo "LNX-TRACE name=$r faults_unexpected=$(grep '^trace: vtd: fault ' $t | grep -c -v 'addr=0xdead000')"
 	# The passthrough backend nestvm chose, and its counters (printed at exit).
-	grep -E '^nestvm: (host IOMMU|vfio-pci|virtio|timing)' $t | head -12 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^nestvm: (host IOMMU|vfio-pci|virtio|timing|vtd: register)' $t | head -14 | sed "s/^/LNX-TRACE name=$r | /"
 	v=$(sed -n 's/^nestvm: vfio-pci: type1: .*(\([0-9]*\) shadow maps, \([0-9]*\) shadow unmaps).*/\1 \2/p' $t)
 	echo "LNX-TRACE name=$r shadow_maps=${v% *}"
 	echo "LNX-TRACE name=$r shadow_unmaps=${v#* }"

@@ -569,7 +569,10 @@ START_TEST(test_read_mirror_storm)
 }
 END_TEST
 
-/* regs-mirror=off and --trace vtd-reg: no mirror offered, every read reaches the unit. */
+/*
+ * regs-mirror=off: no mirror offered, every read reaches the unit. --trace vtd-reg keeps the
+ * mirror (writes are still traced; reads are traced only with regs-mirror=off).
+ */
 START_TEST(test_read_mirror_off)
 {
 	struct harness *h = h_new("regs-mirror=off");
@@ -581,7 +584,7 @@ START_TEST(test_read_mirror_off)
 	trace_mask |= TRACE_VTD_REG;
 	h = h_new("");
 	trace_mask = saved;
-	ck_assert_ptr_null(h_mirror(h));
+	ck_assert_ptr_nonnull(h_mirror(h));
 	h_free(h);
 	h = h_new("");
 	ck_assert_ptr_nonnull(h_mirror(h));
