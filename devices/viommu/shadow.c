@@ -17,9 +17,13 @@
 #include "vmm/core/gmem.h"
 
 #define SH_MAX_EXT 4096      /* shadowed mappings per device (beyond: left unmapped, counted) */
+#define SH_MIN_EXT 32        /* list capacity at creation; doubled when needed, up to SH_MAX_EXT */
 #define SH_MAX_PEND 64       /* queued ranges per flush (beyond: one full re-walk) */
 #define SH_MAX_TABLES 8192   /* second-stage tables read per re-walk */
 #define SH_PAGE 4096ULL
+#define SH_RUN 32            /* table entries compared at once when looking for present ones */
+
+static const uint8_t sh_zero_run[8 * SH_RUN];
 
 struct sh_ext {
 	uint64_t iova, len, gpa;
@@ -38,11 +42,14 @@ struct vtd_shadow {
 	uint16_t sid;
 	struct host_iommu hi;
 	struct sh_list cur;          /* what the host has, sorted by iova */
+	struct sh_list want;         /* the walk's result */
+	struct sh_ext *spare;        /* the next cur (swapped with cur after each sync) */
 	/*
-	 * Two more lists of SH_MAX_EXT entries, allocated with the shadow: the walk's result and
-	 * the next cur (swapped with cur after each sync). A flush allocates nothing.
+	 * All three lists hold cap entries: SH_MIN_EXT at creation, doubled (up to SH_MAX_EXT)
+	 * when a walk or a merge needs more. A shadow usually needs a few entries, so it does not
+	 * start with 3 x 160 KiB; a flush allocates only when its lists grow.
 	 */
-	struct sh_ext *want, *spare;
+	unsigned int cap;
 	struct { uint64_t s, e; } pend[SH_MAX_PEND];
 	unsigned int npend;
 	bool pend_all;
@@ -53,6 +60,27 @@ struct vtd_shadow {
 	bool warned;
 	struct vtd_shadow_stats st;
 };
+
+/* Grows the three lists to hold need (<= SH_MAX_EXT) entries; false if that fails. */
+static bool grow(struct vtd_shadow *s, unsigned int need)
+{
+	struct sh_ext **lists[] = { &s->cur.e, &s->want.e, &s->spare };
+	unsigned int cap = s->cap;
+
+	if (need <= cap)
+		return true;
+	while (cap < need)
+		cap = cap * 2 < SH_MAX_EXT ? cap * 2 : SH_MAX_EXT;
+	for (unsigned int i = 0; i < 3; i++) {
+		struct sh_ext *p = realloc(*lists[i], cap * sizeof(struct sh_ext));
+
+		if (!p)
+			return false; /* the lists grown so far are only larger than s->cap */
+		*lists[i] = p;
+	}
+	s->cap = cap;
+	return true;
+}
 
 /* ---- what the guest's tables say ---- */
 
@@ -93,7 +121,7 @@ static void emit(struct sh_walk *w, uint64_t iova, uint64_t len, uint64_t gpa, b
 		    l->e[l->n - 1].gpa + l->e[l->n - 1].len == gpa && l->e[l->n - 1].w == wr &&
 		    gpa != g->gpa) {
 			l->e[l->n - 1].len += n;
-		} else if (l->n < SH_MAX_EXT) {
+		} else if (l->n < SH_MAX_EXT && (l->n < w->s->cap || grow(w->s, l->n + 1))) {
 			l->e[l->n++] = (struct sh_ext){ .iova = iova, .len = n, .gpa = gpa, .w = wr };
 		} else {
 			l->full = true;
@@ -129,19 +157,31 @@ static void ss_walk(struct sh_walk *w, uint64_t table, unsigned int level, uint6
 	 */
 	if (first <= last)
 		ents = gmem_ptr(w->s->v->gm, table + 8ULL * first, 8ULL * (last - first + 1));
-	for (unsigned int i = first; i <= last && !w->out->full; i++) {
-		uint64_t pte, iova = base + i * span;
+	/*
+	 * In runs of SH_RUN entries: a run that is all zero bytes (most of a sparse table) is
+	 * skipped with one compare; any other run is read entry by entry. Zero entries are not
+	 * present, so the result is the same as reading every entry.
+	 */
+	for (unsigned int run = first; run <= last && !w->out->full; run += SH_RUN) {
+		unsigned int end = last - run < SH_RUN ? last : run + SH_RUN - 1;
 
-		if (ents)
-			pte = le64_load(ents + 8 * (i - first));
-		else if (gmem_read_u64s(w->s->v->gm, table + 8ULL * i, &pte, 1))
-			return;
-		if (!vtd_sspte_r(pte) && !vtd_sspte_w(pte))
+		if (ents && !memcmp(ents + 8 * (run - first), sh_zero_run, 8ULL * (end - run + 1)))
 			continue;
-		if (level == 1 || (level <= 3 && vtd_sspte_ps(pte)))
-			emit(w, iova, span, vtd_sspte_addr(pte) & ~(span - 1), vtd_sspte_w(pte));
-		else if (level > 1)
-			ss_walk(w, vtd_sspte_addr(pte), level - 1, iova);
+		for (unsigned int i = run; i <= end && !w->out->full; i++) {
+			uint64_t pte, iova = base + i * span;
+
+			if (ents)
+				pte = le64_load(ents + 8 * (i - first));
+			else if (gmem_read_u64s(w->s->v->gm, table + 8ULL * i, &pte, 1))
+				return;
+			if (!vtd_sspte_r(pte) && !vtd_sspte_w(pte))
+				continue;
+			if (level == 1 || (level <= 3 && vtd_sspte_ps(pte)))
+				emit(w, iova, span, vtd_sspte_addr(pte) & ~(span - 1),
+				     vtd_sspte_w(pte));
+			else if (level > 1)
+				ss_walk(w, vtd_sspte_addr(pte), level - 1, iova);
+		}
 	}
 }
 
@@ -265,9 +305,9 @@ static int by_iova(const void *a, const void *b)
 }
 
 /* Brings [s0, e0) of the host in line with the guest's tables. */
-static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh_list *want)
+static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0)
 {
-	struct sh_list *cur = &s->cur;
+	struct sh_list *cur = &s->cur, *want = &s->want;
 	struct sh_walk w;
 	unsigned int lo, hi, nkeep = 0;
 	bool stale = false;
@@ -345,17 +385,22 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 			want->e[k].len = 0;
 		}
 	}
-	/* The new list: cur before lo, want, cur from hi (all sorted, none overlapping). */
+	/*
+	 * The new list: cur before lo, want, cur from hi (all sorted, none overlapping). It has
+	 * at most cur->n + want->n entries; if the lists cannot grow to that, it ends at cap.
+	 */
+	if (!grow(s, cur->n + want->n < SH_MAX_EXT ? cur->n + want->n : SH_MAX_EXT))
+		s->st.errors++;
 	merged = s->spare;
 	for (unsigned int i = 0; i < lo; i++)
 		merged[nkeep++] = cur->e[i];
-	for (unsigned int k = 0; k < want->n && nkeep < SH_MAX_EXT; k++)
+	for (unsigned int k = 0; k < want->n && nkeep < s->cap; k++)
 		if (want->e[k].len)
 			merged[nkeep++] = want->e[k];
-	for (unsigned int i = lo; stale && i < hi && nkeep < SH_MAX_EXT; i++)
+	for (unsigned int i = lo; stale && i < hi && nkeep < s->cap; i++)
 		if (cur->e[i].len && cur->e[i].stale)
 			merged[nkeep++] = cur->e[i];
-	for (unsigned int i = hi; i < cur->n && nkeep < SH_MAX_EXT; i++)
+	for (unsigned int i = hi; i < cur->n && nkeep < s->cap; i++)
 		merged[nkeep++] = cur->e[i];
 	if (stale)
 		qsort(merged, nkeep, sizeof(*merged), by_iova);
@@ -366,8 +411,6 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0, struct sh
 
 void vtd_shadow_flush(struct vtd_shadow *s)
 {
-	struct sh_list want = { .e = s ? s->want : NULL };
-
 	if (s && s->retry) {
 		s->retry = false;
 		s->pend_all = true;
@@ -375,10 +418,10 @@ void vtd_shadow_flush(struct vtd_shadow *s)
 	if (!s || (!s->npend && !s->pend_all))
 		return;
 	if (s->pend_all)
-		sync_range(s, 0, UINT64_MAX, &want);
+		sync_range(s, 0, UINT64_MAX);
 	else
 		for (unsigned int i = 0; i < s->npend; i++)
-			sync_range(s, s->pend[i].s, s->pend[i].e, &want);
+			sync_range(s, s->pend[i].s, s->pend[i].e);
 	s->npend = 0;
 	s->pend_all = false;
 	trace(TRACE_HOST, "vtd", "shadow sid %04x: %u mappings", s->sid, s->cur.n);
@@ -430,15 +473,12 @@ struct vtd_shadow *vtd_shadow_create(struct viommu *v, uint16_t sid, const struc
 
 	if (!s)
 		return NULL;
-	*s = (struct vtd_shadow){ .v = v, .sid = sid, .hi = *hi };
-	/*
-	 * Not zeroed: only the first n entries of a list are ever read, so the pages of the
-	 * unused tail are never touched (a shadow usually needs a few entries, not 3 x 160 KiB).
-	 */
-	s->cur.e = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
-	s->want = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
-	s->spare = malloc(SH_MAX_EXT * sizeof(struct sh_ext));
-	if (!s->cur.e || !s->want || !s->spare) {
+	*s = (struct vtd_shadow){ .v = v, .sid = sid, .hi = *hi, .cap = SH_MIN_EXT };
+	/* Not zeroed: only the first n entries of a list are ever read. */
+	s->cur.e = malloc(SH_MIN_EXT * sizeof(struct sh_ext));
+	s->want.e = malloc(SH_MIN_EXT * sizeof(struct sh_ext));
+	s->spare = malloc(SH_MIN_EXT * sizeof(struct sh_ext));
+	if (!s->cur.e || !s->want.e || !s->spare) {
 		vtd_shadow_destroy(s);
 		return NULL;
 	}
@@ -461,7 +501,7 @@ void vtd_shadow_destroy(struct vtd_shadow *s)
 	if (!s)
 		return;
 	free(s->cur.e);
-	free(s->want);
+	free(s->want.e);
 	free(s->spare);
 	free(s);
 }

@@ -209,6 +209,64 @@ START_TEST(test_permissions_domain_and_global)
 }
 END_TEST
 
+/* Pages 0, 2, 4, ... mapped to gpas two pages apart: nothing merges, one mapping each. */
+static void map_apart(unsigned int from, unsigned int to)
+{
+	for (unsigned int i = from; i < to; i++)
+		set_pte(0x2000ULL * i, 0x200000 + 0x2000ULL * i, 3);
+}
+
+static void check_apart(unsigned int n)
+{
+	ck_assert_uint_eq(nr_maps(), n);
+	for (unsigned int i = 0; i < n; i++) {
+		const struct kd_map *m = map_at(0x2000ULL * i);
+
+		ck_assert_msg(m && m->len == 0x1000 && m->write, "mapping %u of %u", i, n);
+	}
+}
+
+/*
+ * The shadow's lists start small and grow: more separate mappings than their first capacity
+ * (32), once from one walk and once from page flushes that add to what is shadowed already.
+ */
+START_TEST(test_many_mappings)
+{
+	const uint64_t glob[1][2] = { { 0x2 | (1 << 4), 0 } };
+	uint64_t pages[16][2];
+	unsigned int m, u;
+
+	setup();
+	map_apart(0, 48);
+	drain(glob, 1); /* one walk finds 48 */
+	check_apart(48);
+	for (unsigned int i = 0; i < 48; i++)
+		set_pte(0x2000ULL * i, 0, 0);
+	drain(glob, 1);
+	ck_assert_uint_eq(nr_maps(), 0);
+	teardown();
+
+	setup();
+	map_apart(0, 32);
+	drain(glob, 1);
+	check_apart(32);
+	map_apart(32, 48);
+	for (unsigned int i = 0; i < 16; i++) {
+		pages[i][0] = page_inv;
+		pages[i][1] = 0x2000ULL * (32 + i);
+	}
+	drain(pages, 16); /* 16 page flushes, each adds one to the 32 */
+	check_apart(48);
+	m = nmap();
+	u = nunmap();
+	drain(glob, 1); /* a re-walk finds the same: no host call */
+	check_apart(48);
+	ck_assert_uint_eq(nmap(), m);
+	ck_assert_uint_eq(nunmap(), u);
+	teardown();
+}
+END_TEST
+
 START_TEST(test_needs_caching_mode)
 {
 	struct iommufd_sys sys;
@@ -342,6 +400,7 @@ int main(void)
 
 	tcase_add_test(tc, test_batched_maps_and_unmap_on_remove);
 	tcase_add_test(tc, test_permissions_domain_and_global);
+	tcase_add_test(tc, test_many_mappings);
 	tcase_add_test(tc, test_needs_caching_mode);
 	tcase_add_test(tc, test_each_host_call_fails);
 	suite_add_tcase(s, tc);

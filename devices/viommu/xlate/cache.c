@@ -62,7 +62,8 @@ static void *vc_alloc(size_t n)
 	return p;
 }
 
-int vc_init(struct vcache *c, unsigned int cap)
+/* vc_init without the clear (vc_init_indexed clears once, after adding its indexes). */
+static int vc_setup(struct vcache *c, unsigned int cap)
 {
 	uint32_t nb = 1;
 
@@ -80,14 +81,22 @@ int vc_init(struct vcache *c, unsigned int cap)
 	}
 	c->cap = cap;
 	c->mask = nb - 1;
-	vc_clear(c);
 	return 0;
+}
+
+int vc_init(struct vcache *c, unsigned int cap)
+{
+	int r = vc_setup(c, cap);
+
+	if (!r)
+		vc_clear(c);
+	return r;
 }
 
 /* vc_init plus nix secondary indexes of as many buckets as the main hash. */
 int vc_init_indexed(struct vcache *c, unsigned int cap, unsigned int nix)
 {
-	int r = vc_init(c, cap);
+	int r = vc_setup(c, cap);
 
 	if (r)
 		return r;
