@@ -108,6 +108,7 @@ struct vtd_host {
 	struct { unsigned int op; int err; } warned[HOST_MAX_WARN];
 	unsigned int nr_warned;
 	struct viommu_host_stats st;
+	uint8_t tbl[4096];    /* the PASID table a sweep is syncing (lock held) */
 };
 
 enum { OP_ATTACH, OP_PARENT, OP_DETACH, OP_INVALIDATE, OP_MEMORY };
