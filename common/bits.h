@@ -21,7 +21,37 @@
 #define MiB (1024ULL * KiB)
 #define GiB (1024ULL * MiB)
 
-/* Little-endian loads/stores from byte buffers (guest formats are little-endian). */
+/*
+ * Little-endian loads/stores from byte buffers (guest formats are little-endian). On a
+ * little-endian host a load is one unaligned memory access (memcpy): gcc makes that of the
+ * byte-wise form too, but clang 14 with the sanitizers kept 4 or 8 checked byte loads behind an
+ * out-of-line call, which was a fifth of the vtd-host fuzz target's time.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+static inline uint16_t le16_load(const void *p)
+{
+	uint16_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t le32_load(const void *p)
+{
+	uint32_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t le64_load(const void *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+#else
 static inline uint16_t le16_load(const void *p)
 {
 	const uint8_t *b = p;
@@ -39,6 +69,7 @@ static inline uint64_t le64_load(const void *p)
 	const uint8_t *b = p;
 	return (uint64_t)le32_load(b) | ((uint64_t)le32_load(b + 4) << 32);
 }
+#endif
 
 static inline void le16_store(void *p, uint16_t v)
 {

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "vmm/core/gmem.h"
 #include "vmm/core/irq.h"
 #include "vmm/core/vmctl.h"
@@ -109,15 +110,10 @@ static inline void fz_ram_reset(struct fz_ram *r, uint64_t size)
 }
 
 /*
- * For a target's own checking code (its oracle and models): not instrumented for coverage, so
- * its loops cost no callbacks per comparison and it adds no edges of its own to the corpus'
- * feedback. The sanitizers still check it. gcc builds (replay only) ignore it.
+ * A target's own checking code (its oracle and models) is marked NO_COVERAGE (common/compiler.h):
+ * its loops cost no callbacks per comparison and add no edges of their own to the corpus'
+ * feedback. The sanitizers still check it.
  */
-#if defined(__clang__) && __clang_major__ >= 13
-#define FZ_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define FZ_NO_COVERAGE
-#endif
 
 /*
  * fz_ram_reset for a target in which nothing writes guest RAM at or above dirty (its own stores

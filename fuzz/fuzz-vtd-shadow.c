@@ -76,7 +76,7 @@ struct shadow_env {
 
 static struct shadow_env *env;
 
-FZ_NO_COVERAGE static int w_ioctl(void *ctx, int fd, unsigned long req, void *arg)
+NO_COVERAGE static int w_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 {
 	struct shadow_env *e = env;
 	int r = e->inner.ioctl(ctx, fd, req, arg);
@@ -109,7 +109,7 @@ FZ_NO_COVERAGE static int w_ioctl(void *ctx, int fd, unsigned long req, void *ar
 }
 
 /* The mirror mapping that covers iova, or NULL (at most one may). */
-FZ_NO_COVERAGE static const struct mirror *covering(const struct shadow_env *e, uint64_t iova)
+NO_COVERAGE static const struct mirror *covering(const struct shadow_env *e, uint64_t iova)
 {
 	const struct mirror *hit = NULL;
 
@@ -122,7 +122,7 @@ FZ_NO_COVERAGE static const struct mirror *covering(const struct shadow_env *e, 
 	return hit;
 }
 
-FZ_NO_COVERAGE static void oracle(struct shadow_env *e, unsigned int failures_before, bool flushed)
+NO_COVERAGE static void oracle(struct shadow_env *e, unsigned int failures_before, bool flushed)
 {
 	if (e->failures != failures_before) {
 		e->clean_walk_due = true; /* the next flush re-walks everything */
@@ -180,7 +180,7 @@ FZ_NO_COVERAGE static void oracle(struct shadow_env *e, unsigned int failures_be
 	}
 }
 
-FZ_NO_COVERAGE static void processed(struct shadow_env *e, const uint64_t *d, bool scalable)
+NO_COVERAGE static void processed(struct shadow_env *e, const uint64_t *d, bool scalable)
 {
 	unsigned int type = d[0] & 0xf, g = (d[0] >> 4) & 3;
 	uint16_t did = (uint16_t)(d[0] >> 16);

@@ -233,15 +233,14 @@ void vtd_host_flush(struct viommu *v)
 {
 	static const struct host_inv_range all = { 0, HOST_INV_ALL_PAGES, false };
 	struct vtd_host *h = v->host;
-	struct host_inv_range *r = NULL;
+	struct host_inv_range *r;
 
 	for (unsigned int d = 0; h && d < HOST_MAX_DEVS; d++)
 		if (h->devs[d].used && h->devs[d].shadow)
 			vtd_shadow_flush(h->devs[d].shadow);
 	if (!h || !h->nr_pending)
 		return;
-	if (h->nr_q)
-		r = calloc(HOST_MAX_RANGES, sizeof(*r));
+	r = h->nr_q ? h->send : NULL;
 	while (h->nr_pending) {
 		uint32_t i = h->pending[--h->nr_pending];
 		struct host_bind *b = &h->binds[i];
@@ -279,5 +278,4 @@ void vtd_host_flush(struct viommu *v)
 		      done, ret);
 	}
 	h->nr_q = 0;
-	free(r);
 }

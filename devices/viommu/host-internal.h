@@ -104,10 +104,12 @@ struct vtd_host {
 	uint32_t nr_pending;
 	struct host_queued q[HOST_MAX_RANGES];
 	unsigned int nr_q;
+	struct host_inv_range send[HOST_MAX_RANGES]; /* one stage-1's ranges being sent */
 	struct host_prq prq[HOST_MAX_PRQ];
 	struct { unsigned int op; int err; } warned[HOST_MAX_WARN];
 	unsigned int nr_warned;
 	struct viommu_host_stats st;
+	uint8_t tbl[4096];    /* the PASID table a sweep is syncing (lock held) */
 };
 
 enum { OP_ATTACH, OP_PARENT, OP_DETACH, OP_INVALIDATE, OP_MEMORY };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/compiler.h"
 #include "common/log.h"
 #include "devices/viommu/host-internal.h"
 #include "devices/viommu/shadow.h"
@@ -319,30 +320,54 @@ void vtd_host_snap_free(struct host_dev *d)
 	d->snaps = 0;
 }
 
+/* Nonzero when words 0-2 of some entry of the 64-entry table e differ from words w. */
+static NO_COVERAGE uint64_t table_diff(const uint8_t *e, const uint64_t *w)
+{
+	uint64_t diff = 0;
+
+	for (unsigned int j = 0; j < 64; j++, e += 64, w += 3)
+		diff |= (le64_load(e) ^ w[0]) | (le64_load(e + 8) ^ w[1]) |
+			(le64_load(e + 16) ^ w[2]);
+	return diff;
+}
+
+/* Copies words 0-2 of every entry of the 64-entry table e to w (the inverse of table_diff). */
+static NO_COVERAGE void table_copy(uint64_t *w, const uint8_t *e)
+{
+	for (unsigned int j = 0; j < 64; j++, e += 64, w += 3) {
+		w[0] = le64_load(e);
+		w[1] = le64_load(e + 8);
+		w[2] = le64_load(e + 16);
+	}
+}
+
+/* Bit j set when entry j of the 64-entry table t is present. */
+static NO_COVERAGE uint64_t table_present(const uint8_t *t)
+{
+	uint64_t present = 0;
+
+	for (unsigned int j = 0; j < 64; j++, t += 64)
+		present |= (uint64_t)(t[0] & 1) << j;
+	return present;
+}
+
 /*
  * The snapshot of table idx if it still stands for the guest's table at ptp: same directory
- * entry, RID_PASID and PRE, and the same words 0-2 in every entry (compared in place, no copy,
- * no branch per entry). Else NULL.
+ * entry, RID_PASID and PRE, and the same words 0-2 in every entry (compared in place, no copy
+ * of the table, no branch per entry). Else NULL.
  */
 static struct host_tsnap *snap_match(const struct viommu *v, const struct host_dev *d,
 				     uint64_t idx, uint64_t de, const struct ctxv *c)
 {
 	struct host_tsnap *s = idx < d->nr_snap ? d->snap[idx] : NULL;
-	uint64_t diff = 0;
-	const void *p;
+	const uint8_t *e;
 
 	if (!s || !s->valid || s->de != de || s->pre != c->pre || s->rid_pasid != c->rid_pasid)
 		return NULL;
-	p = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
-	if (!p)
+	e = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
+	if (!e)
 		return NULL;
-	for (unsigned int j = 0; j < 64; j++) {
-		const uint8_t *e = (const uint8_t *)p + 64 * j;
-
-		diff |= (le64_load(e) ^ s->words[3 * j]) | (le64_load(e + 8) ^ s->words[3 * j + 1]) |
-			(le64_load(e + 16) ^ s->words[3 * j + 2]);
-	}
-	return diff ? NULL : s;
+	return table_diff(e, s->words) ? NULL : s;
 }
 
 /*
@@ -403,9 +428,34 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 	}
 	*s = (struct host_tsnap){ .valid = true, .pre = c->pre, .rid_pasid = c->rid_pasid,
 				  .nkeys = nkeys, .de = de };
-	for (unsigned int j = 0; j < 64 * 3; j++)
-		s->words[j] = le64_load(page + 64 * (j / 3) + 8 * (j % 3));
+	table_copy(s->words, page);
 	return nkeys;
+}
+
+/*
+ * True when the guest's table at de has no present entry but RID_PASID's (read in place, 64
+ * loads): then the walk has nothing to sync and snap_take would find no record to account for
+ * (nkeys 0) and keep no snapshot, so its 64 record lookups are skipped; a snapshot the table
+ * had is dropped as snap_take would. Such tables are common: Linux's table 0 holds only
+ * RID_PASID's entry, and a directory may point at any zeroed page. False when the table is not
+ * one readable piece of RAM (the copying path then decides).
+ */
+static bool table_empty(const struct viommu *v, struct host_dev *d, uint64_t idx, uint64_t de,
+			const struct ctxv *c)
+{
+	const uint8_t *p = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
+	uint64_t present;
+
+	if (!p)
+		return false;
+	present = table_present(p);
+	if ((c->rid_pasid >> 6) == idx)
+		present &= ~(1ULL << (c->rid_pasid & 63));
+	if (present)
+		return false;
+	if (idx < d->nr_snap && d->snap[idx])
+		d->snap[idx]->valid = false;
+	return true;
 }
 
 /*
@@ -425,6 +475,8 @@ static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned
 		s->seen = gen;
 		return s->nkeys;
 	}
+	if (table_empty(v, &h->devs[dev], idx, de, c))
+		return 0;
 	if (gmem_read(v->gm, vtd_pdire_ptp(de), tbl, 4096))
 		return 0;
 	for (unsigned int j = 0; j < 64; j++) {
@@ -450,6 +502,28 @@ static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned
 }
 
 /*
+ * Index of the first present entry of dir[i..n) (n if none). Eight entries are tested at once
+ * (their low bytes ORed): a directory sized for 20-bit PASIDs has 16384 entries, nearly all
+ * non-present, and is scanned on every global flush.
+ */
+static NO_COVERAGE unsigned int next_present(const uint8_t *dir, unsigned int i, unsigned int n)
+{
+	while (i < n) {
+		const uint8_t *p = dir + 8 * i;
+
+		if (i + 8 <= n &&
+		    !((p[0] | p[8] | p[16] | p[24] | p[32] | p[40] | p[48] | p[56]) & 1)) {
+			i += 8;
+			continue;
+		}
+		if (vtd_pdire_p(p[0]))
+			return i;
+		i++;
+	}
+	return n;
+}
+
+/*
  * Re-reads everything the guest has for one host-backed device: its RID_PASID entry, then
  * every present PASID entry reachable through its PASID directory (bounded by the directory
  * size and the advertised PASID width; cost proportional to present directory entries and
@@ -465,13 +539,12 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 	struct host_dev *d = &h->devs[dev];
 	uint32_t gen = ++h->gen, seen = 0;
 	struct ctxv c;
-	uint8_t *tbl = NULL;
 
 	vtd_host_read_ctx(v, d->sid, &c);
 	d->rid_pasid = c.rid_pasid;
 	vtd_host_sync_key(v, dev, &c, HOST_RID_KEY, NULL);
 	if (__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) && !c.reason && c.paside &&
-	    d->caps.pasid_attach && (tbl = malloc(4096))) {
+	    d->caps.pasid_attach) {
 		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
 			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
 									     : HOST_DIR_CHUNK;
@@ -479,15 +552,12 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 
 			if (!dir)
 				break; /* the rest faults as not readable when looked up alone */
-			for (unsigned int i = 0; i < n; i++) {
-				uint64_t de = le64_load(dir + 8 * i);
-
-				if (vtd_pdire_p(de))
-					seen += sweep_table(v, dev, &c, base + i, de, tbl, gen);
-			}
+			for (unsigned int i = next_present(dir, 0, n); i < n;
+			     i = next_present(dir, i + 1, n))
+				seen += sweep_table(v, dev, &c, base + i, le64_load(dir + 8 * i),
+						    h->tbl, gen);
 		}
 	}
-	free(tbl);
 	if (seen == d->nr_keys)
 		return; /* every record was found by the walk */
 	/* Records the walk did not reach: their entries are gone (or unreadable) now. */
