@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the kernel loaders (Multiboot v1 ELF32/ELF64/a.out-kludge and Linux bzImage)
+ * Fuzz target: the kernel loaders (Multiboot v1 ELF32/ELF64/a.out-kludge, Linux bzImage and vmlinux)
  * over arbitrary image files, with and without modules, a long command line and a board
  * memory map.
  *

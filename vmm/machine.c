@@ -311,7 +311,12 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	for (unsigned int i = 0; i < nfiles; i++)
 		free_file(&files[i]);
 	nfiles = 0;
-	timing(m, "kernel and initrd loaded");
+	if (m->cfg->print_timing) {
+		char stage[64];
+
+		snprintf(stage, sizeof(stage), "%s kernel and initrd loaded", fmt);
+		timing(m, stage);
+	}
 	log_info("machine", "booting %s kernel '%s' with %u vCPU(s), %llu MiB", fmt, cfg->kernel_path,
 		 cfg->nr_cpus, (unsigned long long)(cfg->ram_size >> 20));
 	ret = vcpus_create(m);

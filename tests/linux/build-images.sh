@@ -118,7 +118,8 @@ addexe "$L1" "$NESTVM" /usr/bin/nestvm
 addexe "$L1" "$QEMU" /usr/bin/qemu-system-x86_64
 # QEMU's firmware for -kernel boot (SeaBIOS and the linuxboot option ROMs).
 cp -rL /usr/share/seabios "$L1/usr/share/"
-for f in kvmvapic.bin linuxboot.bin linuxboot_dma.bin; do cp -L "/usr/share/qemu/$f" "$L1/usr/share/qemu/"; done
+# pvh.bin: the option ROM of a PVH entry (-kernel with an ELF vmlinux, the qemu-vmlinux run).
+for f in kvmvapic.bin linuxboot.bin linuxboot_dma.bin pvh.bin; do cp -L "/usr/share/qemu/$f" "$L1/usr/share/qemu/"; done
 for f in bios-256k.bin bios.bin; do ln -sf "../seabios/$f" "$L1/usr/share/qemu/$f"; done
 for spec in ${EXTRA:-}; do
 	src=${spec%%:*}; dst=${spec#*:}; [ "$dst" = "$spec" ] && dst=/usr/bin/$(basename "$src")
@@ -137,6 +138,23 @@ else
 	echo "build-images: mke2fs (e2fsprogs) missing: no virtio-blk disk for the virtio group" >&2
 fi
 cp "$WORK/vmlinuz" "$L1/l2/vmlinuz"
+# L2VMLINUX=1 (the boot group): the same kernel uncompressed, as an ELF vmlinux, for the runs
+# that boot it without the bzImage's decompressor (nestvm's vmlinux loader, QEMU's PVH entry).
+# The bzImage's setup header gives the xz payload's place: (setup_sects + 1) * 512 +
+# payload_offset, payload_length bytes (the kernel build appends 4 size bytes after the stream).
+rm -f "$L1/l2/vmlinux"
+if [ "${L2VMLINUX:-0}" = 1 ]; then
+	u8() { od -An -tu1 -j "$1" -N1 "$WORK/vmlinuz" | tr -d ' '; }
+	u32() { od -An -tu4 -j "$1" -N4 "$WORK/vmlinuz" | tr -d ' '; }
+	sects=$(u8 $((0x1f1))); [ "$sects" = 0 ] && sects=4
+	poff=$(( (sects + 1) * 512 + $(u32 $((0x248))) ))
+	# dd with skip_bytes/count_bytes reads exactly the payload (no early-closed pipe under pipefail).
+	dd if="$WORK/vmlinuz" iflag=skip_bytes,count_bytes skip="$poff" count="$(u32 $((0x24c)))" \
+		bs=1M status=none | xz -dc --single-stream >"$WORK/vmlinux" &&
+		[ "$(od -An -c -N4 "$WORK/vmlinux" | tr -d ' ')" = '177ELF' ] ||
+		{ echo "build-images: cannot unpack vmlinux from $WORK/vmlinuz (xz payload)" >&2; exit 1; }
+	cp "$WORK/vmlinux" "$L1/l2/vmlinux"
+fi
 cp "$WORK/l2.cpio" "$L1/l2/initrd"
 mkcpio "$L1" "$WORK/l1.cpio"
 echo "images: $WORK/vmlinuz $WORK/l1.cpio ($(du -m "$WORK/l1.cpio" | cut -f1) MiB) $WORK/l2.cpio" >&2

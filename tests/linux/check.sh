@@ -13,7 +13,7 @@ NESTVM=${1:?usage: check.sh NESTVM GROUP}
 GROUP=${2:?usage: check.sh NESTVM GROUP}
 export WORK=${WORK:-/tmp/nestvm-linux-$GROUP}
 case $GROUP in
-boot) RUNS="qemu,nv-smp1,nv-smp2,nv-pwr,nv-pwr-ignore" ;;
+boot) RUNS="qemu,nv-smp1,nv-smp2,nv-pwr,nv-pwr-ignore,qemu-vmlinux,nv-vmlinux,nv-vmlinux-smp2" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
@@ -37,6 +37,7 @@ if [ "$GROUP" = sva ]; then
 	[ $rc = 0 ] || { echo "FAIL: building pdma-sva.ko failed ($rc)"; exit 1; }
 	export PDMA_SVA_KO=$WORK/pdma-sva.ko
 fi
+[ "$GROUP" = boot ] && export L2VMLINUX=1 # the vmlinux runs need the uncompressed kernel
 "$HERE/build-images.sh" "$NESTVM"
 rc=$?
 [ $rc = 77 ] && exit 77
@@ -265,6 +266,7 @@ for r in ${RUNS//,/ }; do
 	c1=$([ -n "$c0" ] && [ -n "$c1" ] && echo "$c1 - $c0" | bc || echo -)
 	printf 'BENCH %-12s %9ss %11ss %8s %13ss\n' "$r" "$d1" "$d2" "${rc:-none}" "$c1"
 	case $r in qemu*) q_init=$d1; q_cpu=$c1 ;; esac
+	case $r in qemu) q0_init=$d1; q0_cpu=$c1 ;; esac
 	# Time to /init of each nestvm run against the group's QEMU run (same L1 boot), on the
 	# host's wall clock and on the L1 QEMU's CPU time.
 	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
@@ -273,6 +275,11 @@ for r in ${RUNS//,/ }; do
 		[ -n "${q_cpu:-}" ] && [ "$q_cpu" != - ] && [ "$c1" != - ] &&
 		printf 'BENCH %-12s L1 CPU to /init / QEMU = %s (goal <= 0.7)\n' "$r" \
 			"$(echo "scale=2; $c1 / $q_cpu" | bc)" ;; esac
+	# The uncompressed kernel also against QEMU's usual bzImage boot (the run "qemu").
+	case $r in nv-vmlinux*) [ -n "${q0_init:-}" ] && [ "$q0_init" != - ] && [ "$d1" != - ] &&
+		printf 'BENCH %-12s to /init / QEMU bzImage = %s, L1 CPU %s\n' "$r" \
+			"$(echo "scale=2; $d1 / $q0_init" | bc)" \
+			"$( [ "${q0_cpu:--}" != - ] && [ "$c1" != - ] && echo "scale=2; $c1 / $q0_cpu" | bc)" ;; esac
 done
 
 # Who used L1's CPU during each run (taskstat=1): L1's /proc/stat split over the run and the
@@ -307,9 +314,16 @@ for r in ${RUNS//,/ }; do
 	esac
 	unexpected_faults "$r"
 	case $r in
-	nv-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
+	nv-smp2 | nv-vmlinux-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
 		need "$r" "memtotal_kb=(4[0-9]{5}|5[0-9]{5})" "512 MiB RAM" ;;
-	nv-smp1 | nv-smp1-thp | nv-smp1-memfd) need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
+	esac
+	case $r in
+	nv-vmlinux*) need "$r" "nestvm: timing: vmlinux kernel and initrd loaded" \
+			"nestvm booted the ELF vmlinux (no decompressor)" ;;
+	esac
+	case $r in
+	nv-smp1 | nv-smp1-thp | nv-smp1-memfd | nv-vmlinux)
+		need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
 		need "$r" "LNX-L2 rtc0 name=rtc_cmos.* date=2[0-9]{3}-" "CMOS RTC registered and read"
 		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors" ;;
 	esac

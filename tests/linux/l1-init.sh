@@ -65,6 +65,13 @@ run_cmd() {
 	nv-smp1-memfd) CMD="nestvm run -smp 1 -m 256M --timing -device pc-testdev $L2K"; APPEND="$BASE" ;;
 	nv-smp1-thp) CMD="nestvm run -smp 1 -m 256M --timing -device pc-testdev $L2K"; APPEND="$BASE"; RUN_SHMEM=advise ;;
 	nv-smp2) CMD="nestvm run -smp 2 -m 512M --timing $L2K"; APPEND="$BASE" ;;
+	# The same kernel uncompressed (ELF vmlinux): QEMU enters it through its PVH note (after
+	# SeaBIOS), nestvm through the 64-bit boot protocol at the ELF entry; neither decompresses.
+	qemu-vmlinux) CMD="$QEMU -smp 1 -m 256 -kernel /l2/vmlinux -initrd /l2/initrd"; APPEND="$BASE" ;;
+	nv-vmlinux) CMD="nestvm run -smp 1 -m 256M --timing -kernel /l2/vmlinux -initrd /l2/initrd"
+		APPEND="$BASE" ;;
+	nv-vmlinux-smp2) CMD="nestvm run -smp 2 -m 512M --timing -kernel /l2/vmlinux -initrd /l2/initrd"
+		APPEND="$BASE" ;;
 	nv-sm) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device edu $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=edu" ;;
 	nv-legacy) CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device edu $TRACE $L2K"

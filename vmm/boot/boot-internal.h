@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the multiboot and bzImage loaders and their unit tests. */
+/* Helpers shared by the multiboot, bzImage and vmlinux loaders and their unit tests. */
 #ifndef NESTVM_BOOT_INTERNAL_H
 #define NESTVM_BOOT_INTERNAL_H
 
@@ -42,6 +42,33 @@ int boot_zero(const struct gmem *gm, uint64_t gpa, uint64_t len);
 int boot_write_gdt(const struct gmem *gm, const uint64_t *desc, unsigned int n);
 /* Builds the 0-4 GiB identity map at BOOT_PML4_ADDR; 0 or -ENOMEM. */
 int boot_build_identity_map(const struct gmem *gm);
+
+/* One loadable range of the kernel: file bytes, then zero fill up to memsz. */
+struct boot_elf_seg {
+	uint64_t paddr, vaddr, offset, filesz, memsz;
+};
+
+/* Everything the image asks for, validated before any guest write. */
+struct boot_elf {
+	uint64_t entry;
+	uint64_t end; /* highest loaded byte + 1 */
+	unsigned int nr_segs;
+	const uint8_t *img;
+	struct boot_elf_seg segs[64]; /* bound on PT_LOAD segments we accept */
+};
+
+/* Checks one range the kernel occupies (RAM, clear of the boot data area) and records it. */
+int boot_elf_add_seg(struct boot_elf *k, const struct boot_map *map, const struct gmem *gm,
+		     const struct boot_elf_seg *s);
+/*
+ * Parses an ELF32/ELF64 little-endian i386/x86-64 image into k (k zeroed, k->img set by the
+ * caller): every PT_LOAD segment in the file and in RAM, the entry inside one of them (moved
+ * from virtual to physical if needed). 0, -EINVAL (malformed) or -EFAULT (outside RAM).
+ */
+int boot_elf_parse(const uint8_t *img, size_t len, const struct boot_map *map,
+		   const struct gmem *gm, struct boot_elf *k);
+/* Copies the file bytes of each segment and zero-fills up to memsz; 0 or -EFAULT. */
+int boot_elf_load(const struct gmem *gm, const struct boot_elf *k);
 
 /* Flat descriptors (base 0, limit 4 GiB, G=1, accessed bit set). */
 #define BOOT_DESC_CODE32 0x00cf9b000000ffffULL /* P, DPL0, code exec/read, D=1 */

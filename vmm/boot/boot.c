@@ -158,8 +158,15 @@ int boot_load(const struct boot_config *cfg, struct boot_entry *ret, const char 
 	if (err != -ENOEXEC)
 		return err;
 	err = boot_load_bzimage(cfg, ret);
-	if (err == 0)
+	if (err == 0) {
 		*ret_fmt = "bzImage";
+		return 0;
+	}
+	if (err != -ENOEXEC)
+		return err;
+	err = boot_load_vmlinux(cfg, ret);
+	if (err == 0)
+		*ret_fmt = "vmlinux";
 	return err;
 }
 
@@ -169,7 +176,7 @@ const char *boot_strerror(int err)
 	case 0:
 		return "success";
 	case -ENOEXEC:
-		return "not a multiboot or bzImage (64-bit boot protocol) kernel";
+		return "not a multiboot, bzImage or x86-64 vmlinux (64-bit boot protocol) kernel";
 	case -EINVAL:
 		return "malformed or unsupported kernel image";
 	case -EFAULT:

@@ -99,6 +99,7 @@ struct boot_entry {
  */
 int boot_load_multiboot(const struct boot_config *cfg, struct boot_entry *ret);
 int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret);
+int boot_load_vmlinux(const struct boot_config *cfg, struct boot_entry *ret);
 /* Tries multiboot then bzImage; -ENOEXEC if neither. Sets *ret_fmt to "multiboot"/"bzImage". */
 int boot_load(const struct boot_config *cfg, struct boot_entry *ret, const char **ret_fmt);
 /* Short human text for a boot_load*() return code. */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Linux bzImage loader for the 64-bit boot protocol: zero page, kernel, initrd, page tables. */
+/*
+ * Linux loaders for the 64-bit boot protocol (bzImage, and an uncompressed vmlinux ELF): zero
+ * page, kernel, initrd, page tables.
+ */
 #include <errno.h>
 #include <string.h>
 
@@ -203,36 +206,32 @@ static void fill_zero_page(uint8_t *bp, const uint8_t *img, const struct bz_head
 
 _Static_assert(BP_E820_TABLE + BOOT_MAX_E820 * BP_E820_ENTRY <= BP_SIZE, "e820 table fits");
 
-int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
+/* Where the kernel goes and how its bytes get there: a bzImage's protected-mode part, or ELF. */
+struct linux_image {
+	const uint8_t *hdr_img; /* setup header source, BP_HDR .. h.hdr_end */
+	struct bz_header h;
+	uint64_t kernel, kernel_end; /* [kernel, kernel_end): kept clear of the initrd */
+	uint64_t entry;              /* 64-bit entry, guest-physical */
+	const struct boot_elf *elf;  /* vmlinux: its segments; NULL: copy the bzImage */
+};
+
+/* Command line, initrd, page tables, GDT, zero page and kernel bytes, then the entry state. */
+static int load_linux(const struct boot_config *cfg, const struct boot_map *map,
+		      const struct linux_image *li, struct boot_entry *ret)
 {
 	static const uint64_t gdt[] = { 0, BOOT_DESC_CODE32, BOOT_DESC_CODE64, BOOT_DESC_DATA };
 	const struct gmem *gm = cfg->gmem;
-	const uint8_t *img = cfg->kernel;
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
-	uint64_t cmdline_len = strlen(cmdline), initrd_len = 0, initrd = 0, kernel;
+	uint64_t cmdline_len = strlen(cmdline), initrd_len = 0, initrd = 0;
 	uint8_t bp[BP_SIZE];
-	struct bz_header h;
-	struct boot_map map;
 	int err;
 
-	if (!img)
-		return -ENOEXEC;
-	err = parse_header(img, cfg->kernel_len, &h);
-	if (err)
-		return err;
-	if (cmdline_len > h.cmdline_size || cmdline_len >= BOOT_DATA_END - BOOT_CMDLINE_ADDR)
+	if (cmdline_len > li->h.cmdline_size || cmdline_len >= BOOT_DATA_END - BOOT_CMDLINE_ADDR)
 		return -EINVAL;
 	if (cfg->nr_modules && !cfg->modules)
 		return -EINVAL;
-	err = boot_map_init(cfg, &map);
-	if (err)
-		return err;
-	if (!boot_map_is_ram(&map, gm, BOOT_GDT_ADDR, BOOT_PT_END - BOOT_GDT_ADDR))
+	if (!boot_map_is_ram(map, gm, BOOT_GDT_ADDR, BOOT_PT_END - BOOT_GDT_ADDR))
 		return -ENOMEM;
-	err = place_kernel(&h, &map, gm, &kernel);
-	if (err)
-		return err;
-
 	/* Bounded by nr_modules; the sum is capped at 4 GiB so it cannot overflow. */
 	for (unsigned int i = 0; i < cfg->nr_modules; i++) {
 		initrd_len += ALIGN_UP((uint64_t)cfg->modules[i].len, 4);
@@ -240,8 +239,8 @@ int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
 			return -ENOMEM;
 	}
 	if (initrd_len) {
-		err = place_initrd(&map, gm, initrd_len, h.initrd_max + 1, kernel,
-				   kernel + h.init_size, &initrd);
+		err = place_initrd(map, gm, initrd_len, li->h.initrd_max + 1, li->kernel,
+				   li->kernel_end, &initrd);
 		if (err)
 			return err;
 	}
@@ -249,10 +248,14 @@ int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
 	if (boot_write_gdt(gm, gdt, ARRAY_SIZE(gdt)) || boot_build_identity_map(gm) ||
 	    boot_copy(gm, BOOT_CMDLINE_ADDR, cmdline, cmdline_len + 1))
 		return -ENOMEM;
-	fill_zero_page(bp, img, &h, &map, kernel, initrd, initrd_len);
+	fill_zero_page(bp, li->hdr_img, &li->h, map, li->kernel, initrd, initrd_len);
 	if (boot_copy(gm, BOOT_ZERO_PAGE_ADDR, bp, sizeof(bp)))
 		return -ENOMEM;
-	if (boot_copy(gm, kernel, img + h.setup_len, h.pm_len))
+	if (li->elf)
+		err = boot_elf_load(gm, li->elf);
+	else
+		err = boot_copy(gm, li->kernel, cfg->kernel + li->h.setup_len, li->h.pm_len);
+	if (err)
 		return -EFAULT;
 	if (initrd_len) {
 		err = load_initrd(cfg, initrd);
@@ -262,7 +265,7 @@ int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
 
 	*ret = (struct boot_entry){
 		.mode = BOOT_LONG64,
-		.rip = kernel + BZ_ENTRY64_OFF,
+		.rip = li->entry,
 		.rsp = BOOT_STACK_TOP,
 		.rsi = BOOT_ZERO_PAGE_ADDR,
 		.cr3 = BOOT_PML4_ADDR,
@@ -272,4 +275,77 @@ int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
 		.ds = BOOT_LINUX_DS,
 	};
 	return 0;
+}
+
+int boot_load_bzimage(const struct boot_config *cfg, struct boot_entry *ret)
+{
+	struct linux_image li = { .hdr_img = cfg->kernel };
+	struct boot_map map;
+	int err;
+
+	if (!cfg->kernel)
+		return -ENOEXEC;
+	err = parse_header(cfg->kernel, cfg->kernel_len, &li.h);
+	if (err)
+		return err;
+	err = boot_map_init(cfg, &map);
+	if (err)
+		return err;
+	err = place_kernel(&li.h, &map, cfg->gmem, &li.kernel);
+	if (err)
+		return err;
+	li.kernel_end = li.kernel + li.h.init_size;
+	li.entry = li.kernel + BZ_ENTRY64_OFF;
+	return load_linux(cfg, &map, &li, ret);
+}
+
+/*
+ * An uncompressed x86-64 Linux kernel (vmlinux, ELF64, no multiboot header): its PT_LOAD
+ * segments at their physical addresses, entered in 64-bit mode at the ELF entry
+ * (phys_startup_64) with the zero page in RSI, as the decompressor of a bzImage would leave it.
+ * This skips the bzImage's decompressor, which dominates an emulated guest's early boot. The
+ * setup header the zero page carries is made here (the fields the kernel proper reads: boot
+ * flag, "HdrS", version, loader type, loadflags, command line and initrd). Not relocated.
+ */
+#define VMLINUX_CMDLINE_SIZE 2047 /* x86 COMMAND_LINE_SIZE 2048, without the NUL */
+#define VMLINUX_HDR_VERSION 0x020f
+int boot_load_vmlinux(const struct boot_config *cfg, struct boot_entry *ret)
+{
+	const uint8_t *img = cfg->kernel;
+	uint8_t hdr[BP_HDR_LIMIT] = { 0 };
+	struct linux_image li = { .hdr_img = hdr };
+	struct boot_elf k = { .img = img };
+	struct boot_map map;
+	uint64_t start = UINT64_MAX;
+	int err;
+
+	if (!img || cfg->kernel_len < 20 || memcmp(img, "\x7f" "ELF", 4) != 0 || img[4] != 2 ||
+	    le16_load(img + 18) != 62 /* EM_X86_64 */)
+		return -ENOEXEC;
+	err = boot_map_init(cfg, &map);
+	if (err)
+		return err;
+	err = boot_elf_parse(img, cfg->kernel_len, &map, cfg->gmem, &k);
+	if (err)
+		return err;
+	for (unsigned int i = 0; i < k.nr_segs; i++)
+		if (k.segs[i].paddr < start)
+			start = k.segs[i].paddr;
+	if (start < 1 * MiB)
+		return -EINVAL;
+	le16_store(hdr + SH_BOOT_FLAG, BZ_BOOT_FLAG);
+	le32_store(hdr + SH_HEADER, BZ_HDRS_MAGIC);
+	le16_store(hdr + SH_VERSION, VMLINUX_HDR_VERSION);
+	hdr[SH_LOADFLAGS] = BZ_LOADED_HIGH;
+	le16_store(hdr + SH_XLOADFLAGS, BZ_XLF_KERNEL_64);
+	le32_store(hdr + SH_CMDLINE_SIZE, VMLINUX_CMDLINE_SIZE);
+	le32_store(hdr + SH_INITRD_ADDR_MAX, 0x7fffffff);
+	li.h = (struct bz_header){ .hdr_end = BP_HDR_LIMIT, .init_size = k.end - start,
+				   .align = 2 * MiB, .pref = start, .initrd_max = 0x7fffffff,
+				   .cmdline_size = VMLINUX_CMDLINE_SIZE };
+	li.kernel = start;
+	li.kernel_end = k.end;
+	li.entry = k.entry;
+	li.elf = &k;
+	return load_linux(cfg, &map, &li, ret);
 }

@@ -41,32 +41,6 @@
 #define MB_MOD_ENTRY 16  /* mod_start, mod_end, string, reserved */
 #define MB_MMAP_ENTRY 24 /* size (=20, not counting itself), base u64, length u64, type */
 
-/* ELF (System V gABI) fields we read. */
-#define ELFCLASS32 1
-#define ELFCLASS64 2
-#define ELFDATA2LSB 1
-#define EM_386 3
-#define EM_X86_64 62
-#define PT_LOAD 1
-#define ELF32_EHDR 52
-#define ELF64_EHDR 64
-#define ELF32_PHDR 32
-#define ELF64_PHDR 56
-
-/* One loadable range of the kernel: file bytes, then zero fill up to memsz. */
-struct mb_seg {
-	uint64_t paddr, vaddr, offset, filesz, memsz;
-};
-
-/* Everything the image asks for, validated before any guest write. */
-struct mb_kernel {
-	uint64_t entry;
-	uint64_t end; /* highest loaded byte + 1 */
-	unsigned int nr_segs;
-	const uint8_t *img;
-	struct mb_seg segs[64]; /* bound on PT_LOAD segments we accept */
-};
-
 static int find_header(const uint8_t *img, size_t len, uint64_t *ret_off, uint32_t *ret_flags)
 {
 	size_t scan = len < MB_SEARCH_LEN ? len : MB_SEARCH_LEN;
@@ -86,36 +60,13 @@ static int find_header(const uint8_t *img, size_t len, uint64_t *ret_off, uint32
 	return -ENOEXEC;
 }
 
-static bool overlaps_boot_area(uint64_t addr, uint64_t len)
-{
-	return addr < BOOT_STACK_TOP && BOOT_GDT_ADDR < addr + len;
-}
-
-/* Checks one range the kernel occupies and records it. */
-static int add_seg(struct mb_kernel *k, const struct boot_map *map, const struct gmem *gm,
-		   const struct mb_seg *s)
-{
-	if (s->filesz > s->memsz || s->memsz > 4 * GiB || s->paddr > 4 * GiB - s->memsz)
-		return -EINVAL;
-	if (overlaps_boot_area(s->paddr, s->memsz))
-		return -EINVAL;
-	if (!boot_map_is_ram(map, gm, s->paddr, s->memsz))
-		return -EFAULT;
-	if (k->nr_segs >= ARRAY_SIZE(k->segs))
-		return -EINVAL;
-	k->segs[k->nr_segs++] = *s;
-	if (s->paddr + s->memsz > k->end)
-		k->end = s->paddr + s->memsz;
-	return 0;
-}
-
 /* Spec 3.1.3: the address fields of flags bit 16. */
 static int parse_aout(const uint8_t *img, size_t len, uint64_t hoff, const struct boot_map *map,
-		      const struct gmem *gm, struct mb_kernel *k)
+		      const struct gmem *gm, struct boot_elf *k)
 {
 	const uint8_t *h = img + hoff + MB_HDR_ADDR_OFF;
 	uint64_t header_addr, load_addr, load_end, bss_end;
-	struct mb_seg s = { 0 };
+	struct boot_elf_seg s = { 0 };
 
 	if (hoff + MB_HDR_AOUT_LEN > len || hoff + MB_HDR_AOUT_LEN > MB_SEARCH_LEN)
 		return -EINVAL;
@@ -146,96 +97,7 @@ static int parse_aout(const uint8_t *img, size_t len, uint64_t hoff, const struc
 		return -EINVAL;
 	s.paddr = s.vaddr = load_addr;
 	k->entry = le32_load(h + 16);
-	return add_seg(k, map, gm, &s);
-}
-
-static int parse_elf(const uint8_t *img, size_t len, const struct boot_map *map,
-		     const struct gmem *gm, struct mb_kernel *k)
-{
-	bool is64;
-	uint64_t phoff, phentsize, phnum, entry;
-	bool entry_ok = false;
-	int err;
-
-	if (len < 16 || memcmp(img, "\x7f" "ELF", 4) != 0)
-		return -EINVAL;
-	if (img[4] != ELFCLASS32 && img[4] != ELFCLASS64)
-		return -EINVAL;
-	is64 = img[4] == ELFCLASS64;
-	if (img[5] != ELFDATA2LSB || len < (is64 ? ELF64_EHDR : ELF32_EHDR))
-		return -EINVAL;
-	if (le16_load(img + 18) != (is64 ? EM_X86_64 : EM_386))
-		return -EINVAL;
-	if (is64) {
-		entry = le64_load(img + 24);
-		phoff = le64_load(img + 32);
-		phentsize = le16_load(img + 54);
-		phnum = le16_load(img + 56);
-	} else {
-		entry = le32_load(img + 24);
-		phoff = le32_load(img + 28);
-		phentsize = le16_load(img + 42);
-		phnum = le16_load(img + 44);
-	}
-	if (phentsize < (is64 ? ELF64_PHDR : ELF32_PHDR) || phnum == 0)
-		return -EINVAL;
-	/* phnum <= 0xffff and phentsize <= 0xffff: the product cannot overflow. */
-	if (!boot_file_range_ok(len, phoff, phnum * phentsize))
-		return -EINVAL;
-	for (uint64_t i = 0; i < phnum; i++) {
-		const uint8_t *ph = img + phoff + i * phentsize;
-		struct mb_seg s;
-
-		if (le32_load(ph) != PT_LOAD)
-			continue;
-		if (is64)
-			s = (struct mb_seg){ .offset = le64_load(ph + 8), .vaddr = le64_load(ph + 16),
-					     .paddr = le64_load(ph + 24), .filesz = le64_load(ph + 32),
-					     .memsz = le64_load(ph + 40) };
-		else
-			s = (struct mb_seg){ .offset = le32_load(ph + 4), .vaddr = le32_load(ph + 8),
-					     .paddr = le32_load(ph + 12), .filesz = le32_load(ph + 16),
-					     .memsz = le32_load(ph + 20) };
-		if (s.memsz == 0)
-			continue;
-		if (!boot_file_range_ok(len, s.offset, s.filesz))
-			return -EINVAL;
-		err = add_seg(k, map, gm, &s);
-		if (err)
-			return err;
-	}
-	if (k->nr_segs == 0)
-		return -EINVAL;
-	/* Segments load at p_paddr; an entry given as a virtual address is moved along. */
-	for (unsigned int i = 0; i < k->nr_segs && !entry_ok; i++) {
-		const struct mb_seg *s = &k->segs[i];
-
-		entry_ok = entry >= s->paddr && entry - s->paddr < s->memsz;
-	}
-	for (unsigned int i = 0; i < k->nr_segs && !entry_ok; i++) {
-		const struct mb_seg *s = &k->segs[i];
-
-		if (entry >= s->vaddr && entry - s->vaddr < s->memsz) {
-			entry = entry - s->vaddr + s->paddr;
-			entry_ok = true;
-		}
-	}
-	if (entry >= 4 * GiB)
-		return -EINVAL;
-	k->entry = entry;
-	return 0;
-}
-
-static int load_segments(const struct gmem *gm, const struct mb_kernel *k)
-{
-	for (unsigned int i = 0; i < k->nr_segs; i++) {
-		const struct mb_seg *s = &k->segs[i];
-
-		if (boot_copy(gm, s->paddr, k->img + s->offset, s->filesz) ||
-		    boot_zero(gm, s->paddr + s->filesz, s->memsz - s->filesz))
-			return -EFAULT;
-	}
-	return 0;
+	return boot_elf_add_seg(k, map, gm, &s);
 }
 
 /* Bump allocator over the boot data area [BOOT_MB_INFO_ADDR + MBI_SIZE, BOOT_DATA_END). */
@@ -395,7 +257,7 @@ static int write_info(const struct boot_config *cfg, const struct boot_map *map,
 int boot_load_multiboot(const struct boot_config *cfg, struct boot_entry *ret)
 {
 	const uint8_t *img = cfg->kernel;
-	struct mb_kernel k;
+	struct boot_elf k;
 	struct boot_map map;
 	uint64_t hoff;
 	uint32_t flags;
@@ -418,10 +280,10 @@ int boot_load_multiboot(const struct boot_config *cfg, struct boot_entry *ret)
 	if (flags & MB_HF_AOUT)
 		err = parse_aout(img, cfg->kernel_len, hoff, &map, cfg->gmem, &k);
 	else
-		err = parse_elf(img, cfg->kernel_len, &map, cfg->gmem, &k);
+		err = boot_elf_parse(img, cfg->kernel_len, &map, cfg->gmem, &k);
 	if (err)
 		return err;
-	err = load_segments(cfg->gmem, &k);
+	err = boot_elf_load(cfg->gmem, &k);
 	if (err)
 		return err;
 	err = write_info(cfg, &map, k.end > BOOT_STACK_TOP ? k.end : BOOT_STACK_TOP);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for the bzImage loader: header checks, zero page, e820, initrd, page tables. */
+/* Unit tests for the bzImage and vmlinux loaders: header checks, zero page, e820, initrd, page tables. */
 #include <check.h>
 #include <errno.h>
 #include <glob.h>
@@ -446,6 +446,94 @@ START_TEST(test_real_kernel)
 }
 END_TEST
 
+/* An uncompressed vmlinux (ELF64, no multiboot header): segments, bss, zero page, entry. */
+START_TEST(test_vmlinux)
+{
+	static uint8_t m0[3000];
+	struct boot_module mods[1] = { { m0, sizeof(m0), NULL } };
+	struct test_elf e = { .is64 = 1, .entry = 16 * MiB + 0x40, .nr_segs = 2 };
+	struct boot_entry ent;
+	const char *fmt = NULL;
+	uint64_t rd, rd_len, end = 16 * MiB + 0x9000;
+	size_t len;
+
+	memset(m0, 0x5a, sizeof(m0));
+	/* Text at its link address (virtual), data with a bss tail, like a kernel's segments. */
+	e.segs[0] = (struct test_seg){ 1, 16 * MiB, 0xffffffff81000000ULL, 0x3000, 0x3000, 0 };
+	e.segs[1] = (struct test_seg){ 1, 16 * MiB + 0x4000, 0, 0x800, 0x5000, 0 };
+	len = test_build_elf(img, IMG_CAP, &e);
+	memset(img + 0x200, 0, 12); /* no multiboot header: a vmlinux has none */
+	memset(test_gpa(&vm, 16 * MiB), 0xaa, 0x10000);
+	vm.cfg.kernel = img;
+	vm.cfg.kernel_len = len;
+	vm.cfg.cmdline = "console=ttyS0 quiet";
+	vm.cfg.modules = mods;
+	vm.cfg.nr_modules = 1;
+	ck_assert_int_eq(boot_load(&vm.cfg, &ent, &fmt), 0);
+	ck_assert_str_eq(fmt, "vmlinux");
+	ck_assert_int_eq(ent.mode, BOOT_LONG64);
+	ck_assert_uint_eq(ent.rip, 16 * MiB + 0x40);
+	ck_assert_uint_eq(ent.rsi, ZP);
+	ck_assert_uint_eq(ent.cr3, 0x20000);
+	ck_assert_uint_eq(ent.cs, 0x10);
+	for (uint64_t i = 0; i < 0x3000; i++)
+		ck_assert_uint_eq(*test_gpa(&vm, 16 * MiB + i), test_pattern(e.segs[0].offset + i));
+	for (uint64_t i = 0; i < 0x800; i++)
+		ck_assert_uint_eq(*test_gpa(&vm, 16 * MiB + 0x4000 + i),
+				  test_pattern(e.segs[1].offset + i));
+	for (uint64_t i = 0x800; i < 0x5000; i++)
+		ck_assert_uint_eq(*test_gpa(&vm, 16 * MiB + 0x4000 + i), 0);
+	ck_assert_uint_eq(*test_gpa(&vm, end), 0xaa); /* nothing written past the last segment */
+
+	/* The zero page's setup header is made by the loader. */
+	ck_assert_mem_eq(test_gpa(&vm, ZP + 0x202), "HdrS", 4);
+	ck_assert_uint_eq(le16_load(test_gpa(&vm, ZP + 0x1fe)), 0xaa55);
+	ck_assert_uint_eq(le16_load(test_gpa(&vm, ZP + 0x206)), 0x020f);
+	ck_assert_uint_eq(*test_gpa(&vm, ZP + 0x210), 0xff);
+	ck_assert_uint_eq(*test_gpa(&vm, ZP + 0x211), 0x01);
+	ck_assert_uint_eq(g32(ZP + 0x214), 16 * MiB);
+	ck_assert_uint_eq(g32(ZP + 0x228), 0x12000);
+	ck_assert_str_eq((const char *)test_gpa(&vm, 0x12000), "console=ttyS0 quiet");
+	ck_assert_uint_eq(*test_gpa(&vm, ZP + 0x1e8), 3);
+	rd = g32(ZP + 0x218);
+	rd_len = g32(ZP + 0x21c);
+	ck_assert_uint_eq(rd_len, 3000);
+	ck_assert(rd >= end || rd + rd_len <= 16 * MiB);
+	ck_assert_mem_eq(test_gpa(&vm, rd), m0, sizeof(m0));
+}
+END_TEST
+
+/* What the vmlinux loader refuses: not x86-64 ELF64, or a segment below 1 MiB. */
+START_TEST(test_vmlinux_rejects)
+{
+	struct test_elf e = { .is64 = 0, .entry = 16 * MiB, .nr_segs = 1 };
+	struct boot_entry ent;
+	const char *fmt = NULL;
+	size_t len;
+
+	e.segs[0] = (struct test_seg){ 1, 16 * MiB, 16 * MiB, 0x100, 0x100, 0 };
+	len = test_build_elf(img, IMG_CAP, &e);
+	memset(img + 0x200, 0, 12);
+	vm.cfg.kernel = img;
+	vm.cfg.kernel_len = len;
+	ck_assert_int_eq(boot_load(&vm.cfg, &ent, &fmt), -ENOEXEC); /* ELF32 without multiboot */
+
+	e = (struct test_elf){ .is64 = 1, .entry = 0x80000, .nr_segs = 1 };
+	e.segs[0] = (struct test_seg){ 1, 0x80000, 0x80000, 0x100, 0x100, 0 };
+	len = test_build_elf(img, IMG_CAP, &e);
+	memset(img + 0x200, 0, 12);
+	vm.cfg.kernel_len = len;
+	ck_assert_int_eq(boot_load_vmlinux(&vm.cfg, &ent), -EINVAL);
+
+	e = (struct test_elf){ .is64 = 1, .entry = 16 * MiB, .nr_segs = 1 };
+	e.segs[0] = (struct test_seg){ 1, TEST_RAM_SIZE - 0x100, 16 * MiB, 0x100, 0x1000, 0 };
+	len = test_build_elf(img, IMG_CAP, &e);
+	memset(img + 0x200, 0, 12);
+	vm.cfg.kernel_len = len;
+	ck_assert_int_eq(boot_load_vmlinux(&vm.cfg, &ent), -EFAULT); /* bss past the end of RAM */
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("bzimage");
@@ -458,6 +546,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_header_rejects);
 	tcase_add_test(tc, test_cmdline_and_map);
 	tcase_add_test(tc, test_real_kernel);
+	tcase_add_test(tc, test_vmlinux);
+	tcase_add_test(tc, test_vmlinux_rejects);
 	suite_add_tcase(s, tc);
 	return s;
 }
