@@ -57,6 +57,8 @@ struct boot_elf {
 	struct boot_elf_seg segs[64]; /* bound on PT_LOAD segments we accept */
 };
 
+/* True for a little-endian ELF64 x86-64 image (header only; boot_elf_parse checks the rest). */
+bool boot_elf_is_x86_64(const uint8_t *img, size_t len);
 /* Checks one range the kernel occupies (RAM, clear of the boot data area) and records it. */
 int boot_elf_add_seg(struct boot_elf *k, const struct boot_map *map, const struct gmem *gm,
 		     const struct boot_elf_seg *s);

@@ -319,8 +319,7 @@ int boot_load_vmlinux(const struct boot_config *cfg, struct boot_entry *ret)
 	uint64_t start = UINT64_MAX;
 	int err;
 
-	if (!img || cfg->kernel_len < 20 || memcmp(img, "\x7f" "ELF", 4) != 0 || img[4] != 2 ||
-	    le16_load(img + 18) != 62 /* EM_X86_64 */)
+	if (!boot_elf_is_x86_64(img, cfg->kernel_len))
 		return -ENOEXEC;
 	err = boot_map_init(cfg, &map);
 	if (err)

@@ -23,6 +23,12 @@
 #define ELF32_PHDR 32
 #define ELF64_PHDR 56
 
+bool boot_elf_is_x86_64(const uint8_t *img, size_t len)
+{
+	return img && len >= ELF64_EHDR && memcmp(img, "\x7f" "ELF", 4) == 0 &&
+	       img[4] == ELFCLASS64 && img[5] == ELFDATA2LSB && le16_load(img + 18) == EM_X86_64;
+}
+
 static bool overlaps_boot_area(uint64_t addr, uint64_t len)
 {
 	return addr < BOOT_STACK_TOP && BOOT_GDT_ADDR < addr + len;
