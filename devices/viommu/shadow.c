@@ -29,6 +29,7 @@ struct sh_ext {
 	uint64_t iova, len, gpa;
 	bool w;
 	bool stale; /* its unmap failed: still on the host, wanted by nobody */
+	bool match; /* during a sync: an equal entry is in the other list */
 };
 
 struct sh_list {
@@ -304,6 +305,22 @@ static int by_iova(const void *a, const void *b)
 	return x->iova < y->iova ? -1 : x->iova > y->iova;
 }
 
+/* The first of cur's entries [lo, n) that ends above a (n if none). cur is sorted by iova. */
+static unsigned int first_ending_above(const struct sh_list *cur, unsigned int lo, uint64_t a)
+{
+	unsigned int hi = cur->n;
+
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (cur->e[mid].iova + cur->e[mid].len <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Brings [s0, e0) of the host in line with the guest's tables. */
 static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0)
 {
@@ -314,12 +331,18 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0)
 	struct sh_ext *merged;
 	int r;
 
-	/* Widen to whole current mappings (the host never splits one). */
-	for (unsigned int i = 0; i < cur->n; i++) {
-		if (cur->e[i].iova < e0 && s0 < cur->e[i].iova + cur->e[i].len) {
-			s0 = cur->e[i].iova < s0 ? cur->e[i].iova : s0;
-			e0 = cur->e[i].iova + cur->e[i].len > e0 ? cur->e[i].iova + cur->e[i].len : e0;
-		}
+	/*
+	 * Widen to whole current mappings (the host never splits one). cur is sorted and its
+	 * mappings do not overlap, so [lo, hi) are the ones the range touches, and widening to
+	 * them touches no other.
+	 */
+	lo = first_ending_above(cur, 0, s0);
+	for (hi = lo; hi < cur->n && cur->e[hi].iova < e0; hi++)
+		;
+	if (lo < hi) {
+		s0 = cur->e[lo].iova < s0 ? cur->e[lo].iova : s0;
+		e0 = cur->e[hi - 1].iova + cur->e[hi - 1].len > e0 ?
+			     cur->e[hi - 1].iova + cur->e[hi - 1].len : e0;
 	}
 	want->n = 0;
 	want->full = false;
@@ -327,30 +350,31 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0)
 	walk_device(&w);
 	if (want->full)
 		s->st.errors++;
-	for (lo = 0; lo < cur->n && cur->e[lo].iova + cur->e[lo].len <= s0; lo++)
-		;
-	for (hi = lo; hi < cur->n && cur->e[hi].iova < e0; hi++)
-		;
+	/*
+	 * Pair what the host has with what the walk wants: an equal mapping has the same iova,
+	 * found by binary search in [lo, hi) (the walk's list need not be sorted), so a sync costs
+	 * O(want log cur), not O(want x cur).
+	 */
+	for (unsigned int i = lo; i < hi; i++)
+		cur->e[i].match = false;
+	for (unsigned int k = 0; k < want->n; k++) {
+		unsigned int i = first_ending_above(cur, lo, want->e[k].iova);
+
+		want->e[k].match = i < hi && same(&cur->e[i], &want->e[k]);
+		if (want->e[k].match)
+			cur->e[i].match = true;
+	}
 	/* Unmap what is no longer wanted, one call per run of adjacent mappings. */
 	for (unsigned int i = lo; i < hi;) {
 		unsigned int j = i;
-		bool keep = false;
 
-		for (unsigned int k = 0; k < want->n && !keep; k++)
-			keep = same(&cur->e[i], &want->e[k]);
-		if (keep) {
+		if (cur->e[i].match) {
 			i++;
 			continue;
 		}
-		while (j + 1 < hi && cur->e[j + 1].iova == cur->e[j].iova + cur->e[j].len) {
-			bool kept = false;
-
-			for (unsigned int k = 0; k < want->n && !kept; k++)
-				kept = same(&cur->e[j + 1], &want->e[k]);
-			if (kept)
-				break;
+		while (j + 1 < hi && cur->e[j + 1].iova == cur->e[j].iova + cur->e[j].len &&
+		       !cur->e[j + 1].match)
 			j++;
-		}
 		s->st.unmaps++;
 		r = s->hi.ops->unmap_iova(s->hi.be, cur->e[i].iova,
 					  cur->e[j].iova + cur->e[j].len - cur->e[i].iova);
@@ -368,13 +392,11 @@ static void sync_range(struct vtd_shadow *s, uint64_t s0, uint64_t e0)
 	}
 	/* Map what is new. */
 	for (unsigned int k = 0; k < want->n; k++) {
-		bool have = false;
-		void *hva = hva_of(s, want->e[k].gpa);
+		void *hva;
 
-		for (unsigned int i = lo; i < hi && !have; i++)
-			have = cur->e[i].len && same(&cur->e[i], &want->e[k]);
-		if (have)
+		if (want->e[k].match)
 			continue;
+		hva = hva_of(s, want->e[k].gpa);
 		s->st.maps++;
 		if (!hva) {
 			s->st.errors++;
