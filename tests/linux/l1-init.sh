@@ -68,6 +68,8 @@ run_cmd() {
 	# The same kernel uncompressed (ELF vmlinux): QEMU enters it through its PVH note (after
 	# SeaBIOS), nestvm through the 64-bit boot protocol at the ELF entry; neither decompresses.
 	qemu-vmlinux) CMD="$QEMU -smp 1 -m 256 -kernel /l2/vmlinux -initrd /l2/initrd"; APPEND="$BASE" ;;
+	# nv-vmlinux-smp2's like-for-like baseline: two vCPUs and 512 MiB on both.
+	qemu-vmlinux-smp2) CMD="$QEMU -smp 2 -m 512 -kernel /l2/vmlinux -initrd /l2/initrd"; APPEND="$BASE" ;;
 	nv-vmlinux) CMD="nestvm run -smp 1 -m 256M --timing -kernel /l2/vmlinux -initrd /l2/initrd"
 		APPEND="$BASE" ;;
 	nv-vmlinux-smp2) CMD="nestvm run -smp 2 -m 512M --timing -kernel /l2/vmlinux -initrd /l2/initrd"
