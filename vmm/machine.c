@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Builds the machine from its configuration, runs it, and tears it down in reverse order. */
 #include <errno.h>
-#include <fcntl.h>
 #include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "bits.h"
 #include "board.h"
@@ -20,74 +16,20 @@
 #include "vmm/boot/boot.h"
 #include "vmm-run.h"
 #include "vmm/signals.h"
+#include "image.h"
 
-#define MAX_FILE_SIZE (1ULL << 30)
-
-struct file_buf {
-	void *data;
-	size_t len;
+/* boot_load under image_guard_run: the images are file mappings (vmm/image.h). */
+struct guarded_load {
+	struct boot_config *bc;
+	struct boot_entry *entry;
+	const char **fmt;
 };
 
-/*
- * Reads a whole regular file into an anonymous mapping populated in one call (MAP_POPULATE: no
- * page fault per page while read() fills it, which is what loading cost under nested TCG).
- * The buffer is released with free_file() once the image is in guest RAM.
- */
-static int read_file(const char *path, struct file_buf *ret)
+static int guarded_load(void *arg)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	void *p;
-	int err;
+	struct guarded_load *g = arg;
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		goto err_errno;
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	if ((uint64_t)st.st_size > MAX_FILE_SIZE) {
-		close(fd);
-		return -EFBIG;
-	}
-	ret->len = (size_t)st.st_size;
-	p = mmap(NULL, ret->len ? ret->len : 1, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (p == MAP_FAILED) {
-		close(fd);
-		return -ENOMEM;
-	}
-	ret->data = p;
-	while (got < ret->len) {
-		ssize_t n = read(fd, (char *)ret->data + got, ret->len - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? -errno : -EIO;
-			munmap(ret->data, ret->len ? ret->len : 1);
-			ret->data = NULL;
-			close(fd);
-			return err;
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	return 0;
-err_errno:
-	err = -errno;
-	close(fd);
-	return err;
-}
-
-static void free_file(struct file_buf *f)
-{
-	if (f->data)
-		munmap(f->data, f->len ? f->len : 1);
-	f->data = NULL;
+	return boot_load(g->bc, g->entry, g->fmt);
 }
 
 static void ctl_shutdown(void *ctx, int exit_status)
@@ -167,7 +109,7 @@ static int dump_dtb(const struct machine *m, const char *path)
  * queues unwatched before their backend closes, each host backend's close releasing its
  * objects and fds, the vIOMMU last).
  */
-static void machine_teardown(struct machine *m, struct file_buf *files, unsigned int nfiles)
+static void machine_teardown(struct machine *m, struct image *files, unsigned int nfiles)
 {
 	vmm_signals_detach(m->signals);
 	board_destroy_devices(m);
@@ -178,7 +120,7 @@ static void machine_teardown(struct machine *m, struct file_buf *files, unsigned
 	free(m->fdt);
 	free(m->vtd_cfg);
 	for (unsigned int i = 0; i < nfiles; i++)
-		free_file(&files[i]);
+		image_unmap(&files[i]);
 	vmm_signals_close(m->signals);
 	pthread_mutex_destroy(&m->stop_lock);
 }
@@ -195,7 +137,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 {
 	struct machine mach = { .cfg = cfg, .kvm_fd = -1, .vm_fd = -1, .t_start_ns = t_start_ns };
 	struct machine *m = &mach;
-	struct file_buf files[1 + MACHINE_MAX_INITRDS] = { 0 };
+	struct image files[1 + MACHINE_MAX_INITRDS] = { 0 };
 	struct boot_module mods[MACHINE_MAX_INITRDS];
 	struct boot_e820 map[16];
 	struct boot_entry entry;
@@ -221,7 +163,7 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	for (unsigned int i = 0; i <= cfg->nr_initrds; i++) {
 		const char *path = i == 0 ? cfg->kernel_path : cfg->initrd_paths[i - 1];
 
-		ret = read_file(path, &files[i]);
+		ret = image_map(path, &files[i]);
 		if (ret) {
 			fprintf(stderr, "nestvm: error: cannot read %s '%s': %s\n",
 				i == 0 ? "kernel" : "initrd", path, strerror(-ret));
@@ -300,16 +242,22 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		.modules = mods, .nr_modules = cfg->nr_initrds,
 		.map = map, .nr_map = build_e820(m, map, ARRAY_SIZE(map)),
 	};
-	ret = boot_load(&bc, &entry, &fmt);
+	ret = image_guard_run(files, nfiles, guarded_load,
+			      &(struct guarded_load){ &bc, &entry, &fmt });
+	if (ret == -EIO) {
+		fprintf(stderr, "nestvm: error: cannot boot '%s': an image file shrank while it was loaded\n",
+			cfg->kernel_path);
+		goto out;
+	}
 	if (ret) {
 		fprintf(stderr, "nestvm: error: cannot boot '%s': %s\n", cfg->kernel_path,
 			boot_strerror(ret));
 		status = (ret == -ENOEXEC || ret == -EINVAL) ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
-	/* The images are in guest RAM now: their buffers would stay resident for the whole run. */
+	/* The images are in guest RAM now: their mappings would stay for the whole run. */
 	for (unsigned int i = 0; i < nfiles; i++)
-		free_file(&files[i]);
+		image_unmap(&files[i]);
 	nfiles = 0;
 	if (m->cfg->print_timing) {
 		char stage[64];
