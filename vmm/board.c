@@ -249,7 +249,7 @@ static void add_pci(struct fdtw *w, const struct machine_config *cfg)
 	w_str(w, "compatible", "pci-host-ecam-generic");
 	w_str(w, "device_type", "pci");
 	w_reg64(w, BOARD_ECAM_BASE, BOARD_ECAM_SIZE);
-	w_cells(w, "bus-range", (uint32_t[]){ 0, 255 }, 2);
+	w_cells(w, "bus-range", (uint32_t[]){ 0, BOARD_PCI_LAST_BUS }, 2);
 	w_u32(w, "#address-cells", 3);
 	w_u32(w, "#size-cells", 2);
 	w_cells(w, "ranges",
