@@ -13,7 +13,9 @@ NESTVM=${1:?usage: check.sh NESTVM GROUP}
 GROUP=${2:?usage: check.sh NESTVM GROUP}
 export WORK=${WORK:-/tmp/nestvm-linux-$GROUP}
 case $GROUP in
-boot) RUNS="qemu,nv-smp1,nv-smp2,nv-pwr,nv-pwr-ignore,qemu-vmlinux,nv-vmlinux,qemu-vmlinux-smp2,nv-vmlinux-smp2" ;;
+# Each nestvm run is set against the last QEMU run before it: smp 1 against qemu, smp 2 against
+# qemu-smp2 (like for like), the vmlinux runs against QEMU booting the same vmlinux.
+boot) RUNS="qemu,nv-smp1,nv-pwr,nv-pwr-ignore,qemu-smp2,nv-smp2,qemu-vmlinux,nv-vmlinux,qemu-vmlinux-smp2,nv-vmlinux-smp2" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
@@ -314,7 +316,7 @@ for r in ${RUNS//,/ }; do
 	esac
 	unexpected_faults "$r"
 	case $r in
-	nv-smp2 | nv-vmlinux-smp2 | qemu-vmlinux-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
+	nv-smp2 | qemu-smp2 | nv-vmlinux-smp2 | qemu-vmlinux-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
 		need "$r" "memtotal_kb=(4[0-9]{5}|5[0-9]{5})" "512 MiB RAM" ;;
 	esac
 	case $r in
