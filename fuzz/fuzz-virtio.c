@@ -113,7 +113,9 @@ static void begin(struct fz_virtio *v, struct fz_ram *ram, uint8_t setup)
 
 	fz_ram_reset(ram, FZ_RAM_SIZE);
 	if (!v->blk) {
-		struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK };
+		/* indirect=on: the setup byte, not the DMA path, decides whether tables are used. */
+		struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK,
+						.indirect = VIRTIO_INDIRECT_ON };
 		int fd = memfd_create("fuzz-virtio-img", 0);
 		char err[200];
 

@@ -24,7 +24,8 @@ static const struct board_model models[] = {
 	{ "virtio-blk", true, 0x1af4, 0x1042, true,
 	  "virtio-blk: virtio 1.x block device on a raw image, I/O on its own thread; options:\n"
 	  "       file=IMG (required), readonly=on|off, cache=writeback (default)|none (O_DIRECT),\n"
-	  "       ioeventfd=on (default: notifies ring a KVM doorbell)|off (every notify exits)" },
+	  "       ioeventfd=on (default: notifies ring a KVM doorbell)|off (every notify exits),\n"
+	  "       indirect=on|off (indirect descriptors; default: off behind a vIOMMU, else on)" },
 	{ "virtio-net", true, 0x1af4, 0x1041, true,
 	  "virtio-net: virtio 1.x network device on a tap; options: tap=NAME (attached or created)\n"
 	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56)" },

@@ -37,9 +37,12 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 			o.cache = VIRTIO_BLK_CACHE_WRITEBACK;
 		} else if (!strcmp(t, "ioeventfd") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			o.no_ioeventfd = !strcmp(v, "off");
+		} else if (!strcmp(t, "indirect") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+			o.indirect = !strcmp(v, "on") ? VIRTIO_INDIRECT_ON : VIRTIO_INDIRECT_OFF;
 		} else {
 			snprintf(err, errlen, "virtio-blk: bad option '%.40s=%.80s' (file=IMG, "
-				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off)", t, v);
+				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off, indirect=on|off)",
+				 t, v);
 			return -EINVAL;
 		}
 	}

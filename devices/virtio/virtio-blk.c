@@ -283,6 +283,7 @@ struct virtio_blk *virtio_blk_create(struct pci_host *h, unsigned int slot,
 	put_le(cfg + BLK_CFG_DISCARD_ALIGN, DIRECT_ALIGN / BLK_SECTOR, 4);
 	r = virtio_pci_init(&b->vp, h, slot, as, VIRTIO_ID_BLOCK, BLK_CLASS, 1, BLK_QUEUE_SIZE,
 			    features, cfg, sizeof(cfg), &blk_ops, b);
+	b->vp.indirect = o->indirect;
 	if (r) {
 		snprintf(err, errlen, "virtio-blk: cannot plug the device into slot %u: %s", slot,
 			 strerror(-r));

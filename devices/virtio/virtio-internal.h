@@ -209,6 +209,7 @@ struct virtio_pci {
 	virtio_ioeventfd_fn ioeventfd;
 	void *ioeventfd_ctx;
 	uint64_t doorbell_gpa; /* where the doorbells are assigned; 0: nowhere */
+	enum virtio_indirect indirect; /* set by the device after virtio_pci_init; see virtio.h */
 };
 
 /*

@@ -199,6 +199,8 @@ struct virtio_net *virtio_net_create(struct pci_host *h, unsigned int slot, cons
 	memcpy(cfg, o->mac, 6);
 	r = virtio_pci_init(&n->vp, h, slot, as, VIRTIO_ID_NET, NET_CLASS, 2, NET_QUEUE_SIZE,
 			    BIT_ULL(VIRTIO_NET_F_MAC), cfg, sizeof(cfg), &net_ops, n);
+	/* Offered as before: Linux's virtio-net puts a frame in one buffer, rarely in a table. */
+	n->vp.indirect = VIRTIO_INDIRECT_ON;
 	if (r) {
 		snprintf(err, errlen, "virtio-net: cannot plug the device into slot %u: %s", slot,
 			 strerror(-r));

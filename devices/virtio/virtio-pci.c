@@ -252,12 +252,24 @@ static void reset_locked(struct virtio_pci *vp)
 		vp->ops->reset(vp->opaque);
 }
 
+/*
+ * The features offered now: indirect descriptors per vp->indirect, judged when the driver reads
+ * or writes them (the machine may attach the vIOMMU to the DMA space after creating us).
+ */
+static uint64_t offered_features(const struct virtio_pci *vp)
+{
+	bool indirect = vp->indirect == VIRTIO_INDIRECT_ON ||
+			(vp->indirect == VIRTIO_INDIRECT_AUTO && !vp->as->ops);
+
+	return indirect ? vp->host_features : vp->host_features & ~BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+}
+
 /* FEATURES_OK only for a subset of ours with VERSION_1 and, behind an IOMMU, ACCESS_PLATFORM. */
 static bool features_ok(struct virtio_pci *vp)
 {
 	uint64_t g = vp->guest_features;
 
-	if (g & ~vp->host_features)
+	if (g & ~offered_features(vp))
 		return false;
 	if (!(g & BIT_ULL(VIRTIO_F_VERSION_1)))
 		return false;
@@ -308,7 +320,7 @@ static void enable_queue(struct virtio_pci *vp, struct virtq *q, unsigned int i)
 static void common_image(struct virtio_pci *vp, uint8_t img[VIRTIO_COMMON_SIZE])
 {
 	struct virtq *q = vp->queue_sel < vp->nr_queues ? &vp->vq[vp->queue_sel] : NULL;
-	uint64_t f = vp->dfselect < 2 ? vp->host_features >> (32 * vp->dfselect) : 0;
+	uint64_t f = vp->dfselect < 2 ? offered_features(vp) >> (32 * vp->dfselect) : 0;
 	uint64_t g = vp->gfselect < 2 ? vp->guest_features >> (32 * vp->gfselect) : 0;
 	struct { unsigned int off, len; uint64_t v; } fields[] = {
 		{ VIRTIO_COMMON_DFSELECT, 4, vp->dfselect },

@@ -20,15 +20,24 @@
 
 enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
 
+/*
+ * VIRTIO_F_INDIRECT_DESC. auto: offered unless the device's DMA goes through a vIOMMU. There an
+ * indirect table is one more buffer the driver maps and unmaps per request (Linux puts every
+ * multi-buffer request in one), and under strict flushing every unmap is a queued
+ * invalidation; without it a request's 2-3 buffers sit in the ring itself.
+ */
+enum virtio_indirect { VIRTIO_INDIRECT_AUTO, VIRTIO_INDIRECT_ON, VIRTIO_INDIRECT_OFF };
+
 struct virtio_blk_options {
 	char file[256];
 	bool readonly;
 	enum virtio_blk_cache cache;
 	bool no_ioeventfd; /* ioeventfd=off: every notify exits (the machine registers no doorbell) */
+	enum virtio_indirect indirect; /* indirect=on|off; default auto */
 };
 
 /*
- * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off]". 0, or -EINVAL
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]". 0, or -EINVAL
  * with one line (no trailing newline) in err.
  */
 int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,

@@ -150,6 +150,10 @@ NETEOF
 			APPEND="$BASE intel_iommu=on iommu.strict=0" ;;
 		nv-bench-none) CMD="nestvm run -smp 1 -m 256M -device virtio-blk,file=/tmp/bench.img $L2K"
 			APPEND="$BASE" ;;
+		# Opt-in: indirect descriptors on (by default nestvm does not offer them behind a vIOMMU).
+		nv-bench-strict-ind | nv-bench-lazy-ind)
+			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,indirect=on $L2K"
+			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
 		# Opt-in: every notify an exit to nestvm (no KVM doorbell), to measure the doorbells.
 		nv-bench-strict-exit | nv-bench-lazy-exit)
 			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,ioeventfd=off $L2K"

@@ -605,6 +605,41 @@ START_TEST(test_doorbell)
 }
 END_TEST
 
+/* Indirect descriptors: offered unless a vIOMMU translates the device (auto), or as told. */
+static bool indirect_offered(struct env *e)
+{
+	wr(e, VIRTIO_COMMON_DFSELECT, 0, 4);
+	return rd(e, VIRTIO_COMMON_DF, 4) & BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+}
+
+START_TEST(test_indirect)
+{
+	const uint64_t base = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM);
+	const uint64_t ind = BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+	struct env *e = env_new(true, "");
+
+	/* Behind the IOMMU by default: not offered, and a driver that sets it is refused. */
+	ck_assert(!indirect_offered(e));
+	ck_assert_uint_eq(negotiate(e, base | ind) & VIRTIO_STATUS_FEATURES_OK, 0);
+	ck_assert_uint_eq(negotiate(e, base) & VIRTIO_STATUS_FEATURES_OK, VIRTIO_STATUS_FEATURES_OK);
+	env_free(e);
+	/* indirect=on behind the IOMMU: offered and accepted. */
+	e = env_new(true, ",indirect=on");
+	ck_assert(indirect_offered(e));
+	ck_assert_uint_eq(negotiate(e, base | ind) & VIRTIO_STATUS_FEATURES_OK,
+			  VIRTIO_STATUS_FEATURES_OK);
+	env_free(e);
+	/* No IOMMU: offered by default, not with indirect=off. */
+	e = env_new(false, "");
+	ck_assert(indirect_offered(e));
+	env_free(e);
+	e = env_new(false, ",indirect=off");
+	ck_assert(!indirect_offered(e));
+	ck_assert_uint_eq(negotiate(e, BIT_ULL(VIRTIO_F_VERSION_1) | ind) & VIRTIO_STATUS_FEATURES_OK, 0);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_options)
 {
 	struct virtio_blk_options o;
@@ -621,6 +656,13 @@ START_TEST(test_options)
 	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=on", &o, err, sizeof(err)), 0);
 	ck_assert(!o.no_ioeventfd);
 	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=1", &o, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert_int_eq(o.indirect, VIRTIO_INDIRECT_AUTO);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,indirect=on", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.indirect, VIRTIO_INDIRECT_ON);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,indirect=off", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.indirect, VIRTIO_INDIRECT_OFF);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,indirect=auto", &o, err, sizeof(err)),
 			 -EINVAL);
 	ck_assert_int_eq(virtio_blk_parse_options("", &o, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "file=IMG"));
@@ -646,6 +688,7 @@ static Suite *blk_suite(void)
 	tcase_add_test(tc, test_msix);
 	tcase_add_test(tc, test_survives_kill);
 	tcase_add_test(tc, test_options);
+	tcase_add_test(tc, test_indirect);
 	tcase_add_test(tc, test_doorbell);
 	suite_add_tcase(s, tc);
 	return s;
