@@ -37,8 +37,8 @@ struct virtio_blk_options {
 };
 
 /*
- * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]". 0, or -EINVAL
- * with one line (no trailing newline) in err.
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]".
+ * 0, or -EINVAL with one line (no trailing newline) in err.
  */
 int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,
 			     size_t errlen);
