@@ -23,9 +23,44 @@ case $RUNS in
 esac
 # Beside LOG, LOG.cpu gets one line per console line: host seconds and the CPU seconds the L1
 # QEMU process had used by then (user + system), a load-independent clock for the phases.
-rm -f "$LOG.pid"
+rm -f "$LOG.pid" "$LOG.hb" "$LOG.stall" "$LOG.mon"
+: >"$LOG.hb"
+
+# The watchdog. L1's /init writes its uptime to its second serial port (LOG.hb) every 10 s. When
+# that stops for STALL seconds after the first beat, the whole emulated L1 has frozen, not only
+# an L2 or its VMM (L1's own per-run timeout ends those with a FAIL line). The watchdog then
+# records L1's registers (QEMU monitor), stops L1, and run-l1.sh exits 3 so that check.sh can
+# tell a frozen L1 from a failed test.
+STALL=${STALL:-120}
+watchdog() {
+	local size last=0 quiet=0 pid
+	while sleep 10; do
+		pid=$(cat "$LOG.pid" 2>/dev/null) || continue
+		kill -0 "$pid" 2>/dev/null || return 0
+		size=$(stat -c %s "$LOG.hb" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then last=$size; quiet=0; else quiet=$((quiet + 10)); fi
+		[ "$size" = 0 ] || [ $quiet -lt "$STALL" ] && continue
+		{ echo "no heartbeat from L1 for $quiet s (its last: L1 uptime $(tail -n 1 "$LOG.hb" | tr -d '\r\n' || true) s)"
+		  perl -MIO::Socket::UNIX -e '
+			my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
+			my ($buf, $all) = ("", ""); my $t0 = time;
+			$s->blocking(0); my $sent = 0;
+			while (time - $t0 < 10) {
+				select(undef, undef, undef, 0.2);
+				$all .= $buf while sysread($s, $buf, 65536);
+				if (!$sent && $all =~ /\(qemu\) $/) { print $s "info registers\n"; $sent = 1; $all = ""; next }
+				last if $sent && $all =~ /\(qemu\) $/;
+			}
+			$all =~ s/\r//g; print $all;' "$LOG.mon" | grep -E '^(RIP|RSP|RAX|CR0|EFER|HLT|ES|CS)' || true
+		} >"$LOG.stall" 2>&1
+		kill "$pid" 2>/dev/null
+		return 0
+	done
+}
+watchdog & wdpid=$!
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1MEM" \
-	-nodefaults -no-user-config -vga none -nographic -serial stdio -no-reboot $MACH \
+	-nodefaults -no-user-config -vga none -nographic -serial stdio -serial "file:$LOG.hb" \
+	-monitor "unix:$LOG.mon,server=on,wait=off" -no-reboot $MACH \
 	-pidfile "$LOG.pid" -kernel "$WORK/vmlinuz" -initrd "$WORK/l1.cpio" \
 	-append "console=ttyS0 quiet panic=-1 runs=$RUNS $APP $*" </dev/null 2>&1 |
 	perl -MTime::HiRes=time -ne 'BEGIN{$|=1;$t0=time; $pf=shift; open($C, ">", "$pf.cpu") or die; select((select($C),$|=1)[0]); $pf.=".pid"}
@@ -34,4 +69,10 @@ timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1
 		my $c = -1; if ($pid && open(my $S, "<", "/proc/$pid/stat")) { my @f = split / /, (split /\) /, <$S>)[1]; $c = ($f[11] + $f[12]) / 100; }
 		printf $C "%.2f %.2f\n", $t, $c;' "$LOG" |
 	tee "$LOG"
-exit "${PIPESTATUS[0]}"
+rc=${PIPESTATUS[0]}
+kill $wdpid 2>/dev/null; wait $wdpid 2>/dev/null
+if [ -s "$LOG.stall" ]; then
+	sed 's/^/LNX-HOST-STALL /' "$LOG.stall" | tee -a "$LOG"
+	exit 3
+fi
+exit "$rc"
