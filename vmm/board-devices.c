@@ -78,6 +78,12 @@ static void destroy_virtio_net(void *d)
 	virtio_net_destroy(d);
 }
 
+static void destroy_virtio_console(void *d)
+{
+	virtio_report("virtio-console", virtio_console_pci_dev(d));
+	virtio_console_destroy(d);
+}
+
 /* A virtio device's queue doorbells, assigned in KVM (the transport falls back to exits). */
 static int virtio_doorbell(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign)
 {
@@ -188,8 +194,11 @@ static int create_isa(struct machine *m, int isa)
 		if (node_port(fdt, node, &port))
 			return -EINVAL;
 		if (!fdt_node_check_compatible(fdt, node, "ns16550a")) {
+			/* A virtio-console takes stdin: the UART then only prints. */
+			int in = board_has_model(m->cfg, "virtio-console") ? -1 : STDIN_FILENO;
+
 			ret = record(m, uart_create(&m->bus, port, &m->irq, node_u32(fdt, node, "interrupts", 4),
-						    STDIN_FILENO, STDOUT_FILENO), destroy_uart);
+						    in, STDOUT_FILENO), destroy_uart);
 		} else if (!fdt_node_check_compatible(fdt, node, "nestvm,debug-exit")) {
 			ret = record(m, debug_exit_create(&m->bus, port, 4, &m->ctl), destroy_debug_exit);
 		} else if (!fdt_node_check_compatible(fdt, node, "motorola,mc146818")) {
@@ -561,6 +570,18 @@ static int create_pci(struct machine *m, int pci)
 			if (!b)
 				return -ENODEV; /* create_virtio_blk printed the one error line */
 			ret = record(m, b, destroy_virtio_blk);
+		} else if (!strcmp(model, "virtio-console")) {
+			char err[200];
+			struct virtio_console *c = virtio_console_create(m->pci, slot, &m->dma_bus,
+									 STDIN_FILENO, STDOUT_FILENO,
+									 err, sizeof(err));
+
+			if (!c) {
+				fprintf(stderr, "nestvm: error: %s\n", err);
+				return -ENODEV;
+			}
+			virtio_set_ioeventfd(virtio_console_pci_dev(c), virtio_doorbell, m);
+			ret = record(m, c, destroy_virtio_console);
 		} else if (!strcmp(model, "virtio-net")) {
 			struct virtio_net *n = create_virtio_net(m, slot);
 

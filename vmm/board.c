@@ -29,6 +29,9 @@ static const struct board_model models[] = {
 	{ "virtio-net", true, 0x1af4, 0x1041, true,
 	  "virtio-net: virtio 1.x network device on a tap; options: tap=NAME (attached or created)\n"
 	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56)" },
+	{ "virtio-console", true, 0x1af4, 0x1043, true,
+	  "virtio-console: virtio 1.x console (hvc0 in Linux) on nestvm's stdout and stdin, whole\n"
+	  "       buffers per write; takes stdin from the UART; no options; one at most" },
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
 	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
@@ -40,14 +43,22 @@ static const struct board_model models[] = {
 	  "pci-testdev: QEMU's PCI exit-test device (1b36:0005; docs/usage.md)" },
 };
 
-/* The test devices take no options (but a PCI one may get addr=); one pc-testdev at most. */
+/*
+ * The test devices take no options (but a PCI one may get addr=); one pc-testdev (fixed ports)
+ * and one virtio-console (it owns stdin and stdout) at most.
+ */
 static int check_test_devices(const struct machine_config *cfg, char *err, size_t errlen)
 {
-	unsigned int pc = 0;
+	unsigned int pc = 0, con = 0;
 
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
 		const struct device_spec *d = &cfg->devices[i];
 
+		if (!strcmp(d->model, "virtio-console") && ++con > 1) {
+			snprintf(err, errlen, "only one -device virtio-console is supported (it owns "
+				 "stdin and stdout)");
+			return -EINVAL;
+		}
 		if (strcmp(d->model, "pc-testdev") && strcmp(d->model, "pci-testdev"))
 			continue;
 		if (d->opts[0]) {

@@ -185,6 +185,14 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 			return -EINVAL;
 		}
 	}
+	if (!strcmp(d->model, "virtio-console")) {
+		char why[256];
+
+		if (virtio_console_parse_options(d->opts, why, sizeof(why))) {
+			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
+			return -EINVAL;
+		}
+	}
 	if (!strcmp(d->model, "virtio-net")) {
 		struct virtio_net_options no;
 		char why[256];

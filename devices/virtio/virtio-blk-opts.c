@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The -device virtio-blk and virtio-net options (a library of its own: the CLI checks them before any setup). */
+/*
+ * The -device virtio-blk, virtio-net and virtio-console options (a library of its own: the CLI
+ * checks them before any setup).
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -104,5 +107,14 @@ int virtio_net_parse_options(const char *opts, struct virtio_net_options *ret, c
 		return -EINVAL;
 	}
 	*ret = o;
+	return 0;
+}
+
+int virtio_console_parse_options(const char *opts, char *err, size_t errlen)
+{
+	if (opts && opts[0]) {
+		snprintf(err, errlen, "virtio-console takes no options (got '%.100s')", opts);
+		return -EINVAL;
+	}
 	return 0;
 }

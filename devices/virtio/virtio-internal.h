@@ -237,6 +237,12 @@ void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *ret);
  */
 int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
 		    const void *data, size_t len);
+/*
+ * A byte stream's version (virtio-console): puts the first bytes of data (1 <= len <= INT_MAX)
+ * into the next available chain, as many as it holds. Returns how many (> 0), 0 for no buffer,
+ * -ENOSPC for a chain with no writable byte (returned empty), < 0 otherwise (device error).
+ */
+int virtio_pci_fill_some(struct virtio_pci *vp, unsigned int i, const void *data, size_t len);
 
 struct virtio_blk;
 /* The transport inside a virtio-blk (unit tests). */
@@ -255,5 +261,13 @@ struct virtio_net_stats {
 void virtio_net_get_stats(struct virtio_net *n, struct virtio_net_stats *ret);
 /* Sleeps until rx_tries differs from before (the receive thread made another attempt). */
 void virtio_net_wait_tries(struct virtio_net *n, uint64_t before);
+
+struct virtio_console;
+struct virtio_pci *virtio_console_transport(struct virtio_console *c);
+/* Bytes the console wrote out, took in, and could not write (its output was gone). */
+struct virtio_console_stats {
+	uint64_t tx_bytes, rx_bytes, tx_lost;
+};
+void virtio_console_get_stats(struct virtio_console *c, struct virtio_console_stats *ret);
 
 #endif

@@ -6,6 +6,7 @@
  * ioeventfd hook a notify reaches that thread as an eventfd KVM signals, without an exit.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,8 +179,9 @@ void virtio_pci_drain(struct virtio_pci *vp)
 	pthread_mutex_unlock(&vp->kick_lock);
 }
 
-int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
-		    const void *data, size_t len)
+/* virtio_pci_fill and virtio_pci_fill_some: partial puts as much of data as the chain takes. */
+static int fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
+		const void *data, size_t len, bool partial)
 {
 	struct virtq_elem *e = malloc(sizeof(*e));
 	struct virtq *q = &vp->vq[i];
@@ -202,6 +204,8 @@ int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size
 	if (r <= 0)
 		goto out_err;
 	vp->stats.requests++;
+	if (partial && e->in_bytes > hdr_len && e->in_bytes - hdr_len < len)
+		len = (size_t)(e->in_bytes - hdr_len);
 	if (e->in_bytes < hdr_len + len) {
 		r = virtq_push(q, e->head, 0);
 		r = r ? r : -ENOSPC;
@@ -212,7 +216,7 @@ int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size
 		if (!r)
 			r = virtq_push(q, e->head, (uint32_t)(hdr_len + len));
 		if (!r)
-			r = 1;
+			r = partial ? (int)len : 1;
 	}
 	if (virtq_need_interrupt(q, old))
 		raise(vp, q->msix_vector, 1);
@@ -223,6 +227,19 @@ out:
 	pthread_mutex_unlock(&vp->lock);
 	free(e);
 	return r;
+}
+
+int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
+		    const void *data, size_t len)
+{
+	return fill(vp, i, hdr, hdr_len, data, len, false);
+}
+
+int virtio_pci_fill_some(struct virtio_pci *vp, unsigned int i, const void *data, size_t len)
+{
+	if (!len || len > INT_MAX)
+		return -EINVAL;
+	return fill(vp, i, NULL, 0, data, len, true);
 }
 
 void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *ret)

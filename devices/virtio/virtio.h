@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio devices on the modern virtio-pci transport: virtio-blk over a raw image file and
- * virtio-net on a tap device.
+ * virtio devices on the modern virtio-pci transport: virtio-blk over a raw image file,
+ * virtio-net on a tap device and virtio-console on nestvm's stdin/stdout.
  *
  * Callers: the CLI (option check, so a bad option is a usage error before the VM is built)
  * and the board builder (create / destroy). Guests see a PCI function 1af4:1042 whose DMA goes
@@ -95,5 +95,21 @@ struct virtio_net *virtio_net_create(struct pci_host *h, unsigned int slot, cons
 /* Stops its threads, unplugs, closes the tap (a given fd stays the caller's). Accepts NULL. */
 void virtio_net_destroy(struct virtio_net *n);
 struct pci_dev *virtio_net_pci_dev(struct virtio_net *n);
+
+/*
+ * virtio-console: one port whose output goes to out_fd and whose input comes from in_fd (-1 or
+ * a closed fd: no input). The options string must be empty: 0, or -EINVAL with one line in err.
+ */
+int virtio_console_parse_options(const char *opts, char *err, size_t errlen);
+
+struct virtio_console;
+
+/* Plugs the device into slot; with input, starts its receive thread. NULL with one line in err. */
+struct virtio_console *virtio_console_create(struct pci_host *h, unsigned int slot,
+					     const struct dma_as *as, int in_fd, int out_fd,
+					     char *err, size_t errlen);
+/* Stops its threads and unplugs; the fds stay the caller's. Accepts NULL. */
+void virtio_console_destroy(struct virtio_console *c);
+struct pci_dev *virtio_console_pci_dev(struct virtio_console *c);
 
 #endif

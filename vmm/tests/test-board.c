@@ -165,6 +165,23 @@ START_TEST(test_testdevs)
 }
 END_TEST
 
+/* A virtio-console is a PCI function (1af4:1043); a second one would share stdin and stdout. */
+START_TEST(test_virtio_console)
+{
+	struct machine_config cfg = { .nr_cpus = 1 };
+	char err[128];
+
+	add_dev(&cfg, "virtio-console", -1);
+	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), 0);
+	ck_assert_int_eq(cfg.devices[0].slot, 3);
+	ck_assert(board_has_model(&cfg, "virtio-console"));
+	ck_assert_uint_eq(board_find_model("virtio-console")->device, 0x1043);
+	add_dev(&cfg, "virtio-console", -1);
+	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "only one -device virtio-console"));
+}
+END_TEST
+
 /* The DTB must be accepted by dtc, which a user would use to inspect --dump-dtb output. */
 START_TEST(test_dtc_accepts)
 {
@@ -200,6 +217,7 @@ int main(void)
 	tcase_add_test(tc, test_fdt_schema);
 	tcase_add_test(tc, test_viommu_node);
 	tcase_add_test(tc, test_slot_errors);
+	tcase_add_test(tc, test_virtio_console);
 	tcase_add_test(tc, test_testdevs);
 	tcase_add_test(tc, test_dtc_accepts);
 	suite_add_tcase(s, tc);
