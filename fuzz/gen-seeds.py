@@ -567,12 +567,52 @@ def virtio_net_seeds():
     }
 
 
+def virtio_console_seeds():
+    def ram(off, val): return u8(0) + u16(off) + u64(val)
+    def desc(q, i, addr, ln, flags, nxt=0): return u8(1) + u8((q << 7) | i) + u32(addr) + u32(ln) + u8(flags) + u16(nxt)
+    def offer(q, head): return u8(2) + u8(q) + u16(head)
+    def idx(q, v): return u8(3) + u8(q) + u16(v)
+    def common(off, size, val): return u8(4) + u8(off) + u8(SIZE[size]) + u32(val)
+    def config(off, size, val): return u8(5) + u8(off) + u8(SIZE[size]) + u32(val)
+    def inp(n, fill): return u8(6) + u16(n - 1) + u8(fill)
+    reset = u8(7)
+    WRITE, NEXT, INDIRECT = 2, 1, 4
+    q8 = u8(3)  # queue size 8
+    return {
+        # output: one buffer, a two-descriptor chain, a buffer past RAM; emergency writes
+        'tx': u8(1) + q8 + ram(0x8000, 0x0a6f6c6c6568) + desc(1, 0, 0x8000, 6, 0) + offer(1, 0)
+              + desc(1, 1, 0x8000, 3, NEXT, 2) + desc(1, 2, 0x8003, 3, 0) + offer(1, 1)
+              + desc(1, 3, 0xfff0, 0x100, 0) + offer(1, 3) + config(8, 4, 0x41) + config(8, 1, 0x0a),
+        # input: bytes before any buffer wait; a 2-byte buffer, a readable one, then room;
+        # more input than one read (8 KiB) across 4 KiB buffers
+        'rx': u8(1) + q8 + inp(5, 0x61) + desc(0, 0, 0xa000, 2, WRITE) + offer(0, 0)
+              + desc(0, 1, 0xa100, 16, 0) + offer(0, 1) + desc(0, 2, 0xa200, 16, WRITE) + offer(0, 2)
+              + inp(8192, 0x62) + desc(0, 3, 0xb000, 4096, WRITE) + offer(0, 3)
+              + desc(0, 4, 0xc000, 4096, WRITE) + offer(0, 4) + desc(0, 5, 0xd000, 4096, WRITE) + offer(0, 5),
+        # indirect tables (INDIRECT_DESC negotiated) on both queues
+        'indirect': u8(3) + q8 + ram(0xd000, 0x8000) + ram(0xd008, 8) + desc(1, 0, 0xd000, 16, INDIRECT)
+                    + offer(1, 0) + ram(0xd100, 0xa000) + ram(0xd108, (2 << 32) | 64)
+                    + desc(0, 0, 0xd100, 16, INDIRECT) + offer(0, 0) + inp(100, 0x63),
+        # negotiation and reset with bytes held; input kept across the reset
+        'reset': u8(0) + q8 + inp(40, 0x64) + common(0x14, 1, 0) + common(0x14, 1, 3)
+                 + common(0x14, 1, 0xb) + common(0x16, 2, 0) + common(0x18, 2, 3) + common(0x1c, 2, 1)
+                 + common(0x14, 1, 0xf) + reset + desc(0, 0, 0xa000, 64, WRITE) + offer(0, 0),
+        # event index with the avail index far ahead, DMA blocked by the IOMMU, bus master off
+        'errors': u8(1 | 4) + q8 + desc(1, 0, 0x8000, 64, 0) + idx(1, 40) + reset
+                  + inp(30, 0x65) + desc(0, 0, 0x8000, 64, WRITE) + offer(0, 0) + reset
+                  + desc(0, 1, 0x9000, 64, WRITE | NEXT, 1) + offer(0, 1),
+        'master-off': u8(8) + q8 + inp(10, 0x66) + desc(0, 0, 0xa000, 64, WRITE) + offer(0, 0)
+                      + desc(1, 0, 0x8000, 72, 0) + offer(1, 0),
+    }
+
+
 def main():
     gens = {'vtd-regs': vtd_regs_seeds, 'vtd-qi': vtd_qi_seeds, 'vtd-xlate': vtd_xlate_seeds,
             'pci-config': pci_seeds, 'edu': edu_seeds, 'boot': boot_seeds, 'cli': cli_seeds,
             'pasid-dma': pasid_dma_seeds, 'vtd-ir': vtd_ir_seeds, 'vtd-prq': vtd_prq_seeds,
             'vtd-host': vtd_host_seeds, 'vtd-shadow': vtd_shadow_seeds,
-            'testdev': testdev_seeds, 'virtio': virtio_seeds, 'virtio-net': virtio_net_seeds}
+            'testdev': testdev_seeds, 'virtio': virtio_seeds, 'virtio-net': virtio_net_seeds,
+            'virtio-console': virtio_console_seeds}
     for target, gen in gens.items():
         d = os.path.join(HERE, 'corpus', target)
         os.makedirs(d, exist_ok=True)

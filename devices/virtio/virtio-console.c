@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "virtio-internal.h"
@@ -42,8 +43,11 @@ struct virtio_console {
 	bool rx_wants_kick;
 	uint8_t tx[CON_CHUNK];
 	uint8_t rx[CON_CHUNK];
-	/* Counters (atomic: read by virtio_console_get_stats from any thread). */
-	uint64_t tx_bytes, rx_bytes, tx_lost;
+	/* Output counters (atomic); the input ones under tries_lock. */
+	uint64_t tx_bytes, tx_lost, rx_bytes, rx_held, rx_tries;
+	/* Signalled after each pass of the receive thread (virtio_console_wait_tries). */
+	pthread_mutex_t tries_lock;
+	pthread_cond_t tries_cond;
 };
 
 /* Writes all of buf unless the output is gone or broken; returns the bytes not written. */
@@ -142,15 +146,20 @@ static void *rx_thread(void *arg)
 		if (__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE))
 			break;
 		if (!have && !eof && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t n = read(c->in_fd, c->rx, sizeof(c->rx));
+			ssize_t n;
 
+			/* Under tries_lock so that virtio_console_input_account sees no byte in flight. */
+			pthread_mutex_lock(&c->tries_lock);
+			n = read(c->in_fd, c->rx, sizeof(c->rx));
+			if (n > 0)
+				c->rx_held = (uint64_t)n;
+			pthread_mutex_unlock(&c->tries_lock);
 			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0) {
+			if (n <= 0)
 				eof = true;
-				continue;
-			}
-			have = (size_t)n;
+			else
+				have = (size_t)n;
 			pos = 0;
 		}
 		/* Raised before the look at the ring, as in virtio-net's receive. */
@@ -162,12 +171,19 @@ static void *rx_thread(void *arg)
 				continue; /* a buffer with no room: returned empty, try the next */
 			if (r <= 0)
 				break;    /* no buffer (wait for a kick), or the queue broke */
-			__atomic_add_fetch(&c->rx_bytes, (uint64_t)r, __ATOMIC_RELAXED);
+			pthread_mutex_lock(&c->tries_lock);
+			c->rx_bytes += (uint64_t)r;
+			c->rx_held -= (uint64_t)r;
+			pthread_mutex_unlock(&c->tries_lock);
 			pos += (size_t)r;
 			have -= (size_t)r;
 		}
 		if (!have)
 			__atomic_store_n(&c->rx_wants_kick, false, __ATOMIC_SEQ_CST);
+		pthread_mutex_lock(&c->tries_lock);
+		__atomic_add_fetch(&c->rx_tries, 1, __ATOMIC_RELEASE);
+		pthread_cond_broadcast(&c->tries_cond);
+		pthread_mutex_unlock(&c->tries_lock);
 	}
 	return NULL;
 }
@@ -184,6 +200,8 @@ struct virtio_console *virtio_console_create(struct pci_host *h, unsigned int sl
 		snprintf(err, errlen, "virtio-console: out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&c->tries_lock, NULL);
+	pthread_cond_init(&c->tries_cond, NULL);
 	c->out_fd = out_fd;
 	c->in_fd = in_fd >= 0 && fcntl(in_fd, F_GETFD) >= 0 ? in_fd : -1;
 	c->wake = eventfd(0, EFD_CLOEXEC);
@@ -226,7 +244,17 @@ void virtio_console_destroy(struct virtio_console *c)
 	}
 	virtio_pci_cleanup(&c->vp);
 	close(c->wake);
+	pthread_cond_destroy(&c->tries_cond);
+	pthread_mutex_destroy(&c->tries_lock);
 	free(c);
+}
+
+void virtio_console_wait_tries(struct virtio_console *c, uint64_t before)
+{
+	pthread_mutex_lock(&c->tries_lock);
+	while (__atomic_load_n(&c->rx_tries, __ATOMIC_ACQUIRE) == before)
+		pthread_cond_wait(&c->tries_cond, &c->tries_lock);
+	pthread_mutex_unlock(&c->tries_lock);
 }
 
 struct pci_dev *virtio_console_pci_dev(struct virtio_console *c)
@@ -242,6 +270,24 @@ struct virtio_pci *virtio_console_transport(struct virtio_console *c)
 void virtio_console_get_stats(struct virtio_console *c, struct virtio_console_stats *ret)
 {
 	ret->tx_bytes = __atomic_load_n(&c->tx_bytes, __ATOMIC_RELAXED);
-	ret->rx_bytes = __atomic_load_n(&c->rx_bytes, __ATOMIC_RELAXED);
 	ret->tx_lost = __atomic_load_n(&c->tx_lost, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&c->tries_lock);
+	ret->rx_bytes = c->rx_bytes;
+	ret->rx_held = c->rx_held;
+	ret->rx_tries = c->rx_tries;
+	pthread_mutex_unlock(&c->tries_lock);
+}
+
+uint64_t virtio_console_input_account(struct virtio_console *c, int fd, uint64_t *ret_in_fd)
+{
+	uint64_t taken;
+	int n = 0;
+
+	pthread_mutex_lock(&c->tries_lock);
+	taken = c->rx_bytes + c->rx_held;
+	if (ioctl(fd, FIONREAD, &n))
+		n = -1;
+	pthread_mutex_unlock(&c->tries_lock);
+	*ret_in_fd = n < 0 ? UINT64_MAX : (uint64_t)n;
+	return taken;
 }

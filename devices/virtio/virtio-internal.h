@@ -264,10 +264,21 @@ void virtio_net_wait_tries(struct virtio_net *n, uint64_t before);
 
 struct virtio_console;
 struct virtio_pci *virtio_console_transport(struct virtio_console *c);
-/* Bytes the console wrote out, took in, and could not write (its output was gone). */
+/*
+ * Bytes the console wrote out, delivered to the driver, could not write (its output was gone),
+ * and holds read from its input for want of a buffer; passes of its receive thread.
+ */
 struct virtio_console_stats {
-	uint64_t tx_bytes, rx_bytes, tx_lost;
+	uint64_t tx_bytes, rx_bytes, tx_lost, rx_held, rx_tries;
 };
 void virtio_console_get_stats(struct virtio_console *c, struct virtio_console_stats *ret);
+/* Sleeps until rx_tries differs from before (the receive thread made another pass). */
+void virtio_console_wait_tries(struct virtio_console *c, uint64_t before);
+/*
+ * The input's accounting at one instant (the receive thread reads under the same lock):
+ * returns bytes delivered + held, and the bytes still unread in fd (its input) in *ret_in_fd
+ * (UINT64_MAX when FIONREAD fails). Unit tests and the fuzz target.
+ */
+uint64_t virtio_console_input_account(struct virtio_console *c, int fd, uint64_t *ret_in_fd);
 
 #endif

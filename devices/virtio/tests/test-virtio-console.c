@@ -107,9 +107,11 @@ START_TEST(test_input_stream)
 	struct virtio_console_stats st;
 	static uint8_t big[5000];
 
-	/* Input before any buffer waits for one; nothing is lost. */
+	/* Input before any buffer waits for one (held by the device); nothing is lost. */
 	ck_assert_int_eq(write(e->in[1], "abc", 3), 3);
-	usleep(50000);
+	virtio_console_wait_tries(e->con, 0);
+	virtio_console_get_stats(e->con, &st);
+	ck_assert_uint_eq(st.rx_held, 3);
 	ck_assert_uint_eq(vtb_get(&e->t, RING(0) + 0x2002, 2), 0);
 	/* A 2-byte buffer takes "ab"; the next one gets "c". */
 	vtb_post(&e->t, 0, 0, BUF, 2, true);
@@ -137,6 +139,13 @@ START_TEST(test_input_stream)
 			 vtb_used_len(&e->t, 0, 4));
 	virtio_console_get_stats(e->con, &st);
 	ck_assert_uint_eq(st.rx_bytes, 3 + sizeof(big));
+	ck_assert_uint_eq(st.rx_held, 0);
+	{
+		uint64_t left, taken = virtio_console_input_account(e->con, e->in[0], &left);
+
+		ck_assert_uint_eq(taken, 3 + sizeof(big));
+		ck_assert_uint_eq(left, 0);
+	}
 	ck_assert_uint_eq(vtb_rd(&e->t, VIRTIO_COMMON_STATUS, 1) & VIRTIO_STATUS_NEEDS_RESET, 0);
 	env_free(e);
 }
