@@ -89,8 +89,9 @@ cp "$BUSYBOX" "$L2/bin/busybox"
 for m in e1000e vfio vfio_iommu_type1 vfio-pci; do addmod "$m" "$L2/m"; done
 # virtio-blk with ext4 (the virtio group): the modules, in load order (ext4 last).
 for m in crc32c_generic virtio_pci virtio_blk ext4; do addmod "$m" "$L2/m"; done
-# virtio-net (the virtio-net group).
+# virtio-net and virtio-console (the virtio-net group).
 addmod virtio_net "$L2/m"
+addmod virtio_console "$L2/m"
 # The ACPI power button and its input device (group boot, runs nv-pwr*).
 for m in button evdev; do addmod "$m" "$L2/m"; done
 # The edu DMA client (tests/linux/edu-dma.c, static) when the build made one.

@@ -20,7 +20,7 @@ vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
-virtio-net) RUNS="nv-net" ;;
+virtio-net) RUNS="nv-net,qemu-con,nv-con" ;;
 virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
 virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
@@ -192,6 +192,25 @@ check_nested() { # run
 	esac
 }
 
+# virtio-console (group virtio-net): Linux's virtio_console driver on our device (nv-con) and on
+# QEMU's virtconsole (qemu-con, the baseline for the console timing); the 64 KiB hvc0 carried
+# (and, in the opt-in -uart runs, 16 KiB through ttyS0) must reach the VMM's output whole (md5
+# from L2 against what L1 summed).
+check_con() { # run
+	local r=$1 h s
+	need "$r" "LNX-L2 virtio-console [0-9a-f:.]* driver=virtio-pci" "L2's virtio-pci driver took the console"
+	never "$r" "LNX-L2-CON FAIL" "L2 found /dev/hvc0"
+	h=$(block "$r" | sed -n 's/.*LNX-L2-CON bulk hvc0 bytes=65536 md5=\([0-9a-f]*\).*/\1/p' | head -1)
+	s=$(block "$r" | sed -n 's/.*LNX-L2-CON bulk ttyS0 bytes=16384 md5=\([0-9a-f]*\).*/\1/p' | head -1)
+	need "$r" "LNX-L1-CON hvc0 bytes=65536 md5=${h:-none} " "64 KiB through hvc0 reached the VMM's output intact (md5 ${h:-none})"
+	case $r in *-uart)
+		need "$r" "LNX-L1-CON .* ttyS0 bytes=16384 md5=${s:-none}" "16 KiB through ttyS0 too (md5 ${s:-none})" ;;
+	esac
+	case $r in nv-con*) ;; *) return 0 ;; esac
+	need "$r" "LNX-L2-CON got 'ping-from-l1 through stdin'" "a line piped into nestvm's stdin was read from hvc0 in L2"
+	need "$r" "LNX-L2-CON hello through hvc0" "a line L2 wrote to hvc0 is on nestvm's stdout"
+}
+
 # The virtio group: L2's virtio-blk driver (virtio_pci, modern) on our device, ext4 on the
 # harness's disk; the -w boot writes and checks 2 MiB, the -r boot (same image) finds them.
 check_blk() { # run
@@ -304,8 +323,8 @@ done
 for r in ${RUNS//,/ }; do
 	block "$r" | grep -q "LNX-CPU name=$r " || continue
 	block "$r" | sed -n "s/.*LNX-CPU name=$r start: cpu \(.*\)/\1/p;s/.*LNX-CPU name=$r end: *cpu \(.*\)/\1/p" | head -2 |
-		awk -v r="$r" 'NR == 1 { for (i = 1; i <= 8; i++) a[i] = $i } NR == 2 { for (i = 1; i <= 8; i++) d[i] = $i - a[i]
-			printf "TASKS %-12s L1 cpu ticks: user %d nice %d system %d idle %d iowait %d irq %d softirq %d\n", r, d[1], d[2], d[3], d[4], d[5], d[6], d[7] }'
+		awk -v r="$r" 'NR == 1 { for (i = 1; i <= 9; i++) a[i] = $i } NR == 2 { for (i = 1; i <= 9; i++) d[i] = $i - a[i]
+			printf "TASKS %-12s L1 cpu ticks: user %d (guest %d of it) nice %d system %d idle %d iowait %d irq %d softirq %d\n", r, d[1], d[9], d[2], d[3], d[4], d[5], d[6], d[7] }'
 	block "$r" | sed -n "s/.*LNX-TASK name=$r \(.*\)/TASKS $(printf '%-12s' "$r") \1/p"
 	block "$r" | sed -n "s/.*LNX-VMSTAT name=$r \(.*\)/TASKS $(printf '%-12s' "$r") L1 \1/p"
 done
@@ -444,6 +463,9 @@ for r in ${RUNS//,/ }; do
 		count_le "$r" faults_unexpected 0 ;;
 	esac
 	case $r in
+	nv-con* | qemu-con*) check_con "$r" ;;
+	esac
+	case $r in
 	*-bench*) need "$r" "LNX-L2-BLK-BENCH done" "blk-bench ran every pattern with the data checked"
 		never "$r" "BLK-BENCH FAIL" "blk-bench read back what it wrote" ;;
 	esac
@@ -452,6 +474,16 @@ done
 # (MiB/s sequential, IOPS random) on L2's clock. Console timestamps cannot time the phases: L2's
 # lines reach the host in bursts (a 1024-request phase "took" 0.04 s by them).
 case $GROUP in
+virtio-net)
+	# Console output timed on L2's clock (figures only): ms per KiB through each console.
+	for r in ${RUNS//,/ }; do
+		case $r in *con*) ;; *) continue ;; esac
+		h=$(block "$r" | sed -n 's/.*LNX-L2-CON time hvc0 \([0-9.]*\) s.*/\1/p' | head -1)
+		s=$(block "$r" | sed -n 's/.*LNX-L2-CON time ttyS0 \([0-9.]*\) s.*/\1/p' | head -1)
+		printf 'CBENCH %-14s hvc0 64 KiB in %6s s (%s ms/KiB)%s\n' \
+			"$r" "$h" "$(awk -v t="${h:-0}" 'BEGIN { printf "%.2f", t * 1000 / 64 }')" \
+			"${s:+, ttyS0 16 KiB in $s s ($(awk -v t="$s" 'BEGIN { printf "%.1f", t * 1000 / 16 }') ms/KiB)}"
+	done ;;
 virtio-bench)
 	printf 'VBENCH %-16s %14s %14s %14s %14s\n' run seq-write-16M seq-read-16M rand-read-4k rand-write-4k
 	for r in ${RUNS//,/ }; do

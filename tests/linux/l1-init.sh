@@ -138,6 +138,42 @@ exit $rc
 NETEOF
 		CMD="unshare -n sh /tmp/net-run.sh nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device virtio-net,tap=nvtap0,mac=52:54:00:00:09:02 $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=net" ;;
+	# virtio-console (group virtio-net): the VMM's stdout goes to a file and is shown as it comes
+	# but for the bulk text, which is summed after the VM exits. nestvm's stdin is a fifo that
+	# gets one line for L2 to read from hvc0; QEMU's virtconsole writes to a file of its own.
+	# nv-con-uart / qemu-con-uart (opt-in) also send 16 KiB through ttyS0 for the comparison.
+	nv-con* | qemu-con*) cat >/tmp/con-run.sh <<'CONEOF'
+vmm=$1; shift
+: >/tmp/con-out; rm -f /tmp/con-in /tmp/qcon-out; mkfifo /tmp/con-in
+"$@" </tmp/con-in >/tmp/con-out 2>/tmp/con-err & pid=$!
+exec 3>/tmp/con-in
+tail -n +1 -f /tmp/con-out | awk '!/^LNX-S?BULK/ { print; fflush() }' & tpid=$!
+if [ "$vmm" = nv ]; then
+	n=0; while ! grep -q 'LNX-L2-CON ready' /tmp/con-out && kill -0 $pid 2>/dev/null && [ $n -lt 200 ]; do
+		sleep 1; n=$((n + 1)); done
+	echo "ping-from-l1 through stdin" >&3
+fi
+wait $pid; rc=$?
+cat /tmp/con-err >&2
+grep '^nestvm: virtio-console' /tmp/con-err | sed 's/^/LNX-L1-CON /'
+exec 3>&-
+sleep 1; kill $tpid
+hvc=/tmp/con-out; [ "$vmm" = qemu ] && hvc=/tmp/qcon-out
+tr -d '\r' <$hvc | grep '^LNX-BULK ' >/tmp/bulk-h
+tr -d '\r' </tmp/con-out | grep '^LNX-SBULK ' >/tmp/bulk-s
+echo "LNX-L1-CON hvc0 bytes=$(wc -c </tmp/bulk-h) md5=$(md5sum </tmp/bulk-h | cut -d' ' -f1) ttyS0 bytes=$(wc -c </tmp/bulk-s) md5=$(md5sum </tmp/bulk-s | cut -d' ' -f1)"
+exit $rc
+CONEOF
+		case $1 in
+		nv-con | nv-con-uart) CMD="sh /tmp/con-run.sh nv nestvm run -smp 1 -m 256M -device virtio-console $L2K"
+			APPEND="$BASE l2test=con-in" ;;
+		qemu-con | qemu-con-uart) CMD="sh /tmp/con-run.sh qemu $QEMU -smp 1 -m 256
+ -device virtio-serial-pci,disable-legacy=on -device virtconsole,chardev=vc0
+ -chardev file,id=vc0,path=/tmp/qcon-out $L2K"
+			APPEND="$BASE l2test=con" ;;
+		*) return 1 ;;
+		esac
+		case $1 in *-uart) APPEND="$APPEND l2test=con-uart" ;; esac ;;
 	# The virtio-blk benchmark: a 64 MiB raw disk, O_DIRECT in L2 (blk-bench), same L1 boot.
 	# QEMU runs with L2 strict and lazy too, so each nestvm mode has a like-for-like baseline.
 	# A ".N" suffix repeats a run (RUNS_OVERRIDE=qemu-bench-strict,nv-bench-strict,...,nv-bench-strict.2).
@@ -286,9 +322,9 @@ summarize_host() {
 	echo "LNX-TRACE name=$r host_faults=${6:-}"
 }
 
-# taskstat=1: the VMM's threads (CPU ticks user/system, voluntary/involuntary context switches)
-# sampled every second while it runs, and L1's own CPU split over the run, as LNX-TASK / LNX-CPU
-# lines: who takes L1's (single, emulated) CPU while L2 boots.
+# taskstat=1: the VMM's threads (CPU ticks user/system/guest, voluntary/involuntary context
+# switches) sampled every second while it runs, and L1's own CPU split over the run, as LNX-TASK
+# / LNX-CPU lines: who takes L1's (single, emulated) CPU while L2 boots.
 TASKSTAT=$(arg taskstat 0)
 taskstat_start() {
 	rm -f /tmp/taskstat
@@ -308,7 +344,7 @@ taskstat_start() {
 					case $k in voluntary_ctxt_switches:) vc=$v ;; nonvoluntary_ctxt_switches:) nc=$v ;; esac
 				done <$t/status 2>/dev/null
 				set -- $st
-				out="$out tid=$1 comm=$2 utime=${14} stime=${15} vcsw=$vc nvcsw=$nc
+				out="$out tid=$1 comm=$2 utime=${14} stime=${15} gtime=${43} vcsw=$vc nvcsw=$nc
 "
 			done
 			[ -n "$out" ] && printf '%s' "$out" >/tmp/taskstat.new && mv /tmp/taskstat.new /tmp/taskstat

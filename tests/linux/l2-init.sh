@@ -145,6 +145,42 @@ if grep -q 'l2test=net' /proc/cmdline; then
 	echo "LNX-L2-NET stats tx_packets=$(cat /sys/class/net/eth0/statistics/tx_packets) rx_packets=$(cat /sys/class/net/eth0/statistics/rx_packets)"
 	dmesg | grep -i -E 'DMAR:.*(fault|DRHD)' | head -4 | sed 's/^/LNX-L2-FAULT /'
 fi
+if grep -q 'l2test=con' /proc/cmdline; then
+	# virtio-console: Linux's virtio_console driver gives hvc0. A line L1 piped into the VMM's
+	# stdin is read from it (l2test=con-in only), then text goes out through hvc0 (and ttyS0),
+	# each timed on L2's clock; L1 checks what reached the VMM's stdout.
+	load virtio_console
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat $d/vendor):$(cat $d/device)" = 0x1af4:0x1043 ] || continue
+		echo "LNX-L2 virtio-console ${d##*/} driver=$(basename "$(readlink $d/driver)")"
+	done
+	for i in $(seq 1 40); do [ -c /dev/hvc0 ] && break; sleep 0.25; done
+	[ -c /dev/hvc0 ] || echo "LNX-L2-CON FAIL no /dev/hvc0"
+	if grep -q 'l2test=con-in' /proc/cmdline; then
+		# hvc0 stays open while L1 types (input that reached a tty closed again would be lost);
+		# L1 sends its line once it sees "ready" on the VMM's stdout, as a user at a prompt.
+		exec 4<>/dev/hvc0
+		stty raw -echo <&4 2>/dev/null
+		echo "LNX-L2-CON ready" >&4
+		line=$(timeout 60 head -n 1 <&4 | tr -d '\r')
+		exec 4<&-
+		echo "LNX-L2-CON got '$line'"
+	fi
+	echo "LNX-L2-CON hello through hvc0" >/dev/hvc0
+	# Numbered 64-byte lines: 64 KiB on hvc0 (LNX-BULK) and, with l2test=con-uart, 16 KiB on
+	# ttyS0 (LNX-SBULK, one exit per byte; opt-in: such bursts of exits froze the emulated L1).
+	mkdir -p /tmp
+	awk 'BEGIN { for (i = 1; i <= 1024; i++) printf "LNX-BULK %054d\n", i }' >/tmp/bulk-hvc0
+	awk 'BEGIN { for (i = 1; i <= 256; i++) printf "LNX-SBULK %053d\n", i }' >/tmp/bulk-ttyS0
+	cons=hvc0; grep -q 'l2test=con-uart' /proc/cmdline && cons="hvc0 ttyS0"
+	for c in $cons; do
+		echo "LNX-L2-CON bulk $c bytes=$(wc -c </tmp/bulk-$c) md5=$(md5sum </tmp/bulk-$c | cut -d' ' -f1)"
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		cat /tmp/bulk-$c >/dev/$c
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		echo "LNX-L2-CON time $c $(echo "$t0 $t1" | awk '{ printf "%.2f", $2 - $1 }') s"
+	done
+fi
 if grep -q 'l2test=blkbench' /proc/cmdline; then
 	# The printed virtio-blk benchmark: O_DIRECT on the raw disk (tests/linux/blk-bench.c).
 	load virtio_blk

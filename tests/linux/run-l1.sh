@@ -23,36 +23,63 @@ case $RUNS in
 esac
 # Beside LOG, LOG.cpu gets one line per console line: host seconds and the CPU seconds the L1
 # QEMU process had used by then (user + system), a load-independent clock for the phases.
-rm -f "$LOG.pid" "$LOG.hb" "$LOG.stall" "$LOG.mon"
+rm -f "$LOG.pid" "$LOG.hb" "$LOG.stall" "$LOG.nudge" "$LOG.killed" "$LOG.mon"
 : >"$LOG.hb"
 
 # The watchdog. L1's /init writes its uptime to its second serial port (LOG.hb) every 10 s. When
-# that stops for STALL seconds after the first beat, the whole emulated L1 has frozen, not only
-# an L2 or its VMM (L1's own per-run timeout ends those with a FAIL line). The watchdog then
-# records L1's registers (QEMU monitor), stops L1, and run-l1.sh exits 3 so that check.sh can
-# tell a frozen L1 from a failed test.
+# that stops for STALL seconds after the first beat, the whole emulated L1 has stopped, not only
+# an L2 or its VMM (L1's own per-run timeout ends those with a FAIL line). As recorded so far:
+# L1 halted in its idle loop with interrupts enabled (HLT=1, IF=1) and its local APIC timer's
+# vector (236) pending in IRR above the TPR, yet never delivered: the emulator (host QEMU's TCG,
+# running L1's nested SVM) stopped waking L1; seen during bursts of L2 exits such as L2 writing
+# to its 8250. The watchdog records L1's registers and local APIC (QEMU monitor) and sends L1 an
+# NMI. If beats resume within 30 s, L1 goes on and the log says so (LNX-HOST-NUDGE; the NMI has
+# not helped in the freezes seen so far); otherwise it stops L1 and run-l1.sh exits 3, so that
+# check.sh can tell a frozen L1 from a failed test.
 STALL=${STALL:-120}
+# mon CMD...: each QEMU monitor command's output (10 s at most each).
+mon() {
+	perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => shift) or exit 1;
+		$s->blocking(0);
+		my ($buf, $all) = ("", "");
+		for my $cmd ("", @ARGV) {
+			my $t0 = time;
+			print $s "$cmd\n" if $cmd ne "";
+			$all = "";
+			while (time - $t0 < 10) {
+				select(undef, undef, undef, 0.2);
+				$all .= $buf while sysread($s, $buf, 65536);
+				last if $all =~ /\(qemu\) $/;
+			}
+			$all =~ s/\r//g; $all =~ s/^.*\n//; $all =~ s/\(qemu\) $//;
+			print $all if $cmd ne "";
+		}' "$LOG.mon" "$@"
+}
 watchdog() {
-	local size last=0 quiet=0 pid
+	local size last=0 quiet=0 pid nudged=0
 	while sleep 10; do
 		pid=$(cat "$LOG.pid" 2>/dev/null) || continue
 		kill -0 "$pid" 2>/dev/null || return 0
 		size=$(stat -c %s "$LOG.hb" 2>/dev/null || echo 0)
-		if [ "$size" != "$last" ]; then last=$size; quiet=0; else quiet=$((quiet + 10)); fi
+		if [ "$size" != "$last" ]; then
+			[ $nudged = 1 ] && { cat "$LOG.stall"
+				echo "L1 resumed within 30 s of an NMI (no heartbeat for $quiet s in all)"; } >>"$LOG.nudge"
+			last=$size; quiet=0; nudged=0
+		else
+			quiet=$((quiet + 10))
+		fi
 		[ "$size" = 0 ] || [ $quiet -lt "$STALL" ] && continue
-		{ echo "no heartbeat from L1 for $quiet s (its last: L1 uptime $(tail -n 1 "$LOG.hb" | tr -d '\r\n' || true) s)"
-		  perl -MIO::Socket::UNIX -e '
-			my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
-			my ($buf, $all) = ("", ""); my $t0 = time;
-			$s->blocking(0); my $sent = 0;
-			while (time - $t0 < 10) {
-				select(undef, undef, undef, 0.2);
-				$all .= $buf while sysread($s, $buf, 65536);
-				if (!$sent && $all =~ /\(qemu\) $/) { print $s "info registers\n"; $sent = 1; $all = ""; next }
-				last if $sent && $all =~ /\(qemu\) $/;
-			}
-			$all =~ s/\r//g; print $all;' "$LOG.mon" | grep -E '^(RIP|RSP|RAX|CR0|EFER|HLT|ES|CS)' || true
-		} >"$LOG.stall" 2>&1
+		if [ $nudged = 0 ]; then
+			{ echo "no heartbeat from L1 for $quiet s (its last: L1 uptime $(tail -n 1 "$LOG.hb" | tr -d '\r\n' || true) s)"
+			  mon "info registers" "info lapic" | grep -E '^(RIP|RSP|RAX|CR0|EFER|ES|CS|dumping|LVT|Timer|ISR|IRR|TPR|ESR|ICR|APR|PPR)' || true
+			} >"$LOG.stall" 2>&1
+			mon nmi >/dev/null 2>&1
+			nudged=1; quiet=$((STALL - 30))
+			continue
+		fi
+		echo "no heartbeat within 30 s of an NMI either: L1 stopped" >>"$LOG.stall"
+		: >"$LOG.killed"
 		kill "$pid" 2>/dev/null
 		return 0
 	done
@@ -71,7 +98,8 @@ timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1
 	tee "$LOG"
 rc=${PIPESTATUS[0]}
 kill $wdpid 2>/dev/null; wait $wdpid 2>/dev/null
-if [ -s "$LOG.stall" ]; then
+[ -s "$LOG.nudge" ] && sed 's/^/LNX-HOST-NUDGE /' "$LOG.nudge" | tee -a "$LOG"
+if [ -e "$LOG.killed" ]; then
 	sed 's/^/LNX-HOST-STALL /' "$LOG.stall" | tee -a "$LOG"
 	exit 3
 fi
