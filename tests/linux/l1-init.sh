@@ -24,9 +24,6 @@ done
 # shmem_thp=advise|always: huge pages for nestvm's RAM memfd (it asks with MADV_HUGEPAGE; QEMU's
 # anonymous RAM gets them under Debian's THP "always"). Default: Debian's shmem_enabled=never.
 [ -n "$(arg shmem_thp '')" ] && echo "$(arg shmem_thp '')" >/sys/kernel/mm/transparent_hugepage/shmem_enabled
-# A heartbeat on the second serial port (ttyS1, a file on the host), off the console: L1's
-# uptime every 10 s. run-l1.sh's watchdog stops L1 when it ceases (the whole L1 froze).
-( while :; do cut -d' ' -f1 /proc/uptime >/dev/ttyS1 2>/dev/null; sleep 10; done ) &
 echo "LNX-L1 thp anon=$(cat /sys/kernel/mm/transparent_hugepage/enabled) shmem=$(cat /sys/kernel/mm/transparent_hugepage/shmem_enabled)"
 
 # Binds the emulated e1000e to vfio-pci once, for the vfio runs; sets BDF and GROUP.
