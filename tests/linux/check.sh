@@ -53,9 +53,9 @@ boot_l1() {
 		${L2EXTRA:+"l2extra=${L2EXTRA// /+}"} ${SHMEM_THP:+"shmem_thp=$SHMEM_THP"} \
 		${L2TIMEOUT:+"l2timeout=$L2TIMEOUT"} >/dev/null 2>&1
 }
-# A frozen L1 (run-l1.sh's watchdog: exit 3, L1's QEMU idle for minutes) is the emulated
-# host's, not a result of the runs: the whole L1 boot is repeated once, and said so. A second
-# freeze fails the group. Every other outcome is judged from the log below.
+# A frozen L1 (run-l1.sh's watchdog: exit 3, L1's console silent past its own timeouts) is the
+# emulated host's, not a result of the runs: the whole L1 boot is repeated once, and said so. A
+# second freeze fails the group. Every other outcome is judged from the log below.
 boot_l1; l1rc=$?
 froze=""
 if [ $l1rc = 3 ]; then

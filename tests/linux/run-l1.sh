@@ -25,19 +25,21 @@ esac
 # QEMU process had used by then (user + system), a load-independent clock for the phases.
 rm -f "$LOG.pid" "$LOG.stall" "$LOG.nudge" "$LOG.killed" "$LOG.mon"
 
-# The watchdog. An L1 that runs L2s is never idle for long: L2's timer ticks alone keep the
-# emulator busy. When the L1 QEMU process has used less than 50 ms of CPU in each 10 s for STALL
-# seconds, the whole emulated L1 has stopped, not only an L2 or its VMM (L1's own per-run timeout
-# ends those with a FAIL line). As recorded so far: L1 halted in its idle loop with interrupts
-# enabled (HLT=1, IF=1) and its local APIC timer's vector (236) pending in IRR above the TPR, yet
-# never delivered: the emulator (host QEMU's TCG, running L1's nested SVM) stopped waking L1.
-# The watchdog records L1's registers and local APIC (QEMU monitor) and sends L1 an NMI. If L1
-# runs again within 30 s, it goes on and the log says so (LNX-HOST-NUDGE; the NMI has not helped
-# in the freezes seen so far); otherwise it stops L1 and run-l1.sh exits 3, so that check.sh can
-# tell a frozen L1 from a failed test. STALL (300 s) exceeds L1's per-L2 timeout (240 s), so an
-# L2 that hangs idle ends in its own FAIL line first. It watches from the host so that L1 runs
-# as before (a first version had L1 write a heartbeat to a second serial port).
-STALL=${STALL:-300}
+# The watchdog. L1's console is never silent for long: every L2 run ends within L1's per-run
+# timeout (l2timeout, default 240 s) with a line of L1's own, a FAIL line if the L2 hung. When no
+# console line comes for STALL seconds (default: that timeout + 60 s), the whole emulated L1 has
+# stopped. Seen so far, both from the host QEMU's emulation of L1 (TCG with nested SVM) no longer
+# delivering L1's interrupts: L1 halted in its idle loop with interrupts enabled and its APIC
+# timer vector (236) pending in IRR, never delivered; or L1's QEMU busy at 100 % with L1's own
+# timeout never firing (an L2 spinning, L1 never interrupted). The watchdog records L1's
+# registers and local APIC (QEMU monitor) and sends L1 an NMI. If the console moves again within
+# 30 s, L1 goes on and the log says so (LNX-HOST-NUDGE; the NMI has not helped so far);
+# otherwise it stops L1 and run-l1.sh exits 3, so that check.sh can tell a frozen L1 from a
+# failed test. It watches from the host so that L1 runs as before (a first version had L1 write
+# a heartbeat to a second serial port; another watched L1's CPU time, which misses the busy case).
+L2T=240
+for a in "$@"; do case $a in l2timeout=*) L2T=${a#l2timeout=} ;; esac; done
+STALL=${STALL:-$((L2T + 60))}
 # mon CMD...: each QEMU monitor command's output (10 s at most each).
 mon() {
 	perl -MIO::Socket::UNIX -e '
@@ -57,32 +59,29 @@ mon() {
 			print $all if $cmd ne "";
 		}' "$LOG.mon" "$@"
 }
-# CPU ticks (user + system) the process $1 has used.
-ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null | sed -n 1p; }
 watchdog() {
-	local t last=-1 quiet=0 pid nudged=0
+	local size last=-1 quiet=0 pid nudged=0
 	while sleep 10; do
 		pid=$(cat "$LOG.pid" 2>/dev/null) || continue
 		kill -0 "$pid" 2>/dev/null || return 0
-		t=$(ticks "$pid"); [ -n "$t" ] || return 0
-		if [ $last -lt 0 ] || [ $((t - last)) -ge 5 ]; then
+		size=$(stat -c %s "$LOG" 2>/dev/null || echo 0)
+		if [ "$size" != "$last" ]; then
 			[ $nudged = 1 ] && { cat "$LOG.stall"
-				echo "L1 ran again within 30 s of an NMI (idle for $quiet s in all)"; } >>"$LOG.nudge"
-			quiet=0; nudged=0
+				echo "L1's console moved again within 30 s of an NMI (silent for $quiet s)"; } >>"$LOG.nudge"
+			last=$size; quiet=0; nudged=0
 		else
 			quiet=$((quiet + 10))
 		fi
-		last=$t
 		[ $quiet -lt "$STALL" ] && continue
 		if [ $nudged = 0 ]; then
-			{ echo "L1 idle for $quiet s (its QEMU used < 50 ms of CPU per 10 s)"
+			{ echo "no console line from L1 for $quiet s (its per-run timeout: $L2T s); its QEMU: $(ps -o pcpu= -p "$pid" | tr -d ' ') % CPU over its lifetime"
 			  mon "info registers" "info lapic" | grep -E '^(RIP|RSP|RAX|CR0|EFER|ES|CS|dumping|LVT|Timer|ISR|IRR|TPR|ESR|ICR|APR|PPR)' || true
 			} >"$LOG.stall" 2>&1
 			mon nmi >/dev/null 2>&1
 			nudged=1; quiet=$((STALL - 30))
 			continue
 		fi
-		echo "still idle 30 s after an NMI: L1 stopped" >>"$LOG.stall"
+		echo "still silent 30 s after an NMI: L1 stopped" >>"$LOG.stall"
 		: >"$LOG.killed"
 		kill "$pid" 2>/dev/null
 		return 0
