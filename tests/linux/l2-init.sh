@@ -167,10 +167,12 @@ if grep -q 'l2test=con' /proc/cmdline; then
 		echo "LNX-L2-CON got '$line'"
 	fi
 	echo "LNX-L2-CON hello through hvc0" >/dev/hvc0
-	# Numbered 64-byte lines: 64 KiB on hvc0 (LNX-BULK) and, with l2test=con-uart, 16 KiB on
-	# ttyS0 (LNX-SBULK, one exit per byte; opt-in: such bursts of exits froze the emulated L1).
+	# Numbered 64-byte lines: conkib= KiB (default 64) on hvc0 (LNX-BULK) and, with
+	# l2test=con-uart, 16 KiB on ttyS0 (LNX-SBULK, one exit per byte; opt-in: such bursts of
+	# exits froze the emulated L1).
 	mkdir -p /tmp
-	awk 'BEGIN { for (i = 1; i <= 1024; i++) printf "LNX-BULK %054d\n", i }' >/tmp/bulk-hvc0
+	kib=$(sed -n 's/.*conkib=\([0-9]*\).*/\1/p' /proc/cmdline); kib=${kib:-64}
+	awk -v n=$((kib * 16)) 'BEGIN { for (i = 1; i <= n; i++) printf "LNX-BULK %054d\n", i }' >/tmp/bulk-hvc0
 	awk 'BEGIN { for (i = 1; i <= 256; i++) printf "LNX-SBULK %053d\n", i }' >/tmp/bulk-ttyS0
 	cons=hvc0; grep -q 'l2test=con-uart' /proc/cmdline && cons="hvc0 ttyS0"
 	for c in $cons; do

@@ -31,12 +31,14 @@ rm -f "$LOG.pid" "$LOG.stall" "$LOG.nudge" "$LOG.killed" "$LOG.mon"
 # stopped. Seen so far, both from the host QEMU's emulation of L1 (TCG with nested SVM) no longer
 # delivering L1's interrupts: L1 halted in its idle loop with interrupts enabled and its APIC
 # timer vector (236) pending in IRR, never delivered; or L1's QEMU busy at 100 % with L1's own
-# timeout never firing (an L2 spinning, L1 never interrupted). The watchdog records L1's
-# registers and local APIC (QEMU monitor) and sends L1 an NMI. If the console moves again within
-# 30 s, L1 goes on and the log says so (LNX-HOST-NUDGE; the NMI has not helped so far);
-# otherwise it stops L1 and run-l1.sh exits 3, so that check.sh can tell a frozen L1 from a
-# failed test. It watches from the host so that L1 runs as before (a first version had L1 write
-# a heartbeat to a second serial port; another watched L1's CPU time, which misses the busy case).
+# timeout never firing (an L2 spinning, L1 never interrupted). The watchdog then stops L1 and
+# run-l1.sh exits 3, so that check.sh can tell a frozen L1 from a failed test. With L1MON=1, L1's
+# QEMU has a monitor socket (LOG.mon) and the watchdog first records L1's registers and local
+# APIC from it and sends L1 an NMI; if the console moves again within 30 s, L1 goes on and the
+# log says so (LNX-HOST-NUDGE; the NMI has not helped so far). Off by default: the day it was on
+# for every boot, L1 froze more often than in the rounds before. The watchdog watches from the
+# host so that L1 runs as before (a first version had L1 write a heartbeat to a second serial
+# port; another watched L1's CPU time, which misses the busy case).
 L2T=240
 for a in "$@"; do case $a in l2timeout=*) L2T=${a#l2timeout=} ;; esac; done
 STALL=${STALL:-$((L2T + 60))}
@@ -73,6 +75,12 @@ watchdog() {
 			quiet=$((quiet + 10))
 		fi
 		[ $quiet -lt "$STALL" ] && continue
+		if [ "${L1MON:-0}" != 1 ]; then
+			echo "no console line from L1 for $quiet s (its per-run timeout: $L2T s): L1 stopped" >"$LOG.stall"
+			: >"$LOG.killed"
+			kill "$pid" 2>/dev/null
+			return 0
+		fi
 		if [ $nudged = 0 ]; then
 			{ echo "no console line from L1 for $quiet s (its per-run timeout: $L2T s); its QEMU: $(ps -o pcpu= -p "$pid" | tr -d ' ') % CPU over its lifetime"
 			  mon "info registers" "info lapic" | grep -E '^(RIP|RSP|RAX|CR0|EFER|ES|CS|dumping|LVT|Timer|ISR|IRR|TPR|ESR|ICR|APR|PPR)' || true
@@ -90,7 +98,7 @@ watchdog() {
 watchdog & wdpid=$!
 timeout "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu EPYC -smp "$L1SMP" -m "$L1MEM" \
 	-nodefaults -no-user-config -vga none -nographic -serial stdio \
-	-monitor "unix:$LOG.mon,server=on,wait=off" -no-reboot $MACH \
+	${L1MON:+$([ "$L1MON" = 1 ] && echo "-monitor unix:$LOG.mon,server=on,wait=off")} -no-reboot $MACH \
 	-pidfile "$LOG.pid" -kernel "$WORK/vmlinuz" -initrd "$WORK/l1.cpio" \
 	-append "console=ttyS0 quiet panic=-1 runs=$RUNS $APP $*" </dev/null 2>&1 |
 	perl -MTime::HiRes=time -ne 'BEGIN{$|=1;$t0=time; $pf=shift; open($C, ">", "$pf.cpu") or die; select((select($C),$|=1)[0]); $pf.=".pid"}
