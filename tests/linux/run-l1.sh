@@ -78,7 +78,7 @@ watchdog() {
 		if [ "${L1MON:-0}" != 1 ]; then
 			echo "no console line from L1 for $quiet s (its per-run timeout: $L2T s): L1 stopped" >"$LOG.stall"
 			: >"$LOG.killed"
-			kill "$pid" 2>/dev/null
+			kill "$pid" 2>/dev/null; sleep 5; kill -KILL "$pid" 2>/dev/null
 			return 0
 		fi
 		if [ $nudged = 0 ]; then
@@ -91,7 +91,7 @@ watchdog() {
 		fi
 		echo "still silent 30 s after an NMI: L1 stopped" >>"$LOG.stall"
 		: >"$LOG.killed"
-		kill "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null; sleep 5; kill -KILL "$pid" 2>/dev/null
 		return 0
 	done
 }
