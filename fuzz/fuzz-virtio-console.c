@@ -41,7 +41,7 @@
 #define FZ_ECAM 0xb0000000ULL
 #define FZ_MMIO 0xc0000000ULL
 #define FZ_SLOT 4
-#define FZ_RING(q) (0x1000ULL + 0x3000ULL * (q)) /* desc; avail +0x1000; used +0x2000 */
+#define FZ_RING(q) FZ_RING2(q)
 #define FZ_F_EMERG_WRITE 2
 
 struct fz_con {
@@ -239,38 +239,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
 	bring_up(&v, setup);
 	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
-		switch (fz_u8(&f) % 8) {
-		case 0: {
-			uint16_t off = fz_u16(&f);
+		unsigned int op = fz_u8(&f) % 8;
 
-			fz_virtio_put(ram, off, fz_u64(&f), 8);
-			break;
-		}
-		case 1: {
-			uint8_t b = fz_u8(&f);
-			uint64_t d = FZ_RING(b >> 7) + 16ULL * ((b & 0x7f) % v.qsize);
-
-			fz_virtio_put(ram, d, fz_u32(&f), 8);
-			fz_virtio_put(ram, d + 8, fz_u32(&f), 4);
-			fz_virtio_put(ram, d + 12, fz_u8(&f), 2);
-			fz_virtio_put(ram, d + 14, fz_u16(&f), 2);
-			break;
-		}
-		case 2: {
-			unsigned int q = fz_u8(&f) & 1;
-			uint64_t avail = FZ_RING(q) + 0x1000;
-
-			fz_virtio_put(ram, avail + 4 + 2ULL * (v.offered[q] % v.qsize), fz_u16(&f), 2);
-			fz_virtio_put(ram, avail + 2, ++v.offered[q], 2);
-			kick(&v, q);
-			break;
-		}
+		switch (op) {
+		case 0:
+		case 1:
+		case 2:
 		case 3: {
-			unsigned int q = fz_u8(&f) & 1;
+			int q = fz_virtio_ring_op(ram, &f, op, v.qsize, v.offered);
 
-			v.offered[q] = fz_u16(&f);
-			fz_virtio_put(ram, FZ_RING(q) + 0x1000 + 2, v.offered[q], 2);
-			kick(&v, q);
+			if (q >= 0)
+				kick(&v, (unsigned int)q);
 			break;
 		}
 		case 4: {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the virtio fuzz targets (fuzz-virtio.c, fuzz-virtio-net.c) share: a fake IOMMU that
- * blocks part of the IOVA space, the driver's side of feature negotiation and queue set-up
- * through the common configuration, and byte stores into fake RAM. Included by those targets
- * only.
+ * What the virtio fuzz targets (fuzz-virtio.c, fuzz-virtio-net.c, fuzz-virtio-console.c) share: a
+ * fake IOMMU that blocks part of the IOVA space, the driver's side of feature negotiation and
+ * queue set-up through the common configuration, byte stores into fake RAM, and the ring
+ * operations of the two-queue targets. Included by those targets only.
  */
 #ifndef NESTVM_FUZZ_VIRTIO_UTIL_H
 #define NESTVM_FUZZ_VIRTIO_UTIL_H
@@ -145,6 +145,53 @@ static inline void fz_virtio_reset_check(struct bus *bus, uint64_t bar, struct v
 	pthread_mutex_lock(&vp->kick_lock);
 	FZ_CHECK(!vp->kicked && !vp->busy);
 	pthread_mutex_unlock(&vp->kick_lock);
+}
+
+/* The two-queue targets (net, console): queue q's rings at FZ_RING2(q): desc, avail +0x1000,
+ * used +0x2000. */
+#define FZ_RING2(q) (0x1000ULL + 0x3000ULL * (q))
+
+/*
+ * Operations 0-3 of the two-queue targets, decoded from f: 0 RAM (offset u16, value u64),
+ * 1 descriptor (queue/index u8 with bit 7 the queue, addr u32, len u32, flags u8, next u16),
+ * 2 offer (queue u8, head u16: next avail slot and avail idx + 1), 3 avail idx (queue u8,
+ * u16). Returns the queue an offer or idx write must kick, else -1.
+ */
+static inline int fz_virtio_ring_op(struct fz_ram *ram, struct fz *f, unsigned int op,
+				    uint16_t qsize, uint16_t offered[2])
+{
+	unsigned int q;
+
+	switch (op) {
+	case 0: {
+		uint16_t off = fz_u16(f);
+
+		fz_virtio_put(ram, off, fz_u64(f), 8);
+		return -1;
+	}
+	case 1: {
+		uint8_t b = fz_u8(f);
+		uint64_t d = FZ_RING2(b >> 7) + 16ULL * ((b & 0x7f) % qsize);
+
+		fz_virtio_put(ram, d, fz_u32(f), 8);
+		fz_virtio_put(ram, d + 8, fz_u32(f), 4);
+		fz_virtio_put(ram, d + 12, fz_u8(f), 2);
+		fz_virtio_put(ram, d + 14, fz_u16(f), 2);
+		return -1;
+	}
+	case 2:
+		q = fz_u8(f) & 1;
+		fz_virtio_put(ram, FZ_RING2(q) + 0x1000 + 4 + 2ULL * (offered[q] % qsize), fz_u16(f), 2);
+		fz_virtio_put(ram, FZ_RING2(q) + 0x1000 + 2, ++offered[q], 2);
+		return (int)q;
+	case 3:
+		q = fz_u8(f) & 1;
+		offered[q] = fz_u16(f);
+		fz_virtio_put(ram, FZ_RING2(q) + 0x1000 + 2, offered[q], 2);
+		return (int)q;
+	default:
+		return -1;
+	}
 }
 
 #endif
