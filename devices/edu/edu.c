@@ -48,10 +48,15 @@ static void raise_irq(struct edu *e, uint32_t val)
 		pci_set_irq(&e->pci, true);
 }
 
+/*
+ * The INTx line goes low whenever no interrupt is pending, MSI or not: a raise that chose INTx
+ * just before the driver enabled MSI may have set the level after the config write cleared it,
+ * and only this keeps that level from outliving the interrupt.
+ */
 static void lower_irq(struct edu *e, uint32_t val)
 {
 	e->irq_status &= ~val;
-	if (!e->irq_status && !pci_msi_enabled(&e->pci))
+	if (!e->irq_status)
 		pci_set_irq(&e->pci, false);
 }
 
