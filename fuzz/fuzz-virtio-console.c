@@ -192,14 +192,7 @@ static void input(struct fz_con *v, struct fz *f)
 /* The DMA path of this input: identity, or the fake IOMMU (the threads are idle). */
 static void set_dma(struct fz_con *v, bool iommu)
 {
-	struct virtio_pci *vp = virtio_console_transport(v->con);
-
-	pthread_mutex_lock(&vp->lock);
-	v->as = (struct dma_as){ .gmem = &fz_con_ram.gm };
-	if (iommu)
-		v->as = (struct dma_as){ .gmem = &fz_con_ram.gm, .ops = &fz_virtio_block_ops,
-					 .iommu = v };
-	pthread_mutex_unlock(&vp->lock);
+	fz_virtio_set_dma(virtio_console_transport(v->con), &v->as, &fz_con_ram, v, iommu);
 }
 
 /*
@@ -270,17 +263,7 @@ static void end(struct fz_con *v)
 	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
 	wr(v, VIRTIO_COMMON_STATUS, 0, 1);
-	fz_virtio_negotiate(&v->bus, v->bar,
-			    BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
-	fz_virtio_put(&fz_con_ram, ring, 0x8000, 8);
-	fz_virtio_put(&fz_con_ram, ring + 8, 4096, 4);
-	fz_virtio_put(&fz_con_ram, ring + 12, VIRTQ_DESC_F_WRITE, 2);
-	fz_virtio_put(&fz_con_ram, ring + 0x1000, 0, 2);
-	fz_virtio_put(&fz_con_ram, ring + 0x1000 + 2, 0, 2);
-	fz_virtio_put(&fz_con_ram, ring + 0x1000 + 4, 0, 2);
-	fz_virtio_put(&fz_con_ram, ring + 0x2000 + 2, 0, 2); /* used idx: the driver starts it at 0 */
-	fz_virtio_queue(&v->bus, v->bar, 0, 1, ring, ring + 0x1000, ring + 0x2000);
-	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
+	fz_virtio_one_rx_buffer(&v->bus, v->bar, &fz_con_ram, ring, 0x8000, 4096, 0);
 	/* The buffer goes back on offer only once the device has used it (one entry in the queue). */
 	for (unsigned int i = 0; i < 200; i++) {
 		uint16_t used;

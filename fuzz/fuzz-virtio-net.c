@@ -195,14 +195,7 @@ static void send_frame(struct fz_net *v, struct fz *f)
 /* The DMA path of this input: identity, or the fake IOMMU (threads are idle, lock held). */
 static void set_dma(struct fz_net *v, bool iommu)
 {
-	struct virtio_pci *vp = virtio_net_transport(v->net);
-
-	pthread_mutex_lock(&vp->lock);
-	v->as = (struct dma_as){ .gmem = &fz_net_ram.gm };
-	if (iommu)
-		v->as = (struct dma_as){ .gmem = &fz_net_ram.gm, .ops = &fz_virtio_block_ops,
-					 .iommu = v };
-	pthread_mutex_unlock(&vp->lock);
+	fz_virtio_set_dma(virtio_net_transport(v->net), &v->as, &fz_net_ram, v, iommu);
 }
 
 /*
@@ -272,17 +265,7 @@ static void end(struct fz_net *v)
 	set_dma(v, false);
 	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 		  PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-	fz_virtio_negotiate(&v->bus, v->bar,
-			    BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
-	fz_virtio_put(&fz_net_ram, ring, 0, 8);
-	fz_virtio_put(&fz_net_ram, ring + 8, 1, 4);
-	fz_virtio_put(&fz_net_ram, ring + 12, VIRTQ_DESC_F_WRITE, 2);
-	fz_virtio_put(&fz_net_ram, ring + 14, 0, 2);
-	fz_virtio_put(&fz_net_ram, ring + 0x1000, 0, 2);
-	fz_virtio_put(&fz_net_ram, ring + 0x1000 + 2, 1, 2);
-	fz_virtio_put(&fz_net_ram, ring + 0x1000 + 4, 0, 2);
-	fz_virtio_queue(&v->bus, v->bar, 0, 1, ring, ring + 0x1000, ring + 0x2000);
-	wr(v, VIRTIO_COMMON_STATUS, 0xf, 1);
+	fz_virtio_one_rx_buffer(&v->bus, v->bar, &fz_net_ram, ring, 0, 1, 1);
 	wait_try(v, s.rx_tries);
 	virtio_net_get_stats(v->net, &s);
 	FZ_CHECK(!s.rx_pending);

@@ -194,4 +194,37 @@ static inline int fz_virtio_ring_op(struct fz_ram *ram, struct fz *f, unsigned i
 	}
 }
 
+/* An input's DMA path, set while the device's threads are idle: identity, or the blocking IOMMU. */
+static inline void fz_virtio_set_dma(struct virtio_pci *vp, struct dma_as *as, struct fz_ram *ram,
+				     void *iommu, bool on)
+{
+	pthread_mutex_lock(&vp->lock);
+	*as = (struct dma_as){ .gmem = &ram->gm };
+	if (on)
+		*as = (struct dma_as){ .gmem = &ram->gm, .ops = &fz_virtio_block_ops, .iommu = iommu };
+	pthread_mutex_unlock(&vp->lock);
+}
+
+/*
+ * For the drain at the end of an input: receive queue 0 of one entry at ring, whose descriptor 0
+ * is a device-writable buffer [addr, addr + len), avail idx set to avail_idx, used idx 0; the
+ * driver (VERSION_1, ACCESS_PLATFORM only) then sets DRIVER_OK. Bus mastering is the caller's.
+ */
+static inline void fz_virtio_one_rx_buffer(struct bus *bus, uint64_t bar, struct fz_ram *ram,
+					   uint64_t ring, uint64_t addr, uint32_t len,
+					   uint16_t avail_idx)
+{
+	fz_virtio_negotiate(bus, bar, BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM));
+	fz_virtio_put(ram, ring, addr, 8);
+	fz_virtio_put(ram, ring + 8, len, 4);
+	fz_virtio_put(ram, ring + 12, VIRTQ_DESC_F_WRITE, 2);
+	fz_virtio_put(ram, ring + 14, 0, 2);
+	fz_virtio_put(ram, ring + 0x1000, 0, 2);
+	fz_virtio_put(ram, ring + 0x1000 + 2, avail_idx, 2);
+	fz_virtio_put(ram, ring + 0x1000 + 4, 0, 2);
+	fz_virtio_put(ram, ring + 0x2000 + 2, 0, 2); /* the driver starts the used idx at 0 */
+	fz_virtio_queue(bus, bar, 0, 1, ring, ring + 0x1000, ring + 0x2000);
+	fz_virtio_wr(bus, bar, VIRTIO_COMMON_STATUS, 0xf, 1);
+}
+
 #endif
