@@ -7,6 +7,8 @@
 # no ACPI power button, so the first SIGTERM stops the VM at once with status 143 (128 + 15),
 # nestvm says so in one line, and the exit summary of host forwards (printed after the vCPUs
 # were joined, before teardown) is there; a process killed by the signal would have neither.
+# Each vCPU says where it stood (rip, interrupts on or off, halted or runnable) and the vIOMMU
+# its queue registers: what tells a guest spinning with interrupts off from one waiting.
 #   usage: sigterm.sh NESTVM KERNEL
 set -u
 vmm=$1
@@ -59,6 +61,11 @@ for delay in 0 0.2 0.5; do
 	elif ! grep -q '^nestvm: SIGTERM: the guest does not listen for the power button: stopping (exit status 143)$' "$out" ||
 		! grep -q '^nestvm: host forwards: ' "$out"; then
 		echo "not ok - delay $delay: no orderly stop (signal line or exit summary missing)"
+		sed 's/^/    /' "$out" | tail -10
+		fail=1
+	elif [ "$(grep -c -E '^nestvm: vCPU [01] at the stop: rip=0x[0-9a-f]+ rflags=0x[0-9a-f]+ \(interrupts (on|off)\), (halted|runnable)$' "$out")" != 2 ] ||
+		! grep -q -E '^nestvm: vtd: queues at the stop: IQH=0x[0-9a-f]+ IQT=0x[0-9a-f]+ ' "$out"; then
+		echo "not ok - delay $delay: where the two vCPUs and the vIOMMU's queues stood is not reported"
 		sed 's/^/    /' "$out" | tail -10
 		fail=1
 	else

@@ -808,6 +808,8 @@ static void print_vtd_summary(struct machine *m)
 {
 	struct viommu_stats st;
 	const char *mirror = "off";
+	char buf[160];
+	int status;
 
 	if (!m->viommu)
 		return;
@@ -817,6 +819,14 @@ static void print_vtd_summary(struct machine *m)
 	fprintf(stderr, "nestvm: vtd: register accesses by exit: %llu reads, %llu writes; "
 		"read mirror %s\n", (unsigned long long)st.reg_reads,
 		(unsigned long long)st.reg_writes, mirror);
+	/* Stopped by a signal: the guest may have been waiting on a queue. */
+	pthread_mutex_lock(&m->stop_lock);
+	status = m->exit_status;
+	pthread_mutex_unlock(&m->stop_lock);
+	if (status > 128 && status < 128 + 65) {
+		viommu_format_queues(m->viommu, buf, sizeof(buf));
+		fprintf(stderr, "nestvm: vtd: queues at the stop: %s\n", buf);
+	}
 }
 
 void board_print_host_summary(struct machine *m)

@@ -320,6 +320,30 @@ static void report_crash(struct vcpu *v, const char *what)
 		log_err("vcpu", "vCPU %u: %s", v->index, what);
 }
 
+/*
+ * A stop by a signal (exit status 128 + signo) ends a guest that may be stuck: where each vCPU
+ * stood says whether it was spinning with interrupts off, halted, or running (stderr).
+ */
+static void report_stop_state(struct vcpu *v)
+{
+	struct kvm_regs regs;
+	struct kvm_mp_state mp = { 0 };
+	int status;
+
+	pthread_mutex_lock(&v->m->stop_lock);
+	status = v->m->exit_status;
+	pthread_mutex_unlock(&v->m->stop_lock);
+	if (status <= 128 || status >= 128 + 65 || ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return;
+	if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) < 0)
+		mp.mp_state = UINT32_MAX;
+	fprintf(stderr, "nestvm: vCPU %u at the stop: rip=0x%llx rflags=0x%llx (interrupts %s), %s\n",
+		v->index, (unsigned long long)regs.rip, (unsigned long long)regs.rflags,
+		regs.rflags & (1u << 9) ? "on" : "off",
+		mp.mp_state == KVM_MP_STATE_HALTED ? "halted" :
+		mp.mp_state == KVM_MP_STATE_RUNNABLE ? "runnable" : "other state");
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -391,6 +415,7 @@ static void *vcpu_thread(void *arg)
 		if (v->run->exit_reason != KVM_EXIT_IOAPIC_EOI)
 			irq_after_exit(m);
 	}
+	report_stop_state(v);
 	return NULL;
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* VT-d unit life cycle, the DMA translate entry point for emulated masters, and accessors. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,6 +171,24 @@ void viommu_get_stats(struct viommu *v, struct viommu_stats *ret)
 	/* Counted without the lock. */
 	ret->reg_reads = __atomic_load_n(&v->stats.reg_reads, __ATOMIC_RELAXED);
 	ret->reg_writes = __atomic_load_n(&v->stats.reg_writes, __ATOMIC_RELAXED);
+}
+
+void viommu_format_queues(struct viommu *v, char *buf, size_t len)
+{
+	int n;
+
+	pthread_mutex_lock(&v->lock);
+	n = snprintf(buf, len, "IQH=0x%llx IQT=0x%llx ICS=0x%llx FSTS=0x%llx",
+		     (unsigned long long)vtd_reg_get(v, VTD_IQH_REG),
+		     (unsigned long long)vtd_reg_get(v, VTD_IQT_REG),
+		     (unsigned long long)vtd_reg_get(v, VTD_ICS_REG),
+		     (unsigned long long)vtd_reg_get(v, VTD_FSTS_REG));
+	if (v->cfg.prs && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " PQH=0x%llx PQT=0x%llx PRS=0x%llx",
+			 (unsigned long long)vtd_reg_get(v, VTD_PQH_REG),
+			 (unsigned long long)vtd_reg_get(v, VTD_PQT_REG),
+			 (unsigned long long)vtd_reg_get(v, VTD_PRS_REG));
+	pthread_mutex_unlock(&v->lock);
 }
 
 const void *viommu_read_mirror(const struct viommu *v)

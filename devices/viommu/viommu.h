@@ -138,6 +138,11 @@ uint64_t viommu_cap(const struct viommu *v);
 uint64_t viommu_ecap(const struct viommu *v);
 
 void viommu_get_stats(struct viommu *v, struct viommu_stats *ret);
+/*
+ * The invalidation and page-request queues' registers as one line ("IQH=... IQT=... ICS=...
+ * FSTS=..." then PQH, PQT, PRS with page requests): where a stopped guest's queues stood.
+ */
+void viommu_format_queues(struct viommu *v, char *buf, size_t len);
 
 /*
  * Changes the guest-visible configuration before the guest runs (a host-backed device found

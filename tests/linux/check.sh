@@ -77,7 +77,10 @@ block() {
 ts() { sed -n "/$1/{s/^\[ *\([0-9.]*\)\].*/\1/p;q}"; }
 need() { # run, regex, what
 	if block "$1" | grep -q -E -- "$2"; then echo "  ok   $1: $3"
-	else echo "  FAIL $1: $3 (no line matching '$2')"; fail=1; fi
+	else echo "  FAIL $1: $3 (no line matching '$2')"; fail=1
+		# What came instead: the run's last lines that share the pattern's first word.
+		block "$1" | grep -F -- "${2%% *}" | tail -6 | cut -c1-200 | sed 's/^/       near: /'
+	fi
 }
 never() { # run, regex, what
 	if block "$1" | grep -q -E -- "$2"; then
