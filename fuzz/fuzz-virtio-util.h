@@ -68,6 +68,16 @@ static inline void fz_virtio_put(struct fz_ram *r, uint64_t a, uint64_t val, uns
 		r->mem[a + i] = (uint8_t)(val >> (8 * i));
 }
 
+/* Little-endian load of n bytes; bytes past the end of the fake RAM read 0. */
+static inline uint64_t fz_virtio_get(const struct fz_ram *r, uint64_t a, unsigned int n)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = n; i--;)
+		v = v << 8 | (a + i < r->size ? r->mem[a + i] : 0);
+	return v;
+}
+
 /*
  * The reset oracle of the targets that keep one device for every input: what the guest reads
  * of the device (common config with every queue selected in turn and one it lacks, device

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: the split-virtqueue parser and the virtio-blk request parser, through the whole
- * device (virtio-pci transport, I/O thread) on a small image in a memfd. The input writes the
- * guest's rings, descriptors, request headers and the common config, then kicks the queue.
+ * Fuzz target: the split- and packed-virtqueue parsers and the virtio-blk request parser,
+ * through the whole device (virtio-pci transport, I/O thread) on a small image in a memfd. The
+ * input writes the guest's rings, descriptors, request headers and the common config, then
+ * kicks the queue.
  *
  * One device serves every input: the first input creates it (and its I/O thread) and later
  * ones reuse it. Each input begins with a virtio reset (status 0), after which the device must
@@ -12,12 +13,17 @@
  * data the device moves, never parses).
  *
  * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
- * blocks IOVAs with bit 15 set, 3 bus master off), a queue-size byte (1 << (b % 8)), then up
- * to FZ_MAX_OPS operations:
+ * blocks IOVAs with bit 15 set, 3 bus master off, 4 RING_PACKED), a queue-size byte (split:
+ * 1 << (b % 8); packed: 1 + b % 128), then up to FZ_MAX_OPS operations:
  *   0 RAM     offset u16, value u64 (anywhere in the 64 KiB of RAM)
- *   1 desc    index u8, addr u32, len u32, flags u8, next u16 (in the descriptor table)
- *   2 offer   head u16: next avail slot, avail idx + 1, kick, wait for the I/O thread
- *   3 idx     avail idx u16 as given, kick, wait
+ *   1 desc    index u8, addr u32, len u32, flags u8, next u16 (split layout: flags at 12, next
+ *             at 14; a packed ring reads them as id and flags)
+ *   2 offer   head u16. Split: next avail slot, avail idx + 1. Packed: the descriptor at the
+ *             driver's next position gets id = head and its NEXT/WRITE/INDIRECT bits with the
+ *             AVAIL/USED bits of the driver's lap, written last. Then kick, wait for the I/O
+ *             thread
+ *   3 idx     u16. Split: avail idx as given. Packed: the driver's event suppression, off_wrap
+ *             = the u16, flags = its low 2 bits. Kick, wait
  *   4 common  offset u8 (in the 56-byte common config), size-selector, value u32
  *   5 header  addr u16, type selector u8, sector u64 (a virtio-blk request header in RAM)
  *   6 reset   status 0, then the driver's bring-up again; skipped right after a bring-up
@@ -59,6 +65,7 @@ struct fz_virtio {
 	struct dma_as as;
 	uint64_t bar;
 	uint16_t qsize, offered;
+	bool packed;
 };
 
 static void wr(struct fz_virtio *v, uint64_t off, uint64_t val, unsigned int size)
@@ -70,7 +77,8 @@ static void bring_up(struct fz_virtio *v, uint8_t setup)
 {
 	uint64_t feat = BIT_ULL(VIRTIO_F_VERSION_1) | BIT_ULL(VIRTIO_F_ACCESS_PLATFORM) |
 			(setup & 1 ? BIT_ULL(VIRTIO_F_EVENT_IDX) : 0) |
-			(setup & 2 ? BIT_ULL(VIRTIO_F_INDIRECT_DESC) : 0);
+			(setup & 2 ? BIT_ULL(VIRTIO_F_INDIRECT_DESC) : 0) |
+			(setup & 16 ? BIT_ULL(VIRTIO_F_RING_PACKED) : 0);
 
 	fz_virtio_negotiate(&v->bus, v->bar, feat);
 	fz_virtio_queue(&v->bus, v->bar, 0, v->qsize, FZ_DESC, FZ_AVAIL, FZ_USED);
@@ -115,7 +123,7 @@ static void begin(struct fz_virtio *v, struct fz_ram *ram, uint8_t setup)
 	if (!v->blk) {
 		/* indirect=on: the setup byte, not the DMA path, decides whether tables are used. */
 		struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK,
-						.indirect = VIRTIO_INDIRECT_ON };
+						.indirect = VIRTIO_INDIRECT_ON, .packed = true };
 		int fd = memfd_create("fuzz-virtio-img", 0);
 		char err[200];
 
@@ -150,7 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	setup = fz_u8(&f);
 	begin(&v, &ram, setup);
-	v.qsize = (uint16_t)(1u << (fz_u8(&f) % 8));
+	v.packed = setup & 16;
+	v.qsize = v.packed ? (uint16_t)(1 + fz_u8(&f) % 128) : (uint16_t)(1u << (fz_u8(&f) % 8));
 	bring_up(&v, setup);
 
 	for (unsigned int n = 0; n < FZ_MAX_OPS && fz_more(&f); n++) {
@@ -176,13 +185,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 2:
-			fz_virtio_put(&ram, FZ_AVAIL + 4 + 2ULL * (v.offered % v.qsize), fz_u16(&f), 2);
-			fz_virtio_put(&ram, FZ_AVAIL + 2, ++v.offered, 2);
+			if (v.packed) {
+				uint64_t d = FZ_DESC + 16ULL * (v.offered % v.qsize);
+				bool lap1 = (v.offered / v.qsize) % 2 == 0;
+				uint16_t fl = (uint16_t)((fz_virtio_get(&ram, d + 14, 2) & 7) |
+							 (lap1 ? VIRTQ_DESC_F_AVAIL : VIRTQ_DESC_F_USED));
+
+				fz_virtio_put(&ram, d + 12, fz_u16(&f), 2);
+				fz_virtio_put(&ram, d + 14, fl, 2);
+				v.offered = (uint16_t)((v.offered + 1) % (2u * v.qsize));
+			} else {
+				fz_virtio_put(&ram, FZ_AVAIL + 4 + 2ULL * (v.offered % v.qsize),
+					      fz_u16(&f), 2);
+				fz_virtio_put(&ram, FZ_AVAIL + 2, ++v.offered, 2);
+			}
 			kick_and_check(&v);
 			break;
 		case 3:
-			v.offered = fz_u16(&f);
-			fz_virtio_put(&ram, FZ_AVAIL + 2, v.offered, 2);
+			if (v.packed) {
+				uint16_t ev = fz_u16(&f);
+
+				fz_virtio_put(&ram, FZ_AVAIL, ev, 2);
+				fz_virtio_put(&ram, FZ_AVAIL + 2, ev & 3, 2);
+			} else {
+				v.offered = fz_u16(&f);
+				fz_virtio_put(&ram, FZ_AVAIL + 2, v.offered, 2);
+			}
 			kick_and_check(&v);
 			break;
 		case 4: {

@@ -25,10 +25,12 @@ static const struct board_model models[] = {
 	  "virtio-blk: virtio 1.x block device on a raw image, I/O on its own thread; options:\n"
 	  "       file=IMG (required), readonly=on|off, cache=writeback (default)|none (O_DIRECT),\n"
 	  "       ioeventfd=on (default: notifies ring a KVM doorbell)|off (every notify exits),\n"
-	  "       indirect=on|off (indirect descriptors; default: off behind a vIOMMU, else on)" },
+	  "       indirect=on|off (indirect descriptors; default: off behind a vIOMMU, else on),\n"
+	  "       packed=on|off (packed virtqueues offered; default off)" },
 	{ "virtio-net", true, 0x1af4, 0x1041, true,
 	  "virtio-net: virtio 1.x network device on a tap; options: tap=NAME (attached or created)\n"
-	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56)" },
+	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56),\n"
+	  "       packed=on|off (packed virtqueues offered; default off)" },
 	{ "virtio-console", true, 0x1af4, 0x1043, true,
 	  "virtio-console: virtio 1.x console (hvc0 in Linux) on nestvm's stdout and stdin, whole\n"
 	  "       buffers per write; takes stdin from the UART; no options; one at most" },

@@ -42,10 +42,12 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 			o.no_ioeventfd = !strcmp(v, "off");
 		} else if (!strcmp(t, "indirect") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			o.indirect = !strcmp(v, "on") ? VIRTIO_INDIRECT_ON : VIRTIO_INDIRECT_OFF;
+		} else if (!strcmp(t, "packed") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+			o.packed = !strcmp(v, "on");
 		} else {
 			snprintf(err, errlen, "virtio-blk: bad option '%.40s=%.80s' (file=IMG, "
-				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off, indirect=on|off)",
-				 t, v);
+				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off, indirect=on|off, "
+				 "packed=on|off)", t, v);
 			return -EINVAL;
 		}
 	}
@@ -96,9 +98,11 @@ int virtio_net_parse_options(const char *opts, struct virtio_net_options *ret, c
 				snprintf(err, errlen, "virtio-net: mac=%s is a multicast address", v);
 				return -EINVAL;
 			}
+		} else if (!strcmp(t, "packed") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
+			o.packed = !strcmp(v, "on");
 		} else {
 			snprintf(err, errlen, "virtio-net: bad option '%.40s=%.80s' (tap=NAME or fd=N, "
-				 "mac=XX:XX:XX:XX:XX:XX)", t, v);
+				 "mac=XX:XX:XX:XX:XX:XX, packed=on|off)", t, v);
 			return -EINVAL;
 		}
 	}

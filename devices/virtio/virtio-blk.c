@@ -284,6 +284,7 @@ struct virtio_blk *virtio_blk_create(struct pci_host *h, unsigned int slot,
 	r = virtio_pci_init(&b->vp, h, slot, as, VIRTIO_ID_BLOCK, BLK_CLASS, 1, BLK_QUEUE_SIZE,
 			    features, cfg, sizeof(cfg), &blk_ops, b);
 	b->vp.indirect = o->indirect;
+	b->vp.packed = o->packed;
 	if (r) {
 		snprintf(err, errlen, "virtio-blk: cannot plug the device into slot %u: %s", slot,
 			 strerror(-r));

@@ -33,12 +33,20 @@
 #define VIRTIO_F_EVENT_IDX 29
 #define VIRTIO_F_VERSION_1 32
 #define VIRTIO_F_ACCESS_PLATFORM 33
+#define VIRTIO_F_RING_PACKED 34
 
 /* §2.6.5 split-ring descriptor: addr le64, len le32, flags le16, next le16. */
 #define VIRTQ_DESC_SIZE 16u
 #define VIRTQ_DESC_F_NEXT 0x1u
 #define VIRTQ_DESC_F_WRITE 0x2u
 #define VIRTQ_DESC_F_INDIRECT 0x4u
+/* Packed rings (§2.7): a descriptor's availability and use, against the wrap counters. */
+#define VIRTQ_DESC_F_AVAIL 0x80u
+#define VIRTQ_DESC_F_USED 0x8000u
+/* Packed event suppression (§2.7.14): {off_wrap, flags} in the driver and device areas. */
+#define VIRTQ_EVENT_ENABLE 0u
+#define VIRTQ_EVENT_DISABLE 1u
+#define VIRTQ_EVENT_DESC 2u
 /* §2.6.6 available ring: flags le16, idx le16, ring[size] le16, used_event le16. */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 0x1u
 /* §2.6.8 used ring: flags le16, idx le16, ring[size] {id le32, len le32}, avail_event le16. */
@@ -104,18 +112,26 @@ struct virtq_seg {
 
 /* A popped chain: readable segments first, then writable ones (§2.6.4.2). */
 struct virtq_elem {
-	uint16_t head;
+	uint16_t head;        /* split: head index; packed: the buffer id */
+	uint16_t ndesc;       /* packed: ring descriptors the chain took (an indirect one: 1) */
 	unsigned int nr;
 	uint64_t out_bytes; /* readable (driver -> device) */
 	uint64_t in_bytes;  /* writable (device -> driver) */
 	struct virtq_seg seg[VIRTQ_MAX_SEGS];
 };
 
-/* A split virtqueue. Config fields come from the common config; the rest is device state. */
+/*
+ * A split or packed virtqueue. Config fields come from the common config; the rest is device
+ * state. Packed (§2.7): desc is the descriptor ring, avail the driver's event suppression, used
+ * the device's; last_avail and used_idx are then positions counted modulo 2 * size, the ring
+ * position plus size once the wrap counter is 0 (it starts at 1), so that "old" and "new" used
+ * indexes compare as in a split ring.
+ */
 struct virtq {
-	uint16_t size;        /* entries, a power of two <= VIRTQ_MAX_SIZE once enabled */
+	uint16_t size;        /* entries: split a power of two, packed any, <= VIRTQ_MAX_SIZE */
 	uint16_t msix_vector;
 	bool enabled;
+	bool packed;          /* VIRTIO_F_RING_PACKED negotiated */
 	uint64_t desc, avail, used; /* IOVAs */
 	uint16_t last_avail;  /* next available entry to take */
 	uint16_t used_idx;    /* next used entry to fill */
@@ -132,8 +148,8 @@ struct virtq {
  * A negative return is a device error: the queue is not used again until reset.
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *ret);
-/* Returns head to the driver with len bytes written. 0 or a DMA error. */
-int virtq_push(struct virtq *q, uint16_t head, uint32_t len);
+/* Returns the chain e to the driver with len bytes written. 0 or a DMA error. */
+int virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t len);
 /* After pushes from used index old: should the driver be interrupted (§2.6.7, §2.6.10)? */
 bool virtq_need_interrupt(struct virtq *q, uint16_t old_used);
 /*
@@ -210,6 +226,7 @@ struct virtio_pci {
 	void *ioeventfd_ctx;
 	uint64_t doorbell_gpa; /* where the doorbells are assigned; 0: nowhere */
 	enum virtio_indirect indirect; /* set by the device after virtio_pci_init; see virtio.h */
+	bool packed;          /* offer VIRTIO_F_RING_PACKED (packed=on); set like indirect */
 };
 
 /*

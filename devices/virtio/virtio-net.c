@@ -201,6 +201,7 @@ struct virtio_net *virtio_net_create(struct pci_host *h, unsigned int slot, cons
 			    BIT_ULL(VIRTIO_NET_F_MAC), cfg, sizeof(cfg), &net_ops, n);
 	/* Offered as before: Linux's virtio-net puts a frame in one buffer, rarely in a table. */
 	n->vp.indirect = VIRTIO_INDIRECT_ON;
+	n->vp.packed = o->packed;
 	if (r) {
 		snprintf(err, errlen, "virtio-net: cannot plug the device into slot %u: %s", slot,
 			 strerror(-r));

@@ -77,7 +77,7 @@ static void serve_queue(struct virtio_pci *vp, unsigned int i, struct virtq_elem
 		vp->stats.requests++;
 		r = vp->ops->handle(vp->opaque, i, q, e, &len);
 		if (!r)
-			r = virtq_push(q, e->head, len);
+			r = virtq_push(q, e, len);
 		if (r)
 			break;
 	}
@@ -207,14 +207,14 @@ static int fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t h
 	if (partial && e->in_bytes > hdr_len && e->in_bytes - hdr_len < len)
 		len = (size_t)(e->in_bytes - hdr_len);
 	if (e->in_bytes < hdr_len + len) {
-		r = virtq_push(q, e->head, 0);
+		r = virtq_push(q, e, 0);
 		r = r ? r : -ENOSPC;
 	} else {
 		r = virtq_elem_write(q, e, 0, hdr, hdr_len);
 		if (!r)
 			r = virtq_elem_write(q, e, hdr_len, data, len);
 		if (!r)
-			r = virtq_push(q, e->head, (uint32_t)(hdr_len + len));
+			r = virtq_push(q, e, (uint32_t)(hdr_len + len));
 		if (!r)
 			r = partial ? (int)len : 1;
 	}
@@ -277,8 +277,9 @@ static uint64_t offered_features(const struct virtio_pci *vp)
 {
 	bool indirect = vp->indirect == VIRTIO_INDIRECT_ON ||
 			(vp->indirect == VIRTIO_INDIRECT_AUTO && !vp->as->ops);
+	uint64_t f = indirect ? vp->host_features : vp->host_features & ~BIT_ULL(VIRTIO_F_INDIRECT_DESC);
 
-	return indirect ? vp->host_features : vp->host_features & ~BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+	return vp->packed ? f | BIT_ULL(VIRTIO_F_RING_PACKED) : f;
 }
 
 /* FEATURES_OK only for a subset of ours with VERSION_1 and, behind an IOMMU, ACCESS_PLATFORM. */
@@ -311,6 +312,7 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 		for (unsigned int i = 0; i < vp->nr_queues; i++) {
 			vp->vq[i].event_idx = vp->guest_features & BIT_ULL(VIRTIO_F_EVENT_IDX);
 			vp->vq[i].indirect = vp->guest_features & BIT_ULL(VIRTIO_F_INDIRECT_DESC);
+			vp->vq[i].packed = vp->guest_features & BIT_ULL(VIRTIO_F_RING_PACKED);
 		}
 	}
 	vp->status = v;
@@ -320,13 +322,16 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 				virtio_pci_kick(vp, i);
 }
 
-/* queue_enable = 1: size a power of two within ours, rings aligned (§2.6 table). */
+/*
+ * queue_enable = 1: size within ours, rings aligned. Split (§2.6): a power of two, descriptors
+ * 16, avail 2, used 4; packed (§2.7.10.1): any size, descriptors 16, both event areas 4.
+ */
 static void enable_queue(struct virtio_pci *vp, struct virtq *q, unsigned int i)
 {
 	if (q->enabled)
 		return;
-	if (!q->size || (q->size & (q->size - 1)) || q->size > vp->max_queue_size ||
-	    (q->desc & 15) || (q->avail & 1) || (q->used & 3)) {
+	if (!q->size || (!q->packed && (q->size & (q->size - 1))) || q->size > vp->max_queue_size ||
+	    (q->desc & 15) || (q->avail & (q->packed ? 3 : 1)) || (q->used & 3)) {
 		device_error(vp, i, -EINVAL);
 		return;
 	}

@@ -34,10 +34,12 @@ struct virtio_blk_options {
 	enum virtio_blk_cache cache;
 	bool no_ioeventfd; /* ioeventfd=off: every notify exits (the machine registers no doorbell) */
 	enum virtio_indirect indirect; /* indirect=on|off; default auto */
+	bool packed;       /* packed=on: VIRTIO_F_RING_PACKED offered (default off, as in QEMU) */
 };
 
 /*
- * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]".
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]
+ * [,packed=on|off]".
  * 0, or -EINVAL with one line (no trailing newline) in err.
  */
 int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,
@@ -78,10 +80,11 @@ struct virtio_net_options {
 	char tap[16];    /* tap interface name, or "" with fd */
 	int fd;          /* a packet fd (one frame per read/write) when tap is "" */
 	uint8_t mac[6];
+	bool packed;     /* packed=on: VIRTIO_F_RING_PACKED offered */
 };
 
 /*
- * Parses "tap=NAME|fd=N[,mac=XX:XX:XX:XX:XX:XX]" (default MAC 52:54:00:12:34:56). 0, or
+ * Parses "tap=NAME|fd=N[,mac=XX:XX:XX:XX:XX:XX][,packed=on|off]" (default MAC 52:54:00:12:34:56). 0, or
  * -EINVAL with one line in err. fd must be open.
  */
 int virtio_net_parse_options(const char *opts, struct virtio_net_options *ret, char *err,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Split virtqueues (virtio 1.x §2.6) over a DMA address space: every ring and buffer access is
- * a bounds-checked dma_read/dma_write with the device's requester id, so a vIOMMU translates
- * or blocks it. A hostile ring gives -EIO, never a crash or an unbounded walk.
+ * Split (virtio 1.x §2.6) and packed (§2.7) virtqueues over a DMA address space: every ring
+ * and buffer access is a bounds-checked dma_read/dma_write with the device's requester id, so
+ * a vIOMMU translates or blocks it. A hostile ring gives -EIO, never a crash or an unbounded
+ * walk.
  */
 #include <errno.h>
 #include <string.h>
@@ -49,7 +50,7 @@ static uint64_t le(const uint8_t *p, unsigned int n)
 	return v;
 }
 
-/* One descriptor, decoded from its 16 bytes (§2.6.5). */
+/* One descriptor, decoded from its 16 bytes (§2.6.5, §2.7.13). */
 struct desc {
 	uint64_t addr;
 	uint32_t len;
@@ -65,8 +66,9 @@ static int read_desc(const struct virtq *q, uint64_t table, uint16_t i, struct d
 		return r;
 	d->addr = le(b, 8);
 	d->len = (uint32_t)le(b + 8, 4);
-	d->flags = (uint16_t)le(b + 12, 2);
-	d->next = (uint16_t)le(b + 14, 2);
+	/* Split: flags then next; packed (§2.7.13): the buffer id, kept in next, then flags. */
+	d->flags = (uint16_t)le(b + (q->packed ? 14 : 12), 2);
+	d->next = (uint16_t)le(b + (q->packed ? 12 : 14), 2);
 	return 0;
 }
 
@@ -99,6 +101,21 @@ static int walk_indirect(const struct virtq *q, const struct desc *ind, struct v
 	if (!q->indirect || ind->len == 0 || ind->len % VIRTQ_DESC_SIZE || n > q->size ||
 	    (ind->flags & VIRTQ_DESC_F_NEXT))
 		return -EIO;
+	if (q->packed) {
+		/* Packed (§2.7.10): the table's entries in order; only their WRITE flag counts. */
+		for (i = 0; i < n; i++) {
+			struct desc d;
+			int r = read_desc(q, ind->addr, i, &d);
+
+			if (r)
+				return r;
+			d.flags &= VIRTQ_DESC_F_WRITE;
+			r = add_seg(q, e, &d);
+			if (r)
+				return r;
+		}
+		return 0;
+	}
 	for (uint32_t steps = 0;; steps++) {
 		struct desc d;
 		int r;
@@ -121,13 +138,11 @@ static int walk_indirect(const struct virtq *q, const struct desc *ind, struct v
 	}
 }
 
-int virtq_pop(struct virtq *q, struct virtq_elem *ret)
+static int split_pop(struct virtq *q, struct virtq_elem *ret)
 {
 	uint16_t avail_idx, head, i;
 	int r;
 
-	if (!q->enabled || !q->size)
-		return 0;
 	r = rd16(q, q->avail + 2, &avail_idx);
 	if (r)
 		return r;
@@ -143,6 +158,7 @@ int virtq_pop(struct virtq *q, struct virtq_elem *ret)
 	if (head >= q->size)
 		return -EIO;
 	ret->head = head;
+	ret->ndesc = 1;
 	ret->nr = 0;
 	ret->out_bytes = ret->in_bytes = 0;
 	i = head;
@@ -173,7 +189,7 @@ int virtq_pop(struct virtq *q, struct virtq_elem *ret)
 	return 1;
 }
 
-int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
+static int split_push(struct virtq *q, uint16_t head, uint32_t len)
 {
 	uint8_t b[VIRTQ_USED_ELEM_SIZE];
 	uint64_t slot = q->used + 4 + (uint64_t)(q->used_idx & (q->size - 1)) * VIRTQ_USED_ELEM_SIZE;
@@ -192,12 +208,10 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t len)
 	return wr16(q, q->used + 2, q->used_idx);
 }
 
-bool virtq_need_interrupt(struct virtq *q, uint16_t old_used)
+static bool split_need_interrupt(struct virtq *q, uint16_t old_used)
 {
 	uint16_t v;
 
-	if (q->used_idx == old_used)
-		return false;
 	/* Our used index store must be visible before we read the driver's suppression. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (q->event_idx) {
@@ -211,13 +225,11 @@ bool virtq_need_interrupt(struct virtq *q, uint16_t old_used)
 	return !(v & VIRTQ_AVAIL_F_NO_INTERRUPT);
 }
 
-int virtq_arm(struct virtq *q)
+static int split_arm(struct virtq *q)
 {
 	uint16_t idx;
 	int r;
 
-	if (!q->event_idx)
-		return 0;
 	r = wr16(q, q->used + 4 + (uint64_t)q->size * VIRTQ_USED_ELEM_SIZE, q->last_avail);
 	if (r)
 		return r;
@@ -227,6 +239,154 @@ int virtq_arm(struct virtq *q)
 	if (r)
 		return r;
 	return idx != q->last_avail;
+}
+
+/* ---- packed rings (§2.7) ---- */
+
+/* Ring position and wrap counter of a position counted modulo 2 * size (struct virtq). */
+static uint16_t ppos(const struct virtq *q, uint16_t at)
+{
+	return at < q->size ? at : (uint16_t)(at - q->size);
+}
+
+static bool pwrap(const struct virtq *q, uint16_t at)
+{
+	return at < q->size;
+}
+
+static uint16_t padvance(const struct virtq *q, uint16_t at, uint16_t n)
+{
+	return (uint16_t)(((uint32_t)at + n) % (2u * q->size));
+}
+
+/*
+ * The chain at last_avail, if the driver made it available: its first descriptor's AVAIL flag
+ * equals our wrap counter and its USED flag does not. The chain's other descriptors follow in
+ * ring order (wrapping at the end); the buffer id is the last one's. Bounded by the ring size.
+ */
+static int packed_pop(struct virtq *q, struct virtq_elem *ret)
+{
+	uint16_t pos = ppos(q, q->last_avail), flags, n = 0;
+	bool wrap = pwrap(q, q->last_avail);
+	struct desc d;
+	int r;
+
+	d.next = 0;
+	r = rd16(q, q->desc + (uint64_t)pos * VIRTQ_DESC_SIZE + 14, &flags);
+	if (r)
+		return r;
+	if (!!(flags & VIRTQ_DESC_F_AVAIL) != wrap || !!(flags & VIRTQ_DESC_F_USED) == wrap)
+		return 0;
+	/* Read the descriptors only after the flags that published them. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	ret->nr = 0;
+	ret->out_bytes = ret->in_bytes = 0;
+	for (;;) {
+		if (n >= q->size)
+			return -EIO; /* NEXT on every descriptor of the ring */
+		r = read_desc(q, q->desc, (uint16_t)((pos + n) % q->size), &d);
+		if (r)
+			return r;
+		n++;
+		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
+			/* An indirect descriptor is a chain of its own (§2.7.10). */
+			if (n > 1)
+				return -EIO;
+			r = walk_indirect(q, &d, ret);
+			if (r)
+				return r;
+			break;
+		}
+		r = add_seg(q, ret, &d);
+		if (r)
+			return r;
+		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+			break;
+	}
+	/* read_desc keeps the id where a split ring has next. */
+	ret->head = d.next;
+	ret->ndesc = n;
+	q->last_avail = padvance(q, q->last_avail, n);
+	return 1;
+}
+
+/* Writes the used descriptor (id, len, then flags) where the next one goes (§2.7.6). */
+static int packed_push(struct virtq *q, const struct virtq_elem *e, uint32_t len)
+{
+	uint64_t slot = q->desc + (uint64_t)ppos(q, q->used_idx) * VIRTQ_DESC_SIZE;
+	uint16_t flags = pwrap(q, q->used_idx) ? VIRTQ_DESC_F_AVAIL | VIRTQ_DESC_F_USED : 0;
+	uint8_t b[6];
+	int r;
+
+	if (!e->ndesc || e->ndesc > q->size)
+		return -EIO;
+	for (unsigned int k = 0; k < 4; k++)
+		b[k] = (uint8_t)(len >> (8 * k));
+	b[4] = (uint8_t)e->head;
+	b[5] = (uint8_t)(e->head >> 8);
+	r = wr(q, slot + 8, b, sizeof(b));
+	if (r)
+		return r;
+	/* id and len must be visible before the flags that hand the descriptor back. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	r = wr16(q, slot + 14, flags);
+	if (r)
+		return r;
+	q->used_idx = padvance(q, q->used_idx, e->ndesc);
+	return 0;
+}
+
+/*
+ * The driver's event suppression (§2.7.14): enable, disable, or (with event index) a
+ * notification when the used descriptor at off_wrap is written, i.e. off_wrap in [old, new).
+ */
+static bool packed_need_interrupt(struct virtq *q, uint16_t old_used)
+{
+	uint16_t off_wrap, flags, ev, span = (uint16_t)(2u * q->size);
+
+	/* Our used descriptors must be visible before we read the driver's suppression. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (rd16(q, q->avail + 2, &flags) || rd16(q, q->avail, &off_wrap))
+		return true;
+	if (flags == VIRTQ_EVENT_DISABLE)
+		return false;
+	if (flags != VIRTQ_EVENT_DESC || !q->event_idx || (off_wrap & 0x7fff) >= q->size)
+		return true;
+	ev = (uint16_t)((off_wrap & 0x7fff) + (off_wrap & 0x8000 ? 0 : q->size));
+	return (uint16_t)((q->used_idx + span - ev - 1) % span) <
+	       (uint16_t)((q->used_idx + span - old_used) % span);
+}
+
+/* ---- both layouts ---- */
+
+int virtq_pop(struct virtq *q, struct virtq_elem *ret)
+{
+	if (!q->enabled || !q->size)
+		return 0;
+	return q->packed ? packed_pop(q, ret) : split_pop(q, ret);
+}
+
+int virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t len)
+{
+	return q->packed ? packed_push(q, e, len) : split_push(q, e->head, len);
+}
+
+bool virtq_need_interrupt(struct virtq *q, uint16_t old_used)
+{
+	if (q->used_idx == old_used)
+		return false;
+	return q->packed ? packed_need_interrupt(q, old_used) : split_need_interrupt(q, old_used);
+}
+
+/*
+ * Packed rings: the device area stays zero (notifications enabled, §2.7.14), so the driver
+ * notifies for every chain it adds and there is nothing to publish or race with.
+ */
+int virtq_arm(struct virtq *q)
+{
+	if (!q->event_idx || q->packed)
+		return 0;
+	return split_arm(q);
 }
 
 /* Walks the readable (write = false) or writable segments of e from byte off. */

@@ -22,7 +22,7 @@ nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
 virtio-net) RUNS="nv-net,qemu-con,nv-con" ;;
 virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
-virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
+virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-pk-w,nv-blk-pk-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
 [ -n "${RUNS_OVERRIDE:-}" ] && RUNS=$RUNS_OVERRIDE
@@ -231,7 +231,11 @@ check_blk() { # run
 		need "$r" "LNX-L2-BLK readback ok ${w:-none}$" "a second L2 boot from the same image finds the data (md5 ${w:-none})" ;;
 	esac
 	case $r in
-	nv-blk-sm-* | nv-blk-lg-*)
+	nv-blk-pk-*) need "$r" "LNX-L2-BLK packed=1" "L2's driver took packed virtqueues (VIRTIO_F_RING_PACKED)" ;;
+	*) need "$r" "LNX-L2-BLK packed=0" "split virtqueues (packed not offered)" ;;
+	esac
+	case $r in
+	nv-blk-sm-* | nv-blk-pk-* | nv-blk-lg-*)
 		need "$r" "DMAR: dmar0: reg_base_addr fed90000" "L2 found our unit"
 		need "$r" "LNX-L2 virtio-blk .* domain=DMA(-FQ)?$" "the device's DMA is translated (DMA domain, not identity)"
 		count_ge "$r" ctx_loads 1
@@ -240,7 +244,7 @@ check_blk() { # run
 	*) need "$r" "LNX-L2 virtio-blk .* group=none" "no vIOMMU: no IOMMU group" ;;
 	esac
 	case $r in
-	nv-blk-sm-*) count_ge "$r" rtaddr_scalable 1 ;;
+	nv-blk-sm-* | nv-blk-pk-*) count_ge "$r" rtaddr_scalable 1 ;;
 	nv-blk-lg-*) count_ge "$r" rtaddr_legacy 1 ;;
 	esac
 }
@@ -456,8 +460,10 @@ for r in ${RUNS//,/ }; do
 	nv-blk-*) check_blk "$r" ;;
 	esac
 	case $r in
-	nv-net) need "$r" "LNX-L2 virtio-net [0-9a-f:.]* driver=virtio-pci .* domain=DMA(-FQ)?$" \
+	nv-net | nv-net-pk) need "$r" "LNX-L2 virtio-net [0-9a-f:.]* driver=virtio-pci .* domain=DMA(-FQ)?$" \
 			"L2's virtio-pci driver took our virtio-net, DMA translated by our vIOMMU"
+		if [ "$r" = nv-net-pk ]; then need "$r" "LNX-L2-NET packed=1" "L2's driver took packed virtqueues (VIRTIO_F_RING_PACKED)"
+		else need "$r" "LNX-L2-NET packed=0" "split virtqueues (packed not offered)"; fi
 		need "$r" "LNX-L2-NET eth0 mac=52:54:00:00:09:02" "the MAC from the device config"
 		need "$r" "LNX-L2-NET ping ok 3 packets received" "ping L2 -> L1's tap in the test's namespace"
 		never "$r" "LNX-L2-NET FAIL|LNX-L1-NET FAIL" "no network step failed"
@@ -504,11 +510,11 @@ virtio-bench)
 	num() { block "$1" | sed -n "s/.*BLK-BENCH name=$2 MiB\/s=\([0-9.]*\) IOPS=\([0-9]*\).*/\1 \2/p" | head -1; }
 	# Repeated runs (".N" suffixes) get a ratio line each.
 	reps=$(for r in ${RUNS//,/ }; do case $r in nv-bench-strict | nv-bench-strict.*) echo "=${r#nv-bench-strict}" ;; esac; done)
-	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit; do
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit strict-pk lazy-pk; do
 		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
 		line="VBENCH $(printf '%-16s' "nv/qemu-$m$x")"
 		for p in seq-write seq-read rand-read-4k rand-write-4k; do
-			a=$(num nv-bench-$m$x $p); b=$(num qemu-bench-${m%-exit}$x $p)
+			a=$(num nv-bench-$m$x $p); b=$(num qemu-bench-${m%%-*}$x $p)
 			case $p in rand*) a=${a#* }; b=${b#* } ;; *) a=${a% *}; b=${b% *} ;; esac
 			v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a != "" && b + 0 > 0) printf "%.2fx", a / b }')
 			line="$line $(printf '%14s' "${v:--}")"
@@ -525,9 +531,9 @@ virtio-bench)
 	for r in ${RUNS//,/ }; do
 		printf 'VBENCH-CPU %-16s %8s s of L1 CPU for the whole blk-bench\n' "$r" "$(bcpu "$r")"
 	done
-	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit; do
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit strict-pk lazy-pk; do
 		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
-		a=$(bcpu nv-bench-$m$x); b=$(bcpu qemu-bench-${m%-exit}$x)
+		a=$(bcpu nv-bench-$m$x); b=$(bcpu qemu-bench-${m%%-*}$x)
 		v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a }')
 		printf 'VBENCH-CPU %-16s %8s (QEMU CPU / nestvm CPU, goal >= 2.00x)\n' "nv/qemu-$m$x" "${v:--}"
 	done; done ;;

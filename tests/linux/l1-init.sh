@@ -109,19 +109,23 @@ run_cmd() {
  --trace vtd-reg,vtd-fault -kernel /hk/bzImage -initrd /hk/initrd"
 		APPEND="console=ttyS0 $QUIET panic=-1 noxsave intel_iommu=on,sm_on $(arg hkappend '' | tr '+' ' ')" ;;
 	# virtio-blk (the virtio group): each mode gets a fresh copy of the harness's ext4 disk at
-	# its -w run; the -r run is a second L2 boot from the same image.
-	nv-blk-*) local img=/tmp/${1%-[wr]}.img mode=""
+	# its -w run; the -r run is a second L2 boot from the same image. nv-blk-pk-*: packed
+	# virtqueues offered (packed=on), behind the scalable-mode vIOMMU.
+	nv-blk-*) local img=/tmp/${1%-[wr]}.img mode="" opt=""
 		case $1 in *-w) cp /l2/disk.img $img ;; esac
 		case $1 in
 		nv-blk-sm-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on" ;;
+		nv-blk-pk-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on"
+			opt=",packed=on" ;;
 		nv-blk-lg-*) mode="-device vtd,mode=legacy"; APPEND="$BASE intel_iommu=on" ;;
 		*) APPEND="$BASE" ;;
 		esac
-		CMD="nestvm run -smp 1 -m 256M $mode -device virtio-blk,file=$img $TRACE $L2K"
+		CMD="nestvm run -smp 1 -m 256M $mode -device virtio-blk,file=$img$opt $TRACE $L2K"
 		case $1 in *-w) APPEND="$APPEND l2test=blkw" ;; *) APPEND="$APPEND l2test=blkr" ;; esac ;;
 	# virtio-net on a tap in a network namespace of its own (unshare -n): L1's side of the link
 	# is 10.9.0.1 with a one-shot TCP listener; what it received is summed after the VM exits.
-	nv-net) cat >/tmp/net-run.sh <<'NETEOF'
+	# nv-net-pk (opt-in): the same with packed virtqueues offered (packed=on).
+	nv-net | nv-net-pk) cat >/tmp/net-run.sh <<'NETEOF'
 ip link set lo up
 tunctl -t nvtap0 >/dev/null || echo "LNX-L1-NET FAIL tunctl"
 ip addr add 10.9.0.1/24 dev nvtap0; ip link set nvtap0 up
@@ -135,7 +139,7 @@ sleep 1; kill $ncpid 2>/dev/null; exec 3>&-
 echo "LNX-L1-NET received bytes=$(wc -c </tmp/net-rx.bin) md5=$(md5sum </tmp/net-rx.bin | cut -d' ' -f1)"
 exit $rc
 NETEOF
-		CMD="unshare -n sh /tmp/net-run.sh nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device virtio-net,tap=nvtap0,mac=52:54:00:00:09:02 $TRACE $L2K"
+		CMD="unshare -n sh /tmp/net-run.sh nestvm run -smp 1 -m 256M -device vtd,mode=scalable -device virtio-net,tap=nvtap0,mac=52:54:00:00:09:02$([ $1 = nv-net-pk ] && echo ,packed=on) $TRACE $L2K"
 		APPEND="$BASE intel_iommu=on,sm_on l2test=net" ;;
 	# virtio-console (group virtio-net): the VMM's stdout goes to a file and is shown as it comes
 	# but for the bulk text, which is summed after the VM exits. nestvm's stdin is a fifo that
@@ -193,6 +197,10 @@ CONEOF
 		# Opt-in: indirect descriptors on (by default nestvm does not offer them behind a vIOMMU).
 		nv-bench-strict-ind | nv-bench-lazy-ind)
 			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,indirect=on $L2K"
+			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
+		# Opt-in: packed virtqueues (packed=on).
+		nv-bench-strict-pk | nv-bench-lazy-pk)
+			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,packed=on $L2K"
 			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
 		# Opt-in: every notify an exit to nestvm (no KVM doorbell), to measure the doorbells.
 		nv-bench-strict-exit | nv-bench-lazy-exit)

@@ -108,6 +108,8 @@ if grep -q 'l2test=blk' /proc/cmdline; then
 		echo "LNX-L2 virtio-blk ${d##*/} driver=$(basename "$(readlink $d/driver)") group=${g:-none} domain=$(cat /sys/kernel/iommu_groups/$g/type 2>/dev/null)"
 	done
 	echo "LNX-L2-BLK vda sectors=$(cat /sys/block/vda/size 2>/dev/null) ro=$(cat /sys/block/vda/ro 2>/dev/null)"
+	# The features the driver accepted, one character per bit: 34 is VIRTIO_F_RING_PACKED.
+	echo "LNX-L2-BLK packed=$(cut -c35 /sys/block/vda/device/features 2>/dev/null)"
 	mkdir -p /mnt
 	if mount -t ext4 /dev/vda /mnt; then
 		(cd /mnt && md5sum -c seed.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK seed ok" || echo "LNX-L2-BLK FAIL seed"
@@ -138,6 +140,7 @@ if grep -q 'l2test=net' /proc/cmdline; then
 	done
 	for i in $(seq 1 40); do [ -e /sys/class/net/eth0 ] && break; sleep 0.25; done
 	echo "LNX-L2-NET eth0 mac=$(cat /sys/class/net/eth0/address)"
+	echo "LNX-L2-NET packed=$(cut -c35 /sys/class/net/eth0/device/features 2>/dev/null)"
 	ip link set eth0 up; ip addr add 10.9.0.2/24 dev eth0
 	ping -c 3 -W 5 10.9.0.1 >/tmp/ping.txt 2>&1 && echo "LNX-L2-NET ping ok $(grep -o '[0-9]* packets received' /tmp/ping.txt)" || { echo "LNX-L2-NET FAIL ping"; cat /tmp/ping.txt | sed 's/^/LNX-L2-NET | /'; }
 	dd if=/dev/urandom of=/tmp/tx.bin bs=1k count=256 2>/dev/null

@@ -112,7 +112,7 @@ START_TEST(test_chain_roundtrip)
 	ck_assert_int_eq(virtq_elem_write(&q, &el, 0, in, 6), 0);
 	ck_assert_str_eq((char *)ram + BUF + 0x100, "hello");
 	ck_assert_int_eq(virtq_elem_write(&q, &el, 1, in, 6), -ENOSPC);
-	ck_assert_int_eq(virtq_push(&q, el.head, 6), 0);
+	ck_assert_int_eq(virtq_push(&q, &el, 6), 0);
 	ck_assert_uint_eq(get16(USED + 2), 1);
 	ck_assert_uint_eq(get32(USED + 4), 0);
 	ck_assert_uint_eq(get32(USED + 8), 6);
@@ -242,7 +242,7 @@ START_TEST(test_suppression)
 	offer(0);
 	ck_assert_int_eq(virtq_pop(&q, &el), 1);
 	old = q.used_idx;
-	ck_assert_int_eq(virtq_push(&q, 0, 1), 0);
+	ck_assert_int_eq(virtq_push(&q, &el, 1), 0);
 	ck_assert(virtq_need_interrupt(&q, old));
 	put16(AVAIL, VIRTQ_AVAIL_F_NO_INTERRUPT);
 	ck_assert(!virtq_need_interrupt(&q, old));
@@ -257,7 +257,7 @@ START_TEST(test_suppression)
 		offer(0);
 		ck_assert_int_eq(virtq_pop(&q, &el), 1);
 		old = q.used_idx;
-		ck_assert_int_eq(virtq_push(&q, 0, 1), 0);
+		ck_assert_int_eq(virtq_push(&q, &el, 1), 0);
 		ck_assert(virtq_need_interrupt(&q, old) == (k == 1));
 	}
 	ck_assert_int_eq(virtq_arm(&q), 0);
