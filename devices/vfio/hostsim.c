@@ -408,9 +408,15 @@ static int hs_invalidate(void *be, uint32_t s1, const struct host_inv_range *rg,
 	for (; done < n; done++) {
 		const struct host_inv_range *x = &rg[done];
 		bool all = x->npages == HOST_INV_ALL_PAGES;
-		uint64_t end = all ? UINT64_MAX : x->addr + (x->npages << 12) - 1;
+		/*
+		 * Like the kernel (intel nested cache invalidation): any page count, the range
+		 * saturating at the top of the address space; U64_MAX pages only from address 0.
+		 */
+		bool wide = all || x->npages >= (1ULL << 52) ||
+			    x->addr + (x->npages << 12) - 1 < x->addr;
+		uint64_t end = wide ? UINT64_MAX : x->addr + (x->npages << 12) - 1;
 
-		if ((x->addr & 4095) || (all && x->addr) || (!all && (!x->npages || x->npages > (1ULL << 40)))) {
+		if ((x->addr & 4095) || (all && x->addr) || (!all && !x->npages)) {
 			r = -EINVAL;
 			break;
 		}

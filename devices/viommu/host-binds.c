@@ -194,7 +194,8 @@ void vtd_host_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32
 		b = vtd_host_find_bind(h, d, pasid == h->devs[d].rid_pasid ? HOST_RID_KEY : pasid);
 		if (!b || b->did != did)
 			continue;
-		if (g == VTD_INV_PASID_PAGE)
+		/* A mask of 52 or more spans the whole address space: all pages of the stage-1. */
+		if (g == VTD_INV_PASID_PAGE && am < 52)
 			queue(h, b, addr & ~((4096ULL << am) - 1), 1ULL << am, ih);
 		else
 			queue(h, b, 0, HOST_INV_ALL_PAGES, false);

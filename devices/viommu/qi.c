@@ -210,7 +210,13 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 		break;
 	}
 	case QI_PIOTLB:
-		if (g < 2 || (g == 3 && am > VTD_MAMV))
+		/*
+		 * Any AM: with scalable mode, page-selective PASID-based IOTLB invalidation takes
+		 * every defined mask whatever MAMV says (VT-d 10.4.2). Linux relies on it: 6.1 sends
+		 * AM 27 when an SVA process unmaps a large range, and refusing it (IQE) made Linux
+		 * drop that flush. AM >= 52 covers the whole address space (xlate and host paths).
+		 */
+		if (g < 2)
 			return VTD_IQEI_RSVD;
 		vtd_xlate_inv_piotlb(v->xlate, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
 				     g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);

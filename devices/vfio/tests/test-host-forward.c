@@ -212,6 +212,43 @@ START_TEST(test_skipped_flush_is_stale_and_unmap_faults)
 }
 END_TEST
 
+/*
+ * A page-selective PASID-based flush with a mask above MAMV (Linux 6.1 sends AM 27 when an SVA
+ * process unmaps a large range) is accepted and reaches the host as one range of 2^AM pages;
+ * a mask of 52 or more as a flush of the whole stage-1. hostsim takes both as the kernel does.
+ */
+START_TEST(test_wide_masks_reach_the_host)
+{
+	uint32_t v = 0;
+	struct hostsim_stats a, b;
+	struct viommu_host_stats vs;
+	const uint64_t am27[1][2] = { { piotlb_desc(2, 5), 27 } };
+	const uint64_t am63[1][2] = { { piotlb_desc(2, 5), 63 } };
+
+	setup_common(false);
+	bind_both();
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xb1);
+	h_put64(h, FS_B + 0x3000 + 8, 0x381000 | 7);
+	hostsim_get_stats(hs, &a);
+	drain(am27, 1);
+	hostsim_get_stats(hs, &b);
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE, 0);
+	ck_assert_uint_eq(b.inv_calls - a.inv_calls, 1);
+	ck_assert_uint_eq(b.inv_ranges - a.inv_ranges, 1);
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xc1);
+	h_put64(h, FS_B + 0x3000 + 8, 0x301000 | 7);
+	drain(am63, 1);
+	ck_assert_uint_eq(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE, 0);
+	ck_assert_int_eq(dma_rd(true, 5, 0x1000, &v), 0);
+	ck_assert_uint_eq(v, 0xb1);
+	viommu_get_host_stats(h->v, &vs);
+	ck_assert_uint_eq(vs.errors, 0); /* neither was refused and retried whole */
+	teardown();
+}
+END_TEST
+
 START_TEST(test_replace_and_unbind)
 {
 	uint32_t v = 0;
@@ -852,6 +889,7 @@ int main(void)
 
 	tcase_add_test(tc, test_bind_dma_and_batched_flush);
 	tcase_add_test(tc, test_skipped_flush_is_stale_and_unmap_faults);
+	tcase_add_test(tc, test_wide_masks_reach_the_host);
 	tcase_add_test(tc, test_replace_and_unbind);
 	tcase_add_test(tc, test_page_request_round_trip);
 	tcase_add_test(tc, test_host_mode);

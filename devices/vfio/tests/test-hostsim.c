@@ -295,6 +295,36 @@ START_TEST(test_bad_invalidation_ranges)
 }
 END_TEST
 
+/*
+ * As the kernel's VT-d nested invalidation: any page count from an aligned address, also one
+ * that runs past the top of the address space (the range saturates); U64_MAX pages (all) only
+ * from address 0.
+ */
+START_TEST(test_wide_invalidation_ranges)
+{
+	uint32_t s1, v = 0;
+	uint64_t pte = map4k(ROOT, 0x7000, 0x200000, 0x7);
+	struct host_inv_range wide[3] = { { 0, 1ULL << 27, false }, { 0x7000, 1ULL << 45, false },
+					  { 0x7000, 1ULL << 60, false } };
+	struct host_inv_range bad_all = { 0x1000, HOST_INV_ALL_PAGES, false };
+	unsigned int done;
+
+	wr64(0x200000, 1);
+	wr64(0x300000, 2);
+	attach(HOST_PASID_NONE, ROOT, &s1);
+	for (unsigned int i = 0; i < 3; i++) {
+		wr64(pte, (i % 2 ? 0x200000 : 0x300000) | 0x7);
+		ck_assert_int_eq(dma_read(&as, &rid_rd, 0x7000, &v, 4), 0); /* cached */
+		wr64(pte, (i % 2 ? 0x300000 : 0x200000) | 0x7);
+		ck_assert_int_eq(hi.ops->invalidate(hi.be, s1, &wide[i], 1, &done), 0);
+		ck_assert_uint_eq(done, 1);
+		ck_assert_int_eq(dma_read(&as, &rid_rd, 0x7000, &v, 4), 0);
+		ck_assert_uint_eq(v, i % 2 ? 2 : 1);
+	}
+	ck_assert_int_eq(hi.ops->invalidate(hi.be, s1, &bad_all, 1, &done), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("hostsim");
@@ -308,6 +338,7 @@ int main(void)
 	tcase_add_test(tc, test_page_requests);
 	tcase_add_test(tc, test_no_pasid_attach_without_cap);
 	tcase_add_test(tc, test_bad_invalidation_ranges);
+	tcase_add_test(tc, test_wide_invalidation_ranges);
 	suite_add_tcase(s, tc);
 	return check_run_suite(s);
 }

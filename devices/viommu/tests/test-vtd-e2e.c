@@ -161,6 +161,21 @@ START_TEST(test_scalable_e2e)
 	tail = queue(h, tail, true, 0x6 | (3 << 4) | (2ULL << 16) | (5ULL << 32), IOVA);
 	ck_assert_uint_eq(rd(h, 0x0008, true, 5, &r), 0xdddd0004);
 	ck_assert_int_eq(r, 0);
+	/*
+	 * Page-selective PASID-based invalidation takes any address mask, above MAMV too (VT-d
+	 * 10.4.2; Linux 6.1 sends AM 27 for a large munmap): queue() asserts no IQE and the
+	 * wait's status write, and the flush takes effect. AM 27 covers 512 GiB from 0; AM 63
+	 * everything.
+	 */
+	h_put64(h, 0x113000 + 8 * (IOVA >> 12), 0x300000 | 7);
+	ck_assert_uint_eq(rd(h, 0x0008, true, 5, &r), 0xdddd0004);
+	tail = queue(h, tail, true, 0x6 | (3 << 4) | (2ULL << 16) | (5ULL << 32), 27);
+	ck_assert_uint_eq(rd(h, 0x0008, true, 5, &r), 0xcccc0003);
+	h_put64(h, 0x113000 + 8 * (IOVA >> 12), 0x301000 | 7);
+	ck_assert_uint_eq(rd(h, 0x0008, true, 5, &r), 0xcccc0003);
+	tail = queue(h, tail, true, 0x6 | (3 << 4) | (2ULL << 16) | (5ULL << 32), 63);
+	ck_assert_uint_eq(rd(h, 0x0008, true, 5, &r), 0xdddd0004);
+	ck_assert_int_eq(r, 0);
 	(void)tail;
 	h_free(h);
 }

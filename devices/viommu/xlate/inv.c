@@ -241,11 +241,14 @@ struct inv_range {
 	uint64_t first, last;
 };
 
+/* 2^am pages at addr (aligned down); a mask of 52 or more covers every address. */
 static struct inv_range page_range(uint64_t addr, unsigned int am)
 {
-	unsigned int sh = 12 + (am > 52 ? 52 : am);
+	unsigned int sh = 12 + am;
 	struct inv_range r = { false, 0, 0 };
 
+	if (am >= 52)
+		return (struct inv_range){ true, 0, ~0ULL };
 	r.first = addr & ~((1ULL << sh) - 1);
 	r.last = r.first + ((1ULL << sh) - 1);
 	return r;
