@@ -20,7 +20,7 @@ vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
-virtio-net) RUNS="nv-net,qemu-con,nv-con" ;;
+virtio-net) RUNS="nv-net,nv-net-pk,qemu-con,nv-con" ;;
 virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
 virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-pk-w,nv-blk-pk-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;

@@ -124,7 +124,7 @@ run_cmd() {
 		case $1 in *-w) APPEND="$APPEND l2test=blkw" ;; *) APPEND="$APPEND l2test=blkr" ;; esac ;;
 	# virtio-net on a tap in a network namespace of its own (unshare -n): L1's side of the link
 	# is 10.9.0.1 with a one-shot TCP listener; what it received is summed after the VM exits.
-	# nv-net-pk (opt-in): the same with packed virtqueues offered (packed=on).
+	# nv-net-pk: the same with packed virtqueues offered (packed=on).
 	nv-net | nv-net-pk) cat >/tmp/net-run.sh <<'NETEOF'
 ip link set lo up
 tunctl -t nvtap0 >/dev/null || echo "LNX-L1-NET FAIL tunctl"
