@@ -138,6 +138,22 @@ static int walk_indirect(const struct virtq *q, const struct desc *ind, struct v
 	}
 }
 
+/*
+ * One descriptor of a chain, either layout: an indirect one ends the chain with its table, a
+ * buffer is appended. 1: NEXT, the chain goes on; 0: it ended; < 0: a device error.
+ */
+static int take_desc(const struct virtq *q, const struct desc *d, struct virtq_elem *e)
+{
+	int r;
+
+	if (d->flags & VIRTQ_DESC_F_INDIRECT)
+		return walk_indirect(q, d, e);
+	r = add_seg(q, e, d);
+	if (r)
+		return r;
+	return !!(d->flags & VIRTQ_DESC_F_NEXT);
+}
+
 static int split_pop(struct virtq *q, struct virtq_elem *ret)
 {
 	uint16_t avail_idx, head, i;
@@ -170,17 +186,12 @@ static int split_pop(struct virtq *q, struct virtq_elem *ret)
 		r = read_desc(q, q->desc, i, &d);
 		if (r)
 			return r;
-		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			r = walk_indirect(q, &d, ret);
+		r = take_desc(q, &d, ret);
+		if (r <= 0) {
 			if (r)
 				return r;
 			break;
 		}
-		r = add_seg(q, ret, &d);
-		if (r)
-			return r;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
-			break;
 		if (d.next >= q->size)
 			return -EIO;
 		i = d.next;
@@ -288,19 +299,13 @@ static int packed_pop(struct virtq *q, struct virtq_elem *ret)
 		if (r)
 			return r;
 		n++;
-		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
-			/* An indirect descriptor is a chain of its own (§2.7.10). */
-			if (n > 1)
-				return -EIO;
-			r = walk_indirect(q, &d, ret);
-			if (r)
-				return r;
-			break;
-		}
-		r = add_seg(q, ret, &d);
-		if (r)
+		/* An indirect descriptor is a chain of its own (§2.7.10). */
+		if ((d.flags & VIRTQ_DESC_F_INDIRECT) && n > 1)
+			return -EIO;
+		r = take_desc(q, &d, ret);
+		if (r < 0)
 			return r;
-		if (!(d.flags & VIRTQ_DESC_F_NEXT))
+		if (!r)
 			break;
 	}
 	/* read_desc keeps the id where a split ring has next. */

@@ -9,11 +9,8 @@
 #include <string.h>
 
 #include "check-run.h"
-#include "common/bits.h"
-#include "devices/virtio/virtio-internal.h"
-#include "vmm/core/gmem.h"
+#include "virtq-tb.h"
 
-#define RAM_SIZE (1 * MiB)
 #define QSZ 5 /* packed rings need not be a power of two */
 #define DESC 0x1000
 #define DRV 0x2000 /* driver event suppression */
@@ -21,31 +18,6 @@
 #define TABLE 0x4000
 #define BUF 0x10000
 
-struct fake_iommu {
-	uint64_t blocked;
-	unsigned int calls;
-};
-
-static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
-			  struct dma_xlate *ret)
-{
-	struct fake_iommu *f = iommu;
-
-	(void)req;
-	f->calls++;
-	if ((iova & ~0xfffULL) == f->blocked)
-		return -EACCES;
-	ret->gpa = iova;
-	ret->len = 0x1000 - (iova & 0xfff);
-	return 0;
-}
-
-static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
-
-static uint8_t *ram;
-static struct gmem gm;
-static struct dma_as as;
-static struct fake_iommu iommu;
 static struct virtq q;
 static struct virtq_elem el;
 /* The driver's side: next ring position and its wrap counter (starts at 1). */
@@ -54,27 +26,12 @@ static bool drv_wrap;
 
 static void setup(void)
 {
-	free(ram);
-	ram = calloc(1, RAM_SIZE);
-	gmem_init_empty(&gm);
-	ck_assert_int_eq(gmem_add_region(&gm, 0, RAM_SIZE, ram), 0);
-	iommu.blocked = ~0ULL;
-	as = (struct dma_as){ .gmem = &gm, .ops = &fake_ops, .iommu = &iommu };
+	tb_ram_setup();
 	q = (struct virtq){ .size = QSZ, .enabled = true, .packed = true, .desc = DESC, .avail = DRV,
 			    .used = DEV, .as = &as, .sid = 0x18, .indirect = true };
 	drv_pos = 0;
 	drv_wrap = true;
 }
-
-static void teardown(void)
-{
-	free(ram);
-	ram = NULL;
-}
-
-static void put16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
-static uint16_t get16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
-static uint32_t get32(uint64_t a) { return get16(a) | (uint32_t)get16(a + 2) << 16; }
 
 /* A descriptor in packed layout: addr, len, id, flags. */
 static void pdesc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t id,

@@ -6,68 +6,24 @@
 #include <string.h>
 
 #include "check-run.h"
-#include "common/bits.h"
-#include "devices/virtio/virtio-internal.h"
-#include "vmm/core/gmem.h"
+#include "virtq-tb.h"
 
-#define RAM_SIZE (1 * MiB)
 #define QSZ 8
 #define DESC 0x1000
 #define AVAIL 0x2000
 #define USED 0x3000
 #define BUF 0x10000
 
-/* Fake IOMMU: one blocked page, the rest identity. */
-struct fake_iommu {
-	uint64_t blocked;
-	unsigned int calls;
-};
-
-static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
-			  struct dma_xlate *ret)
-{
-	struct fake_iommu *f = iommu;
-
-	(void)req;
-	f->calls++;
-	if ((iova & ~0xfffULL) == f->blocked)
-		return -EACCES;
-	ret->gpa = iova;
-	ret->len = 0x1000 - (iova & 0xfff);
-	return 0;
-}
-
-static const struct dma_iommu_ops fake_ops = { .translate = fake_translate };
-
-static uint8_t *ram;
-static struct gmem gm;
-static struct dma_as as;
-static struct fake_iommu iommu;
 static struct virtq q;
 static struct virtq_elem el;
 
 /* Fresh RAM and queue; tests call it again between cases. */
 static void setup(void)
 {
-	free(ram);
-	ram = calloc(1, RAM_SIZE);
-	gmem_init_empty(&gm);
-	ck_assert_int_eq(gmem_add_region(&gm, 0, RAM_SIZE, ram), 0);
-	iommu.blocked = ~0ULL;
-	as = (struct dma_as){ .gmem = &gm, .ops = &fake_ops, .iommu = &iommu };
+	tb_ram_setup();
 	q = (struct virtq){ .size = QSZ, .enabled = true, .desc = DESC, .avail = AVAIL, .used = USED,
 			    .as = &as, .sid = 0x18, .indirect = true };
 }
-
-static void teardown(void)
-{
-	free(ram);
-	ram = NULL;
-}
-
-static void put16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (uint8_t)(v >> 8); }
-static uint16_t get16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
-static uint32_t get32(uint64_t a) { return get16(a) | (uint32_t)get16(a + 2) << 16; }
 
 static void desc_at(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t flags,
 		    uint16_t next)
