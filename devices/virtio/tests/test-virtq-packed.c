@@ -37,14 +37,7 @@ static void setup(void)
 static void pdesc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t id,
 		  uint16_t flags)
 {
-	uint8_t *p = ram + table + 16 * i;
-
-	for (unsigned int k = 0; k < 8; k++)
-		p[k] = (uint8_t)(addr >> (8 * k));
-	for (unsigned int k = 0; k < 4; k++)
-		p[8 + k] = (uint8_t)(len >> (8 * k));
-	put16(table + 16 * i + 12, id);
-	put16(table + 16 * i + 14, flags);
+	put_desc(table, i, addr, len, id, flags);
 }
 
 /* The flags that make a descriptor available in the driver's current lap. */

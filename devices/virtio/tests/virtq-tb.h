@@ -64,4 +64,21 @@ static void put16(uint64_t a, uint16_t v) { ram[a] = (uint8_t)v; ram[a + 1] = (u
 static uint16_t get16(uint64_t a) { return (uint16_t)(ram[a] | ram[a + 1] << 8); }
 static uint32_t get32(uint64_t a) { return get16(a) | (uint32_t)get16(a + 2) << 16; }
 
+/*
+ * Descriptor i of table: addr, len, then the two 16-bit words at 12 and 14 (split: flags, next;
+ * packed: buffer id, flags).
+ */
+static void put_desc(uint64_t table, unsigned int i, uint64_t addr, uint32_t len, uint16_t w12,
+		     uint16_t w14)
+{
+	uint8_t *p = ram + table + 16 * i;
+
+	for (unsigned int k = 0; k < 8; k++)
+		p[k] = (uint8_t)(addr >> (8 * k));
+	for (unsigned int k = 0; k < 4; k++)
+		p[8 + k] = (uint8_t)(len >> (8 * k));
+	put16(table + 16 * i + 12, w12);
+	put16(table + 16 * i + 14, w14);
+}
+
 #endif
