@@ -472,6 +472,15 @@ static void put_desc(struct harness *h, uint64_t *s, unsigned int slot)
  * recorded the asynchronous way, and random offsets anywhere; after each step the mirror must
  * equal what reads through the unit return.
  */
+static bool storm_covered(struct harness *h)
+{
+	struct viommu_stats st;
+
+	viommu_get_stats(h->v, &st);
+	return st.drains && st.waits && st.iqe && st.reg_invs && st.faults_recorded &&
+	       (st.page_reqs || !h->v->cfg.prs);
+}
+
 static void mirror_storm(const char *opts, uint64_t seed, unsigned int steps)
 {
 	struct harness *h = h_new(opts);
@@ -488,7 +497,9 @@ static void mirror_storm(const char *opts, uint64_t seed, unsigned int steps)
 	for (unsigned int i = 0; i < 32; i++)
 		put_desc(h, &s, i);
 	check_mirror(h, m, 0, "reset");
-	for (unsigned int step = 1; step <= steps; step++) {
+	/* At least steps steps, then on until the storm has reached every hook (at most 8x). */
+	for (unsigned int step = 1; step <= 8 * steps && !(step > steps && storm_covered(h));
+	     step++) {
 		uint64_t r = rnd(&s);
 		unsigned int kind = (unsigned int)(r % 16);
 		const char *what = "write";
