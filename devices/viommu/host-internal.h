@@ -134,6 +134,22 @@ struct want {
 void vtd_host_failed(struct vtd_host *h, const struct host_dev *d, unsigned int op,
 		     uint32_t key, int err);
 
+/*
+ * The feature's hooks (struct vtd_feature, registered by the first viommu_attach_host_device;
+ * lock held): guest invalidations and translation-structure changes for host-backed devices.
+ */
+void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
+void vtd_host_context(struct viommu *v);
+void vtd_host_root_changed(struct viommu *v); /* SRTP: host-backed devices follow the root */
+void vtd_host_te_changed(struct viommu *v);   /* GSTS.TES changed */
+/* host-binds.c: IOTLB invalidations are queued per stage-1 ... */
+void vtd_host_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+		     uint64_t addr, unsigned int am, bool ih);
+void vtd_host_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		    unsigned int am, bool ih);
+/* ... and sent by the sync hook: one host call per affected stage-1. */
+void vtd_host_flush(struct viommu *v);
+
 /* host-binds.c */
 struct host_bind *vtd_host_find_bind(struct vtd_host *h, unsigned int dev, uint32_t key);
 struct host_bind *vtd_host_new_bind(struct vtd_host *h, unsigned int dev, uint32_t key);

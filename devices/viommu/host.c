@@ -49,7 +49,7 @@ void vtd_host_failed(struct vtd_host *h, const struct host_dev *d, unsigned int 
 						 : "blocked: its DMA faults in the guest");
 }
 
-/* ---- hooks from qi.c and regs.c (lock held) ---- */
+/* ---- the feature's hooks (feature.c calls them for regs.c and qi.c; lock held) ---- */
 
 void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid)
 {
@@ -97,6 +97,20 @@ void vtd_host_root_changed(struct viommu *v)
 
 /* ---- set-up ---- */
 
+static void host_destroy(struct viommu *v);
+
+static const struct vtd_feature host_feature = {
+	.name = "host forwarding",
+	.root_changed = vtd_host_root_changed,
+	.te_changed = vtd_host_te_changed,
+	.context = vtd_host_context,
+	.pasid_cache = vtd_host_pasid_cache,
+	.iotlb = vtd_host_iotlb,
+	.piotlb = vtd_host_piotlb,
+	.sync = vtd_host_flush,
+	.destroy = host_destroy,
+};
+
 int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_iommu *hi,
 			      uint32_t dev)
 {
@@ -105,11 +119,19 @@ int viommu_attach_host_device(struct viommu *v, uint16_t sid, const struct host_
 	int r = 0;
 
 	pthread_mutex_lock(&v->lock);
-	if (!v->host)
-		v->host = calloc(1, sizeof(*v->host));
 	if (!v->host) {
-		r = -ENOMEM;
-		goto out;
+		/* The first host-backed device: from now on the unit's events reach host.c. */
+		v->host = calloc(1, sizeof(*v->host));
+		if (!v->host) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = vtd_feature_add(v, &host_feature);
+		if (r) {
+			free(v->host);
+			v->host = NULL;
+			goto out;
+		}
 	}
 	for (unsigned int i = 0; i < HOST_MAX_DEVS; i++) {
 		struct host_dev *o = &v->host->devs[i];
@@ -196,7 +218,7 @@ void vtd_host_te_changed(struct viommu *v)
 	}
 }
 
-void vtd_host_destroy(struct viommu *v)
+static void host_destroy(struct viommu *v)
 {
 	if (!v->host)
 		return;

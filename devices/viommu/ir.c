@@ -76,15 +76,7 @@ struct vtd_ir {
 	uint32_t cache_entries;
 };
 
-int vtd_ir_create(struct viommu *v)
-{
-	if (!v->cfg.ir)
-		return 0;
-	v->ir = calloc(1, sizeof(*v->ir));
-	return v->ir ? 0 : -ENOMEM;
-}
-
-void vtd_ir_destroy(struct viommu *v)
+static void ir_destroy(struct viommu *v)
 {
 	if (v->ir)
 		free(v->ir->cache);
@@ -92,11 +84,11 @@ void vtd_ir_destroy(struct viommu *v)
 	v->ir = NULL;
 }
 
-uint64_t vtd_ir_irta_rw(const struct viommu *v)
+/* IRTA (only with ECAP.IR; without it the offset is unlisted: reads 0, writes dropped). */
+static void ir_regs(struct viommu *v)
 {
-	if (!v->cfg.ir)
-		return 0; /* RO zero without ECAP.IR */
-	return VTD_IRTA_ADDR | VTD_IRTA_S | (v->cfg.eim ? VTD_IRTA_EIME : 0);
+	vtd_reg_add(v, VTD_IRTA_REG, 8, false, 0,
+		    VTD_IRTA_ADDR | VTD_IRTA_S | (v->cfg.eim ? VTD_IRTA_EIME : 0), 0, NULL, "IRTA");
 }
 
 static void flush_all(struct vtd_ir *ir)
@@ -106,13 +98,11 @@ static void flush_all(struct vtd_ir *ir)
 }
 
 /* GCMD: SIRTP latches IRTA (and drops the cache, as QEMU does); IRE is a level bit. */
-void vtd_ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts)
+static void ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts)
 {
 	struct vtd_ir *ir = v->ir;
 	bool ire = !!(val & VTD_GCMD_IRE);
 
-	if (!ir)
-		return;
 	if (val & VTD_GCMD_SIRTP) {
 		uint64_t irta = vtd_reg_get(v, VTD_IRTA_REG);
 
@@ -145,21 +135,23 @@ void vtd_ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts)
 		ir->changed = true;
 }
 
-int vtd_ir_iec(struct viommu *v, uint64_t qw0)
+/* IEC descriptor (type 0x4): global, or IIDX + IM. Without ECAP.IR the feature is not
+ * registered and the core accepts IEC as a no-op (nothing cached). */
+static enum vtd_iqei ir_iec(struct viommu *v, unsigned int type, const uint64_t *d)
 {
 	struct vtd_ir *ir = v->ir;
+	uint64_t qw0 = d[0];
 	unsigned int im = (unsigned int)FIELD_GET(IEC_IM, qw0);
 	uint32_t idx = (uint32_t)FIELD_GET(IEC_IIDX, qw0);
 
-	if (!ir)
-		return 0; /* no ECAP.IR: accepted, nothing cached */
+	(void)type;
 	if (!(qw0 & IEC_G)) {
 		flush_all(ir);
 	} else {
 		uint32_t n = 1u << im;
 
 		if (im > VTD_MHMV)
-			return -EINVAL;
+			return VTD_IQEI_RSVD;
 		/* IIDX..IIDX+2^IM-1, aligned down to 2^IM (bounded by 2^15 entries). */
 		idx &= ~(n - 1);
 		for (uint32_t i = idx; i < idx + n && i < VTD_IR_MAX_ENTRIES; i++)
@@ -167,7 +159,7 @@ int vtd_ir_iec(struct viommu *v, uint64_t qw0)
 		ir->changed = true;
 	}
 	v->stats.iec_invs++;
-	return 0;
+	return VTD_IQEI_NONE;
 }
 
 /* ---- Translation ---- */
@@ -379,13 +371,12 @@ void viommu_set_ir_notify(struct viommu *v, viommu_ir_notify_fn fn, void *opaque
 	pthread_mutex_unlock(&v->lock);
 }
 
-void vtd_ir_notify(struct viommu *v)
+/* After a register write (lock not held): the IEC-changed notifier, if something changed. */
+static void ir_notify(struct viommu *v)
 {
 	viommu_ir_notify_fn fn = NULL;
 	void *opaque = NULL;
 
-	if (!v->ir)
-		return;
 	pthread_mutex_lock(&v->lock);
 	if (v->ir->changed) {
 		v->ir->changed = false;
@@ -395,4 +386,28 @@ void vtd_ir_notify(struct viommu *v)
 	pthread_mutex_unlock(&v->lock);
 	if (fn)
 		fn(opaque);
+}
+
+static const struct vtd_feature ir_feature = {
+	.name = "interrupt remapping",
+	.regs = ir_regs,
+	.gcmd = ir_gcmd,
+	.desc_types = 1u << QI_IEC,
+	.desc = ir_iec,
+	.after_write = ir_notify,
+	.destroy = ir_destroy,
+};
+
+int vtd_ir_create(struct viommu *v)
+{
+	if (!v->cfg.ir)
+		return 0; /* no ECAP.IR: IRTA unlisted, IRE/SIRTP ignored, IEC a no-op */
+	v->ir = calloc(1, sizeof(*v->ir));
+	if (!v->ir)
+		return -ENOMEM;
+	if (vtd_feature_add(v, &ir_feature)) {
+		ir_destroy(v);
+		return -ENOSPC;
+	}
+	return 0;
 }

@@ -76,14 +76,14 @@ static void page_request_event(struct viommu *v, uint64_t bit)
 }
 
 /* PRS write (RW1C applied): once PPR and PRO are clear no event is pending any more. */
-void vtd_prs_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
+static void prs_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 {
 	if (!(vtd_reg_get(v, VTD_PRS_REG) & (PRS_PPR | PRS_PRO)))
 		vtd_reg_set(v, VTD_PECTL_REG, vtd_reg_get(v, VTD_PECTL_REG) & ~VTD_ECTL_IP);
 }
 
 /* PECTL write: unmasking with IP set sends the event now (same shape as FECTL). */
-void vtd_pectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
+static void pectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 {
 	uint64_t pectl = vtd_reg_get(v, VTD_PECTL_REG);
 
@@ -136,8 +136,8 @@ out:
  * lowest clear address bit at or above bit 12 (bit 12 clear: 8 KiB, ...). All ones from
  * bit 12 up means the whole address space.
  */
-void vtd_prq_devtlb(struct viommu *v, uint16_t sid, bool has_pasid, uint32_t pasid, uint64_t addr,
-		    bool size_bit, bool global)
+static void devtlb(struct viommu *v, uint16_t sid, bool has_pasid, uint32_t pasid, uint64_t addr,
+		   bool size_bit, bool global)
 {
 	struct vtd_ats_slot *s = find_client(v, sid);
 	uint64_t size = 4096;
@@ -157,7 +157,7 @@ void vtd_prq_devtlb(struct viommu *v, uint16_t sid, bool has_pasid, uint32_t pas
 
 /* ---- page group responses ---- */
 
-int vtd_prq_response(struct viommu *v, const uint64_t *d)
+static enum vtd_iqei response(struct viommu *v, const uint64_t *d)
 {
 	bool pp = !!(d[0] & PGRP0_PP);
 	uint16_t rid = (uint16_t)FIELD_GET(PGRP0_RID, d[0]);
@@ -186,7 +186,8 @@ int vtd_prq_response(struct viommu *v, const uint64_t *d)
 	return VTD_IQEI_NONE;
 }
 
-void vtd_prq_deliver(struct viommu *v)
+/* After a register write (lock not held): the page group responses the write produced. */
+static void deliver(struct viommu *v)
 {
 	struct {
 		struct vtd_prq_group g;
@@ -209,6 +210,58 @@ void vtd_prq_deliver(struct viommu *v)
 	pthread_mutex_unlock(&v->lock);
 	for (unsigned int i = 0; i < n; i++)
 		q[i].c->page_response(q[i].opaque, q[i].g.pp, q[i].g.pasid, q[i].g.grpid, q[i].g.code);
+}
+
+/* ---- the feature: registers and descriptors ---- */
+
+/* The page request queue's registers (facts §1, §9), with ECAP.PRS: 32-byte records, offsets
+ * in bits 18:5. Without it the offsets are unlisted (read 0, writes dropped). */
+static void prq_regs(struct viommu *v)
+{
+	if (!v->cfg.prs)
+		return;
+	vtd_reg_add(v, VTD_PQH_REG, 8, false, 0, PQ_OFF, 0, NULL, "PQH");
+	vtd_reg_add(v, VTD_PQT_REG, 8, false, 0, PQ_OFF, 0, NULL, "PQT");
+	vtd_reg_add(v, VTD_PQA_REG, 8, false, 0, PQA_ADDR | PQA_PQS, 0, NULL, "PQA");
+	vtd_reg_add(v, VTD_PRS_REG, 4, false, 0, 0, PRS_PPR | PRS_PRO, prs_hook, "PRS");
+	vtd_reg_add(v, VTD_PECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, pectl_hook, "PECTL");
+	vtd_reg_add(v, VTD_PEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "PEDATA");
+	vtd_reg_add(v, VTD_PEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "PEADDR");
+	vtd_reg_add(v, VTD_PEUADDR_REG, 4, false, 0, 0, 0, NULL, "PEUADDR");
+}
+
+/*
+ * Device-TLB (0x3) and PASID device-TLB (0x8) invalidations: counted, shown to the test hook
+ * (viommu_set_devtlb_hook), then sent to the SID's ATS client. Page group responses (0x9; the
+ * core refuses them without ECAP.PRS) answer the outstanding group.
+ */
+static enum vtd_iqei prq_desc(struct viommu *v, unsigned int type, const uint64_t *d)
+{
+	bool p = type == QI_PDEVTLB;
+	uint16_t sid = (uint16_t)(p ? FIELD_GET(QI_PDEV_SID, d[0]) : FIELD_GET(QI_DEV_SID, d[0]));
+	uint32_t pasid = p ? (uint32_t)FIELD_GET(QI_PASID, d[0]) : 0;
+	bool size_bit = !!(d[1] & (p ? QI_PDEV_S : QI_DEV_S)), global = p && (d[1] & QI_PDEV_G);
+
+	if (type == QI_PGRP)
+		return response(v, d);
+	v->stats.devtlb_invs++;
+	if (v->devtlb_fn)
+		v->devtlb_fn(v->devtlb_opaque, sid, p, pasid, d[1] & QI_ADDR, size_bit, global);
+	devtlb(v, sid, p, pasid, d[1] & QI_ADDR, size_bit, global);
+	return VTD_IQEI_NONE;
+}
+
+static const struct vtd_feature prq_feature = {
+	.name = "page requests and ATS",
+	.regs = prq_regs,
+	.desc_types = 1u << QI_DEVTLB | 1u << QI_PDEVTLB | 1u << QI_PGRP,
+	.desc = prq_desc,
+	.after_write = deliver,
+};
+
+int vtd_prq_init(struct viommu *v)
+{
+	return vtd_feature_add(v, &prq_feature);
 }
 
 /* ---- page requests ---- */

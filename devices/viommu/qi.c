@@ -8,37 +8,15 @@
 #include "devices/viommu/viommu-internal.h"
 #include "vmm/core/gmem.h"
 
-/* Descriptor types (facts §6): QW0 3:0 plus type[6:4] in QW0 11:9. */
-enum {
-	QI_CC = 0x1,
-	QI_IOTLB = 0x2,
-	QI_DEVTLB = 0x3,
-	QI_IEC = 0x4,
-	QI_WAIT = 0x5,
-	QI_PIOTLB = 0x6,
-	QI_PC = 0x7,
-	QI_PDEVTLB = 0x8,
-	QI_PGRP = 0x9,
-};
-
 #define QI_TYPE_LO GENMASK_ULL(3, 0)
 #define QI_TYPE_HI GENMASK_ULL(11, 9)
 #define QI_G GENMASK_ULL(5, 4)
 #define QI_DID GENMASK_ULL(31, 16)
-#define QI_PASID GENMASK_ULL(51, 32)
 #define QI_AM GENMASK_ULL(5, 0)   /* QW1 */
 #define QI_IH BIT_ULL(6)          /* QW1 */
-#define QI_ADDR GENMASK_ULL(63, 12) /* QW1 */
 /* context-cache */
 #define QI_CC_SID GENMASK_ULL(47, 32)
 #define QI_CC_FM GENMASK_ULL(49, 48)
-/* device-TLB */
-#define QI_DEV_SID GENMASK_ULL(47, 32)
-#define QI_DEV_S BIT_ULL(0)       /* QW1 */
-/* PASID device-TLB */
-#define QI_PDEV_SID GENMASK_ULL(31, 16)
-#define QI_PDEV_G BIT_ULL(0)      /* QW1 */
-#define QI_PDEV_S BIT_ULL(11)     /* QW1 */
 /* wait */
 #define QI_WAIT_IF BIT_ULL(4)
 #define QI_WAIT_SW BIT_ULL(5)
@@ -114,6 +92,16 @@ static enum vtd_inv_gran pc_gran(unsigned int g)
 	return g == 0 ? VTD_INV_DOMAIN : g == 1 ? VTD_INV_PASID : VTD_INV_GLOBAL;
 }
 
+/* A descriptor a feature acts on (vtd_feat_desc), counted when it is accepted. */
+static enum vtd_iqei feature_desc(struct viommu *v, unsigned int type, const uint64_t *d)
+{
+	enum vtd_iqei e = vtd_feat_desc(v, type, d);
+
+	if (e == VTD_IQEI_NONE)
+		v->stats.descs++;
+	return e;
+}
+
 /* Validates then performs one descriptor; returns VTD_IQEI_NONE or the error to report. */
 static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 {
@@ -138,7 +126,7 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 		if ((d[0] & rsvd0[type]) || (d[1] & rsvd1[type]))
 			return VTD_IQEI_RSVD;
 		v->stats.descs++;
-		return (enum vtd_iqei)vtd_prq_response(v, d);
+		return vtd_feat_desc(v, type, d); /* prq.c */
 	}
 	/* PASID-granular types exist only in scalable mode; device-TLB ones need ECAP.DT. */
 	if ((type >= QI_PIOTLB && !sm) || ((type == QI_DEVTLB || type == QI_PDEVTLB) && !v->cfg.dt))
@@ -156,7 +144,7 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 				      g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_DEVICE,
 				      did, (uint16_t)FIELD_GET(QI_CC_SID, d[0]),
 				      (uint8_t)FIELD_GET(QI_CC_FM, d[0]));
-		vtd_host_context(v);
+		vtd_feat_context(v);
 		break;
 	case QI_IOTLB:
 		if (g == 0 || (g == 3 && am > VTD_MAMV))
@@ -165,37 +153,20 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 		vtd_xlate_inv_iotlb(v->xlate,
 				    g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE,
 				    did, g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
-		vtd_host_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE,
+		vtd_feat_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE,
 			       did, g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
 		break;
 	case QI_DEVTLB:
 	case QI_PDEVTLB:
-		v->stats.devtlb_invs++;
-		if (v->devtlb_fn) {
-			bool p = type == QI_PDEVTLB;
-
-			v->devtlb_fn(v->devtlb_opaque,
-				     (uint16_t)(p ? FIELD_GET(QI_PDEV_SID, d[0]) : FIELD_GET(QI_DEV_SID, d[0])),
-				     p, p ? pasid : 0, d[1] & QI_ADDR,
-				     !!(d[1] & (p ? QI_PDEV_S : QI_DEV_S)), p && (d[1] & QI_PDEV_G));
-		}
-		vtd_prq_devtlb(v,
-			       (uint16_t)(type == QI_PDEVTLB ? FIELD_GET(QI_PDEV_SID, d[0])
-							     : FIELD_GET(QI_DEV_SID, d[0])),
-			       type == QI_PDEVTLB, type == QI_PDEVTLB ? pasid : 0, d[1] & QI_ADDR,
-			       !!(d[1] & (type == QI_PDEVTLB ? QI_PDEV_S : QI_DEV_S)),
-			       type == QI_PDEVTLB && (d[1] & QI_PDEV_G));
-		break;
+		return feature_desc(v, type, d); /* ATS clients (prq.c) */
 	case QI_IEC:
 		/* Global or index+IM (ir.c); accepted as a no-op without ECAP.IR. */
-		if (vtd_ir_iec(v, d[0]))
-			return VTD_IQEI_RSVD;
-		break;
+		return feature_desc(v, type, d);
 	case QI_WAIT: {
 		uint64_t saddr = d[1] & QI_WAIT_SADDR;
 
-		/* Host-backed invalidations queued so far complete before the wait does. */
-		vtd_host_flush(v);
+		/* Invalidations queued so far (host-backed devices) complete before the wait does. */
+		vtd_feat_sync(v);
 		if (d[0] & QI_WAIT_SW) {
 			/* Status address above the HAW is a reserved-field error, non-RAM an access one. */
 			if (saddr >> v->cfg.aw)
@@ -220,14 +191,14 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 			return VTD_IQEI_RSVD;
 		vtd_xlate_inv_piotlb(v->xlate, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
 				     g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
-		vtd_host_piotlb(v, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
+		vtd_feat_piotlb(v, g == 2 ? VTD_INV_PASID : VTD_INV_PASID_PAGE, did, pasid,
 				g == 3 ? d[1] & QI_ADDR : 0, g == 3 ? am : 0, g == 3 && ih);
 		break;
 	case QI_PC:
 		if (g == 2)
 			return VTD_IQEI_RSVD;
 		vtd_xlate_inv_pasid_cache(v->xlate, pc_gran(g), did, pasid);
-		vtd_host_pasid_cache(v, pc_gran(g), did, pasid);
+		vtd_feat_pasid_cache(v, pc_gran(g), did, pasid);
 		break;
 	}
 	v->stats.descs++;
@@ -316,7 +287,7 @@ void vtd_qi_drain(struct viommu *v)
 void vtd_iqt_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 {
 	vtd_qi_drain(v);
-	vtd_host_flush(v); /* one host call per stage-1 for this drain */
+	vtd_feat_sync(v); /* e.g. one host call per stage-1 for this drain */
 }
 
 /* ICS write: IWC is RW1C; clearing it also clears a pending completion interrupt. */

@@ -2,6 +2,8 @@
 /*
  * The VT-d register file: a per-instance table (offset, width, reset, RW, RW1C, WO), one masked
  * store per access then the register's hook, and the command hooks for GCMD, CCMD and IOTLB.
+ * Features (ir.c, prq.c, host.c) add their registers and hear of commands and invalidations
+ * through their struct vtd_feature hooks (feature.c); this file names none of them.
  *
  * Reads take no lock: no VT-d register has a read side effect, the table and its dword index
  * are fixed after init, and every value is stored (under the unit lock) and loaded as one
@@ -17,7 +19,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "devices/viommu/shadow.h"
 #include "devices/viommu/viommu-internal.h"
 #include "vmm/core/irq.h"
 
@@ -42,8 +43,8 @@ static void store(struct viommu *v, unsigned int i, uint64_t val)
 		__atomic_store_n((uint64_t *)p, val, __ATOMIC_RELEASE);
 }
 
-static void add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t reset, uint64_t rw,
-		uint64_t rw1c, vtd_reg_hook hook, const char *name)
+void vtd_reg_add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t reset,
+		 uint64_t rw, uint64_t rw1c, vtd_reg_hook hook, const char *name)
 {
 	unsigned int i = v->nr_regs++;
 
@@ -54,9 +55,11 @@ static void add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t 
 }
 
 /*
- * Builds the table. Registers not listed (reserved, MTRRs, page-request queue, perfmon, ...)
- * read as 0 and drop writes. IR, AFL, PLMR/PHMR and PRS are not offered, so IRTA, AFLOG and
- * the protected-memory registers are read-only zero (facts §1: QEMU does the same for PMEN).
+ * Builds the table: the core's registers, then each feature's (vtd_feat_regs: IRTA with
+ * ECAP.IR, the page request queue with ECAP.PRS). Registers not listed (reserved, MTRRs,
+ * perfmon, and a feature's registers when it is not offered) read as 0 and drop writes. AFL
+ * and PLMR/PHMR are not offered, so AFLOG and the protected-memory registers are read-only
+ * zero (facts §1: QEMU does the same for PMEN).
  */
 void viommu_regs_init(struct viommu *v)
 {
@@ -65,59 +68,47 @@ void viommu_regs_init(struct viommu *v)
 	v->nr_regs = 0;
 	memset(v->slot, 0, sizeof(v->slot));
 	memset(v->mirror, 0, VIOMMU_WINDOW_SIZE);
-	add(v, VTD_VER_REG, 4, false, VTD_VERSION, 0, 0, NULL, "VER");
-	add(v, VTD_CAP_REG, 8, false, v->cap, 0, 0, NULL, "CAP");
-	add(v, VTD_ECAP_REG, 8, false, v->ecap, 0, 0, NULL, "ECAP");
-	add(v, VTD_GCMD_REG, 4, true, 0, 0xff800000, 0, gcmd_hook, "GCMD");
-	add(v, VTD_GSTS_REG, 4, false, 0, 0, 0, NULL, "GSTS");
-	add(v, VTD_RTADDR_REG, 8, false, 0, GENMASK_ULL(63, 10), 0, NULL, "RTADDR");
-	add(v, VTD_CCMD_REG, 8, false, 0,
+	vtd_reg_add(v, VTD_VER_REG, 4, false, VTD_VERSION, 0, 0, NULL, "VER");
+	vtd_reg_add(v, VTD_CAP_REG, 8, false, v->cap, 0, 0, NULL, "CAP");
+	vtd_reg_add(v, VTD_ECAP_REG, 8, false, v->ecap, 0, 0, NULL, "ECAP");
+	vtd_reg_add(v, VTD_GCMD_REG, 4, true, 0, 0xff800000, 0, gcmd_hook, "GCMD");
+	vtd_reg_add(v, VTD_GSTS_REG, 4, false, 0, 0, 0, NULL, "GSTS");
+	vtd_reg_add(v, VTD_RTADDR_REG, 8, false, 0, GENMASK_ULL(63, 10), 0, NULL, "RTADDR");
+	vtd_reg_add(v, VTD_CCMD_REG, 8, false, 0,
 	    VTD_CCMD_ICC | VTD_CCMD_CIRG | VTD_CCMD_FM | VTD_CCMD_SID | VTD_CCMD_DID, 0, ccmd_hook,
 	    "CCMD");
-	add(v, VTD_FSTS_REG, 4, false, 0, 0,
+	vtd_reg_add(v, VTD_FSTS_REG, 4, false, 0, 0,
 	    VTD_FSTS_PFO | VTD_FSTS_IQE | VTD_FSTS_ICE | VTD_FSTS_ITE, vtd_fsts_hook, "FSTS");
-	add(v, VTD_FECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_fectl_hook, "FECTL");
-	add(v, VTD_FEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "FEDATA");
-	add(v, VTD_FEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "FEADDR");
+	vtd_reg_add(v, VTD_FECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_fectl_hook, "FECTL");
+	vtd_reg_add(v, VTD_FEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "FEDATA");
+	vtd_reg_add(v, VTD_FEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "FEADDR");
 	/* RsvdZ without ECAP.EIM (facts §1); with it, x2APIC destination bits 31:8. */
-	add(v, VTD_FEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "FEUADDR");
-	add(v, VTD_AFLOG_REG, 8, false, 0, 0, 0, NULL, "AFLOG");
-	add(v, VTD_PMEN_REG, 4, false, 0, 0, 0, NULL, "PMEN");
-	add(v, VTD_PLMBASE_REG, 4, false, 0, 0, 0, NULL, "PLMBASE");
-	add(v, VTD_PLMLIMIT_REG, 4, false, 0, 0, 0, NULL, "PLMLIMIT");
-	add(v, VTD_PHMBASE_REG, 8, false, 0, 0, 0, NULL, "PHMBASE");
-	add(v, VTD_PHMLIMIT_REG, 8, false, 0, 0, 0, NULL, "PHMLIMIT");
-	add(v, VTD_IQH_REG, 8, false, 0, 0, 0, NULL, "IQH");
-	add(v, VTD_IQT_REG, 8, false, 0, VTD_IQ_OFF, 0, vtd_iqt_hook, "IQT");
-	add(v, VTD_IQA_REG, 8, false, 0,
+	vtd_reg_add(v, VTD_FEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "FEUADDR");
+	vtd_reg_add(v, VTD_AFLOG_REG, 8, false, 0, 0, 0, NULL, "AFLOG");
+	vtd_reg_add(v, VTD_PMEN_REG, 4, false, 0, 0, 0, NULL, "PMEN");
+	vtd_reg_add(v, VTD_PLMBASE_REG, 4, false, 0, 0, 0, NULL, "PLMBASE");
+	vtd_reg_add(v, VTD_PLMLIMIT_REG, 4, false, 0, 0, 0, NULL, "PLMLIMIT");
+	vtd_reg_add(v, VTD_PHMBASE_REG, 8, false, 0, 0, 0, NULL, "PHMBASE");
+	vtd_reg_add(v, VTD_PHMLIMIT_REG, 8, false, 0, 0, 0, NULL, "PHMLIMIT");
+	vtd_reg_add(v, VTD_IQH_REG, 8, false, 0, 0, 0, NULL, "IQH");
+	vtd_reg_add(v, VTD_IQT_REG, 8, false, 0, VTD_IQ_OFF, 0, vtd_iqt_hook, "IQT");
+	vtd_reg_add(v, VTD_IQA_REG, 8, false, 0,
 	    VTD_IQA_ADDR | VTD_IQA_QS | (sm ? VTD_IQA_DW : 0), 0, NULL, "IQA");
-	add(v, VTD_ICS_REG, 4, false, 0, 0, VTD_ICS_IWC, vtd_ics_hook, "ICS");
-	add(v, VTD_IECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_iectl_hook, "IECTL");
-	add(v, VTD_IEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "IEDATA");
-	add(v, VTD_IEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "IEADDR");
-	add(v, VTD_IEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "IEUADDR");
-	add(v, VTD_IQERCD_REG, 8, false, 0, 0, 0, NULL, "IQERCD");
-	add(v, VTD_IRTA_REG, 8, false, 0, vtd_ir_irta_rw(v), 0, NULL, "IRTA");
-	add(v, VTD_IVA_REG, 8, true, 0, VTD_IVA_ADDR | VTD_IVA_IH | VTD_IVA_AM, 0, NULL, "IVA");
-	add(v, VTD_IOTLB_REG, 8, false, 0,
+	vtd_reg_add(v, VTD_ICS_REG, 4, false, 0, 0, VTD_ICS_IWC, vtd_ics_hook, "ICS");
+	vtd_reg_add(v, VTD_IECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_iectl_hook, "IECTL");
+	vtd_reg_add(v, VTD_IEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "IEDATA");
+	vtd_reg_add(v, VTD_IEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "IEADDR");
+	vtd_reg_add(v, VTD_IEUADDR_REG, 4, false, 0, v->cfg.eim ? 0xffffff00 : 0, 0, NULL, "IEUADDR");
+	vtd_reg_add(v, VTD_IQERCD_REG, 8, false, 0, 0, 0, NULL, "IQERCD");
+	vtd_reg_add(v, VTD_IVA_REG, 8, true, 0, VTD_IVA_ADDR | VTD_IVA_IH | VTD_IVA_AM, 0, NULL, "IVA");
+	vtd_reg_add(v, VTD_IOTLB_REG, 8, false, 0,
 	    VTD_IOTLB_IVT | VTD_IOTLB_IIRG | VTD_IOTLB_DR | VTD_IOTLB_DW | VTD_IOTLB_DID, 0,
 	    iotlb_hook, "IOTLB");
-	if (v->cfg.prs) {
-		/* Page request queue (facts §1, §9): 32-byte records, offsets in bits 18:5. */
-		add(v, VTD_PQH_REG, 8, false, 0, GENMASK_ULL(18, 5), 0, NULL, "PQH");
-		add(v, VTD_PQT_REG, 8, false, 0, GENMASK_ULL(18, 5), 0, NULL, "PQT");
-		add(v, VTD_PQA_REG, 8, false, 0, GENMASK_ULL(63, 12) | GENMASK_ULL(2, 0), 0, NULL,
-		    "PQA");
-		add(v, VTD_PRS_REG, 4, false, 0, 0, 0x3, vtd_prs_hook, "PRS");
-		add(v, VTD_PECTL_REG, 4, false, VTD_ECTL_IM, VTD_ECTL_IM, 0, vtd_pectl_hook, "PECTL");
-		add(v, VTD_PEDATA_REG, 4, false, 0, 0xffff, 0, NULL, "PEDATA");
-		add(v, VTD_PEADDR_REG, 4, false, 0, 0xfffffffc, 0, NULL, "PEADDR");
-		add(v, VTD_PEUADDR_REG, 4, false, 0, 0, 0, NULL, "PEUADDR");
-	}
 	for (unsigned int i = 0; i < VTD_NR_FRCD; i++) {
-		add(v, VTD_FRCD_REG(i), 8, false, 0, 0, 0, NULL, "FRCD_LO");
-		add(v, VTD_FRCD_REG(i) + 8, 8, false, 0, 0, VTD_FRCD_HI_F, vtd_frcd_hook, "FRCD_HI");
+		vtd_reg_add(v, VTD_FRCD_REG(i), 8, false, 0, 0, 0, NULL, "FRCD_LO");
+		vtd_reg_add(v, VTD_FRCD_REG(i) + 8, 8, false, 0, 0, VTD_FRCD_HI_F, vtd_frcd_hook, "FRCD_HI");
 	}
+	vtd_feat_regs(v); /* IRTA (ir.c), the page request queue (prq.c) */
 }
 
 static int find(const struct viommu *v, unsigned int off)
@@ -262,8 +253,7 @@ void viommu_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 	}
 	pthread_mutex_unlock(&v->lock);
 	viommu_flush_msis(v);
-	vtd_prq_deliver(v);
-	vtd_ir_notify(v);
+	vtd_feat_after_write(v);
 }
 
 /* ---- GCMD: one command per write (facts §1.1) ---- */
@@ -284,7 +274,7 @@ static void cmd_srtp(struct viommu *v, uint64_t *gsts)
 		vtd_xlate_set_root(v->xlate, rta);
 	__atomic_store_n(&v->root_invalid, bad, __ATOMIC_RELEASE);
 	vtd_xlate_flush_all(v->xlate);
-	vtd_host_root_changed(v);
+	vtd_feat_root_changed(v);
 	*gsts |= VTD_GCMD_SRTP;
 }
 
@@ -328,12 +318,12 @@ static void gcmd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 		}
 		vtd_xlate_flush_all(v->xlate);
 		__atomic_store_n(&v->te, !!(val & VTD_GCMD_TE), __ATOMIC_RELEASE);
-		vtd_host_te_changed(v); /* shadow mode: identity <-> the guest's tables */
+		vtd_feat_te_changed(v); /* host shadow mode: identity <-> the guest's tables */
 	}
 	if (changed & VTD_GCMD_CFI)
 		gsts ^= VTD_GCMD_CFI;
-	/* SIRTP then IRE (ir.c; nothing without ECAP.IR). */
-	vtd_ir_gcmd(v, val, &gsts);
+	/* The features' bits: SIRTP then IRE (ir.c, registered with ECAP.IR). */
+	vtd_feat_gcmd(v, val, &gsts);
 	vtd_reg_set(v, VTD_GSTS_REG, gsts);
 }
 
@@ -370,7 +360,7 @@ static void ccmd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am)
 		break;
 	}
 	if (g)
-		vtd_host_context(v); /* host-backed devices follow (device-selective done as global) */
+		vtd_feat_context(v); /* host-backed devices follow (device-selective done as global) */
 	cc &= ~(VTD_CCMD_ICC | VTD_CCMD_CAIG);
 	cc |= FIELD_PREP(VTD_CCMD_CAIG, g);
 	vtd_reg_set(v, VTD_CCMD_REG, cc);
@@ -412,10 +402,10 @@ static void iotlb_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am
 	}
 	if (g) {
 		/* Forwarded like the queued form, sent at once (no drain to batch in). */
-		vtd_host_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE, did,
+		vtd_feat_iotlb(v, g == 1 ? VTD_INV_GLOBAL : g == 2 ? VTD_INV_DOMAIN : VTD_INV_PAGE, did,
 			       g == 3 ? iva & VTD_IVA_ADDR : 0, g == 3 ? amask : 0,
 			       g == 3 && (iva & VTD_IVA_IH));
-		vtd_host_flush(v);
+		vtd_feat_sync(v);
 	}
 	r &= ~(VTD_IOTLB_IVT | VTD_IOTLB_IAIG);
 	r |= FIELD_PREP(VTD_IOTLB_IAIG, g);

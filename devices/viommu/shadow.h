@@ -37,7 +37,4 @@ struct vtd_shadow_stats {
 };
 void vtd_shadow_get_stats(const struct vtd_shadow *s, struct vtd_shadow_stats *ret);
 
-/* host.c: GSTS.TES changed (regs.c calls it with the lock held). */
-void vtd_host_te_changed(struct viommu *v);
-
 #endif

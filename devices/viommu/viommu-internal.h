@@ -201,6 +201,7 @@ struct vtd_reg {
 };
 
 #define VTD_MAX_REGS 80
+#define VTD_MAX_FEATURES 4 /* ir, prq, host, and one spare */
 #define VTD_MAX_MSIS 4
 
 struct vtd_msi {
@@ -268,7 +269,121 @@ struct viommu {
 
 	/* Host forwarding for host-backed devices (host.c); NULL until one is attached. */
 	struct vtd_host *host;
+
+	/* The features that registered hooks (feature.c), in registration order. */
+	const struct vtd_feature *feat[VTD_MAX_FEATURES];
+	unsigned int nr_feat;
+	uint32_t feat_hooks; /* VTD_FH_* bit: some feature set that hook */
 };
+
+/* Queued-invalidation descriptor types (facts §6): QW0 3:0 plus type[6:4] in QW0 11:9. */
+enum {
+	QI_CC = 0x1,
+	QI_IOTLB = 0x2,
+	QI_DEVTLB = 0x3,
+	QI_IEC = 0x4,
+	QI_WAIT = 0x5,
+	QI_PIOTLB = 0x6,
+	QI_PC = 0x7,
+	QI_PDEVTLB = 0x8,
+	QI_PGRP = 0x9,
+};
+#define QI_PASID GENMASK_ULL(51, 32)    /* QW0 of PASID-granular types */
+#define QI_ADDR GENMASK_ULL(63, 12)     /* QW1 */
+#define QI_DEV_SID GENMASK_ULL(47, 32)  /* device-TLB */
+#define QI_DEV_S BIT_ULL(0)             /* QW1 */
+#define QI_PDEV_SID GENMASK_ULL(31, 16) /* PASID device-TLB */
+#define QI_PDEV_G BIT_ULL(0)            /* QW1 */
+#define QI_PDEV_S BIT_ULL(11)           /* QW1 */
+
+/*
+ * Features of the unit and the core that calls them (docs/architecture.md, "The VT-d unit").
+ *
+ * The core -- regs.c (register file, GCMD, register-based invalidation) and qi.c (the
+ * invalidation queue) -- does what every unit does and names no feature. Interrupt remapping
+ * (ir.c), page requests and ATS (prq.c) and host forwarding (host.c) each register one
+ * struct vtd_feature; the core calls the hooks they set, in registration order, and skips the
+ * unset ones. A feature that is not configured does not register, so it costs nothing.
+ *
+ * Called with v->lock held, except after_write. Translation-structure hooks run after the
+ * unit's own caches were invalidated.
+ */
+struct vtd_feature {
+	const char *name;
+	/* viommu_regs_init: adds the feature's registers (vtd_reg_add), from v->cfg. */
+	void (*regs)(struct viommu *v);
+	/* A GCMD write: applies the feature's command bits of val to *gsts (after the core's). */
+	void (*gcmd)(struct viommu *v, uint64_t val, uint64_t *gsts);
+	/* SRTP latched a root table; GCMD.TE changed; context-cache invalidation (any scope). */
+	void (*root_changed)(struct viommu *v);
+	void (*te_changed)(struct viommu *v);
+	void (*context)(struct viommu *v);
+	void (*pasid_cache)(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
+	void (*iotlb)(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		      unsigned int am, bool ih);
+	void (*piotlb)(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+		       uint64_t addr, unsigned int am, bool ih);
+	/*
+	 * What the hooks above queued takes effect now: before a wait descriptor completes, at
+	 * the end of a drain, after a register-based IOTLB invalidation.
+	 */
+	void (*sync)(struct viommu *v);
+	/*
+	 * Descriptor types (bit n: type n) the feature acts on, after the core has checked their
+	 * reserved fields: VTD_IQEI_NONE, or the error that stops the queue there.
+	 */
+	uint16_t desc_types;
+	enum vtd_iqei (*desc)(struct viommu *v, unsigned int type, const uint64_t *d);
+	/* After each register write, lock dropped: work the write produced for the outside. */
+	void (*after_write)(struct viommu *v);
+	/* viommu_destroy, in reverse registration order. */
+	void (*destroy)(struct viommu *v);
+};
+
+/* feature.c. vtd_feature_add: 0, or -ENOSPC (more than VTD_MAX_FEATURES). Lock held or
+ * before the unit is reachable. */
+int vtd_feature_add(struct viommu *v, const struct vtd_feature *f);
+void vtd_feat_regs(struct viommu *v);
+void vtd_feat_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts);
+void vtd_feat_root_changed(struct viommu *v);
+void vtd_feat_te_changed(struct viommu *v);
+void vtd_feat_context(struct viommu *v);
+void vtd_feat_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
+/* Descriptor type no feature registered for: VTD_IQEI_NONE (nothing to do). */
+enum vtd_iqei vtd_feat_desc(struct viommu *v, unsigned int type, const uint64_t *d);
+void vtd_feat_after_write(struct viommu *v);
+void vtd_feat_destroy(struct viommu *v);
+
+/*
+ * The per-descriptor hooks of a drain: inline tests of feat_hooks, so that a unit with no
+ * feature listening (no host-backed device) pays one load and a branch per descriptor.
+ */
+enum { VTD_FH_IOTLB = 1u << 0, VTD_FH_PIOTLB = 1u << 1, VTD_FH_SYNC = 1u << 2 };
+void vtd_feat_iotlb_all(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+			unsigned int am, bool ih);
+void vtd_feat_piotlb_all(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+			 uint64_t addr, unsigned int am, bool ih);
+void vtd_feat_sync_all(struct viommu *v);
+
+static inline void vtd_feat_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did,
+				  uint64_t addr, unsigned int am, bool ih)
+{
+	if (v->feat_hooks & VTD_FH_IOTLB)
+		vtd_feat_iotlb_all(v, g, did, addr, am, ih);
+}
+
+static inline void vtd_feat_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did,
+				   uint32_t pasid, uint64_t addr, unsigned int am, bool ih)
+{
+	if (v->feat_hooks & VTD_FH_PIOTLB)
+		vtd_feat_piotlb_all(v, g, did, pasid, addr, am, ih);
+}
+
+static inline void vtd_feat_sync(struct viommu *v)
+{
+	if (v->feat_hooks & VTD_FH_SYNC)
+		vtd_feat_sync_all(v);
+}
 
 /* config.c */
 void viommu_compute_caps(const struct viommu_config *cfg, uint64_t *ret_cap, uint64_t *ret_ecap,
@@ -281,6 +396,9 @@ void viommu_mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned int si
 /* Raw register access by offset of a table register (no masks, no hooks). Lock held. */
 uint64_t vtd_reg_get(const struct viommu *v, unsigned int off);
 void vtd_reg_set(struct viommu *v, unsigned int off, uint64_t val);
+/* viommu_regs_init and a feature's regs hook: one more register in the table. */
+void vtd_reg_add(struct viommu *v, uint16_t off, uint8_t size, bool wo, uint64_t reset,
+		 uint64_t rw, uint64_t rw1c, vtd_reg_hook hook, const char *name);
 /* Sends queued MSIs; call after dropping the lock. */
 void viommu_flush_msis(struct viommu *v);
 void viommu_queue_msi(struct viommu *v, uint64_t addr, uint32_t data);
@@ -294,16 +412,9 @@ void vtd_fsts_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_fectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_frcd_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 
-/* ir.c (lock held unless noted) */
+/* ir.c: with cfg.ir, allocates the remapping state and registers the feature (IRTA, GCMD
+ * SIRTP/IRE, IEC descriptors, the IEC-changed notifier after a write). 0 or -ENOMEM. */
 int vtd_ir_create(struct viommu *v);
-void vtd_ir_destroy(struct viommu *v);
-uint64_t vtd_ir_irta_rw(const struct viommu *v);
-/* GCMD side: SIRTP (one-shot) and IRE (level), applied to *gsts. */
-void vtd_ir_gcmd(struct viommu *v, uint64_t val, uint64_t *gsts);
-/* IEC descriptor (type 0x4) QW0; returns 0 or -EINVAL (reserved encoding). */
-int vtd_ir_iec(struct viommu *v, uint64_t qw0);
-/* Runs the IEC-changed notifier if something changed; call without the lock. */
-void vtd_ir_notify(struct viommu *v);
 
 /* qi.c (lock held) */
 void vtd_iqt_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
@@ -312,29 +423,15 @@ void vtd_iectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
 void vtd_qi_raise_iqe(struct viommu *v, enum vtd_iqei code);
 void vtd_qi_drain(struct viommu *v);
 
-/* host.c (lock held): forwarding of guest invalidations for host-backed devices */
-void vtd_host_pasid_cache(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid);
-void vtd_host_context(struct viommu *v);
-/* SRTP latched a root table: host-backed devices follow it. */
-void vtd_host_root_changed(struct viommu *v);
-void vtd_host_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
-		     uint64_t addr, unsigned int am, bool ih);
-void vtd_host_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
-		    unsigned int am, bool ih);
-/* Sends the queued invalidations: one host call per affected stage-1. */
-void vtd_host_flush(struct viommu *v);
-void vtd_host_destroy(struct viommu *v);
+/* host.c: host forwarding registers its feature when the first host-backed device attaches
+ * (viommu_attach_host_device); its hooks are in host-internal.h. */
 
-/* prq.c: page request queue, page group responses, ATS translation and device-TLB routing */
-void vtd_prs_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
-void vtd_pectl_hook(struct viommu *v, uint64_t old, uint64_t val, uint64_t am);
-/* Lock held: a page group response descriptor (type 0x9); 0 or an IQEI code. */
-int vtd_prq_response(struct viommu *v, const uint64_t *d);
-/* Lock held: a device-TLB (0x3) / PASID device-TLB (0x8) invalidation for the SID's client. */
-void vtd_prq_devtlb(struct viommu *v, uint16_t sid, bool has_pasid, uint32_t pasid, uint64_t addr,
-		    bool size_bit, bool global);
-/* Lock NOT held: delivers the page group responses the last IQT write produced. */
-void vtd_prq_deliver(struct viommu *v);
+/*
+ * prq.c: page request queue, page group responses, ATS translation and device-TLB routing.
+ * vtd_prq_init registers the feature (the queue's registers with cfg.prs, page group
+ * response and device-TLB descriptors, response delivery after a write). 0 or -ENOSPC.
+ */
+int vtd_prq_init(struct viommu *v);
 int vtd_ats_translate(void *iommu, const struct dma_req *req, uint64_t iova,
 		      struct dma_ats_xlate *ret);
 int vtd_page_request(void *iommu, const struct dma_page_req *pr);

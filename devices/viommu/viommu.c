@@ -74,7 +74,8 @@ struct viommu *viommu_create(const struct viommu_config *cfg, struct bus *bus, u
 	v->base = base;
 	pthread_mutex_init(&v->lock, NULL);
 	viommu_compute_caps(cfg, &v->cap, &v->ecap, &caps);
-	if (vtd_ir_create(v))
+	/* The features register their hooks before the register table is built. */
+	if (vtd_prq_init(v) || vtd_ir_create(v))
 		goto err_free;
 	v->xlate = vtd_xlate_create(gm, &caps, NULL);
 	if (!v->xlate)
@@ -129,10 +130,9 @@ void viommu_destroy(struct viommu *v)
 {
 	if (!v)
 		return;
+	vtd_feat_destroy(v); /* host forwarding, interrupt remapping, page requests */
 	if (v->xlate)
 		vtd_xlate_destroy(v->xlate);
-	vtd_ir_destroy(v);
-	vtd_host_destroy(v);
 	pthread_mutex_destroy(&v->lock);
 	free(v->mirror);
 	free(v);

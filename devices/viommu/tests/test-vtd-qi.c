@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for queued invalidation: batches, wrap-around, wait descriptors and IQE cases. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "fake-xlate.h"
 #include "harness.h"
@@ -370,6 +373,147 @@ START_TEST(test_devtlb_forwarded)
 }
 END_TEST
 
+/* ---- features: the core calls what they registered, in order, and names none ---- */
+
+static struct {
+	char log[1024];
+	size_t n;
+} flog;
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	flog.n += (size_t)vsnprintf(flog.log + flog.n, sizeof(flog.log) - flog.n, fmt, ap);
+	va_end(ap);
+	ck_assert_uint_lt(flog.n, sizeof(flog.log));
+}
+
+static void a_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		    unsigned int am, bool ih)
+{
+	note("A:iotlb(%d,%u,%#llx,%u,%d) ", g, did, (unsigned long long)addr, am, ih);
+}
+
+static void b_iotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint64_t addr,
+		    unsigned int am, bool ih)
+{
+	note("B:iotlb ");
+}
+
+static void a_piotlb(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid,
+		     uint64_t addr, unsigned int am, bool ih)
+{
+	note("A:piotlb(%d,%u,%u,%#llx,%u) ", g, did, pasid, (unsigned long long)addr, am);
+}
+
+static void a_pc(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid)
+{
+	note("A:pc(%d,%u,%u) ", g, did, pasid);
+}
+
+static void b_pc(struct viommu *v, enum vtd_inv_gran g, uint16_t did, uint32_t pasid)
+{
+	note("B:pc ");
+}
+
+static void a_ctx(struct viommu *v)
+{
+	note("A:ctx ");
+}
+
+static void a_sync(struct viommu *v)
+{
+	note("A:sync ");
+}
+
+static void b_sync(struct viommu *v)
+{
+	note("B:sync ");
+}
+
+static void b_after(struct viommu *v)
+{
+	note("B:after ");
+}
+
+static void a_destroy(struct viommu *v)
+{
+	note("A:destroy ");
+}
+
+static void b_destroy(struct viommu *v)
+{
+	note("B:destroy ");
+}
+
+static enum vtd_iqei b_desc(struct viommu *v, unsigned int type, const uint64_t *d)
+{
+	note("B:desc(%u,%#llx) ", type, (unsigned long long)(d[1] >> 12));
+	return d[1] >> 12 == 0xbad ? VTD_IQEI_RSVD : VTD_IQEI_NONE;
+}
+
+static const struct vtd_feature feat_a = {
+	.name = "A", .iotlb = a_iotlb, .piotlb = a_piotlb, .pasid_cache = a_pc,
+	.context = a_ctx, .sync = a_sync, .destroy = a_destroy,
+};
+static const struct vtd_feature feat_b = {
+	.name = "B", .iotlb = b_iotlb, .pasid_cache = b_pc, .sync = b_sync,
+	.desc_types = 1u << QI_DEVTLB, .desc = b_desc, .after_write = b_after,
+	.destroy = b_destroy,
+};
+static const struct vtd_feature feat_none = { .name = "none" };
+
+/*
+ * Two recording features beside the unit's own (prq, ir): every invalidation reaches each
+ * feature that set the hook, in registration order; a descriptor type goes only to its owner,
+ * whose error stops the queue there; sync at the wait and at the end of the drain; after_write
+ * once per register write; destroy in reverse order.
+ */
+START_TEST(test_features_hear_in_order)
+{
+	struct harness *h = h_new("dt=on");
+	struct q q = qi_setup(h, true, 0);
+	unsigned int spare = VTD_MAX_FEATURES - h->v->nr_feat;
+
+	ck_assert_uint_ge(spare, 2);
+	ck_assert_int_eq(vtd_feature_add(h->v, &feat_a), 0);
+	ck_assert_int_eq(vtd_feature_add(h->v, &feat_b), 0);
+	for (unsigned int i = 2; i < spare; i++)
+		ck_assert_int_eq(vtd_feature_add(h->v, &feat_none), 0);
+	ck_assert_int_eq(vtd_feature_add(h->v, &feat_none), -ENOSPC);
+
+	memset(&flog, 0, sizeof(flog));
+	put(&q, 0x2 | 3 << 4 | 5 << 16, 0x1000 | 2 | 1 << 6);     /* IOTLB page, DID 5, IH */
+	put(&q, 0x6 | 3 << 4 | 6 << 16 | 7ULL << 32, 0x200000 | 9); /* PASID-IOTLB page */
+	put(&q, 0x7 | 1 << 4 | 6 << 16 | 8ULL << 32, 0);            /* PASID cache, PASID 8 */
+	put(&q, 0x1 | 1 << 4, 0);                                   /* context cache, global */
+	put(&q, 0x3 | 0x18ULL << 32, 0x7000);                       /* device-TLB */
+	put(&q, WAIT(W_SW, 1), STATUS);
+	kick(&q);
+	ck_assert_str_eq(flog.log, "A:iotlb(3,5,0x1000,2,1) B:iotlb A:piotlb(5,6,7,0x200000,9) "
+				   "A:pc(4,6,8) B:pc A:ctx B:desc(3,0x7) A:sync B:sync A:sync "
+				   "B:sync B:after ");
+	ck_assert_uint_eq(le32_load(h->ram + STATUS), 1);
+	ck_assert(!(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE));
+
+	memset(&flog, 0, sizeof(flog));
+	put(&q, 0x3 | 0x18ULL << 32, 0xbad000);
+	put(&q, WAIT(W_SW, 2), STATUS);
+	kick(&q);
+	ck_assert_str_eq(flog.log, "B:desc(3,0xbad) A:sync B:sync B:after ");
+	ck_assert(r32(h, VTD_FSTS_REG) & VTD_FSTS_IQE);
+	ck_assert_uint_eq(iqei(h), VTD_IQEI_RSVD);
+	ck_assert_uint_eq(le32_load(h->ram + STATUS), 1);
+
+	memset(&flog, 0, sizeof(flog));
+	h_free(h);
+	ck_assert_str_eq(flog.log, "B:destroy A:destroy ");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("vtd-qi");
@@ -383,6 +527,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_iqe_raises_fault_event);
 	tcase_add_test(tc, test_wait_variants);
 	tcase_add_test(tc, test_devtlb_forwarded);
+	tcase_add_test(tc, test_features_hear_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }
