@@ -162,6 +162,15 @@ int virtq_elem_read(const struct virtq *q, const struct virtq_elem *e, uint64_t 
 		    uint64_t len);
 int virtq_elem_write(const struct virtq *q, const struct virtq_elem *e, uint64_t off,
 		     const void *buf, uint64_t len);
+/*
+ * The same bytes as host iovecs for the device's own readv / writev (dma_map): the readable
+ * (write = false) or writable bytes of e from off, len of them, in at most max pieces.
+ * Returns the number of pieces, -ENOSPC (e has fewer bytes), or dma_map's error (-EACCES:
+ * fault recorded, fail the request; -EFAULT / -E2BIG: copy with virtq_elem_read / _write).
+ */
+struct iovec;
+int virtq_elem_map(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
+		   uint64_t len, struct iovec *iov, unsigned int max);
 
 struct virtio_pci;
 

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "virtio-internal.h"
 
@@ -432,4 +433,34 @@ int virtq_elem_write(const struct virtq *q, const struct virtq_elem *e, uint64_t
 		     const void *buf, uint64_t len)
 {
 	return elem_copy(q, e, true, off, (uint8_t *)buf, len);
+}
+
+int virtq_elem_map(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
+		   uint64_t len, struct iovec *iov, unsigned int max)
+{
+	struct dma_req req = { .sid = q->sid };
+	unsigned int n = 0;
+
+	for (unsigned int s = 0; s < e->nr && len; s++) {
+		const struct virtq_seg *g = &e->seg[s];
+		uint64_t take;
+		int r;
+
+		if (g->write != write)
+			continue;
+		if (off >= g->len) {
+			off -= g->len;
+			continue;
+		}
+		take = g->len - off < len ? g->len - off : len;
+		if (g->addr + off < g->addr)
+			return -EFAULT;
+		r = dma_map(q->as, &req, g->addr + off, (size_t)take, write, iov + n, max - n);
+		if (r < 0)
+			return r;
+		n += (unsigned int)r;
+		len -= take;
+		off = 0;
+	}
+	return len ? -ENOSPC : (int)n;
 }

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "gmem.h"
 
@@ -49,4 +50,43 @@ int dma_write(const struct dma_as *as, const struct dma_req *req, uint64_t iova,
 	      size_t len)
 {
 	return dma_xfer(as, req, iova, (void *)buf, len, true);
+}
+
+int dma_map(const struct dma_as *as, const struct dma_req *req, uint64_t iova, size_t len,
+	    bool write, struct iovec *iov, unsigned int max)
+{
+	struct dma_req r = *req;
+	unsigned int n = 0;
+
+	r.access = (req->access & ~(DMA_ACC_READ | DMA_ACC_WRITE)) |
+		   (write ? DMA_ACC_WRITE : DMA_ACC_READ);
+	/* Bounded: each step maps at least one byte. */
+	while (len) {
+		struct dma_xlate x = { .gpa = iova, .len = len };
+		size_t chunk;
+		uint8_t *p;
+		int ret;
+
+		if (as->ops) {
+			ret = as->ops->translate(as->iommu, &r, iova, &x);
+			if (ret)
+				return ret;
+			if (x.len == 0)
+				return -EACCES;
+		}
+		chunk = x.len < len ? (size_t)x.len : len;
+		p = gmem_ptr(as->gmem, x.gpa, chunk);
+		if (!p)
+			return -EFAULT;
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == p) {
+			iov[n - 1].iov_len += chunk;
+		} else {
+			if (n == max)
+				return -E2BIG;
+			iov[n++] = (struct iovec){ .iov_base = p, .iov_len = chunk };
+		}
+		iova += chunk;
+		len -= chunk;
+	}
+	return (int)n;
 }

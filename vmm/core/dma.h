@@ -120,4 +120,19 @@ int dma_read(const struct dma_as *as, const struct dma_req *req, uint64_t iova, 
 int dma_write(const struct dma_as *as, const struct dma_req *req, uint64_t iova, const void *buf,
 	      size_t len);
 
+/*
+ * Zero-copy view of [iova, iova + len) for a device that does its own I/O into guest memory
+ * (readv/writev): translated like dma_read / dma_write (write: the device writes guest
+ * memory), as host pointers into guest RAM, in order, contiguous pieces merged, at most max.
+ * Returns the number of pieces, -EACCES (a translation fault, recorded by the IOMMU as the
+ * copy would have: do not retry), -EFAULT (some target is not one RAM region) or -E2BIG (more
+ * than max pieces). On -EFAULT and -E2BIG nothing was recorded: the caller may copy instead
+ * (dma_read / dma_write), which reports what that access meets. The pointers stay valid as
+ * long as guest RAM does; like a device's DMA, the guest may change the translation or the
+ * memory meanwhile.
+ */
+struct iovec;
+int dma_map(const struct dma_as *as, const struct dma_req *req, uint64_t iova, size_t len,
+	    bool write, struct iovec *iov, unsigned int max);
+
 #endif

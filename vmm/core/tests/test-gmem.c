@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "check-run.h"
 #include "bits.h"
@@ -144,6 +145,60 @@ START_TEST(test_dma_through_iommu)
 }
 END_TEST
 
+/* A fake IOMMU with a page table: iova page N -> gpa page map_pages[N], < 0 blocked. */
+static const int map_pages[8] = { 1, 2, 5, 6, 7, -1, 0, 0 };
+static unsigned int map_access;
+
+static int table_translate(void *iommu, const struct dma_req *req, uint64_t iova,
+			   struct dma_xlate *ret)
+{
+	uint64_t page = iova >> 12;
+
+	map_access = req->access;
+	if (page >= 8 || map_pages[page] < 0)
+		return -EACCES;
+	ret->gpa = (uint64_t)map_pages[page] << 12 | (iova & 4095);
+	ret->len = 4096 - (iova & 4095);
+	return 0;
+}
+
+static const struct dma_iommu_ops table_ops = { .translate = table_translate };
+
+/* dma_map: host pieces in order, contiguous ones merged; its errors, and the access it asks. */
+START_TEST(test_dma_map)
+{
+	static uint8_t ram[8 * 4096];
+	struct gmem gm;
+	struct dma_as as = { .gmem = &gm, .ops = &table_ops };
+	struct dma_req req = { .sid = 0x18 };
+	struct iovec iov[4];
+
+	gmem_init_empty(&gm);
+	ck_assert_int_eq(gmem_add_region(&gm, 0, sizeof(ram), ram), 0);
+	/* iova 0x800..0x4800: pages 0-1 -> 1-2 (one piece), 2-4 -> 5-7 (another). */
+	ck_assert_int_eq(dma_map(&as, &req, 0x800, 0x4000, true, iov, 4), 2);
+	ck_assert_ptr_eq(iov[0].iov_base, ram + 0x1800);
+	ck_assert_uint_eq(iov[0].iov_len, 0x1800);
+	ck_assert_ptr_eq(iov[1].iov_base, ram + 0x5000);
+	ck_assert_uint_eq(iov[1].iov_len, 0x2800);
+	ck_assert_uint_eq(map_access, DMA_ACC_WRITE);
+	ck_assert_int_eq(dma_map(&as, &req, 0x800, 0x4000, false, iov, 4), 2);
+	ck_assert_uint_eq(map_access, DMA_ACC_READ);
+	/* More pieces than room; a blocked page; a target that is not RAM. */
+	ck_assert_int_eq(dma_map(&as, &req, 0x800, 0x4000, false, iov, 1), -E2BIG);
+	ck_assert_int_eq(dma_map(&as, &req, 0x4000, 0x2000, false, iov, 4), -EACCES);
+	ck_assert_int_eq(dma_map(&as, &req, 0x6000, 0x10, false, iov, 4), 1);
+	ck_assert_ptr_eq(iov[0].iov_base, ram);
+	/* No IOMMU: the range itself, if it is one RAM region. */
+	as.ops = NULL;
+	ck_assert_int_eq(dma_map(&as, &req, 0x100, 0x7000, true, iov, 1), 1);
+	ck_assert_ptr_eq(iov[0].iov_base, ram + 0x100);
+	ck_assert_uint_eq(iov[0].iov_len, 0x7000);
+	ck_assert_int_eq(dma_map(&as, &req, sizeof(ram) - 4, 8, true, iov, 4), -EFAULT);
+	ck_assert_int_eq(dma_map(&as, &req, 0x100, 0, true, iov, 4), 0);
+}
+END_TEST
+
 static Suite *gmem_suite(void)
 {
 	Suite *s = suite_create("gmem");
@@ -155,6 +210,7 @@ static Suite *gmem_suite(void)
 	tcase_add_test(tc, test_overflow_and_bad_args);
 	tcase_add_test(tc, test_cmpxchg);
 	tcase_add_test(tc, test_dma_through_iommu);
+	tcase_add_test(tc, test_dma_map);
 	suite_add_tcase(s, tc);
 	return s;
 }
