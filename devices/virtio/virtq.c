@@ -395,10 +395,17 @@ int virtq_arm(struct virtq *q)
 	return split_arm(q);
 }
 
-/* Walks the readable (write = false) or writable segments of e from byte off. */
-static int elem_copy(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
-		     uint8_t *buf, uint64_t len)
+/*
+ * The readable (write = false) or writable bytes of e from byte off, len of them, segment by
+ * segment: copied to / from buf (iov NULL), or mapped into iov[0..max) with dma_map. Returns
+ * the pieces mapped (0 when copying), -ENOSPC when e has fewer bytes, or the DMA error.
+ */
+static int elem_walk(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
+		     uint64_t len, uint8_t *buf, struct iovec *iov, unsigned int max)
 {
+	struct dma_req req = { .sid = q->sid };
+	unsigned int pieces = 0;
+
 	for (unsigned int s = 0; s < e->nr && len; s++) {
 		const struct virtq_seg *g = &e->seg[s];
 		uint64_t n;
@@ -413,54 +420,36 @@ static int elem_copy(const struct virtq *q, const struct virtq_elem *e, bool wri
 		n = g->len - off < len ? g->len - off : len;
 		if (g->addr + off < g->addr)
 			return -EFAULT;
-		r = write ? wr(q, g->addr + off, buf, (size_t)n) : rd(q, g->addr + off, buf, (size_t)n);
-		if (r)
+		if (iov) {
+			r = dma_map(q->as, &req, g->addr + off, (size_t)n, write, iov + pieces,
+				    max - pieces);
+			pieces += r > 0 ? (unsigned int)r : 0;
+		} else {
+			r = write ? wr(q, g->addr + off, buf, (size_t)n) : rd(q, g->addr + off, buf, (size_t)n);
+			buf += n;
+		}
+		if (r < 0)
 			return r;
-		buf += n;
 		len -= n;
 		off = 0;
 	}
-	return len ? -ENOSPC : 0;
+	return len ? -ENOSPC : (int)pieces;
 }
 
 int virtq_elem_read(const struct virtq *q, const struct virtq_elem *e, uint64_t off, void *buf,
 		    uint64_t len)
 {
-	return elem_copy(q, e, false, off, buf, len);
+	return elem_walk(q, e, false, off, len, buf, NULL, 0);
 }
 
 int virtq_elem_write(const struct virtq *q, const struct virtq_elem *e, uint64_t off,
 		     const void *buf, uint64_t len)
 {
-	return elem_copy(q, e, true, off, (uint8_t *)buf, len);
+	return elem_walk(q, e, true, off, len, (uint8_t *)buf, NULL, 0);
 }
 
 int virtq_elem_map(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
 		   uint64_t len, struct iovec *iov, unsigned int max)
 {
-	struct dma_req req = { .sid = q->sid };
-	unsigned int n = 0;
-
-	for (unsigned int s = 0; s < e->nr && len; s++) {
-		const struct virtq_seg *g = &e->seg[s];
-		uint64_t take;
-		int r;
-
-		if (g->write != write)
-			continue;
-		if (off >= g->len) {
-			off -= g->len;
-			continue;
-		}
-		take = g->len - off < len ? g->len - off : len;
-		if (g->addr + off < g->addr)
-			return -EFAULT;
-		r = dma_map(q->as, &req, g->addr + off, (size_t)take, write, iov + n, max - n);
-		if (r < 0)
-			return r;
-		n += (unsigned int)r;
-		len -= take;
-		off = 0;
-	}
-	return len ? -ENOSPC : (int)n;
+	return elem_walk(q, e, write, off, len, NULL, iov, max);
 }

@@ -232,21 +232,30 @@ static void desc(struct env *e, unsigned int i, uint64_t addr, uint32_t len, uin
 	put(e, DESC + 16 * i + 14, next, 2);
 }
 
-/* One request: header, optional data (direction by type), status; kicked and waited for. */
-static uint8_t request(struct env *e, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+/*
+ * One request: header, optional data at DATA (direction by type), status byte at status; kicked
+ * and waited for. Returns the status the device wrote.
+ */
+static uint8_t request_at(struct env *e, uint32_t type, uint64_t sector, uint32_t len,
+			  bool dev_writes, uint64_t status)
 {
 	put(e, HDR, type, 4);
 	put(e, HDR + 4, 0, 4);
 	put(e, HDR + 8, sector, 8);
-	e->ram[STATUS] = 0xee;
+	e->ram[status] = 0xee;
 	desc(e, 0, HDR, 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
 	desc(e, 1, DATA, len, VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0), 2);
-	desc(e, 2, STATUS, 1, VIRTQ_DESC_F_WRITE, 0);
+	desc(e, 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
 	put(e, AVAIL + 4 + 2 * (e->next_avail % QSZ), 0, 2);
 	put(e, AVAIL + 2, ++e->next_avail, 2);
 	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
 	virtio_pci_drain(virtio_blk_transport(e->blk));
-	return e->ram[STATUS];
+	return e->ram[status];
+}
+
+static uint8_t request(struct env *e, uint32_t type, uint64_t sector, uint32_t len, bool dev_writes)
+{
+	return request_at(e, type, sector, len, dev_writes, STATUS);
 }
 
 static void file_read(struct env *e, uint64_t off, void *buf, size_t len)
@@ -397,23 +406,6 @@ END_TEST
  * is its own iovec: 128 KiB is 256 pieces (mapped), 256 KiB is 512 (bounce: the mapping stops
  * at the 257th translation, then the copy translates all 512 again).
  */
-static uint8_t request_at(struct env *e, uint32_t type, uint64_t sector, uint32_t len,
-			  bool dev_writes, uint64_t status)
-{
-	put(e, HDR, type, 4);
-	put(e, HDR + 4, 0, 4);
-	put(e, HDR + 8, sector, 8);
-	e->ram[status] = 0xee;
-	desc(e, 0, HDR, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(e, 1, DATA, len, VIRTQ_DESC_F_NEXT | (dev_writes ? VIRTQ_DESC_F_WRITE : 0), 2);
-	desc(e, 2, status, 1, VIRTQ_DESC_F_WRITE, 0);
-	put(e, AVAIL + 4 + 2 * (e->next_avail % QSZ), 0, 2);
-	put(e, AVAIL + 2, ++e->next_avail, 2);
-	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
-	virtio_pci_drain(virtio_blk_transport(e->blk));
-	return e->ram[status];
-}
-
 START_TEST(test_data_in_place_or_bounced)
 {
 	static const uint32_t sizes[] = { 128 * 1024, 256 * 1024 };
