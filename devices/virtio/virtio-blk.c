@@ -94,15 +94,12 @@ static bool in_disk(const struct virtio_blk *b, uint64_t sector, uint64_t len)
 	return sector <= b->size / BLK_SECTOR && len <= b->size - sector * BLK_SECTOR;
 }
 
-/* O_DIRECT when everything is aligned for it, else the buffered descriptor. */
-static int pick_fd(const struct virtio_blk *b, uint64_t off, uint64_t n)
-{
-	return b->dfd >= 0 && !(off % DIRECT_ALIGN) && !(n % DIRECT_ALIGN) ? b->dfd : b->fd;
-}
-
-/* O_DIRECT for a mapped request: the file range and every piece 4 KiB-aligned. */
-static int pick_fd_iov(const struct virtio_blk *b, uint64_t off, uint64_t n,
-		       const struct iovec *iov, int cnt)
+/*
+ * O_DIRECT when the file range and every memory piece iov[0..cnt) are 4 KiB-aligned, else the
+ * buffered descriptor. The bounce buffer is aligned: its copies pass no pieces.
+ */
+static int pick_fd(const struct virtio_blk *b, uint64_t off, uint64_t n, const struct iovec *iov,
+		   int cnt)
 {
 	if (b->dfd < 0 || off % DIRECT_ALIGN || n % DIRECT_ALIGN)
 		return b->fd;
@@ -155,7 +152,7 @@ static int map_data(struct virtio_blk *b, struct virtq *q, const struct virtq_el
 	if (n < 0)
 		return n;
 	/* write: the device writes guest memory, i.e. reads the image (preadv). */
-	return xfer_iov(pick_fd_iov(b, off, len, iov, n), !write, iov, n, off, len) ? -EIO : 0;
+	return xfer_iov(pick_fd(b, off, len, iov, n), !write, iov, n, off, len) ? -EIO : 0;
 }
 
 static uint8_t do_read(struct virtio_blk *b, struct virtq *q, const struct virtq_elem *e,
@@ -169,7 +166,7 @@ static uint8_t do_read(struct virtio_blk *b, struct virtq *q, const struct virtq
 
 	for (uint64_t done = 0; done < len;) {
 		uint64_t n = len - done < BLK_BOUNCE ? len - done : BLK_BOUNCE;
-		ssize_t got = pread(pick_fd(b, off + done, n), b->bounce, n, (off_t)(off + done));
+		ssize_t got = pread(pick_fd(b, off + done, n, NULL, 0), b->bounce, n, (off_t)(off + done));
 
 		if (got != (ssize_t)n || virtq_elem_write(q, e, done, b->bounce, n))
 			return VIRTIO_BLK_S_IOERR;
@@ -191,7 +188,7 @@ static uint8_t do_write(struct virtio_blk *b, struct virtq *q, const struct virt
 		uint64_t n = len - done < BLK_BOUNCE ? len - done : BLK_BOUNCE;
 
 		if (virtq_elem_read(q, e, BLK_HDR_SIZE + done, b->bounce, n) ||
-		    pwrite(pick_fd(b, off + done, n), b->bounce, n, (off_t)(off + done)) != (ssize_t)n)
+		    pwrite(pick_fd(b, off + done, n, NULL, 0), b->bounce, n, (off_t)(off + done)) != (ssize_t)n)
 			return VIRTIO_BLK_S_IOERR;
 		done += n;
 	}
