@@ -125,8 +125,7 @@ static enum vtd_iqei process(struct viommu *v, const uint64_t *d, bool wide)
 			return VTD_IQEI_TYPE;
 		if ((d[0] & rsvd0[type]) || (d[1] & rsvd1[type]))
 			return VTD_IQEI_RSVD;
-		v->stats.descs++;
-		return vtd_feat_desc(v, type, d); /* prq.c */
+		return feature_desc(v, type, d); /* prq.c */
 	}
 	/* PASID-granular types exist only in scalable mode; device-TLB ones need ECAP.DT. */
 	if ((type >= QI_PIOTLB && !sm) || ((type == QI_DEVTLB || type == QI_PDEVTLB) && !v->cfg.dt))
