@@ -90,57 +90,77 @@ static int virtio_doorbell(void *ctx, uint64_t gpa, unsigned int len, int efd, b
 	return kvm_ioeventfd(ctx, gpa, len, efd, assign);
 }
 
+/*
+ * Each PCI model's creator makes the device in slot from its -device spec and records it.
+ * -ENODEV: the creator printed the one error line itself.
+ */
+
 /* virtio-net: like virtio-blk, a tap that cannot be attached is one line and exit status 2. */
-static struct virtio_net *create_virtio_net(struct machine *m, unsigned int slot)
+static int add_virtio_net(struct machine *m, unsigned int slot, const struct device_spec *d)
 {
-	const struct machine_config *cfg = m->cfg;
 	struct virtio_net_options o;
 	struct virtio_net *n = NULL;
 	char err[320];
 
-	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
-		const struct device_spec *d = &cfg->devices[i];
-
-		if (strcmp(d->model, "virtio-net") || d->slot != (int)slot)
-			continue;
-		if (!virtio_net_parse_options(d->opts, &o, err, sizeof(err)))
-			n = virtio_net_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
-		if (!n) {
-			fprintf(stderr, "nestvm: error: %s\n", err);
-			m->usage_error = true;
-		}
-		return n;
+	if (!virtio_net_parse_options(d->opts, &o, err, sizeof(err)))
+		n = virtio_net_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
+	if (!n) {
+		fprintf(stderr, "nestvm: error: %s\n", err);
+		m->usage_error = true;
+		return -ENODEV;
 	}
-	return NULL;
+	virtio_set_ioeventfd(virtio_net_pci_dev(n), virtio_doorbell, m);
+	return record(m, n, destroy_virtio_net);
 }
 
 /*
  * virtio-blk: DMA through the machine's DMA space (the vIOMMU's when there is one). An image
  * that cannot be used is the user's mistake: one line, exit status 2.
  */
-static struct virtio_blk *create_virtio_blk(struct machine *m, unsigned int slot)
+static int add_virtio_blk(struct machine *m, unsigned int slot, const struct device_spec *d)
 {
-	const struct machine_config *cfg = m->cfg;
 	struct virtio_blk_options o;
 	struct virtio_blk *b = NULL;
 	char err[320];
 
-	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
-		const struct device_spec *d = &cfg->devices[i];
-
-		if (strcmp(d->model, "virtio-blk") || d->slot != (int)slot)
-			continue;
-		if (!virtio_blk_parse_options(d->opts, &o, err, sizeof(err)))
-			b = virtio_blk_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
-		if (!b) {
-			fprintf(stderr, "nestvm: error: %s\n", err);
-			m->usage_error = true;
-		} else if (!o.no_ioeventfd) {
-			virtio_set_ioeventfd(virtio_blk_pci_dev(b), virtio_doorbell, m);
-		}
-		return b;
+	if (!virtio_blk_parse_options(d->opts, &o, err, sizeof(err)))
+		b = virtio_blk_create(m->pci, slot, &m->dma_bus, &o, err, sizeof(err));
+	if (!b) {
+		fprintf(stderr, "nestvm: error: %s\n", err);
+		m->usage_error = true;
+		return -ENODEV;
 	}
-	return NULL;
+	if (!o.no_ioeventfd)
+		virtio_set_ioeventfd(virtio_blk_pci_dev(b), virtio_doorbell, m);
+	return record(m, b, destroy_virtio_blk);
+}
+
+/* virtio-console: on nestvm's stdin and stdout. */
+static int add_virtio_console(struct machine *m, unsigned int slot, const struct device_spec *d)
+{
+	char err[200];
+	struct virtio_console *c = virtio_console_create(m->pci, slot, &m->dma_bus, STDIN_FILENO,
+							 STDOUT_FILENO, err, sizeof(err));
+
+	(void)d; /* its options were checked on the command line (there are none) */
+	if (!c) {
+		fprintf(stderr, "nestvm: error: %s\n", err);
+		return -ENODEV;
+	}
+	virtio_set_ioeventfd(virtio_console_pci_dev(c), virtio_doorbell, m);
+	return record(m, c, destroy_virtio_console);
+}
+
+static int add_edu(struct machine *m, unsigned int slot, const struct device_spec *d)
+{
+	(void)d;
+	return record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
+}
+
+static int add_pci_testdev(struct machine *m, unsigned int slot, const struct device_spec *d)
+{
+	(void)d;
+	return record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
 }
 
 /*
@@ -276,27 +296,19 @@ static struct pasid_dma *create_host_pasid_dma(struct machine *m, unsigned int s
 	return d;
 }
 
-/* pasid-dma: the options of the -device spec that was given this slot. */
-static struct pasid_dma *create_pasid_dma(struct machine *m, unsigned int slot)
+/* pasid-dma: emulated DMA through the machine's DMA space, or behind hostsim. */
+static int add_pasid_dma(struct machine *m, unsigned int slot, const struct device_spec *d)
 {
-	const struct machine_config *cfg = m->cfg;
 	struct pasid_dma_config pc;
 	char err[160];
 
-	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
-		const struct device_spec *d = &cfg->devices[i];
-
-		if (strcmp(d->model, "pasid-dma") || d->slot != (int)slot)
-			continue;
-		if (pasid_dma_parse_options(d->opts, &pc, err, sizeof(err))) {
-			log_err("board", "%s", err);
-			return NULL;
-		}
-		if (pc.backend == PDMA_BACKEND_HOSTSIM)
-			return create_host_pasid_dma(m, slot, &pc);
-		return pasid_dma_create(m->pci, slot, &m->dma_bus, &pc);
+	if (pasid_dma_parse_options(d->opts, &pc, err, sizeof(err))) {
+		log_err("board", "%s", err);
+		return -EINVAL;
 	}
-	return NULL;
+	if (pc.backend == PDMA_BACKEND_HOSTSIM)
+		return record(m, create_host_pasid_dma(m, slot, &pc), destroy_pasid_dma);
+	return record(m, pasid_dma_create(m->pci, slot, &m->dma_bus, &pc), destroy_pasid_dma);
 }
 
 /*
@@ -493,20 +505,17 @@ static int vfio_choose_mode(struct machine *m, struct viommu_config *vc,
  * choose the mode (nested, or shadow with caching mode), reported here at start; a vIOMMU
  * configured beyond what the host can back is refused.
  */
-static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
+static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot,
+				       const struct device_spec *d)
 {
-	const struct machine_config *cfg = m->cfg;
 	struct viommu_config *vc = m->vtd_cfg;
 	struct vfio_pt_info info;
 	struct vfio_pt *p = NULL;
 	char err[320], msg[320];
-	int r = -ENOENT;
+	int r = vfio_pt_create(d->opts, m->pci, slot, &p, &info, err, sizeof(err));
 
-	for (unsigned int i = 0; i < cfg->nr_devices && r == -ENOENT; i++)
-		if (!strcmp(cfg->devices[i].model, "vfio-pci") && cfg->devices[i].slot == (int)slot)
-			r = vfio_pt_create(cfg->devices[i].opts, m->pci, slot, &p, &info, err, sizeof(err));
 	if (r) {
-		log_err("board", "vfio-pci: %s", r == -ENOENT ? "no such device" : err);
+		log_err("board", "vfio-pci: %s", err);
 		return NULL;
 	}
 	if (!m->viommu) {
@@ -542,6 +551,61 @@ static struct vfio_pt *create_vfio_pci(struct machine *m, unsigned int slot)
 	return p;
 }
 
+/* vfio-pci: the device, its interrupts through irqfd, its faults, its BARs as memslots. */
+static int add_vfio_pci(struct machine *m, unsigned int slot, const struct device_spec *d)
+{
+	struct vfio_pt *p = create_vfio_pci(m, slot, d);
+	struct memslots ms;
+	int ret;
+
+	if (!p)
+		return -ENODEV; /* create_vfio_pci printed the one error line */
+	ret = record(m, p, destroy_vfio_pt);
+	if (!ret)
+		ret = add_vfio_irqfds(m, p);
+	if (!ret)
+		ret = add_vfio_faults(m, p);
+	/* Its mmap-able BARs go into the guest while decoded (no exits there). */
+	memslot_table_service(&m->memslots, &ms);
+	if (!ret)
+		vfio_pci_set_memslots(vfio_pt_model(p), &ms);
+	return ret;
+}
+
+/* The PCI models nestvm can create; what each one is and accepts: vmm/models.c. */
+struct pci_model {
+	const char *model;
+	int (*add)(struct machine *m, unsigned int slot, const struct device_spec *d);
+};
+
+static const struct pci_model pci_models[] = {
+	{ "edu", add_edu },
+	{ "pci-testdev", add_pci_testdev },
+	{ "pasid-dma", add_pasid_dma },
+	{ "virtio-blk", add_virtio_blk },
+	{ "virtio-console", add_virtio_console },
+	{ "virtio-net", add_virtio_net },
+	{ "vfio-pci", add_vfio_pci },
+};
+
+static const struct pci_model *find_pci_model(const char *model)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pci_models); i++)
+		if (!strcmp(pci_models[i].model, model))
+			return &pci_models[i];
+	return NULL;
+}
+
+/* The -device spec the board gave this slot (slots are unique on bus 0). */
+static const struct device_spec *spec_in_slot(const struct machine_config *cfg, const char *model,
+					      unsigned int slot)
+{
+	for (unsigned int i = 0; i < cfg->nr_devices; i++)
+		if (!strcmp(cfg->devices[i].model, model) && cfg->devices[i].slot == (int)slot)
+			return &cfg->devices[i];
+	return NULL;
+}
+
 static int create_pci(struct machine *m, int pci)
 {
 	const void *fdt = m->fdt;
@@ -555,59 +619,18 @@ static int create_pci(struct machine *m, int pci)
 	fdt_for_each_subnode(node, fdt, pci) {
 		const char *model = fdt_getprop(fdt, node, "nestvm,model", NULL);
 		unsigned int slot = (node_u32(fdt, node, "reg", 0) >> 11) & 0x1f;
+		const struct device_spec *d;
+		const struct pci_model *pm;
 
 		if (!model)
 			continue;
-		if (!strcmp(model, "edu")) {
-			ret = record(m, edu_create(m->pci, slot, &m->dma_bus), destroy_edu);
-		} else if (!strcmp(model, "pci-testdev")) {
-			ret = record(m, pci_testdev_create(m->pci, slot), destroy_pci_testdev);
-		} else if (!strcmp(model, "pasid-dma")) {
-			ret = record(m, create_pasid_dma(m, slot), destroy_pasid_dma);
-		} else if (!strcmp(model, "virtio-blk")) {
-			struct virtio_blk *b = create_virtio_blk(m, slot);
-
-			if (!b)
-				return -ENODEV; /* create_virtio_blk printed the one error line */
-			ret = record(m, b, destroy_virtio_blk);
-		} else if (!strcmp(model, "virtio-console")) {
-			char err[200];
-			struct virtio_console *c = virtio_console_create(m->pci, slot, &m->dma_bus,
-									 STDIN_FILENO, STDOUT_FILENO,
-									 err, sizeof(err));
-
-			if (!c) {
-				fprintf(stderr, "nestvm: error: %s\n", err);
-				return -ENODEV;
-			}
-			virtio_set_ioeventfd(virtio_console_pci_dev(c), virtio_doorbell, m);
-			ret = record(m, c, destroy_virtio_console);
-		} else if (!strcmp(model, "virtio-net")) {
-			struct virtio_net *n = create_virtio_net(m, slot);
-
-			if (!n)
-				return -ENODEV; /* create_virtio_net printed the one error line */
-			virtio_set_ioeventfd(virtio_net_pci_dev(n), virtio_doorbell, m);
-			ret = record(m, n, destroy_virtio_net);
-		} else if (!strcmp(model, "vfio-pci")) {
-			struct vfio_pt *p = create_vfio_pci(m, slot);
-			struct memslots ms;
-
-			if (!p)
-				return -ENODEV; /* create_vfio_pci printed the one error line */
-			ret = record(m, p, destroy_vfio_pt);
-			if (!ret)
-				ret = add_vfio_irqfds(m, p);
-			if (!ret)
-				ret = add_vfio_faults(m, p);
-			/* Its mmap-able BARs go into the guest while decoded (no exits there). */
-			memslot_table_service(&m->memslots, &ms);
-			if (!ret)
-				vfio_pci_set_memslots(vfio_pt_model(p), &ms);
-		} else {
-			log_err("board", "no device model for '%s'", model);
-			ret = -EINVAL;
+		d = spec_in_slot(m->cfg, model, slot);
+		pm = find_pci_model(model);
+		if (!pm || !d) {
+			log_err("board", "no device model for '%s' in slot %u", model, slot);
+			return -EINVAL;
 		}
+		ret = pm->add(m, slot, d);
 		if (ret)
 			return ret;
 	}

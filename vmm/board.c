@@ -13,91 +13,6 @@
 
 #define FDT_SIZE (64 * 1024)
 
-/* Device models the launcher knows; PCI ones get a slot and a node under /pci. */
-static const struct board_model models[] = {
-	{ "edu", true, 0x1234, 0x11e8, true, "edu: QEMU-compatible PCI DMA test device (1234:11e8)" },
-	{ "pasid-dma", true, 0x1234, 0x5a5d, false,
-	  "pasid-dma: PASID/ATS/PRI DMA test device (1234:5a5d; options: docs/pasid-dma.md)" },
-	{ "vfio-pci", true, 0, 0, true,
-	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
-	  "docs/host-forwarding.md)" },
-	{ "virtio-blk", true, 0x1af4, 0x1042, true,
-	  "virtio-blk: virtio 1.x block device on a raw image, I/O on its own thread; options:\n"
-	  "       file=IMG (required), readonly=on|off, cache=writeback (default)|none (O_DIRECT),\n"
-	  "       ioeventfd=on (default: notifies ring a KVM doorbell)|off (every notify exits),\n"
-	  "       indirect=on|off (indirect descriptors; default: off behind a vIOMMU, else on),\n"
-	  "       packed=on|off (packed virtqueues offered; default off)" },
-	{ "virtio-net", true, 0x1af4, 0x1041, true,
-	  "virtio-net: virtio 1.x network device on a tap; options: tap=NAME (attached or created)\n"
-	  "       or fd=N (an open tap / packet fd), mac=XX:XX:XX:XX:XX:XX (default 52:54:00:12:34:56),\n"
-	  "       packed=on|off (packed virtqueues offered; default off)" },
-	{ "virtio-console", true, 0x1af4, 0x1043, true,
-	  "virtio-console: virtio 1.x console (hvc0 in Linux) on nestvm's stdout and stdin, whole\n"
-	  "       buffers per write; takes stdin from the UART; no options; one at most" },
-	{ "vtd", false, 0, 0, false,
-	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
-	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
-	  "       chosen from the host; regs-mirror=on (default: register reads without exits)|off)" },
-	{ "pc-testdev", false, 0, 0, false,
-	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "
-	  "(docs/usage.md)" },
-	{ "pci-testdev", true, 0x1b36, 0x0005, false,
-	  "pci-testdev: QEMU's PCI exit-test device (1b36:0005; docs/usage.md)" },
-};
-
-/*
- * The test devices take no options (but a PCI one may get addr=); one pc-testdev (fixed ports)
- * and one virtio-console (it owns stdin and stdout) at most.
- */
-static int check_test_devices(const struct machine_config *cfg, char *err, size_t errlen)
-{
-	unsigned int pc = 0, con = 0;
-
-	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
-		const struct device_spec *d = &cfg->devices[i];
-
-		if (!strcmp(d->model, "virtio-console") && ++con > 1) {
-			snprintf(err, errlen, "only one -device virtio-console is supported (it owns "
-				 "stdin and stdout)");
-			return -EINVAL;
-		}
-		if (strcmp(d->model, "pc-testdev") && strcmp(d->model, "pci-testdev"))
-			continue;
-		if (d->opts[0]) {
-			snprintf(err, errlen, "device %s takes no options (got '%s')", d->model, d->opts);
-			return -EINVAL;
-		}
-		if (!strcmp(d->model, "pc-testdev") && ++pc > 1) {
-			snprintf(err, errlen, "only one -device pc-testdev is supported (fixed ports)");
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-bool board_has_model(const struct machine_config *cfg, const char *model)
-{
-	for (unsigned int i = 0; i < cfg->nr_devices; i++)
-		if (!strcmp(cfg->devices[i].model, model))
-			return true;
-	return false;
-}
-
-const struct board_model *board_find_model(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(models); i++) {
-		if (!strcmp(models[i].name, name))
-			return &models[i];
-	}
-	return NULL;
-}
-
-void board_list_models(FILE *out)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(models); i++)
-		fprintf(out, "  %s\n", models[i].help);
-}
-
 unsigned int board_intx_gsi(unsigned int slot, unsigned int pin)
 {
 	return 16 + ((slot + pin - 1) % 8);
@@ -108,7 +23,7 @@ int board_assign_slots(struct machine_config *cfg, char *err, size_t errlen)
 	/* Slot 0: host bridge; 31 (00:1f.0): the IOAPIC's source-id in the DMAR table. */
 	uint32_t used = 1u | (1u << 31);
 
-	if (check_test_devices(cfg, err, errlen))
+	if (board_check_model_counts(cfg, err, errlen))
 		return -EINVAL;
 
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {

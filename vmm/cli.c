@@ -6,12 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "board.h"
-#include "devices/vfio/type1.h"
-#include "devices/vfio/vfio-pci.h"
-#include "devices/virtio/virtio.h"
 #include "log.h"
 #include "machine.h"
 
@@ -104,6 +100,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 {
 	const char *comma = strchr(spec, ',');
+	const struct board_model *bm;
 	size_t mlen = comma ? (size_t)(comma - spec) : strlen(spec);
 	const char *p;
 	char *o;
@@ -115,7 +112,8 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 		return -EINVAL;
 	}
 	memcpy(d->model, spec, mlen);
-	if (!board_find_model(d->model)) {
+	bm = board_find_model(d->model);
+	if (!bm) {
 		fprintf(err, "nestvm: error: -device '%s': unknown device model '%s' (see --help)\n",
 			spec, d->model);
 		return -EINVAL;
@@ -130,7 +128,7 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 			char num[16];
 			unsigned long slot;
 
-			if (n - 5 >= sizeof(num) || !board_find_model(d->model)->pci) {
+			if (n - 5 >= sizeof(num) || !bm->pci) {
 				fprintf(err, "nestvm: error: -device '%s': bad addr= option\n", spec);
 				return -EINVAL;
 			}
@@ -156,48 +154,10 @@ static int parse_device(const char *spec, struct device_spec *d, FILE *err)
 		}
 		p = next;
 	}
-	if (!strcmp(d->model, "vfio-pci")) {
-		char host[256], cdev[256], why[256], bdf[64];
+	if (bm->check) {
+		char why[320];
 
-		/*
-		 * The host device must exist now: one clear error, exit status 2. A device without
-		 * a VFIO cdev is opened through its group (type1) if it has one.
-		 */
-		if (vfio_pci_parse_options(d->opts, host, sizeof(host), why, sizeof(why)) ||
-		    (vfio_pci_resolve_host(host, cdev, sizeof(cdev), why, sizeof(why)) &&
-		     type1_resolve_host(host, cdev, sizeof(cdev), bdf, sizeof(bdf), why, sizeof(why)))) {
-			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
-			return -EINVAL;
-		}
-	}
-	if (!strcmp(d->model, "virtio-blk")) {
-		struct virtio_blk_options vo;
-		char why[256];
-
-		/* Option mistakes and a missing image: one line, exit status 2. */
-		if (virtio_blk_parse_options(d->opts, &vo, why, sizeof(why))) {
-			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
-			return -EINVAL;
-		}
-		if (access(vo.file, vo.readonly ? R_OK : R_OK | W_OK)) {
-			fprintf(err, "nestvm: error: -device '%s': cannot open %s: %s\n", spec, vo.file,
-				strerror(errno));
-			return -EINVAL;
-		}
-	}
-	if (!strcmp(d->model, "virtio-console")) {
-		char why[256];
-
-		if (virtio_console_parse_options(d->opts, why, sizeof(why))) {
-			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
-			return -EINVAL;
-		}
-	}
-	if (!strcmp(d->model, "virtio-net")) {
-		struct virtio_net_options no;
-		char why[256];
-
-		if (virtio_net_parse_options(d->opts, &no, why, sizeof(why))) {
+		if (bm->check(d->opts, why, sizeof(why))) {
 			fprintf(err, "nestvm: error: -device '%s': %s\n", spec, why);
 			return -EINVAL;
 		}

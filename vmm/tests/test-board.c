@@ -154,11 +154,10 @@ START_TEST(test_testdevs)
 				       "nestvm,gsi", NULL));
 	free(m.fdt);
 	gmem_destroy(&m.gmem);
-	/* Usage errors: options, a second pc-testdev. */
-	snprintf(cfg.devices[0].opts, sizeof(cfg.devices[0].opts), "foo=1");
-	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), -EINVAL);
+	/* Usage errors: options (checked by the command line through the model), a second pc-testdev. */
+	ck_assert_int_eq(board_find_model("pc-testdev")->check("foo=1", err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "takes no options"));
-	cfg.devices[0].opts[0] = 0;
+	ck_assert_int_eq(board_find_model("pci-testdev")->check("", err, sizeof(err)), 0);
 	add_dev(&cfg, "pc-testdev", -1);
 	ck_assert_int_eq(board_assign_slots(&cfg, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "only one"));

@@ -57,6 +57,7 @@ expect_fail 2 'vtd' -- run -kernel "$hello" -device vtd,mode=bogus
 expect_fail 2 'regs-mirror must be on or off' -- run -kernel "$hello" -device vtd,regs-mirror=maybe
 expect_fail 2 'only one' -- run -kernel "$hello" -device vtd -device vtd
 expect_fail 2 'takes no options' -- run -kernel "$hello" -device pci-testdev,foo=1
+expect_fail 2 'takes no options' -- run -kernel "$hello" -device edu,bar=2
 expect_fail 2 'only one -device pc-testdev' -- run -kernel "$hello" -device pc-testdev -device pc-testdev
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device pasid-dma,backend=hostsim
 expect_fail 2 'needs -device vtd,mode=scalable' -- run -kernel "$hello" -device vtd,mode=legacy \
