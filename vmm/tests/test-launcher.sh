@@ -111,6 +111,24 @@ else
 	echo "not ok $n - --help lacks the signal behaviour"; failed=$((failed + 1))
 fi
 
+# docs/usage.md lists every model --help lists (the models table, vmm/models.c), and the same
+# -smp bound: the two must not drift apart.
+usage=$(dirname "$0")/../../docs/usage.md
+models=$("$nestvm" --help | sed -n 's/^  \([a-z0-9-]*\): .*/\1/p')
+maxcpu=$("$nestvm" --help | sed -n 's/.*number of vCPUs, 1\.\.\([0-9]*\).*/\1/p')
+n=$((n + 1))
+missing=""
+for m in $models; do
+	grep -q -- "^| \`-device $m[[,\`]" "$usage" || missing="$missing $m"
+done
+if [ -n "$models" ] && [ -z "$missing" ] && [ -n "$maxcpu" ] &&
+	grep -q -- "^| \`-smp N\` | vCPUs (1 to $maxcpu[;)]" "$usage"; then
+	echo "ok $n - docs/usage.md lists all $(echo $models | wc -w) models of --help and -smp 1..$maxcpu"
+else
+	echo "not ok $n - docs/usage.md: models missing:${missing:- none}; models seen: '$(echo $models)'; -smp max '$maxcpu'"
+	failed=$((failed + 1))
+fi
+
 n=$((n + 1))
 "$nestvm" run -kernel "$hello" -device edu -device vtd --dump-dtb "$tmp/board.dtb" >/dev/null 2>&1 </dev/null
 st=$?
