@@ -694,13 +694,15 @@ int board_configure_viommu(struct machine *m, char *err, size_t errlen)
 	for (unsigned int i = 0; i < cfg->nr_devices; i++) {
 		if (strcmp(cfg->devices[i].model, "vtd"))
 			continue;
-		if (vc) {
-			snprintf(err, errlen, "only one -device vtd is supported");
+		if (vc) { /* board_check_model_counts refused it already */
+			snprintf(err, errlen, "vtd: only one -device vtd is supported");
 			return -EINVAL;
 		}
 		vc = calloc(1, sizeof(*vc));
-		if (!vc)
+		if (!vc) {
+			snprintf(err, errlen, "vtd: out of memory");
 			return -ENOMEM;
+		}
 		m->vtd_cfg = vc;
 		if (viommu_parse_options(cfg->devices[i].opts, vc, err, errlen))
 			return -EINVAL;

@@ -175,8 +175,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	timing(m, "images read");
 	ret = board_configure_viommu(m, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "nestvm: error: -device vtd: %s\n", err);
-		status = VMM_EXIT_USAGE;
+		fprintf(stderr, "nestvm: error: -device %s\n", err); /* err: "vtd: ..." */
+		status = ret == -EINVAL ? VMM_EXIT_USAGE : VMM_EXIT_HOST_ERROR;
 		goto out;
 	}
 	ret = board_configure_host(m, err, sizeof(err));
