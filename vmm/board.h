@@ -23,13 +23,12 @@ struct board_model {
 	 * why. NULL: the options are checked when the device is created.
 	 */
 	int (*check)(const char *opts, char *why, size_t len);
-	unsigned int max;    /* most instances per machine; 0: no limit but the bus */
-	const char *why_max; /* said when max is exceeded */
+	const char *one_only; /* non-NULL: at most one per machine, and why */
 };
 
 const struct board_model *board_find_model(const char *name);
 void board_list_models(FILE *out);
-/* 0 if no model appears more often than its max; else -EINVAL and one line in err. */
+/* 0 if no one-only model appears twice; else -EINVAL and one line in err. */
 int board_check_model_counts(const struct machine_config *cfg, char *err, size_t errlen);
 /* IOAPIC input for INTx pin (1 = INTA) of a bus-0 device in slot (docs/board.md). */
 unsigned int board_intx_gsi(unsigned int slot, unsigned int pin);

@@ -87,16 +87,16 @@ static const struct board_model models[] = {
 	{ "virtio-console", true, 0x1af4, 0x1043, true,
 	  "virtio-console: virtio 1.x console (hvc0 in Linux) on nestvm's stdout and stdin, whole\n"
 	  "       buffers per write; takes stdin from the UART; no options; one at most",
-	  .check = check_virtio_console, .max = 1, .why_max = "it owns stdin and stdout" },
+	  .check = check_virtio_console, .one_only = "it owns stdin and stdout" },
 	{ "vtd", false, 0, 0, false,
 	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
 	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
 	  "       chosen from the host; regs-mirror=on (default: register reads without exits)|off)",
 	  .check = NULL /* parsed with the host's capabilities (board_configure_viommu) */,
-	  .max = 1, .why_max = "one VT-d unit covers the whole bus" },
+	  .one_only = "one VT-d unit covers the whole bus" },
 	{ "pc-testdev", false, 0, 0, false,
 	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "
-	  "(docs/usage.md)", .check = no_options, .max = 1, .why_max = "fixed ports" },
+	  "(docs/usage.md)", .check = no_options, .one_only = "fixed ports" },
 	{ "pci-testdev", true, 0x1b36, 0x0005, false,
 	  "pci-testdev: QEMU's PCI exit-test device (1b36:0005; docs/usage.md)", .check = no_options },
 };
@@ -129,17 +129,13 @@ int board_check_model_counts(const struct machine_config *cfg, char *err, size_t
 	for (size_t k = 0; k < ARRAY_SIZE(models); k++) {
 		unsigned int n = 0;
 
-		if (!models[k].max)
+		if (!models[k].one_only)
 			continue;
 		for (unsigned int i = 0; i < cfg->nr_devices; i++)
 			n += !strcmp(cfg->devices[i].model, models[k].name);
-		if (n > models[k].max) {
-			if (models[k].max == 1)
-				snprintf(err, errlen, "only one -device %s is supported (%s)",
-					 models[k].name, models[k].why_max);
-			else
-				snprintf(err, errlen, "at most %u -device %s are supported (%s)",
-					 models[k].max, models[k].name, models[k].why_max);
+		if (n > 1) {
+			snprintf(err, errlen, "only one -device %s is supported (%s)", models[k].name,
+				 models[k].one_only);
 			return -EINVAL;
 		}
 	}
