@@ -22,7 +22,7 @@ nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
 virtio-net) RUNS="nv-net,nv-net-pk,qemu-con,nv-con" ;;
 virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
-virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-pk-w,nv-blk-pk-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r" ;;
+virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-pk-w,nv-blk-pk-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r,nv-blk-crash-w,nv-blk-crash-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
 [ -n "${RUNS_OVERRIDE:-}" ] && RUNS=$RUNS_OVERRIDE
@@ -222,7 +222,17 @@ check_blk() { # run
 	need "$r" "LNX-L2 virtio-blk [0-9a-f:.]* driver=virtio-pci" "L2's virtio-pci driver took our device"
 	need "$r" "LNX-L2-BLK vda sectors=32768 ro=0" "vda is the 16 MiB disk, writable"
 	need "$r" "LNX-L2-BLK seed ok" "the file mke2fs -d put there reads back with its checksum"
-	need "$r" "LNX-L2-BLK unmounted" "ext4 unmounted cleanly"
+	case $r in
+	nv-blk-crash-w)
+		need "$r" "LNX-L2-BLK crashing with the disk mounted" "L2 crashed itself after the sync, ext4 still mounted"
+		need "$r" "Kernel panic - not syncing: sysrq triggered crash" "L2's kernel panicked (sysrq c)"
+		need "$r" "LNX-RUN-END name=$r rc=0" "the guest's reset ended nestvm (exit 0)"
+		never "$r" "LNX-L2-BLK unmounted" "the disk was never unmounted" ;;
+	nv-blk-crash-r)
+		need "$r" "EXT4-fs \\(vda\\): recovery complete" "the second boot replayed the journal of the crashed mount"
+		need "$r" "LNX-L2-BLK unmounted" "ext4 unmounted cleanly" ;;
+	*) need "$r" "LNX-L2-BLK unmounted" "ext4 unmounted cleanly" ;;
+	esac
 	never "$r" "LNX-L2-BLK FAIL" "no virtio-blk failure in L2"
 	never "$r" "EXT4-fs error|I/O error|virtio_blk.*error" "no ext4 or block I/O error in L2"
 	case $r in
@@ -235,7 +245,7 @@ check_blk() { # run
 	*) need "$r" "LNX-L2-BLK packed=0" "split virtqueues (packed not offered)" ;;
 	esac
 	case $r in
-	nv-blk-sm-* | nv-blk-pk-* | nv-blk-lg-*)
+	nv-blk-sm-* | nv-blk-pk-* | nv-blk-lg-* | nv-blk-crash-*)
 		need "$r" "DMAR: dmar0: reg_base_addr fed90000" "L2 found our unit"
 		need "$r" "LNX-L2 virtio-blk .* domain=DMA(-FQ)?$" "the device's DMA is translated (DMA domain, not identity)"
 		count_ge "$r" ctx_loads 1
@@ -244,7 +254,7 @@ check_blk() { # run
 	*) need "$r" "LNX-L2 virtio-blk .* group=none" "no vIOMMU: no IOMMU group" ;;
 	esac
 	case $r in
-	nv-blk-sm-* | nv-blk-pk-*) count_ge "$r" rtaddr_scalable 1 ;;
+	nv-blk-sm-* | nv-blk-pk-* | nv-blk-crash-*) count_ge "$r" rtaddr_scalable 1 ;;
 	nv-blk-lg-*) count_ge "$r" rtaddr_legacy 1 ;;
 	esac
 }
@@ -344,11 +354,12 @@ for r in ${RUNS//,/ }; do
 	need "$r" "LNX-L2-INIT" "L2 reached /init"
 	case $r in
 	nv-pwr*) check_pwr "$r" ;; # ended by the power button / a second SIGTERM, not by /init
+	nv-blk-crash-w) ;; # ended by its own crash (check_blk)
 	*) need "$r" "LNX-RUN-END name=$r rc=0" "VMM exited 0 (ACPI power-off)"
 		need "$r" "LNX-L2-DONE" "L2 /init finished"
 		need "$r" "reboot: Power down|LNX-RUN-END" "power-off" ;;
 	esac
-	never "$r" "Kernel panic|BUG:|Oops" "no panic/oops in L2"
+	[ "$r" = nv-blk-crash-w ] || never "$r" "Kernel panic|BUG:|Oops" "no panic/oops in L2"
 	# Linux prints these when the unit refused one of its descriptors (IQE/ITE/ICE): the
 	# descriptor is then skipped, i.e. an invalidation Linux thinks was done was not.
 	never "$r" "Invalidation Queue Error|Invalidation Time-out Error|Invalidation Completion Error|invalid descriptor" \

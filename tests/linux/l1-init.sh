@@ -110,18 +110,20 @@ run_cmd() {
 		APPEND="console=ttyS0 $QUIET panic=-1 noxsave intel_iommu=on,sm_on $(arg hkappend '' | tr '+' ' ')" ;;
 	# virtio-blk (the virtio group): each mode gets a fresh copy of the harness's ext4 disk at
 	# its -w run; the -r run is a second L2 boot from the same image. nv-blk-pk-*: packed
-	# virtqueues offered (packed=on), behind the scalable-mode vIOMMU.
+	# virtqueues offered (packed=on), behind the scalable-mode vIOMMU. nv-blk-crash-w: L2
+	# crashes (sysrq c, panic=-1: a reset ends nestvm) after its sync, the disk still mounted.
 	nv-blk-*) local img=/tmp/${1%-[wr]}.img mode="" opt=""
 		case $1 in *-w) cp /l2/disk.img $img ;; esac
 		case $1 in
-		nv-blk-sm-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on" ;;
+		nv-blk-sm-* | nv-blk-crash-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on" ;;
 		nv-blk-pk-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on"
 			opt=",packed=on" ;;
 		nv-blk-lg-*) mode="-device vtd,mode=legacy"; APPEND="$BASE intel_iommu=on" ;;
 		*) APPEND="$BASE" ;;
 		esac
 		CMD="nestvm run -smp 1 -m 256M $mode -device virtio-blk,file=$img$opt $TRACE $L2K"
-		case $1 in *-w) APPEND="$APPEND l2test=blkw" ;; *) APPEND="$APPEND l2test=blkr" ;; esac ;;
+		case $1 in *-w) APPEND="$APPEND l2test=blkw" ;; *) APPEND="$APPEND l2test=blkr" ;; esac
+		case $1 in nv-blk-crash-w) APPEND="$APPEND l2blk=crash" ;; esac ;;
 	# virtio-net on a tap in a network namespace of its own (unshare -n): L1's side of the link
 	# is 10.9.0.1 with a one-shot TCP listener; what it received is summed after the VM exits.
 	# nv-net-pk: the same with packed virtqueues offered (packed=on).

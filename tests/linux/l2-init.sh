@@ -119,6 +119,13 @@ if grep -q 'l2test=blk' /proc/cmdline; then
 			sync
 			echo 3 >/proc/sys/vm/drop_caches
 			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK write ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL write"
+			# The flush is complete (sync returned): a crash now must not lose the data.
+			if grep -q 'l2blk=crash' /proc/cmdline; then
+				echo "LNX-L2-BLK crashing with the disk mounted"
+				echo c >/proc/sysrq-trigger
+				sleep 30
+				echo "LNX-L2-BLK FAIL still running after sysrq c"
+			fi
 		else
 			(cd /mnt && md5sum -c data.md5 >/dev/null 2>&1) && echo "LNX-L2-BLK readback ok $(cut -d' ' -f1 /mnt/data.md5)" || echo "LNX-L2-BLK FAIL readback"
 		fi
