@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +80,33 @@ static int fake_translate(void *iommu, const struct dma_req *req, uint64_t iova,
 }
 
 static const struct dma_iommu_ops fake_iommu_ops = { .translate = fake_translate };
+
+/*
+ * The test's own fdatasync: the device's object file links to it (an executable's definition
+ * wins over libc's). It counts the calls, keeps the last fd, can fail, and then does the real
+ * sync, so a FLUSH is seen to reach the image itself and its status to follow the sync's.
+ */
+static int syncs, sync_fd = -1, sync_fail;
+
+int fdatasync(int fd)
+{
+	__atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&sync_fd, fd, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sync_fail, __ATOMIC_SEQ_CST)) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+/* True when fd (in this process) is the file at path. */
+static bool same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fd >= 0 && !fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
 
 struct env {
 	struct bus bus;
@@ -447,6 +476,39 @@ START_TEST(test_data_in_place_or_bounced)
 }
 END_TEST
 
+/* FLUSH is one fdatasync of the image, completed only after it, with its outcome. */
+START_TEST(test_flush_reaches_disk)
+{
+	struct env *e = env_new(false, "");
+	int before;
+
+	bring_up(e);
+	memset(e->ram + DATA, 0x5a, 512);
+	ck_assert_uint_eq(request(e, 1, 3, 512, false), 0);
+	before = __atomic_load_n(&syncs, __ATOMIC_SEQ_CST);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
+	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before + 1);
+	ck_assert(same_file(__atomic_load_n(&sync_fd, __ATOMIC_SEQ_CST), e->path));
+	/* A write alone syncs nothing (cache=writeback: the guest's flushes decide). */
+	ck_assert_uint_eq(request(e, 1, 4, 512, false), 0);
+	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before + 1);
+	/* A sync the host refuses is the guest's I/O error, not a success. */
+	__atomic_store_n(&sync_fail, 1, __ATOMIC_SEQ_CST);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 1);
+	__atomic_store_n(&sync_fail, 0, __ATOMIC_SEQ_CST);
+	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before + 2);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
+	env_free(e);
+	/* A read-only disk has nothing to sync: FLUSH succeeds without one. */
+	e = env_new(false, ",readonly=on");
+	bring_up(e);
+	before = __atomic_load_n(&syncs, __ATOMIC_SEQ_CST);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
+	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before);
+	env_free(e);
+}
+END_TEST
+
 START_TEST(test_readonly)
 {
 	struct env *e = env_new(false, ",readonly=on");
@@ -747,6 +809,7 @@ static Suite *blk_suite(void)
 	tcase_add_test(tc, test_features);
 	tcase_add_test(tc, test_read_write_flush);
 	tcase_add_test(tc, test_data_in_place_or_bounced);
+	tcase_add_test(tc, test_flush_reaches_disk);
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_hostile_ring);
 	tcase_add_test(tc, test_msix);
