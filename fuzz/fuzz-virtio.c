@@ -13,7 +13,8 @@
  * data the device moves, never parses).
  *
  * Input: a setup byte (bit 0 EVENT_IDX, 1 INDIRECT_DESC, 2 DMA through a fake IOMMU that
- * blocks IOVAs with bit 15 set, 3 bus master off, 4 RING_PACKED), a queue-size byte (split:
+ * blocks IOVAs with bit 15 set, 3 bus master off, 4 RING_PACKED, 5 served on the notifying
+ * thread as with io=vcpu, instead of the I/O thread), a queue-size byte (split:
  * 1 << (b % 8); packed: 1 + b % 128), then up to FZ_MAX_OPS operations:
  *   0 RAM     offset u16, value u64 (anywhere in the 64 KiB of RAM)
  *   1 desc    index u8, addr u32, len u32, flags u8, next u16 (split layout: flags at 12, next
@@ -123,6 +124,7 @@ static void begin(struct fz_virtio *v, struct fz_ram *ram, uint8_t setup)
 	if (!v->blk) {
 		/* indirect=on: the setup byte, not the DMA path, decides whether tables are used. */
 		struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK,
+						.io = VIRTIO_IO_THREAD,
 						.indirect = VIRTIO_INDIRECT_ON, .packed = true };
 		int fd = memfd_create("fuzz-virtio-img", 0);
 		char err[200];
@@ -143,6 +145,8 @@ static void begin(struct fz_virtio *v, struct fz_ram *ram, uint8_t setup)
 		fz_virtio_snapshot(&v->bus, v->bar, virtio_blk_transport(v->blk), &initial);
 	}
 	set_dma(v, ram, setup & 4);
+	/* Between inputs the device is idle, so where it serves may change (bit 5). */
+	virtio_blk_transport(v->blk)->serve_on_vcpu = setup & 32;
 	bus_write(&v->bus, BUS_MMIO, FZ_ECAM + (FZ_SLOT << 15) + PCI_COMMAND,
 		  PCI_COMMAND_MEMORY | (setup & 8 ? 0 : PCI_COMMAND_MASTER), 2);
 	fz_virtio_reset_check(&v->bus, v->bar, virtio_blk_transport(v->blk), &initial);

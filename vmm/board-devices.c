@@ -59,8 +59,9 @@ static void virtio_report(const char *what, struct pci_dev *dev)
 
 	if (virtio_get_counts(dev, &c))
 		return;
-	fprintf(stderr, "nestvm: %s %02x: %llu requests, notifies: %llu by exit, %llu by doorbell, "
-		"%llu interrupts\n", what, pci_dev_bdf(dev), (unsigned long long)c.requests,
+	fprintf(stderr, "nestvm: %s %02x: %llu requests (%llu served on the vCPU), notifies: %llu by "
+		"exit, %llu by doorbell, %llu interrupts\n", what, pci_dev_bdf(dev),
+		(unsigned long long)c.requests, (unsigned long long)c.vcpu_requests,
 		(unsigned long long)c.notify_exits, (unsigned long long)c.doorbells,
 		(unsigned long long)c.interrupts);
 }

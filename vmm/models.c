@@ -75,9 +75,11 @@ static const struct board_model models[] = {
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)", .check = check_vfio_pci },
 	{ "virtio-blk", true, 0x1af4, 0x1042, true,
-	  "virtio-blk: virtio 1.x block device on a raw image, I/O on its own thread; options:\n"
+	  "virtio-blk: virtio 1.x block device on a raw image; options:\n"
 	  "       file=IMG (required), readonly=on|off, cache=writeback (default)|none (O_DIRECT),\n"
-	  "       ioeventfd=on (default: notifies ring a KVM doorbell)|off (every notify exits),\n"
+	  "       io=auto (default: vcpu on a one-CPU host, else thread)|thread (its I/O thread)|\n"
+	  "       vcpu (on the vCPU whose notify exited, no hand-off),\n"
+	  "       ioeventfd=on (default with io=thread: notifies ring a KVM doorbell)|off (exits),\n"
 	  "       indirect=on|off (indirect descriptors; default: off behind a vIOMMU, else on),\n"
 	  "       packed=on|off (packed virtqueues offered; default off)", .check = check_virtio_blk },
 	{ "virtio-net", true, 0x1af4, 0x1041, true,

@@ -16,6 +16,7 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 {
 	struct virtio_blk_options o = { .cache = VIRTIO_BLK_CACHE_WRITEBACK };
 	char buf[512], *save = NULL;
+	bool doorbells = false; /* ioeventfd=on given */
 
 	if (strlen(opts) >= sizeof(buf)) {
 		snprintf(err, errlen, "virtio-blk: options too long");
@@ -38,16 +39,23 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 			o.cache = VIRTIO_BLK_CACHE_NONE;
 		} else if (!strcmp(t, "cache") && !strcmp(v, "writeback")) {
 			o.cache = VIRTIO_BLK_CACHE_WRITEBACK;
+		} else if (!strcmp(t, "io") && !strcmp(v, "auto")) {
+			o.io = VIRTIO_IO_AUTO;
+		} else if (!strcmp(t, "io") && !strcmp(v, "thread")) {
+			o.io = VIRTIO_IO_THREAD;
+		} else if (!strcmp(t, "io") && !strcmp(v, "vcpu")) {
+			o.io = VIRTIO_IO_VCPU;
 		} else if (!strcmp(t, "ioeventfd") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			o.no_ioeventfd = !strcmp(v, "off");
+			doorbells = !o.no_ioeventfd;
 		} else if (!strcmp(t, "indirect") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			o.indirect = !strcmp(v, "on") ? VIRTIO_INDIRECT_ON : VIRTIO_INDIRECT_OFF;
 		} else if (!strcmp(t, "packed") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			o.packed = !strcmp(v, "on");
 		} else {
 			snprintf(err, errlen, "virtio-blk: bad option '%.40s=%.80s' (file=IMG, "
-				 "readonly=on|off, cache=none|writeback, ioeventfd=on|off, indirect=on|off, "
-				 "packed=on|off)", t, v);
+				 "readonly=on|off, cache=none|writeback, io=auto|thread|vcpu, "
+				 "ioeventfd=on|off, indirect=on|off, packed=on|off)", t, v);
 			return -EINVAL;
 		}
 	}
@@ -55,8 +63,20 @@ int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, c
 		snprintf(err, errlen, "virtio-blk: file=IMG is required");
 		return -EINVAL;
 	}
+	if (doorbells && o.io == VIRTIO_IO_VCPU) {
+		snprintf(err, errlen, "virtio-blk: ioeventfd=on needs io=thread (doorbells wake the "
+			 "I/O thread; io=vcpu serves each notify on its vCPU)");
+		return -EINVAL;
+	}
+	if (doorbells)
+		o.io = VIRTIO_IO_THREAD;
 	*ret = o;
 	return 0;
+}
+
+bool virtio_blk_io_on_vcpu(enum virtio_io io, unsigned int host_cpus)
+{
+	return io == VIRTIO_IO_VCPU || (io == VIRTIO_IO_AUTO && host_cpus == 1);
 }
 
 int virtio_net_parse_options(const char *opts, struct virtio_net_options *ret, char *err,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * virtio-blk (virtio 1.x §5.2) over a raw image: read, write, flush (fdatasync), discard
- * (hole punching) and get-id, served on the transport's I/O thread.
+ * (hole punching) and get-id, served on the transport's I/O thread or, with io=vcpu, on the
+ * vCPU thread whose notify exited.
  *
  * Data moves between the image and guest memory in one preadv / pwritev on the request's
  * guest pages (virtq_elem_map, through the vIOMMU when there is one), so a request's bytes are
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -217,13 +219,31 @@ static uint8_t do_discard(struct virtio_blk *b, struct virtq *q, const struct vi
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t s = get_le(seg[i], 8), cnt = get_le(seg[i] + 8, 4);
 
+		int r = 0;
+
 		/* A file system without hole punching keeps the data: discard is only a hint. */
-		if (cnt && fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				     (off_t)(s * BLK_SECTOR), (off_t)(cnt * BLK_SECTOR)) &&
-		    errno != EOPNOTSUPP)
+		while (cnt && (r = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					     (off_t)(s * BLK_SECTOR), (off_t)(cnt * BLK_SECTOR))) &&
+		       errno == EINTR)
+			;
+		if (r && errno != EOPNOTSUPP)
 			return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
+}
+
+/*
+ * fdatasync, again when a signal cut it short (io=vcpu serves on a vCPU thread, which nestvm
+ * signals to leave KVM_RUN; discard's fallocate and xfer_iov retry the same way).
+ */
+static int sync_image(int fd)
+{
+	int r;
+
+	do
+		r = fdatasync(fd);
+	while (r < 0 && errno == EINTR);
+	return r;
 }
 
 static int blk_handle(void *opaque, unsigned int queue, struct virtq *q, const struct virtq_elem *e,
@@ -264,7 +284,7 @@ static int blk_handle(void *opaque, unsigned int queue, struct virtq *q, const s
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		/* Completed only once the data is on the disk (survives a VMM kill or crash). */
-		status = b->readonly || !fdatasync(b->fd) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		status = b->readonly || !sync_image(b->fd) ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t n = data_in < BLK_ID_BYTES ? data_in : BLK_ID_BYTES;
@@ -288,6 +308,16 @@ static int blk_handle(void *opaque, unsigned int queue, struct virtq *q, const s
 }
 
 static const struct virtio_dev_ops blk_ops = { .handle = blk_handle };
+
+/* The CPUs nestvm may run on (its affinity mask; 0 when unknown). */
+static unsigned int host_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	return (unsigned int)CPU_COUNT(&set);
+}
 
 static int open_image(struct virtio_blk *b, const struct virtio_blk_options *o, char *err,
 		      size_t errlen)
@@ -355,6 +385,7 @@ struct virtio_blk *virtio_blk_create(struct pci_host *h, unsigned int slot,
 			    features, cfg, sizeof(cfg), &blk_ops, b);
 	b->vp.indirect = o->indirect;
 	b->vp.packed = o->packed;
+	b->vp.serve_on_vcpu = virtio_blk_io_on_vcpu(o->io, host_cpus());
 	if (r) {
 		snprintf(err, errlen, "virtio-blk: cannot plug the device into slot %u: %s", slot,
 			 strerror(-r));

@@ -198,6 +198,7 @@ struct virtio_pci_stats {
 	uint64_t kicks;          /* notifies that exited to the MMIO handler */
 	uint64_t doorbells;      /* notifies KVM signalled on a queue's eventfd (no exit) */
 	uint64_t requests, interrupts, device_errors;
+	uint64_t vcpu_requests;  /* of requests, served on the vCPU that notified (serve_on_vcpu) */
 };
 
 struct virtio_pci {
@@ -236,6 +237,12 @@ struct virtio_pci {
 	uint64_t doorbell_gpa; /* where the doorbells are assigned; 0: nowhere */
 	enum virtio_indirect indirect; /* set by the device after virtio_pci_init; see virtio.h */
 	bool packed;          /* offer VIRTIO_F_RING_PACKED (packed=on); set like indirect */
+	/*
+	 * Set like indirect (io=vcpu): a notify is served by the vCPU thread that wrote it, and no
+	 * doorbell is assigned. vcpu_elem (lock) is that path's chain, allocated on first use.
+	 */
+	bool serve_on_vcpu;
+	struct virtq_elem *vcpu_elem;
 };
 
 /*

@@ -2,8 +2,10 @@
 /*
  * The modern virtio-pci transport (virtio 1.x §4.1): vendor capabilities pointing into BAR0
  * (common config, ISR, device config, notify), MSI-X in BAR1, and one I/O thread per device
- * that serves the queues a notify write kicked, so no request runs on a vCPU thread. With an
- * ioeventfd hook a notify reaches that thread as an eventfd KVM signals, without an exit.
+ * that serves the queues a notify write kicked. With an ioeventfd hook a notify reaches that
+ * thread as an eventfd KVM signals, without an exit. A device that serves on the vCPU
+ * (serve_on_vcpu) takes no doorbells: every notify exits and the vCPU that wrote it serves the
+ * queue before it returns to the guest; the thread then only takes what that pass left.
  */
 #include <errno.h>
 #include <limits.h>
@@ -457,6 +459,30 @@ static uint64_t vp_bar_read(struct pci_dev *dev, unsigned int bar, uint64_t off,
 	return v;
 }
 
+/*
+ * serve_on_vcpu: serves queue i on the calling vCPU thread, as the I/O thread would. False when
+ * it does not (not that kind of device or queue, no memory for the chain): kick the thread.
+ */
+static bool serve_here(struct virtio_pci *vp, unsigned int i)
+{
+	bool served = false;
+
+	if (!vp->serve_on_vcpu || i >= vp->nr_queues || vp->ops->kick)
+		return false;
+	pthread_mutex_lock(&vp->lock);
+	if (!vp->vcpu_elem)
+		vp->vcpu_elem = malloc(sizeof(*vp->vcpu_elem));
+	if (vp->vcpu_elem) {
+		uint64_t before = vp->stats.requests;
+
+		serve_queue(vp, i, vp->vcpu_elem);
+		vp->stats.vcpu_requests += vp->stats.requests - before;
+		served = true;
+	}
+	pthread_mutex_unlock(&vp->lock);
+	return served;
+}
+
 static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, uint64_t val,
 			 unsigned int size)
 {
@@ -471,7 +497,8 @@ static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, ui
 		pthread_mutex_lock(&vp->kick_lock);
 		vp->stats.kicks++;
 		pthread_mutex_unlock(&vp->kick_lock);
-		kick(vp, i, true);
+		if (!serve_here(vp, i))
+			kick(vp, i, true);
 		return;
 	}
 	pthread_mutex_lock(&vp->lock);
@@ -494,7 +521,8 @@ static void sync_doorbells(struct virtio_pci *vp)
 	uint64_t bar, gpa = 0;
 
 	pthread_mutex_lock(&vp->doorbell_lock);
-	if (vp->ioeventfd && (pci_config_get(&vp->pci, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) {
+	if (vp->ioeventfd && !vp->serve_on_vcpu &&
+	    (pci_config_get(&vp->pci, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) {
 		bar = pci_bar_addr(&vp->pci, 0);
 		if (bar && !(bar & (VIRTIO_BAR_SIZE - 1)) && bar + VIRTIO_BAR_SIZE > bar)
 			gpa = bar + VIRTIO_BAR_NOTIFY;
@@ -564,6 +592,7 @@ int virtio_get_counts(struct pci_dev *dev, struct virtio_counts *ret)
 	pthread_mutex_unlock(&vp->kick_lock);
 	pthread_mutex_lock(&vp->lock);
 	ret->requests = vp->stats.requests;
+	ret->vcpu_requests = vp->stats.vcpu_requests;
 	ret->interrupts = vp->stats.interrupts;
 	pthread_mutex_unlock(&vp->lock);
 	return 0;
@@ -712,5 +741,7 @@ void virtio_pci_cleanup(struct virtio_pci *vp)
 	virtio_set_ioeventfd(&vp->pci, NULL, NULL); /* the doorbells go before their eventfds */
 	pci_dev_cleanup(&vp->pci);
 	close_efds(vp);
+	free(vp->vcpu_elem);
+	vp->vcpu_elem = NULL;
 	vp->ops = NULL;
 }

@@ -6,7 +6,8 @@
  * Callers: the CLI (option check, so a bad option is a usage error before the VM is built)
  * and the board builder (create / destroy). Guests see a PCI function 1af4:1042 whose DMA goes
  * through the struct dma_as given at creation (the vIOMMU's when there is one: the device
- * then insists on VIRTIO_F_ACCESS_PLATFORM). Requests run on the device's own I/O thread.
+ * then insists on VIRTIO_F_ACCESS_PLATFORM). Requests run on the device's own I/O thread, or
+ * for virtio-blk with io=vcpu on the vCPU thread whose notify exited.
  */
 #ifndef NESTVM_VIRTIO_H
 #define NESTVM_VIRTIO_H
@@ -28,22 +29,35 @@ enum virtio_blk_cache { VIRTIO_BLK_CACHE_WRITEBACK, VIRTIO_BLK_CACHE_NONE };
  */
 enum virtio_indirect { VIRTIO_INDIRECT_AUTO, VIRTIO_INDIRECT_ON, VIRTIO_INDIRECT_OFF };
 
+/*
+ * Where virtio-blk serves its requests. thread: its I/O thread, woken by a KVM doorbell.
+ * vcpu: the vCPU thread whose notify exited, before it re-enters the guest (no hand-off, no
+ * halt and wake-up per request; a request waiting on the disk holds that vCPU). auto: vcpu when
+ * nestvm may run on one host CPU only (the thread could not run beside the vCPU anyway),
+ * thread otherwise.
+ */
+enum virtio_io { VIRTIO_IO_AUTO, VIRTIO_IO_THREAD, VIRTIO_IO_VCPU };
+
 struct virtio_blk_options {
 	char file[256];
 	bool readonly;
 	enum virtio_blk_cache cache;
+	enum virtio_io io; /* io=auto|thread|vcpu; ioeventfd=on makes auto thread */
 	bool no_ioeventfd; /* ioeventfd=off: every notify exits (the machine registers no doorbell) */
 	enum virtio_indirect indirect; /* indirect=on|off; default auto */
 	bool packed;       /* packed=on: VIRTIO_F_RING_PACKED offered (default off, as in QEMU) */
 };
 
 /*
- * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,ioeventfd=on|off][,indirect=on|off]
- * [,packed=on|off]".
+ * Parses "file=IMG[,readonly=on|off][,cache=none|writeback][,io=auto|thread|vcpu]
+ * [,ioeventfd=on|off][,indirect=on|off][,packed=on|off]" (io=vcpu with ioeventfd=on is refused:
+ * doorbells wake the thread).
  * 0, or -EINVAL with one line (no trailing newline) in err.
  */
 int virtio_blk_parse_options(const char *opts, struct virtio_blk_options *ret, char *err,
 			     size_t errlen);
+/* True when io (after parsing) serves on the vCPU, nestvm being allowed host_cpus CPUs. */
+bool virtio_blk_io_on_vcpu(enum virtio_io io, unsigned int host_cpus);
 
 struct virtio_blk;
 
@@ -70,9 +84,12 @@ struct pci_dev *virtio_blk_pci_dev(struct virtio_blk *b);
 typedef int (*virtio_ioeventfd_fn)(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign);
 int virtio_set_ioeventfd(struct pci_dev *dev, virtio_ioeventfd_fn fn, void *ctx);
 
-/* What a virtio device served: notifies that exited, doorbells KVM rang, requests, interrupts. */
+/*
+ * What a virtio device served: notifies that exited, doorbells KVM rang, requests (of them,
+ * vcpu_requests on the vCPU that notified), interrupts.
+ */
 struct virtio_counts {
-	uint64_t notify_exits, doorbells, requests, interrupts;
+	uint64_t notify_exits, doorbells, requests, vcpu_requests, interrupts;
 };
 int virtio_get_counts(struct pci_dev *dev, struct virtio_counts *ret);
 

@@ -21,7 +21,7 @@ vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
 sva) RUNS="nv-sva,nv-sva-host" ;;
 virtio-net) RUNS="nv-net,nv-net-pk,qemu-con,nv-con" ;;
-virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,qemu-bench-lazy,nv-bench-lazy,nv-bench-none" ;;
+virtio-bench) RUNS="qemu-bench-strict,nv-bench-strict,nv-bench-strict-thread,qemu-bench-lazy,nv-bench-lazy,nv-bench-lazy-thread,nv-bench-none" ;;
 virtio) RUNS="nv-blk-sm-w,nv-blk-sm-r,nv-blk-pk-w,nv-blk-pk-r,nv-blk-lg-w,nv-blk-lg-r,nv-blk-w,nv-blk-r,nv-blk-crash-w,nv-blk-crash-r" ;;
 *) echo "unknown group $GROUP" >&2; exit 2 ;;
 esac
@@ -75,6 +75,19 @@ block() {
 		p { b = b $0 "\n" } END { printf "%s", b }' "$LOG"
 }
 ts() { sed -n "/$1/{s/^\[ *\([0-9.]*\)\].*/\1/p;q}"; }
+# Where virtio-blk served a run's requests (nestvm's exit line): all on the vCPU that notified
+# (io=auto on a one-CPU L1, io=vcpu) or all on the I/O thread.
+served() { # run, vcpu|thread
+	local c
+	c=$(sed -n 's/.*LNX-L1 init cpus=\([0-9]*\).*/\1/p' "$LOG" | tail -1)
+	if [ "$2" = vcpu ] && [ "${c:-0}" = 1 ]; then
+		need "$1" "nestvm: virtio-blk [0-9a-f]+: ([1-9][0-9]*) requests \(\1 served on the vCPU\)" \
+			"io=auto on L1's one CPU: every request served on the vCPU that notified"
+	else
+		need "$1" "nestvm: virtio-blk [0-9a-f]+: [1-9][0-9]* requests \(0 served on the vCPU\)" \
+			"every request served on the I/O thread (io=thread, or $c L1 CPUs)"
+	fi
+}
 need() { # run, regex, what
 	if block "$1" | grep -q -E -- "$2"; then echo "  ok   $1: $3"
 	else echo "  FAIL $1: $3 (no line matching '$2')"; fail=1
@@ -494,6 +507,10 @@ for r in ${RUNS//,/ }; do
 	*-bench*) need "$r" "LNX-L2-BLK-BENCH done" "blk-bench ran every pattern with the data checked"
 		never "$r" "BLK-BENCH FAIL" "blk-bench read back what it wrote" ;;
 	esac
+	case $r in
+	nv-bench-*-thread* | nv-bench-*-exit* | nv-blk-lg-*) served "$r" thread ;;
+	nv-bench-* | nv-blk-*) served "$r" vcpu ;;
+	esac
 done
 # The virtio-blk benchmark table (figures only, never asserted): per pattern the rate L2 measured
 # (MiB/s sequential, IOPS random) on L2's clock. Console timestamps cannot time the phases: L2's
@@ -525,7 +542,7 @@ virtio-bench)
 	num() { block "$1" | sed -n "s/.*BLK-BENCH name=$2 MiB\/s=\([0-9.]*\) IOPS=\([0-9]*\).*/\1 \2/p" | head -1; }
 	# Repeated runs (".N" suffixes) get a ratio line each.
 	reps=$(for r in ${RUNS//,/ }; do case $r in nv-bench-strict | nv-bench-strict.*) echo "=${r#nv-bench-strict}" ;; esac; done)
-	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit strict-pk lazy-pk; do
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-thread lazy-thread strict-exit lazy-exit strict-pk lazy-pk; do
 		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
 		line="VBENCH $(printf '%-16s' "nv/qemu-$m$x")"
 		for p in seq-write seq-read rand-read-4k rand-write-4k; do
@@ -546,7 +563,7 @@ virtio-bench)
 	for r in ${RUNS//,/ }; do
 		printf 'VBENCH-CPU %-16s %8s s of L1 CPU for the whole blk-bench\n' "$r" "$(bcpu "$r")"
 	done
-	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-exit lazy-exit strict-pk lazy-pk; do
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-thread lazy-thread strict-exit lazy-exit strict-pk lazy-pk; do
 		block "nv-bench-$m$x" | grep -q BLK-BENCH || continue
 		a=$(bcpu nv-bench-$m$x); b=$(bcpu qemu-bench-${m%%-*}$x)
 		v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a }')

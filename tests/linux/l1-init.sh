@@ -112,13 +112,16 @@ run_cmd() {
 	# its -w run; the -r run is a second L2 boot from the same image. nv-blk-pk-*: packed
 	# virtqueues offered (packed=on), behind the scalable-mode vIOMMU. nv-blk-crash-w: L2
 	# crashes (sysrq c, panic=-1: a reset ends nestvm) after its sync, the disk still mounted.
+	# nv-blk-lg-* serve on the I/O thread (io=thread); the others take io=auto, which on L1's
+	# one CPU serves each request on the vCPU that notified.
 	nv-blk-*) local img=/tmp/${1%-[wr]}.img mode="" opt=""
 		case $1 in *-w) cp /l2/disk.img $img ;; esac
 		case $1 in
 		nv-blk-sm-* | nv-blk-crash-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on" ;;
 		nv-blk-pk-*) mode="-device vtd,mode=scalable"; APPEND="$BASE intel_iommu=on,sm_on"
 			opt=",packed=on" ;;
-		nv-blk-lg-*) mode="-device vtd,mode=legacy"; APPEND="$BASE intel_iommu=on" ;;
+		nv-blk-lg-*) mode="-device vtd,mode=legacy"; APPEND="$BASE intel_iommu=on"
+			opt=",io=thread" ;;
 		*) APPEND="$BASE" ;;
 		esac
 		CMD="nestvm run -smp 1 -m 256M $mode -device virtio-blk,file=$img$opt $TRACE $L2K"
@@ -204,9 +207,13 @@ CONEOF
 		nv-bench-strict-pk | nv-bench-lazy-pk)
 			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,packed=on $L2K"
 			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
-		# Opt-in: every notify an exit to nestvm (no KVM doorbell), to measure the doorbells.
+		# The I/O thread woken by KVM doorbells (io=thread), against io=auto's vCPU on L1's one CPU.
+		nv-bench-strict-thread | nv-bench-lazy-thread)
+			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,io=thread $L2K"
+			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
+		# Opt-in: the I/O thread with every notify an exit to nestvm (no KVM doorbell).
 		nv-bench-strict-exit | nv-bench-lazy-exit)
-			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,ioeventfd=off $L2K"
+			CMD="nestvm run -smp 1 -m 256M -device vtd,mode=legacy -device virtio-blk,file=/tmp/bench.img,io=thread,ioeventfd=off $L2K"
 			APPEND="$BASE intel_iommu=on iommu.strict=$(case $1 in *strict*) echo 1 ;; *) echo 0 ;; esac)" ;;
 		*) return 1 ;;
 		esac

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,11 +88,14 @@ static const struct dma_iommu_ops fake_iommu_ops = { .translate = fake_translate
  * sync, so a FLUSH is seen to reach the image itself and its status to follow the sync's.
  */
 static int syncs, sync_fd = -1, sync_fail;
+static pthread_t sync_thread; /* who called it last (lock-free: read after the request) */
 
 int fdatasync(int fd)
 {
 	__atomic_add_fetch(&syncs, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&sync_fd, fd, __ATOMIC_SEQ_CST);
+	sync_thread = pthread_self();
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&sync_fail, __ATOMIC_SEQ_CST)) {
 		errno = EIO;
 		return -1;
@@ -143,6 +147,14 @@ static void make_image(struct env *e)
 
 /* When set, env_new uses this image instead of making one. */
 static const char *given_image;
+/*
+ * Where requests are served, added to every env_new's options: the "thread" and "vcpu" test
+ * cases run the request tests once each way (their fixtures set it).
+ */
+static const char *io_opt = ",io=thread";
+
+static void use_thread(void) { io_opt = ",io=thread"; }
+static void use_vcpu(void) { io_opt = ",io=vcpu"; }
 
 static struct env *env_new(bool with_iommu, const char *extra)
 {
@@ -168,7 +180,7 @@ static struct env *env_new(bool with_iommu, const char *extra)
 		snprintf(e->path, sizeof(e->path), "%s", given_image);
 	else
 		make_image(e);
-	snprintf(opts, sizeof(opts), "file=%s%s", e->path, extra);
+	snprintf(opts, sizeof(opts), "file=%s%s%s", e->path, io_opt, extra);
 	ck_assert_int_eq(virtio_blk_parse_options(opts, &o, err, sizeof(err)), 0);
 	e->blk = virtio_blk_create(e->host, SLOT, &e->as, &o, err, sizeof(err));
 	ck_assert_msg(e->blk != NULL, "%s", err);
@@ -489,6 +501,9 @@ START_TEST(test_flush_reaches_disk)
 	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
 	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before + 1);
 	ck_assert(same_file(__atomic_load_n(&sync_fd, __ATOMIC_SEQ_CST), e->path));
+	/* Served by the thread that wrote the notify (a vCPU's) only with io=vcpu. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ck_assert_int_eq(!!pthread_equal(sync_thread, pthread_self()), !strcmp(io_opt, ",io=vcpu"));
 	/* A write alone syncs nothing (cache=writeback: the guest's flushes decide). */
 	ck_assert_uint_eq(request(e, 1, 4, 512, false), 0);
 	ck_assert_int_eq(__atomic_load_n(&syncs, __ATOMIC_SEQ_CST), before + 1);
@@ -730,6 +745,39 @@ START_TEST(test_doorbell)
 }
 END_TEST
 
+/*
+ * io=vcpu: no doorbell is assigned even with the hook and decode on; a notify is served before
+ * the write returns, on the writer's thread (no drain), and counted as such.
+ */
+START_TEST(test_serve_on_vcpu)
+{
+	struct env *e = env_new(false, "");
+	struct pci_dev *dev = virtio_blk_pci_dev(e->blk);
+	struct fake_doorbells f = { .efd = -1 };
+	struct virtio_counts c;
+	uint8_t want[512];
+
+	ck_assert_int_eq(virtio_set_ioeventfd(dev, fake_ioeventfd, &f), 0);
+	ck_assert(!f.assigned);
+	ck_assert_uint_eq(f.assigns, 0);
+	bring_up(e);
+	post_read(e);
+	wr(e, VIRTIO_BAR_NOTIFY, 0, 2);
+	ck_assert_uint_eq(e->ram[STATUS], 0); /* done when the exit returns */
+	file_read(e, 3 * 512, want, sizeof(want));
+	ck_assert_mem_eq(e->ram + DATA, want, sizeof(want));
+	ck_assert_uint_eq(get(e, USED + 2, 2), 1);
+	ck_assert_uint_eq(request(e, 4, 0, 0, false), 0);
+	ck_assert(pthread_equal(sync_thread, pthread_self()));
+	ck_assert_int_eq(virtio_get_counts(dev, &c), 0);
+	ck_assert_uint_eq(c.requests, 2);
+	ck_assert_uint_eq(c.vcpu_requests, 2);
+	ck_assert_uint_eq(c.notify_exits, 2);
+	ck_assert_uint_eq(c.doorbells, 0);
+	env_free(e);
+}
+END_TEST
+
 /* Indirect descriptors: offered unless a vIOMMU translates the device (auto), or as told. */
 static bool indirect_offered(struct env *e)
 {
@@ -789,6 +837,29 @@ START_TEST(test_options)
 	ck_assert_int_eq(o.indirect, VIRTIO_INDIRECT_OFF);
 	ck_assert_int_eq(virtio_blk_parse_options("file=/x,indirect=auto", &o, err, sizeof(err)),
 			 -EINVAL);
+	/* io: auto by default; doorbells asked for make auto a thread and refuse vcpu. */
+	ck_assert_int_eq(o.io, VIRTIO_IO_AUTO);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,io=vcpu", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.io, VIRTIO_IO_VCPU);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,io=thread", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.io, VIRTIO_IO_THREAD);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=on", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.io, VIRTIO_IO_THREAD);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,io=vcpu,ioeventfd=off", &o, err,
+						  sizeof(err)), 0);
+	ck_assert_int_eq(o.io, VIRTIO_IO_VCPU);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,ioeventfd=off", &o, err, sizeof(err)), 0);
+	ck_assert_int_eq(o.io, VIRTIO_IO_AUTO);
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,io=vcpu,ioeventfd=on", &o, err,
+						  sizeof(err)), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "io=thread"));
+	ck_assert_int_eq(virtio_blk_parse_options("file=/x,io=inline", &o, err, sizeof(err)),
+			 -EINVAL);
+	ck_assert(virtio_blk_io_on_vcpu(VIRTIO_IO_AUTO, 1));
+	ck_assert(!virtio_blk_io_on_vcpu(VIRTIO_IO_AUTO, 2));
+	ck_assert(!virtio_blk_io_on_vcpu(VIRTIO_IO_AUTO, 0));
+	ck_assert(!virtio_blk_io_on_vcpu(VIRTIO_IO_THREAD, 1));
+	ck_assert(virtio_blk_io_on_vcpu(VIRTIO_IO_VCPU, 8));
 	ck_assert_int_eq(virtio_blk_parse_options("", &o, err, sizeof(err)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "file=IMG"));
 	ck_assert_int_eq(virtio_blk_parse_options("file=/x,cache=bogus", &o, err, sizeof(err)),
@@ -802,22 +873,30 @@ END_TEST
 static Suite *blk_suite(void)
 {
 	Suite *s = suite_create("virtio-blk");
-	TCase *tc = tcase_create("core");
+	TCase *tc = tcase_create("thread");
+	TCase *vc = tcase_create("vcpu");
 
-	tcase_set_timeout(tc, 30);
+	/* The request tests run on the I/O thread and again on the notifying thread (io=vcpu). */
+	for (unsigned int i = 0; i < 2; i++) {
+		TCase *t = i ? vc : tc;
+
+		tcase_set_timeout(t, 30);
+		tcase_add_checked_fixture(t, i ? use_vcpu : use_thread, NULL);
+		tcase_add_test(t, test_read_write_flush);
+		tcase_add_test(t, test_data_in_place_or_bounced);
+		tcase_add_test(t, test_flush_reaches_disk);
+		tcase_add_test(t, test_readonly);
+		tcase_add_test(t, test_hostile_ring);
+		tcase_add_test(t, test_msix);
+		tcase_add_test(t, test_survives_kill);
+		suite_add_tcase(s, t);
+	}
 	tcase_add_test(tc, test_identity_caps);
 	tcase_add_test(tc, test_features);
-	tcase_add_test(tc, test_read_write_flush);
-	tcase_add_test(tc, test_data_in_place_or_bounced);
-	tcase_add_test(tc, test_flush_reaches_disk);
-	tcase_add_test(tc, test_readonly);
-	tcase_add_test(tc, test_hostile_ring);
-	tcase_add_test(tc, test_msix);
-	tcase_add_test(tc, test_survives_kill);
 	tcase_add_test(tc, test_options);
 	tcase_add_test(tc, test_indirect);
 	tcase_add_test(tc, test_doorbell);
-	suite_add_tcase(s, tc);
+	tcase_add_test(vc, test_serve_on_vcpu);
 	return s;
 }
 
