@@ -85,7 +85,7 @@ served() { # run, vcpu|thread
 			"io=auto on L1's one CPU: every request served on the vCPU that notified"
 	else
 		need "$1" "nestvm: virtio-blk [0-9a-f]+: [1-9][0-9]* requests \(0 served on the vCPU\)" \
-			"every request served on the I/O thread (io=thread, or $c L1 CPUs)"
+			"every request served on the I/O thread ($([ "$2" = vcpu ] && echo "io=auto, L1 has ${c:-?} CPUs" || echo io=thread))"
 	fi
 }
 need() { # run, regex, what
