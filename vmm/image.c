@@ -24,7 +24,8 @@ int image_map(const char *path, struct image *ret_img)
 	static const char empty[1];
 	struct stat st;
 	void *p;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given by mistake is refused below instead of waiting for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	int err;
 
 	if (fd < 0)
@@ -36,7 +37,7 @@ int image_map(const char *path, struct image *ret_img)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		return -EISDIR;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	if ((uint64_t)st.st_size > IMAGE_MAX_SIZE) {
 		close(fd);

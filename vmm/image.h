@@ -27,7 +27,10 @@ struct image {
 /* Largest image accepted: 1 GiB. */
 #define IMAGE_MAX_SIZE (1ULL << 30)
 
-/* Maps a regular file read-only. 0, -errno from open/fstat/mmap, -EISDIR, or -EFBIG. */
+/*
+ * Maps a regular file read-only. 0, -errno from open/fstat/mmap, -EISDIR (a directory), -EINVAL
+ * (another file that is not regular: a device, a FIFO, a socket), or -EFBIG.
+ */
 int image_map(const char *path, struct image *ret_img);
 /* Unmaps; safe on a zeroed or already unmapped image. */
 void image_unmap(struct image *img);

@@ -166,7 +166,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 		ret = image_map(path, &files[i]);
 		if (ret) {
 			fprintf(stderr, "nestvm: error: cannot read %s '%s': %s\n",
-				i == 0 ? "kernel" : "initrd", path, strerror(-ret));
+				i == 0 ? "kernel" : "initrd", path,
+				ret == -EINVAL ? "not a regular file" : strerror(-ret));
 			status = VMM_EXIT_USAGE;
 			goto out;
 		}

@@ -12,8 +12,10 @@
 
 #include "bits.h"
 #include "board.h"
+#include "devices/pasid-dma/pasid-dma.h"
 #include "devices/vfio/type1.h"
 #include "devices/vfio/vfio-pci.h"
+#include "devices/viommu/viommu.h"
 #include "devices/virtio/virtio.h"
 #include "machine.h"
 
@@ -59,6 +61,21 @@ static int check_virtio_net(const char *opts, char *why, size_t len)
 	return virtio_net_parse_options(opts, &o, why, len) ? -EINVAL : 0;
 }
 
+/* Option mistakes; what depends on the host (host-mode, derived defaults) is the board's. */
+static int check_vtd(const char *opts, char *why, size_t len)
+{
+	struct viommu_config c;
+
+	return viommu_parse_options(opts, &c, why, len) ? -EINVAL : 0;
+}
+
+static int check_pasid_dma(const char *opts, char *why, size_t len)
+{
+	struct pasid_dma_config c;
+
+	return pasid_dma_parse_options(opts, &c, why, len) ? -EINVAL : 0;
+}
+
 static int check_virtio_console(const char *opts, char *why, size_t len)
 {
 	return virtio_console_parse_options(opts, why, len) ? -EINVAL : 0;
@@ -70,7 +87,7 @@ static const struct board_model models[] = {
 	  .check = no_options },
 	{ "pasid-dma", true, 0x1234, 0x5a5d, false,
 	  "pasid-dma: PASID/ATS/PRI DMA test device (1234:5a5d; options: docs/pasid-dma.md)",
-	  .check = NULL /* parsed by the device when it is created */ },
+	  .check = check_pasid_dma },
 	{ "vfio-pci", true, 0, 0, true,
 	  "vfio-pci: host PCI function passthrough (host=/dev/vfio/devices/vfioN or a sysfs path; "
 	  "docs/host-forwarding.md)", .check = check_vfio_pci },
@@ -94,7 +111,7 @@ static const struct board_model models[] = {
 	  "vtd: VT-d vIOMMU at 0xfed90000, interrupt remapping on (options: docs/viommu.md; with\n"
 	  "       host-backed devices host-mode=auto|nested|shadow, other options left out are\n"
 	  "       chosen from the host; regs-mirror=on (default: register reads without exits)|off)",
-	  .check = NULL /* parsed with the host's capabilities (board_configure_viommu) */,
+	  .check = check_vtd,
 	  .one_only = "one VT-d unit covers the whole bus" },
 	{ "pc-testdev", false, 0, 0, false,
 	  "pc-testdev: QEMU's x86 test device: ports 0xe0/0xe4/0xe8/0x2000, MMIO 0xff000000 "

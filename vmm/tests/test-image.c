@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check-run.h"
@@ -72,6 +73,16 @@ START_TEST(test_empty_and_bad_paths)
 	image_unmap(&img);
 	ck_assert_int_eq(image_map(dir, &img), -EISDIR);
 	ck_assert_int_eq(image_map("/nonexistent/nestvm-image", &img), -ENOENT);
+	/* Not regular: a device, and a FIFO without a writer (refused, not waited on). */
+	ck_assert_int_eq(image_map("/dev/null", &img), -EINVAL);
+	{
+		char fifo[300];
+
+		snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+		ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+		ck_assert_int_eq(image_map(fifo, &img), -EINVAL);
+		unlink(fifo);
+	}
 }
 END_TEST
 

@@ -34,6 +34,10 @@ expect_fail 2 'no kernel' -- run
 expect_fail 2 "cannot read kernel" -- run -kernel "$tmp/missing"
 expect_fail 2 "cannot read kernel" -- run -kernel "$tmp/dir"
 expect_fail 2 "cannot read initrd" -- run -kernel "$hello" -initrd "$tmp/missing"
+# Not regular files: named as such (not "Is a directory"), and a FIFO is refused, not waited on.
+mkfifo "$tmp/fifo"
+expect_fail 2 "cannot read kernel '/dev/null': not a regular file" -- run -kernel /dev/null
+expect_fail 2 "cannot read initrd '$tmp/fifo': not a regular file" -- run -kernel "$hello" -initrd "$tmp/fifo"
 expect_fail 2 "cannot boot" -- run -kernel "$tmp/notakernel"
 expect_fail 2 "cannot boot" -- run -kernel "$tmp/random"
 expect_fail 2 'memory size' -- run -kernel "$hello" -m 0
