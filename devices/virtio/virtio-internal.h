@@ -257,6 +257,24 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot
 		    void *opaque);
 /* Stops the I/O thread, unplugs and frees. Accepts a zeroed or half-built vp. */
 void virtio_pci_cleanup(struct virtio_pci *vp);
+
+/*
+ * Between the transport's registers (virtio-pci.c) and where requests run (virtio-serve.c);
+ * only those two call these.
+ */
+/* Queue i can be served: DRIVER_OK, no NEEDS_RESET, enabled, not broken (vp->lock held). */
+bool vp_queue_usable(struct virtio_pci *vp, unsigned int i);
+/* Interrupt for a queue (isr_bit 1) or a config change (2) (vp->lock held). */
+void vp_raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit);
+/* A device error (§2.1.2): queue i stops, the driver sees NEEDS_RESET (vp->lock held). */
+void vp_device_error(struct virtio_pci *vp, unsigned int i, int why);
+/* A notify of queue i that exited to nestvm: served on this thread or kicked to the I/O thread. */
+void vp_notified(struct virtio_pci *vp, unsigned int i);
+/* Assigns or removes the doorbells to match BAR0 and memory decode now (doorbell_lock). */
+void vp_sync_doorbells(struct virtio_pci *vp);
+/* Starts / stops (joins) the I/O thread. Start: 0 or -EAGAIN. */
+int vp_start_thread(struct virtio_pci *vp);
+void vp_stop_thread(struct virtio_pci *vp);
 /* Queues work for the I/O thread, as a notify write does. */
 void virtio_pci_kick(struct virtio_pci *vp, unsigned int queue);
 /* Waits until the I/O thread has nothing pending (tests and teardown). */

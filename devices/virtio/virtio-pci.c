@@ -1,248 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The modern virtio-pci transport (virtio 1.x §4.1): vendor capabilities pointing into BAR0
- * (common config, ISR, device config, notify), MSI-X in BAR1, and one I/O thread per device
- * that serves the queues a notify write kicked. With an ioeventfd hook a notify reaches that
- * thread as an eventfd KVM signals, without an exit. A device that serves on the vCPU
- * (serve_on_vcpu) takes no doorbells: every notify exits and the vCPU that wrote it serves the
- * queue before it returns to the guest; the thread then only takes what that pass left.
+ * (common config, ISR, device config, notify), MSI-X in BAR1, feature negotiation, queue setup
+ * and reset. A notify write is handed to virtio-serve.c, which runs the requests (on the
+ * device's I/O thread, or with serve_on_vcpu on the vCPU that wrote it) and keeps the KVM
+ * doorbells that let a notify reach the thread without an exit.
  */
 #include <errno.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "common/log.h"
 #include "virtio-internal.h"
 
 #define PCI_CAP_ID_VNDR 0x09
-
-static bool queue_usable(struct virtio_pci *vp, unsigned int i)
-{
-	return (vp->status & VIRTIO_STATUS_DRIVER_OK) && !(vp->status & VIRTIO_STATUS_NEEDS_RESET) &&
-	       vp->vq[i].enabled && !vp->broken[i];
-}
-
-/* Interrupt for a queue (isr_bit 1) or a config change (2); caller holds vp->lock. */
-static void raise(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
-{
-	vp->stats.interrupts++;
-	if (pci_msi_enabled(&vp->pci)) {
-		if (vector != VIRTIO_MSI_NO_VECTOR)
-			pci_msi_notify(&vp->pci, vector);
-		return;
-	}
-	vp->isr |= isr_bit;
-	pci_set_irq(&vp->pci, true);
-}
-
-/* A device error (§2.1.2): the queue stops, the driver is told through NEEDS_RESET. */
-static void device_error(struct virtio_pci *vp, unsigned int i, int why)
-{
-	log_debug("virtio", "%02x: queue %u: device error %d", pci_dev_bdf(&vp->pci), i, why);
-	vp->broken[i] = true;
-	vp->stats.device_errors++;
-	if (!(vp->status & VIRTIO_STATUS_NEEDS_RESET)) {
-		vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-		raise(vp, vp->msix_config, 2);
-	}
-}
-
-/*
- * Serves queue i until it is empty (caller holds vp->lock). At most 4 * size chains per
- * call: a driver that keeps refilling gets a fresh kick instead of holding the lock forever.
- */
-static void serve_queue(struct virtio_pci *vp, unsigned int i, struct virtq_elem *e)
-{
-	struct virtq *q = &vp->vq[i];
-	uint16_t old = q->used_idx;
-	unsigned int budget = 4u * q->size;
-	int r = 0;
-
-	if (!queue_usable(vp, i) || !pci_bus_master_enabled(&vp->pci))
-		return;
-	while (budget--) {
-		uint32_t len = 0;
-
-		r = virtq_pop(q, e);
-		if (r == 0) {
-			r = virtq_arm(q);
-			if (r == 1)
-				continue;
-			break;
-		}
-		if (r < 0)
-			break;
-		vp->stats.requests++;
-		r = vp->ops->handle(vp->opaque, i, q, e, &len);
-		if (!r)
-			r = virtq_push(q, e, len);
-		if (r)
-			break;
-	}
-	if (r < 0)
-		device_error(vp, i, r);
-	else if (budget == (unsigned int)-1)
-		virtio_pci_kick(vp, i);
-	if (virtq_need_interrupt(q, old))
-		raise(vp, q->msix_vector, 1);
-}
-
-/* Marks queue for the I/O thread (kick_lock not held); wake when not called by that thread. */
-static void kick(struct virtio_pci *vp, unsigned int queue, bool wake)
-{
-	uint64_t one = 1;
-
-	if (queue >= vp->nr_queues)
-		return;
-	if (vp->ops->kick && vp->ops->kick(vp->opaque, queue))
-		return;
-	pthread_mutex_lock(&vp->kick_lock);
-	vp->kicked |= 1u << queue;
-	vp->busy = true;
-	pthread_mutex_unlock(&vp->kick_lock);
-	if (wake && write(vp->wake_efd, &one, sizeof(one)) < 0)
-		log_debug("virtio", "%02x: wake: %s", pci_dev_bdf(&vp->pci), strerror(errno));
-}
-
-/* Sleeps until a kick or a doorbell; turns the doorbells that rang into kicks. */
-static void wait_kicks(struct virtio_pci *vp)
-{
-	struct pollfd p[VIRTIO_MAX_QUEUES + 1];
-	unsigned int n = 0;
-	uint64_t cnt;
-
-	p[n++] = (struct pollfd){ .fd = vp->wake_efd, .events = POLLIN };
-	for (unsigned int i = 0; i < vp->nr_queues; i++)
-		p[n++] = (struct pollfd){ .fd = vp->doorbell_efd[i], .events = POLLIN };
-	if (poll(p, n, -1) <= 0)
-		return; /* EINTR: the caller looks again */
-	if (p[0].revents && read(vp->wake_efd, &cnt, sizeof(cnt)) < 0)
-		cnt = 0;
-	for (unsigned int i = 0; i < vp->nr_queues; i++) {
-		if (!(p[i + 1].revents & POLLIN) ||
-		    read(vp->doorbell_efd[i], &cnt, sizeof(cnt)) != sizeof(cnt))
-			continue;
-		pthread_mutex_lock(&vp->kick_lock);
-		vp->stats.doorbells++;
-		pthread_mutex_unlock(&vp->kick_lock);
-		kick(vp, i, false);
-	}
-}
-
-static void *io_thread(void *arg)
-{
-	struct virtio_pci *vp = arg;
-	struct virtq_elem *e = malloc(sizeof(*e));
-
-	pthread_setname_np(pthread_self(), "nv-virtio-io");
-	pthread_mutex_lock(&vp->kick_lock);
-	while (!vp->stop) {
-		uint32_t k = vp->kicked;
-
-		if (!k) {
-			vp->busy = false;
-			pthread_cond_broadcast(&vp->idle_cond);
-			pthread_mutex_unlock(&vp->kick_lock);
-			wait_kicks(vp);
-			pthread_mutex_lock(&vp->kick_lock);
-			continue;
-		}
-		vp->kicked = 0;
-		vp->busy = true;
-		pthread_mutex_unlock(&vp->kick_lock);
-		pthread_mutex_lock(&vp->lock);
-		for (unsigned int i = 0; i < vp->nr_queues; i++)
-			if ((k & (1u << i)) && e)
-				serve_queue(vp, i, e);
-		pthread_mutex_unlock(&vp->lock);
-		pthread_mutex_lock(&vp->kick_lock);
-	}
-	vp->busy = false;
-	pthread_cond_broadcast(&vp->idle_cond);
-	pthread_mutex_unlock(&vp->kick_lock);
-	free(e);
-	return NULL;
-}
-
-void virtio_pci_kick(struct virtio_pci *vp, unsigned int queue)
-{
-	kick(vp, queue, !pthread_equal(pthread_self(), vp->thread) || !vp->thread_started);
-}
-
-void virtio_pci_drain(struct virtio_pci *vp)
-{
-	pthread_mutex_lock(&vp->kick_lock);
-	while (vp->thread_started && (vp->busy || vp->kicked) && !vp->stop)
-		pthread_cond_wait(&vp->idle_cond, &vp->kick_lock);
-	pthread_mutex_unlock(&vp->kick_lock);
-}
-
-/* virtio_pci_fill and virtio_pci_fill_some: partial puts as much of data as the chain takes. */
-static int fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
-		const void *data, size_t len, bool partial)
-{
-	struct virtq_elem *e = malloc(sizeof(*e));
-	struct virtq *q = &vp->vq[i];
-	uint16_t old;
-	int r = 0;
-
-	if (!e)
-		return -ENOMEM;
-	pthread_mutex_lock(&vp->lock);
-	if (i >= vp->nr_queues || !queue_usable(vp, i) || !pci_bus_master_enabled(&vp->pci))
-		goto out;
-	old = q->used_idx;
-	r = virtq_pop(q, e);
-	if (r == 0) {
-		/* Empty: publish where we stopped, then look once more (event index race). */
-		r = virtq_arm(q);
-		if (r == 1)
-			r = virtq_pop(q, e);
-	}
-	if (r <= 0)
-		goto out_err;
-	vp->stats.requests++;
-	if (partial && e->in_bytes > hdr_len && e->in_bytes - hdr_len < len)
-		len = (size_t)(e->in_bytes - hdr_len);
-	if (e->in_bytes < hdr_len + len) {
-		r = virtq_push(q, e, 0);
-		r = r ? r : -ENOSPC;
-	} else {
-		r = virtq_elem_write(q, e, 0, hdr, hdr_len);
-		if (!r)
-			r = virtq_elem_write(q, e, hdr_len, data, len);
-		if (!r)
-			r = virtq_push(q, e, (uint32_t)(hdr_len + len));
-		if (!r)
-			r = partial ? (int)len : 1;
-	}
-	if (virtq_need_interrupt(q, old))
-		raise(vp, q->msix_vector, 1);
-out_err:
-	if (r < 0 && r != -ENOSPC)
-		device_error(vp, i, r);
-out:
-	pthread_mutex_unlock(&vp->lock);
-	free(e);
-	return r;
-}
-
-int virtio_pci_fill(struct virtio_pci *vp, unsigned int i, const void *hdr, size_t hdr_len,
-		    const void *data, size_t len)
-{
-	return fill(vp, i, hdr, hdr_len, data, len, false);
-}
-
-int virtio_pci_fill_some(struct virtio_pci *vp, unsigned int i, const void *data, size_t len)
-{
-	if (!len || len > INT_MAX)
-		return -EINVAL;
-	return fill(vp, i, NULL, 0, data, len, true);
-}
 
 void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *ret)
 {
@@ -334,7 +106,7 @@ static void enable_queue(struct virtio_pci *vp, struct virtq *q, unsigned int i)
 		return;
 	if (!q->size || (!q->packed && (q->size & (q->size - 1))) || q->size > vp->max_queue_size ||
 	    (q->desc & 15) || (q->avail & (q->packed ? 3 : 1)) || (q->used & 3)) {
-		device_error(vp, i, -EINVAL);
+		vp_device_error(vp, i, -EINVAL);
 		return;
 	}
 	q->enabled = true;
@@ -459,30 +231,6 @@ static uint64_t vp_bar_read(struct pci_dev *dev, unsigned int bar, uint64_t off,
 	return v;
 }
 
-/*
- * serve_on_vcpu: serves queue i on the calling vCPU thread, as the I/O thread would. False when
- * it does not (not that kind of device or queue, no memory for the chain): kick the thread.
- */
-static bool serve_here(struct virtio_pci *vp, unsigned int i)
-{
-	bool served = false;
-
-	if (!vp->serve_on_vcpu || i >= vp->nr_queues || vp->ops->kick)
-		return false;
-	pthread_mutex_lock(&vp->lock);
-	if (!vp->vcpu_elem)
-		vp->vcpu_elem = malloc(sizeof(*vp->vcpu_elem));
-	if (vp->vcpu_elem) {
-		uint64_t before = vp->stats.requests;
-
-		serve_queue(vp, i, vp->vcpu_elem);
-		vp->stats.vcpu_requests += vp->stats.requests - before;
-		served = true;
-	}
-	pthread_mutex_unlock(&vp->lock);
-	return served;
-}
-
 static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, uint64_t val,
 			 unsigned int size)
 {
@@ -497,8 +245,7 @@ static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, ui
 		pthread_mutex_lock(&vp->kick_lock);
 		vp->stats.kicks++;
 		pthread_mutex_unlock(&vp->kick_lock);
-		if (!serve_here(vp, i))
-			kick(vp, i, true);
+		vp_notified(vp, i);
 		return;
 	}
 	pthread_mutex_lock(&vp->lock);
@@ -510,47 +257,6 @@ static void vp_bar_write(struct pci_dev *dev, unsigned int bar, uint64_t off, ui
 	pthread_mutex_unlock(&vp->lock);
 }
 
-/*
- * Puts the doorbells where the guest decodes the notify structure now: assigned while memory
- * decode is on and BAR0 holds an address, removed otherwise, so a write elsewhere (another
- * device's register after a BAR move) never rings them. A failed assignment leaves none: every
- * notify then exits to vp_bar_write, which serves it the same way.
- */
-static void sync_doorbells(struct virtio_pci *vp)
-{
-	uint64_t bar, gpa = 0;
-
-	pthread_mutex_lock(&vp->doorbell_lock);
-	if (vp->ioeventfd && !vp->serve_on_vcpu &&
-	    (pci_config_get(&vp->pci, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY)) {
-		bar = pci_bar_addr(&vp->pci, 0);
-		if (bar && !(bar & (VIRTIO_BAR_SIZE - 1)) && bar + VIRTIO_BAR_SIZE > bar)
-			gpa = bar + VIRTIO_BAR_NOTIFY;
-	}
-	if (gpa != vp->doorbell_gpa) {
-		for (unsigned int i = 0; vp->doorbell_gpa && i < vp->nr_queues; i++)
-			vp->ioeventfd(vp->ioeventfd_ctx, vp->doorbell_gpa + VIRTIO_NOTIFY_MULT * i, 2,
-				      vp->doorbell_efd[i], false);
-		vp->doorbell_gpa = 0;
-		for (unsigned int i = 0; gpa && i < vp->nr_queues; i++) {
-			int r = vp->ioeventfd(vp->ioeventfd_ctx, gpa + VIRTIO_NOTIFY_MULT * i, 2,
-					      vp->doorbell_efd[i], true);
-
-			if (r) {
-				log_debug("virtio", "%02x: doorbell %u at %#llx: %s", pci_dev_bdf(&vp->pci),
-					  i, (unsigned long long)(gpa + VIRTIO_NOTIFY_MULT * i), strerror(-r));
-				while (i--)
-					vp->ioeventfd(vp->ioeventfd_ctx, gpa + VIRTIO_NOTIFY_MULT * i, 2,
-						      vp->doorbell_efd[i], false);
-				gpa = 0;
-				break;
-			}
-		}
-		vp->doorbell_gpa = gpa;
-	}
-	pthread_mutex_unlock(&vp->doorbell_lock);
-}
-
 static bool overlaps(unsigned int off, unsigned int size, unsigned int at, unsigned int len)
 {
 	return off < at + len && at < off + size;
@@ -559,7 +265,7 @@ static bool overlaps(unsigned int off, unsigned int size, unsigned int at, unsig
 static void vp_config_write(struct pci_dev *dev, unsigned int off, uint32_t val, unsigned int size)
 {
 	if (overlaps(off, size, PCI_COMMAND, 2) || overlaps(off, size, PCI_BAR0, 4))
-		sync_doorbells(dev->opaque);
+		vp_sync_doorbells(dev->opaque);
 }
 
 static void vp_reset(struct pci_dev *dev)
@@ -569,7 +275,7 @@ static void vp_reset(struct pci_dev *dev)
 	pthread_mutex_lock(&vp->lock);
 	reset_locked(vp);
 	pthread_mutex_unlock(&vp->lock);
-	sync_doorbells(vp); /* decode is off again */
+	vp_sync_doorbells(vp); /* decode is off again */
 }
 
 static const struct pci_dev_ops vp_pci_ops = {
@@ -613,7 +319,7 @@ int virtio_set_ioeventfd(struct pci_dev *dev, virtio_ioeventfd_fn fn, void *ctx)
 	vp->ioeventfd = fn;
 	vp->ioeventfd_ctx = ctx;
 	pthread_mutex_unlock(&vp->doorbell_lock);
-	sync_doorbells(vp);
+	vp_sync_doorbells(vp);
 	return 0;
 }
 
@@ -707,12 +413,11 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_host *h, unsigned int slot
 		goto err;
 	reset_locked(vp);
 	vp->ops = ops;
-	if (pthread_create(&vp->thread, NULL, io_thread, vp)) {
-		r = -EAGAIN;
+	r = vp_start_thread(vp);
+	if (r) {
 		pci_host_remove_device(&vp->pci);
 		goto err;
 	}
-	vp->thread_started = true;
 	return 0;
 
 err:
@@ -727,15 +432,7 @@ void virtio_pci_cleanup(struct virtio_pci *vp)
 	if (!vp || !vp->ops)
 		return;
 	if (vp->thread_started) {
-		uint64_t one = 1;
-
-		pthread_mutex_lock(&vp->kick_lock);
-		vp->stop = true;
-		pthread_mutex_unlock(&vp->kick_lock);
-		if (write(vp->wake_efd, &one, sizeof(one)) < 0)
-			log_debug("virtio", "stop: %s", strerror(errno));
-		pthread_join(vp->thread, NULL);
-		vp->thread_started = false;
+		vp_stop_thread(vp);
 		pci_host_remove_device(&vp->pci);
 	}
 	virtio_set_ioeventfd(&vp->pci, NULL, NULL); /* the doorbells go before their eventfds */
