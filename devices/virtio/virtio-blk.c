@@ -11,10 +11,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -218,14 +218,13 @@ static uint8_t do_discard(struct virtio_blk *b, struct virtq *q, const struct vi
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		uint64_t s = get_le(seg[i], 8), cnt = get_le(seg[i] + 8, 4);
-
-		int r = 0;
+		int r;
 
 		/* A file system without hole punching keeps the data: discard is only a hint. */
-		while (cnt && (r = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-					     (off_t)(s * BLK_SECTOR), (off_t)(cnt * BLK_SECTOR))) &&
-		       errno == EINTR)
-			;
+		do
+			r = cnt ? fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					    (off_t)(s * BLK_SECTOR), (off_t)(cnt * BLK_SECTOR)) : 0;
+		while (r && errno == EINTR);
 		if (r && errno != EOPNOTSUPP)
 			return VIRTIO_BLK_S_IOERR;
 	}
