@@ -78,8 +78,9 @@ struct pci_dev *virtio_blk_pci_dev(struct virtio_blk *b);
  * len-byte write at gpa and returns 0 or -errno. The transport calls it whenever BAR0 moves or
  * memory decode changes, so a driver's notify wakes the device's I/O thread inside KVM instead of
  * exiting to the vCPU thread. Without it (or when an assignment fails) every notify is an MMIO
- * exit, served the same way. dev must be a virtio device's (virtio_blk/net_pci_dev); -EINVAL
- * otherwise.
+ * exit, served the same way. A virtio-blk that serves on the vCPU (io=vcpu, or auto on one host
+ * CPU) keeps the hook but assigns no doorbell: its notifies must exit. dev must be a virtio
+ * device's (virtio_blk/net_pci_dev); -EINVAL otherwise.
  */
 typedef int (*virtio_ioeventfd_fn)(void *ctx, uint64_t gpa, unsigned int len, int efd, bool assign);
 int virtio_set_ioeventfd(struct pci_dev *dev, virtio_ioeventfd_fn fn, void *ctx);
