@@ -53,7 +53,7 @@ rc=$?
 TASKSTAT=${TASKSTAT:-$([ "$GROUP" = boot ] && echo 1 || echo 0)}
 boot_l1() {
 	LOG=$WORK/log-$GROUP-$(date +%Y%m%d-%H%M%S).txt
-	"$HERE/run-l1.sh" "$LOG" "$RUNS" "l2quiet=${L2QUIET:-1}" "taskstat=$TASKSTAT" \
+	"$HERE/run-l1.sh" "$LOG" "$RUNS" "l2quiet=${L2QUIET:-1}" "taskstat=$TASKSTAT" "kvmstat=${KVMSTAT:-0}" \
 		${L2EXTRA:+"l2extra=${L2EXTRA// /+}"} ${SHMEM_THP:+"shmem_thp=$SHMEM_THP"} \
 		${L2TIMEOUT:+"l2timeout=$L2TIMEOUT"} >/dev/null 2>&1
 }
@@ -353,6 +353,21 @@ for r in ${RUNS//,/ }; do
 			"$( [ "${q0_cpu:--}" != - ] && [ "$c1" != - ] && echo "scale=2; $c1 / $q0_cpu" | bc)" ;; esac
 done
 
+# "kvm_exit { exit_reason: 1024 } hitcount: 5" lines -> one line of exits by name.
+kvmexits() {
+	awk -v r="$1" -v w="$2" '
+		BEGIN { n[1024] = "npf"; n[124] = "msr"; n[96] = "intr"; n[100] = "vintr"; n[123] = "ioio"
+			n[114] = "cpuid"; n[120] = "hlt"; n[119] = "pause"; n[97] = "nmi"; n[129] = "vmmcall" }
+		$1 == "kvm_exit" { c = $4 + 0; v = $NF + 0; tot += v; k = (c in n) ? n[c] : "code" c; x[k] += v; ord[k] = 1 }
+		$1 == "kvm_msr" && $6 == "1" { if ($4 == "1760,") tsc += $NF; else if ($4 == "2059,") eoi += $NF; else if ($4 == "2096,") icr += $NF }
+		END { if (!tot) exit
+			line = sprintf("KVMEXITS %-16s %-5s total=%d", r, w, tot)
+			split("npf msr intr vintr ioio cpuid hlt pause nmi vmmcall", fixed, " ")
+			for (i = 1; i in fixed; i++) if (fixed[i] in ord) { line = line " " fixed[i] "=" x[fixed[i]]; delete ord[fixed[i]] }
+			for (k in ord) line = line " " k "=" x[k]
+			printf "%s (MSR writes: tsc-deadline=%d x2apic-eoi=%d x2apic-icr=%d)\n", line, tsc, eoi, icr }'
+}
+
 # Who used L1's CPU during each run (taskstat=1): L1's /proc/stat split over the run and the
 # VMM's threads (ticks of 10 ms, context switches), figures only.
 for r in ${RUNS//,/ }; do
@@ -362,6 +377,21 @@ for r in ${RUNS//,/ }; do
 			printf "TASKS %-12s L1 cpu ticks: user %d (guest %d of it) nice %d system %d idle %d iowait %d irq %d softirq %d\n", r, d[1], d[9], d[2], d[3], d[4], d[5], d[6], d[7] }'
 	block "$r" | sed -n "s/.*LNX-TASK name=$r \(.*\)/TASKS $(printf '%-12s' "$r") \1/p"
 	block "$r" | sed -n "s/.*LNX-VMSTAT name=$r \(.*\)/TASKS $(printf '%-12s' "$r") L1 \1/p"
+done
+# kvmstat=1: exits by SVM exit code, MSR writes, ports and MMIO addresses (L1's histograms),
+# over the whole run and over blk-bench's work alone.
+for r in ${RUNS//,/ }; do
+	for w in run bench; do
+		block "$r" | sed -n "s/.*LNX-KVMHIST name=$r $w \(.*\)/\1/p" | kvmexits "$r" "$w"
+		# The busiest ports and MMIO addresses: "{ port: 0x3f8, rw: 1 } hitcount: 5".
+		for e in kvm_pio kvm_mmio; do
+			block "$r" | sed -n "s/.*LNX-KVMHIST name=$r $w $e { \(.*\) } hitcount: \([0-9]*\)/\2 \1/p" |
+				sort -rn | head -8 | tr -d ' ' | sed 's/:/=/g' |
+				awk -v h="$(printf 'KVMEXITS %-16s %-5s %s:' "$r" "$w" "${e#kvm_}")" \
+					'{ n = $0; sub(/[^0-9].*/, "", n); k = substr($0, length(n) + 1); l = l " " k " x" n ";" }
+					END { if (l != "") print h l }'
+		done
+	done
 done
 
 for r in ${RUNS//,/ }; do
@@ -586,6 +616,14 @@ virtio-bench)
 		v=$(awk -v a="${a:-}" -v b="${b:-}" 'BEGIN { if (a + 0 > 0 && b != "") printf "%.2fx", b / a }')
 		printf 'VBENCH-CPU %-16s %8s (QEMU CPU / nestvm CPU, goal >= 2.00x)\n' "nv/qemu-$m$x" "${v:--}"
 		[ -n "$v" ] && echo "cpu-$m x ${v%x}" >>"$WORK/vbench-ratios"
+	done; done
+	# Exits during blk-bench's work (kvmstat=1): a count, so steadier than either clock.
+	bexits() { block "$1" | sed -n "s/.*LNX-KVMHIST name=$1 bench kvm_exit .* hitcount: \([0-9]*\)/\1/p" | awk '{ t += $1 } END { if (t) print t }'; }
+	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-thread lazy-thread; do
+		a=$(bexits nv-bench-$m$x); b=$(bexits qemu-bench-${m%%-*}$x)
+		[ -n "$a" ] && [ -n "$b" ] || continue
+		printf 'VBENCH-EXITS %-16s %s / %s exits = %s (QEMU / nestvm)\n' "nv/qemu-$m$x" "$b" "$a" \
+			"$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2fx", b / a }')"
 	done; done
 	for m in strict lazy; do
 		n=$(awk -v m=cpu-$m '$1 == m' "$WORK/vbench-ratios" 2>/dev/null | wc -l)

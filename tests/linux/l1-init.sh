@@ -384,6 +384,43 @@ vmstat_pick() {
 	done </proc/vmstat
 	echo "$pf $thp"
 }
+# kvmstat=1: exits by SVM exit code, MSR accesses by index and port / MMIO accesses by address
+# (the MMIO ones KVM emulates: user-space exits and in-kernel devices), as L1 tracing histograms: one
+# over the whole run and one over blk-bench alone, which brackets its work with CPUID leaves
+# 0x4e564201 / 0x4e564202 (blk-bench.c): L1's kvm_cpuid event resumes and pauses that one.
+# Each exit then also runs the trace event: a diagnostic, off for the timed figures.
+KVMSTAT=$(arg kvmstat 0)
+KVMTRACE=/sys/kernel/tracing
+KVMHISTS="kvm_exit:exit_reason kvm_msr:ecx,write kvm_pio:port.hex,rw kvm_mmio:gpa.hex,type"
+kvmhist_start() {
+	local h e
+	[ -d $KVMTRACE/events ] || mount -t tracefs t $KVMTRACE 2>/dev/null
+	[ -w $KVMTRACE/events/kvm/kvm_cpuid/trigger ] || return 0
+	for h in $KVMHISTS; do
+		e=${h%%:*}
+		echo "hist:name=run_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending" >$KVMTRACE/events/kvm/$e/trigger
+		echo "hist:name=bench_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending:pause" \
+			>>$KVMTRACE/events/kvm/$e/trigger
+		echo "enable_hist:kvm:$e if function == 0x4e564201" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
+		echo "disable_hist:kvm:$e if function == 0x4e564202" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
+	done 2>/dev/null
+}
+kvmhist_end() {
+	local r=$1 h e
+	[ -w $KVMTRACE/events/kvm/kvm_cpuid/trigger ] || return 0
+	for h in $KVMHISTS; do
+		e=${h%%:*}
+		# Two histograms in one file, each after a "# trigger info: hist:name=..." line.
+		awk -v r="$r" -v e="$e" '/^# trigger info: hist:name=/ { w = $0; sub(/.*name=/, "", w); sub(/_.*/, "", w) }
+			/^\{/ { $1 = $1; print "LNX-KVMHIST name=" r " " w " " e " " $0 }' \
+			$KVMTRACE/events/kvm/$e/hist
+		echo "!enable_hist:kvm:$e if function == 0x4e564201" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
+		echo "!disable_hist:kvm:$e if function == 0x4e564202" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
+		echo "!hist:name=bench_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending:pause" \
+			>>$KVMTRACE/events/kvm/$e/trigger
+		echo "!hist:name=run_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending" >>$KVMTRACE/events/kvm/$e/trigger
+	done 2>/dev/null
+}
 taskstat_end() {
 	local r=$1 c1
 	wait $TS_PID 2>/dev/null
@@ -411,6 +448,7 @@ for r in $RUNS; do
 	echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
 	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
 	[ "$TASKSTAT" = 1 ] && taskstat_start
+	[ "$KVMSTAT" = 1 ] && kvmhist_start
 	thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 	old_shmem=$(sed -n 's/.*\[\(.*\)\].*/\1/p' $thp 2>/dev/null)
 	[ -n "$RUN_SHMEM" ] && echo "$RUN_SHMEM" >$thp
@@ -431,6 +469,7 @@ for r in $RUNS; do
 	rc=$(cat /tmp/rc)
 	echo "LNX-RUN-END name=$r rc=$rc"
 	[ "$TASKSTAT" = 1 ] && taskstat_end "$r"
+	[ "$KVMSTAT" = 1 ] && kvmhist_end "$r"
 	[ "$rc" = 0 ] || grep -v '^trace: ' /tmp/trace | tail -20 | sed "s/^/LNX-VMM name=$r | /"
 	summarize "$r" /tmp/trace
 	summarize_host "$r" /tmp/trace
