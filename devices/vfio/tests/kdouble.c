@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/vfio/tests/kdouble-internal.h"
 #include "devices/vfio/tests/kdouble.h"
 
 #define KD_IOMMUFD_FD 100
@@ -128,7 +129,7 @@ static int inject(struct kdouble *kd, char kind, unsigned long req)
  * A new object at the lowest free id (the kernel allocates ids from an xarray the same way);
  * the table doubles when full. 0: out of memory. Moves kd->objs: pointers into it are stale.
  */
-static uint32_t new_obj(struct kdouble *kd, enum kd_obj_type t)
+uint32_t kd_new_obj(struct kdouble *kd, enum kd_obj_type t)
 {
 	uint32_t i = 1;
 
@@ -148,7 +149,7 @@ static uint32_t new_obj(struct kdouble *kd, enum kd_obj_type t)
 	return i;
 }
 
-static struct kd_obj *get(struct kdouble *kd, uint32_t id)
+struct kd_obj *kd_get(struct kdouble *kd, uint32_t id)
 {
 	return id && id < kd->nr_objs && kd->objs[id].type != KD_NONE ? &kd->objs[id] : NULL;
 }
@@ -193,7 +194,7 @@ static bool pasid_in_range(const struct kdouble *kd, uint32_t pasid)
 
 static void unuse(struct kdouble *kd, uint32_t id)
 {
-	struct kd_obj *o = get(kd, id);
+	struct kd_obj *o = kd_get(kd, id);
 
 	if (o && o->users)
 		o->users--;
@@ -203,7 +204,7 @@ static void unuse(struct kdouble *kd, uint32_t id)
  * The size rule of every iommufd command: at least min; bytes beyond what this kernel knows
  * must be zero (E2BIG otherwise). The double never reads past 64 bytes of an argument.
  */
-static int check_size(const void *arg, uint32_t size, uint32_t min, uint32_t known)
+int kd_check_size(const void *arg, uint32_t size, uint32_t min, uint32_t known)
 {
 	if (size < min)
 		return -EINVAL;
@@ -223,7 +224,7 @@ static struct kd_dev *dev_by_fd(struct kdouble *kd, int fd)
 	return NULL;
 }
 
-static struct kd_dev *dev_by_id(struct kdouble *kd, uint32_t id)
+struct kd_dev *kd_dev_by_id(struct kdouble *kd, uint32_t id)
 {
 	for (int i = 0; i < KD_MAX_DEVS; i++)
 		if (kd->devs[i].open && kd->devs[i].bound && kd->devs[i].dev_id == id)
@@ -231,344 +232,14 @@ static struct kd_dev *dev_by_id(struct kdouble *kd, uint32_t id)
 	return NULL;
 }
 
-static int hwpt_alloc(struct kdouble *kd, struct ifd_hwpt_alloc *a)
-{
-	uint32_t known = kd->kver >= 611 ? 48 : 40;
-	uint32_t okflags = IFD_HWPT_NEST_PARENT | IFD_HWPT_DIRTY_TRACKING;
-	struct kd_obj *pt, *o;
-	uint32_t id;
-	int r = check_size(a, a->size, 40, known);
-
-	if (r)
-		return r;
-	if (kd->kver < 607)
-		okflags = 0;
-	if (kd->kver >= 611)
-		okflags |= IFD_HWPT_FAULT_ID_VALID;
-	if (kd->kver >= 615)
-		okflags |= IFD_HWPT_PASID;
-	if ((a->flags & ~okflags) || a->reserved || (known >= 48 && a->reserved2))
-		return -EOPNOTSUPP;
-	/* iommufd_hwpt_paging_alloc (6.15+): a nest parent never takes a fault queue. */
-	if (kd->kver >= 615 && (a->flags & IFD_HWPT_FAULT_ID_VALID) &&
-	    (a->flags & IFD_HWPT_NEST_PARENT))
-		return -EOPNOTSUPP;
-	if (a->data_type == IFD_HWPT_DATA_NONE ? (a->data_len || a->data_uptr)
-					       : (!a->data_len || !a->data_uptr))
-		return -EINVAL;
-	if (!dev_by_id(kd, a->dev_id))
-		return -ENOENT;
-	if ((a->flags & IFD_HWPT_FAULT_ID_VALID) &&
-	    (!get(kd, a->fault_id) || get(kd, a->fault_id)->type != KD_FAULT))
-		return -ENOENT;
-	/* iommufd_hwpt_alloc: an unknown pt_id is EINVAL, not ENOENT. */
-	pt = get(kd, a->pt_id);
-	if (!pt)
-		return -EINVAL;
-	if (pt->type == KD_IOAS) {
-		if (a->data_type != IFD_HWPT_DATA_NONE)
-			return -EOPNOTSUPP;
-		if ((a->flags & IFD_HWPT_NEST_PARENT) && !kd->nest)
-			return -EOPNOTSUPP;
-	} else if (pt->type == KD_HWPT_PAGING) {
-		struct ifd_vtd_s1 s1 = { 0 };
-
-		if (!(pt->flags & IFD_HWPT_NEST_PARENT))
-			return -EINVAL;
-		if (a->flags & (IFD_HWPT_NEST_PARENT | IFD_HWPT_DIRTY_TRACKING))
-			return -EOPNOTSUPP;
-		if (a->data_type != IFD_HWPT_DATA_VTD_S1 || kd->kver < 607)
-			return -EOPNOTSUPP;
-		if (a->data_len < sizeof(s1))
-			return -EINVAL;
-		if (a->data_len > sizeof(s1))
-			return -E2BIG;
-		memcpy(&s1, (const void *)(uintptr_t)a->data_uptr, sizeof(s1));
-		if ((s1.flags & ~(IFD_VTD_S1_SRE | IFD_VTD_S1_EAFE | IFD_VTD_S1_WPE)) || s1.reserved)
-			return -EOPNOTSUPP;
-		/* The address width and the flags are checked against the unit at attach. */
-		/* A PASID-capable child needs a PASID-capable parent. */
-		if ((a->flags & IFD_HWPT_PASID) && !(pt->flags & IFD_HWPT_PASID))
-			return -EINVAL;
-		id = new_obj(kd, KD_HWPT_NESTED);
-		if (!id)
-			return -ENOMEM;
-		o = &kd->objs[id];
-		o->s1 = s1;
-		goto done;
-	} else {
-		return -EINVAL;
-	}
-	id = new_obj(kd, KD_HWPT_PAGING);
-	if (!id)
-		return -ENOMEM;
-	o = &kd->objs[id];
-done:
-	o->flags = a->flags;
-	o->parent = a->pt_id;
-	kd->objs[a->pt_id].users++;
-	if (a->flags & IFD_HWPT_FAULT_ID_VALID)
-		kd->objs[a->fault_id].users++;
-	a->out_hwpt_id = id;
-	return 0;
-}
-
-static int hwpt_invalidate(struct kdouble *kd, struct ifd_hwpt_invalidate *c)
-{
-	const struct ifd_vtd_s1_inv *e = (const void *)(uintptr_t)c->data_uptr;
-	struct kd_obj *o;
-	uint32_t n = c->entry_num, i;
-	int r = check_size(c, c->size, 32, 32);
-
-	if (kd->kver < 608)
-		return -ENOTTY;
-	if (r)
-		return r;
-	/* The kernel writes the handled count back on every path past the size check. */
-	c->entry_num = 0;
-	if (c->reserved)
-		return -EOPNOTSUPP;
-	if (n && (!c->data_uptr || !c->entry_len))
-		return -EINVAL;
-	o = get(kd, c->hwpt_id);
-	if (!o)
-		return -ENOENT;
-	if (o->type != KD_HWPT_NESTED || c->data_type != IFD_INV_DATA_VTD_S1)
-		return -EINVAL;
-	if (n && c->entry_len != sizeof(*e))
-		return c->entry_len < sizeof(*e) ? -EINVAL : -E2BIG;
-	for (i = 0; i < n; i++) {
-		if ((int)kd->inv_seen == kd->inv_fail_at) {
-			kd->inv_seen++;
-			c->entry_num = i;
-			return -EINVAL;
-		}
-		if ((e[i].flags & ~IFD_VTD_INV_LEAF) || e[i].reserved) {
-			c->entry_num = i;
-			return -EOPNOTSUPP;
-		}
-		/* intel_nested_cache_invalidate_user: aligned, and "everything" only from 0. */
-		if ((e[i].addr & 4095) || (e[i].npages == UINT64_MAX && e[i].addr)) {
-			c->entry_num = i;
-			return -EINVAL;
-		}
-		kd->inv_seen++;
-		if (kd->nr_inv_log < KD_MAX_LOG) {
-			kd->inv_hwpt[kd->nr_inv_log] = c->hwpt_id;
-			kd->inv_log[kd->nr_inv_log++] = e[i];
-		}
-	}
-	c->entry_num = i;
-	return 0;
-}
-
-/* The IOAS behind an IOAS, paging or nested HWPT (0: none). */
-static uint32_t ioas_of(struct kdouble *kd, uint32_t id)
-{
-	for (unsigned int depth = 0; depth < 3; depth++) {
-		struct kd_obj *o = get(kd, id);
-
-		if (!o)
-			return 0;
-		if (o->type == KD_IOAS)
-			return id;
-		if (o->type != KD_HWPT_PAGING && o->type != KD_HWPT_NESTED)
-			return 0;
-		id = o->parent;
-	}
-	return 0;
-}
-
-/*
- * A device attached (RID or any PASID) to something in this IOAS: its reserved regions are in
- * the IOAS (iopt_table_enforce_dev_resv_regions, from the attach path).
- */
-static bool ioas_has_device(struct kdouble *kd, uint32_t ioas)
-{
-	for (int i = 0; i < KD_MAX_DEVS; i++) {
-		struct kd_dev *dv = &kd->devs[i];
-
-		if (!dv->open || !dv->bound)
-			continue;
-		if (dv->rid_pt && ioas_of(kd, dv->rid_pt) == ioas)
-			return true;
-		for (unsigned int p = 0; p < dv->nr_pasids; p++)
-			if (ioas_of(kd, dv->pasids[p].pt) == ioas)
-				return true;
-	}
-	return false;
-}
-
-/*
- * The reserved ranges of an IOAS with a device, ascending: the RMRRs the test gave, the MSI
- * window, what lies past the aperture.
- */
-static unsigned int resv_list(const struct kdouble *kd, struct ifd_iova_range *ret)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < kd->nr_rmrr && i < 32; i++)
-		ret[n++] = kd->rmrr[i];
-	ret[n++] = (struct ifd_iova_range){ KD_MSI_START, KD_MSI_LAST };
-	ret[n++] = (struct ifd_iova_range){ KD_APERTURE_LAST + 1, UINT64_MAX };
-	return n;
-}
-
-static bool hits_reserved(const struct kdouble *kd, uint64_t iova, uint64_t last)
-{
-	struct ifd_iova_range rv[34];
-	unsigned int n = resv_list(kd, rv);
-
-	for (unsigned int i = 0; i < n; i++)
-		if (iova <= rv[i].last && rv[i].start <= last)
-			return true;
-	return false;
-}
-
-/* iommufd_ioas_iova_ranges: the holes between reserved ranges; EMSGSIZE with the count. */
-static int ioas_iova_ranges(struct kdouble *kd, struct ifd_ioas_iova_ranges *c)
-{
-	struct ifd_iova_range rv[34], out[35];
-	uint32_t max, n = 0;
-	uint64_t at = 0;
-	struct kd_obj *o;
-	int r = check_size(c, c->size, 32, 32);
-
-	if (r)
-		return r;
-	if (c->reserved)
-		return -EOPNOTSUPP;
-	o = get(kd, c->ioas_id);
-	if (!o || o->type != KD_IOAS)
-		return -ENOENT;
-	if (!ioas_has_device(kd, c->ioas_id)) {
-		out[n++] = (struct ifd_iova_range){ 0, UINT64_MAX };
-	} else {
-		unsigned int nr = resv_list(kd, rv);
-
-		for (unsigned int i = 0; i < nr; i++) {
-			if (rv[i].start > at)
-				out[n++] = (struct ifd_iova_range){ at, rv[i].start - 1 };
-			at = rv[i].last + 1;
-		}
-	}
-	max = c->num_iovas;
-	for (uint32_t i = 0; i < n && i < max; i++)
-		memcpy((void *)(uintptr_t)(c->allowed_iovas + i * sizeof(out[i])), &out[i], sizeof(out[i]));
-	c->num_iovas = n;
-	c->out_iova_alignment = 4096;
-	return n > max ? -EMSGSIZE : 0;
-}
-
-static int ioas_map(struct kdouble *kd, struct ifd_ioas_map *m)
-{
-	struct kd_obj *o;
-	int r = check_size(m, m->size, 40, 40), slot = -1;
-
-	if (r)
-		return r;
-	/* iommufd_ioas_map */
-	if ((m->flags & ~(IFD_MAP_FIXED_IOVA | IFD_MAP_WRITEABLE | IFD_MAP_READABLE)) || m->reserved)
-		return -EOPNOTSUPP;
-	if (m->iova >= UINT64_MAX || m->length >= UINT64_MAX)
-		return -EOVERFLOW;
-	if (!(m->flags & (IFD_MAP_WRITEABLE | IFD_MAP_READABLE)))
-		return -EINVAL;
-	o = get(kd, m->ioas_id);
-	if (!o || o->type != KD_IOAS)
-		return -ENOENT;
-	/* iopt_alloc_area_pages / iopt_check_iova: alignment, wrap, reserved IOVA, overlap. */
-	if (!m->length || ((m->iova | m->length | m->user_va) & 4095))
-		return -EINVAL;
-	if (m->iova + m->length - 1 < m->iova)
-		return -EOVERFLOW;
-	if (ioas_has_device(kd, m->ioas_id) && hits_reserved(kd, m->iova, m->iova + m->length - 1))
-		return -EINVAL;
-	if (!(m->flags & IFD_MAP_FIXED_IOVA))
-		return -EINVAL; /* the double only knows fixed maps */
-	/* Read-only mappings into a domain with the VT-d errata flag are refused. */
-	if (!(m->flags & IFD_MAP_WRITEABLE) && kd->errata) {
-		for (uint32_t i = 1; i < kd->nr_objs; i++)
-			if (kd->objs[i].type == KD_HWPT_PAGING && kd->objs[i].parent == m->ioas_id &&
-			    (kd->objs[i].flags & IFD_HWPT_NEST_PARENT))
-				return -EINVAL;
-	}
-	for (int i = 0; i < KD_MAX_MAPS; i++) {
-		struct kd_map *x = &kd->maps[i];
-
-		if (x->len && x->ioas == m->ioas_id && m->iova < x->iova + x->len && x->iova < m->iova + m->length)
-			return -EEXIST;
-		if (!x->len && slot < 0)
-			slot = i;
-	}
-	if (slot < 0)
-		return -ENOMEM;
-	kd->maps[slot] = (struct kd_map){ m->iova, m->length, m->ioas_id, !!(m->flags & IFD_MAP_WRITEABLE) };
-	return 0;
-}
-
-static int ioas_unmap(struct kdouble *kd, struct ifd_ioas_unmap *u)
-{
-	struct kd_obj *o;
-	uint64_t done = 0;
-	int r = check_size(u, u->size, 24, 24);
-
-	if (r)
-		return r;
-	o = get(kd, u->ioas_id);
-	if (!o || o->type != KD_IOAS)
-		return -ENOENT;
-	for (int i = 0; i < KD_MAX_MAPS; i++) {
-		struct kd_map *x = &kd->maps[i];
-		bool all = !u->iova && u->length == UINT64_MAX;
-
-		if (x->len && x->ioas == u->ioas_id && (all || (x->iova >= u->iova &&
-		    x->iova + x->len <= u->iova + u->length))) {
-			done += x->len;
-			x->len = 0;
-		}
-	}
-	if (!done)
-		return -ENOENT;
-	u->length = done;
-	return 0;
-}
-
-static int hw_info(struct kdouble *kd, struct ifd_hw_info *h)
-{
-	struct ifd_hw_info_vtd v = { .flags = kd->errata ? IFD_VTD_ERRATA_772415 : 0,
-				     .cap_reg = (2ULL << 8) | (47ULL << 16) | (1ULL << 56),
-				     .ecap_reg = (1ULL << 1) | (1ULL << 29) | (1ULL << 31) | (1ULL << 40) |
-						 (1ULL << 43) | (kd->nest ? 1ULL << 26 : 0) };
-	int r = check_size(h, h->size, 32, kd->kver >= 607 ? 40 : 32);
-
-	if (r)
-		return r;
-	if (h->flags || h->reserved[0] || h->reserved[1] || h->reserved[2])
-		return -EOPNOTSUPP;
-	if (!dev_by_id(kd, h->dev_id))
-		return -ENOENT;
-	if (h->data_len && !h->data_uptr)
-		return -EINVAL;
-	if (kd->vtd)
-		memcpy((void *)(uintptr_t)h->data_uptr, &v, h->data_len < sizeof(v) ? h->data_len : sizeof(v));
-	h->data_len = kd->vtd ? sizeof(v) : 0;
-	h->out_data_type = kd->vtd ? IFD_HW_INFO_INTEL_VTD : 0;
-	/* iommufd_get_hw_info: the PASID width (and PASID caps) only since 6.15; 0 without PASID. */
-	h->out_max_pasid_log2 = kd->kver >= 615 ? kd->max_pasid_log2 : 0;
-	if (h->size >= 40)
-		h->out_capabilities = kd->kver >= 615 && kd->max_pasid_log2 ? IFD_HW_CAP_PASID_PRIV : 0;
-	return 0;
-}
-
 static int destroy(struct kdouble *kd, struct ifd_destroy *d)
 {
 	struct kd_obj *o;
-	int r = check_size(d, d->size, 8, 8);
+	int r = kd_check_size(d, d->size, 8, 8);
 
 	if (r)
 		return r;
-	o = get(kd, d->id);
+	o = kd_get(kd, d->id);
 	if (!o)
 		return -ENOENT;
 	if (o->type == KD_DEVICE)
@@ -635,9 +306,10 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 
 	if (!dv->bound)
 		return -EINVAL;
-	if (a->argsz < 12 || (a->flags & ~IFD_ATTACH_PASID) || (pasid && (kd->kver < 615 || a->argsz < 16)))
+	if (a->argsz < 12 || (a->flags & ~IFD_ATTACH_PASID) ||
+	    (pasid && (kd->kver < 615 || a->argsz < 16)))
 		return -EINVAL;
-	o = get(kd, a->pt_id);
+	o = kd_get(kd, a->pt_id);
 	if (!o)
 		return -ENOENT;
 	if (o->type != KD_IOAS && o->type != KD_HWPT_PAGING && o->type != KD_HWPT_NESTED)
@@ -650,10 +322,10 @@ static int vfio_attach(struct kdouble *kd, struct kd_dev *dv, struct ifd_vfio_at
 	if ((o->flags & IFD_HWPT_FAULT_ID_VALID) && !kd->dev_pri[dv - kd->devs])
 		return -ENODEV;
 	/* iopt_reserve_iova: a mapping over the device's reserved regions blocks the attach. */
-	if (!ioas_has_device(kd, ioas_of(kd, a->pt_id))) {
+	if (!kd_ioas_has_device(kd, kd_ioas_of(kd, a->pt_id))) {
 		for (int i = 0; i < KD_MAX_MAPS; i++)
-			if (kd->maps[i].len && kd->maps[i].ioas == ioas_of(kd, a->pt_id) &&
-			    hits_reserved(kd, kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
+			if (kd->maps[i].len && kd->maps[i].ioas == kd_ioas_of(kd, a->pt_id) &&
+			    kd_hits_reserved(kd, kd->maps[i].iova, kd->maps[i].iova + kd->maps[i].len - 1))
 				return -EADDRINUSE;
 	}
 	/*
@@ -730,7 +402,7 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 				return -EBADF;
 			if (dv->bound)
 				return -EINVAL;
-			dv->dev_id = new_obj(kd, KD_DEVICE);
+			dv->dev_id = kd_new_obj(kd, KD_DEVICE);
 			if (!dv->dev_id)
 				return -ENOMEM;
 			dv->bound = true;
@@ -750,30 +422,30 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 		return destroy(kd, arg);
 	case IFD_IOAS_ALLOC: {
 		struct ifd_ioas_alloc *a = arg;
-		int r = check_size(a, a->size, 12, 12);
+		int r = kd_check_size(a, a->size, 12, 12);
 
 		if (r)
 			return r;
 		if (a->flags)
 			return -EOPNOTSUPP;
-		a->out_ioas_id = new_obj(kd, KD_IOAS);
+		a->out_ioas_id = kd_new_obj(kd, KD_IOAS);
 		return a->out_ioas_id ? 0 : -ENOMEM;
 	}
 	case IFD_IOAS_IOVA_RANGES:
-		return ioas_iova_ranges(kd, arg);
+		return kd_ioas_iova_ranges(kd, arg);
 	case IFD_IOAS_MAP:
-		return ioas_map(kd, arg);
+		return kd_ioas_map(kd, arg);
 	case IFD_IOAS_UNMAP:
-		return ioas_unmap(kd, arg);
+		return kd_ioas_unmap(kd, arg);
 	case IFD_HWPT_ALLOC:
-		return kd->kver >= 606 ? hwpt_alloc(kd, arg) : -ENOTTY;
+		return kd->kver >= 606 ? kd_hwpt_alloc(kd, arg) : -ENOTTY;
 	case IFD_GET_HW_INFO:
-		return kd->kver >= 606 ? hw_info(kd, arg) : -ENOTTY;
+		return kd->kver >= 606 ? kd_hw_info(kd, arg) : -ENOTTY;
 	case IFD_HWPT_INVALIDATE:
-		return hwpt_invalidate(kd, arg);
+		return kd_hwpt_invalidate(kd, arg);
 	case IFD_FAULT_QUEUE_ALLOC: {
 		struct ifd_fault_alloc *a = arg;
-		int r = check_size(a, a->size, 16, 16);
+		int r = kd_check_size(a, a->size, 16, 16);
 
 		if (kd->kver < 611)
 			return -ENOTTY;
@@ -783,7 +455,7 @@ static int kd_ioctl(void *ctx, int fd, unsigned long req, void *arg)
 			return -EOPNOTSUPP;
 		if (kd->fault_fd >= 0)
 			return -EBUSY; /* the double supports one fault queue */
-		a->out_fault_id = new_obj(kd, KD_FAULT);
+		a->out_fault_id = kd_new_obj(kd, KD_FAULT);
 		if (!a->out_fault_id)
 			return -ENOMEM;
 		kd->fault_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
