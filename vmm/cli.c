@@ -36,6 +36,7 @@ void cli_usage(FILE *out)
 		"  --dump-dtb FILE    write the board's device tree blob to FILE (the VM still runs)\n"
 		"  --trace LIST       enable tracepoints: %s\n"
 		"  --timing           print boot timing figures to stderr\n"
+		"  --kvm-stats        print KVM's exit counters for the run to stderr at the end\n"
 		"  -v, --verbose      more log output (repeat for debug)\n"
 		"\n"
 		"Signals: the first SIGTERM, SIGINT (Ctrl-C) or SIGHUP presses the guest's ACPI power\n"
@@ -218,6 +219,9 @@ int cli_parse(int argc, char **argv, struct machine_config *cfg, enum cli_action
 			takes = false;
 		} else if (!strcmp(a, "--timing")) {
 			cfg->print_timing = true;
+			takes = false;
+		} else if (!strcmp(a, "--kvm-stats")) {
+			cfg->print_kvm_stats = true;
 			takes = false;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			if (log_max_level < LOG_DEBUG)

@@ -17,6 +17,7 @@
 #include "vmm-run.h"
 #include "vmm/signals.h"
 #include "image.h"
+#include "vmm/kvm-stats.h"
 
 /* boot_load under image_guard_run: the images are file mappings (vmm/image.h). */
 struct guarded_load {
@@ -123,6 +124,22 @@ static void machine_teardown(struct machine *m, struct image *files, unsigned in
 		image_unmap(&files[i]);
 	vmm_signals_close(m->signals);
 	pthread_mutex_destroy(&m->stop_lock);
+}
+
+/* --kvm-stats: KVM's counters summed over the vCPUs, which have stopped. */
+static void print_kvm_stats(struct machine *m)
+{
+	struct kvm_stats st = { 0 };
+	char line[512];
+	int r = vcpus_read_kvm_stats(m, &st);
+
+	if (r) {
+		fprintf(stderr, "nestvm: kvm: no exit counters: %s\n",
+			r == -ENOTTY ? "this kernel has no KVM_GET_STATS_FD (Linux 5.14+)" : strerror(-r));
+		return;
+	}
+	kvm_stats_format(&st, line, sizeof(line));
+	fprintf(stderr, "nestvm: kvm: %s (%u vCPU%s)\n", line, st.files, st.files == 1 ? "" : "s");
 }
 
 /* --timing: how long the start-up took up to a stage (ms since the process started). */
@@ -284,6 +301,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	vmm_signals_detach(m->signals);
 	status = m->exit_status;
 	board_print_host_summary(m);
+	if (cfg->print_kvm_stats)
+		print_kvm_stats(m);
 	if (cfg->print_timing)
 		fprintf(stderr, "nestvm: timing: guest exit after %.3f ms\n",
 			(double)(machine_now_ns() - t_start_ns) / 1e6);

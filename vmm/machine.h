@@ -73,6 +73,7 @@ struct machine_config {
 	unsigned int nr_devices;
 	const char *dump_dtb_path;
 	bool print_timing;
+	bool print_kvm_stats; /* --kvm-stats: KVM's exit counters at the end (vmm/kvm-stats.h) */
 };
 
 struct ioapic;
@@ -180,6 +181,9 @@ struct boot_entry;
 int vcpus_create(struct machine *m);
 int vcpu_setup_boot(struct machine *m, const struct boot_entry *e);
 int vcpus_run(struct machine *m);  /* runs until the VM stops; returns 0 or -errno */
+struct kvm_stats;
+/* Adds KVM's statistics of every created vCPU to *s (vmm/kvm-stats.h); after vcpus_run. */
+int vcpus_read_kvm_stats(struct machine *m, struct kvm_stats *s);
 void vcpus_destroy(struct machine *m);
 void machine_request_stop(struct machine *m, int exit_status);
 

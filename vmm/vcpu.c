@@ -15,6 +15,7 @@
 #include "log.h"
 #include "machine.h"
 #include "vmm/boot/boot.h"
+#include "vmm/kvm-stats.h"
 
 /* Exit status when the guest crashes (triple fault) or KVM fails: distinct from test results. */
 #define EXIT_GUEST_CRASH 126
@@ -28,6 +29,22 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 };
+
+int vcpus_read_kvm_stats(struct machine *m, struct kvm_stats *s)
+{
+	int *fds = calloc(m->nr_vcpus ? m->nr_vcpus : 1, sizeof(*fds));
+	unsigned int n = 0;
+	int r;
+
+	if (!fds)
+		return -ENOMEM;
+	for (unsigned int i = 0; m->vcpus && i < m->nr_vcpus; i++)
+		if (m->vcpus[i].fd >= 0)
+			fds[n++] = m->vcpus[i].fd;
+	r = kvm_stats_read_vcpus(fds, n, s);
+	free(fds);
+	return r;
+}
 
 uint64_t machine_now_ns(void)
 {

@@ -50,6 +50,9 @@ START_TEST(test_defaults_and_values)
 	ck_assert_str_eq(cfg.kernel_path, "k.elf");
 	ck_assert_uint_eq(cfg.ram_size, 256ULL << 20);
 	ck_assert_uint_eq(cfg.nr_cpus, 1);
+	ck_assert(!cfg.print_timing && !cfg.print_kvm_stats);
+	ck_assert_int_eq(parse(&act, "run", "--kvm-stats", "-kernel", "k.elf", "--timing", NULL), 0);
+	ck_assert(cfg.print_timing && cfg.print_kvm_stats);
 
 	ck_assert_int_eq(parse(&act, "run", "-kernel", "k", "-m", "1G", "-smp", "8", "-append", "a b",
 			       "-initrd", "x,y", "-initrd", "z", "-device", "edu,addr=5", "-device",
