@@ -431,7 +431,10 @@ for r in ${RUNS//,/ }; do
 	nv-smp1 | nv-smp1-thp | nv-smp1-memfd | nv-vmlinux)
 		need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
 		need "$r" "LNX-L2 rtc0 name=rtc_cmos.* date=2[0-9]{3}-" "CMOS RTC registered and read"
-		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors" ;;
+		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors"
+		# --kvm-stats against L1's KVM (kvm-amd): L2's console alone is port I/O exits.
+		need "$r" "nestvm: kvm: [1-9][0-9]* exits: io [1-9][0-9]*, mmio [0-9]+, halt [0-9]+" \
+			"KVM's exit counters printed (--kvm-stats), port I/O among them" ;;
 	esac
 	case $r in
 	nv-sm | nv-legacy | nv-vfio-sm)
@@ -617,6 +620,11 @@ virtio-bench)
 		printf 'VBENCH-CPU %-16s %8s (QEMU CPU / nestvm CPU, goal >= 2.00x)\n' "nv/qemu-$m$x" "${v:--}"
 		[ -n "$v" ] && echo "cpu-$m x ${v%x}" >>"$WORK/vbench-ratios"
 	done; done
+	# KVM's counters for each nestvm run as a whole (boot and bench; --kvm-stats, no cost while
+	# it runs).
+	for r in ${RUNS//,/ }; do
+		case $r in nv-*) block "$r" | sed -n "s/.*LNX-TRACE name=$r | nestvm: kvm: \(.*\)/VBENCH-KVM $(printf '%-16s' "$r") \1/p" | head -1 ;; esac
+	done
 	# Exits during blk-bench's work (kvmstat=1): a count, so steadier than either clock.
 	bexits() { block "$1" | sed -n "s/.*LNX-KVMHIST name=$1 bench kvm_exit .* hitcount: \([0-9]*\)/\1/p" | awk '{ t += $1 } END { if (t) print t }'; }
 	for x in ${reps:-=}; do x=${x#=}; for m in strict lazy strict-thread lazy-thread; do

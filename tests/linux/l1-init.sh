@@ -296,6 +296,7 @@ summarize() {
 	echo "LNX-TRACE name=$r faults_unexpected=$(grep '^trace: vtd: fault ' $t | grep -c -v 'addr=0xdead000')"
 	# The passthrough backend nestvm chose, and its counters (printed at exit).
 	grep -E '^nestvm: (host IOMMU|vfio-pci|virtio|timing|vtd: register)' $t | head -14 | sed "s/^/LNX-TRACE name=$r | /"
+	grep -E '^nestvm: kvm: ' $t | head -1 | sed "s/^/LNX-TRACE name=$r | /"
 	v=$(sed -n 's/^nestvm: vfio-pci: type1: .*(\([0-9]*\) shadow maps, \([0-9]*\) shadow unmaps).*/\1 \2/p' $t)
 	echo "LNX-TRACE name=$r shadow_maps=${v% *}"
 	echo "LNX-TRACE name=$r shadow_unmaps=${v#* }"
@@ -444,6 +445,8 @@ for r in $RUNS; do
 		echo "LNX-RUN-END name=$r rc=-1 (cannot set up this run)"
 		continue
 	fi
+	# Every nestvm run prints KVM's own exit counters when it ends (read after the vCPUs stop).
+	case $CMD in "nestvm run "*) CMD="nestvm run --kvm-stats ${CMD#nestvm run }" ;; esac
 	rm -f /tmp/trace /tmp/rc; : >/tmp/trace
 	echo "LNX-RUN-START name=$r cmd: $CMD -append \"$APPEND\""
 	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
