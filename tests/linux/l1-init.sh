@@ -393,21 +393,29 @@ vmstat_pick() {
 KVMSTAT=$(arg kvmstat 0)
 KVMTRACE=/sys/kernel/tracing
 KVMHISTS="kvm_exit:exit_reason kvm_msr:ecx,write kvm_pio:port.hex,rw kvm_mmio:gpa.hex,type"
+# kvmhist_triggers ACTION: each trigger line with its file; "" adds them, "!" removes them
+# (a removal must name the trigger exactly as it was added).
+kvmhist_triggers() {
+	local h e k spec
+	for h in $KVMHISTS; do
+		e=${h%%:*} k=${h#*:}
+		spec="keys=$k:vals=hitcount:sort=hitcount.descending"
+		echo "$e $1hist:name=run_$e:$spec"
+		echo "$e $1hist:name=bench_$e:$spec:pause"
+		echo "kvm_cpuid $1enable_hist:kvm:$e if function == 0x4e564201"
+		echo "kvm_cpuid $1disable_hist:kvm:$e if function == 0x4e564202"
+	done
+}
 kvmhist_start() {
-	local h e
+	local e t
 	[ -d $KVMTRACE/events ] || mount -t tracefs t $KVMTRACE 2>/dev/null
 	[ -w $KVMTRACE/events/kvm/kvm_cpuid/trigger ] || return 0
-	for h in $KVMHISTS; do
-		e=${h%%:*}
-		echo "hist:name=run_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending" >$KVMTRACE/events/kvm/$e/trigger
-		echo "hist:name=bench_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending:pause" \
-			>>$KVMTRACE/events/kvm/$e/trigger
-		echo "enable_hist:kvm:$e if function == 0x4e564201" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
-		echo "disable_hist:kvm:$e if function == 0x4e564202" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
+	kvmhist_triggers "" | while read -r e t; do
+		echo "$t" >>$KVMTRACE/events/kvm/$e/trigger
 	done 2>/dev/null
 }
 kvmhist_end() {
-	local r=$1 h e
+	local r=$1 h e t
 	[ -w $KVMTRACE/events/kvm/kvm_cpuid/trigger ] || return 0
 	for h in $KVMHISTS; do
 		e=${h%%:*}
@@ -415,11 +423,10 @@ kvmhist_end() {
 		awk -v r="$r" -v e="$e" '/^# trigger info: hist:name=/ { w = $0; sub(/.*name=/, "", w); sub(/_.*/, "", w) }
 			/^\{/ { $1 = $1; print "LNX-KVMHIST name=" r " " w " " e " " $0 }' \
 			$KVMTRACE/events/kvm/$e/hist
-		echo "!enable_hist:kvm:$e if function == 0x4e564201" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
-		echo "!disable_hist:kvm:$e if function == 0x4e564202" >>$KVMTRACE/events/kvm/kvm_cpuid/trigger
-		echo "!hist:name=bench_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending:pause" \
-			>>$KVMTRACE/events/kvm/$e/trigger
-		echo "!hist:name=run_$e:keys=${h#*:}:vals=hitcount:sort=hitcount.descending" >>$KVMTRACE/events/kvm/$e/trigger
+	done
+	# The kvm_cpuid triggers go first (sorted by event): they refer to the histograms.
+	kvmhist_triggers "!" | sort -s -k1,1 | while read -r e t; do
+		echo "$t" >>$KVMTRACE/events/kvm/$e/trigger
 	done 2>/dev/null
 }
 taskstat_end() {
