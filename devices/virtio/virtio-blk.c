@@ -146,15 +146,19 @@ static int xfer_iov(int fd, bool write, struct iovec *iov, int cnt, uint64_t off
 static int map_data(struct virtio_blk *b, struct virtq *q, const struct virtq_elem *e, bool write,
 		    uint64_t skip, uint64_t off, uint64_t len)
 {
-	struct iovec iov[BLK_MAX_IOV];
-	int n = virtq_elem_map(q, e, write, skip, len, iov, BLK_MAX_IOV);
+	struct iovec iov[BLK_MAX_IOV], mapped[BLK_MAX_IOV];
+	int n = virtq_elem_map(q, e, write, skip, len, iov, BLK_MAX_IOV), r;
 
 	if (n == -EFAULT || n == -E2BIG)
 		return 1;
 	if (n < 0)
 		return n;
+	memcpy(mapped, iov, (size_t)n * sizeof(*iov)); /* xfer_iov advances iov */
 	/* write: the device writes guest memory, i.e. reads the image (preadv). */
-	return xfer_iov(pick_fd(b, off, len, iov, n), !write, iov, n, off, len) ? -EIO : 0;
+	r = xfer_iov(pick_fd(b, off, len, iov, n), !write, iov, n, off, len);
+	if (write)
+		virtq_elem_written(q, mapped, (unsigned int)n); /* a failed read may have written some */
+	return r ? -EIO : 0;
 }
 
 static uint8_t do_read(struct virtio_blk *b, struct virtq *q, const struct virtq_elem *e,

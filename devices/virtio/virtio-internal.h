@@ -171,6 +171,8 @@ int virtq_elem_write(const struct virtq *q, const struct virtq_elem *e, uint64_t
 struct iovec;
 int virtq_elem_map(const struct virtq *q, const struct virtq_elem *e, bool write, uint64_t off,
 		   uint64_t len, struct iovec *iov, unsigned int max);
+/* After the device wrote through a write map's iov[0..n): tells the write watch (dma_written). */
+void virtq_elem_written(const struct virtq *q, const struct iovec *iov, unsigned int n);
 
 struct virtio_pci;
 

@@ -453,3 +453,8 @@ int virtq_elem_map(const struct virtq *q, const struct virtq_elem *e, bool write
 {
 	return elem_walk(q, e, write, off, len, NULL, iov, max);
 }
+
+void virtq_elem_written(const struct virtq *q, const struct iovec *iov, unsigned int n)
+{
+	dma_written(q->as, iov, n);
+}

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include "gmem.h"
+#include "gmem-watch.h"
 
 /*
  * [iova, iova + len) for req as a read or a write, translated piece by piece: each piece is
@@ -73,4 +74,10 @@ int dma_map(const struct dma_as *as, const struct dma_req *req, uint64_t iova, s
 	    bool write, struct iovec *iov, unsigned int max)
 {
 	return dma_walk(as, req, iova, NULL, len, write, iov, max);
+}
+
+void dma_written(const struct dma_as *as, const struct iovec *iov, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		gmem_watch_note_hva(as->gmem, iov[i].iov_base, iov[i].iov_len);
 }

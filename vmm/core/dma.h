@@ -129,10 +129,12 @@ int dma_write(const struct dma_as *as, const struct dma_req *req, uint64_t iova,
  * than max pieces). On -EFAULT and -E2BIG nothing was recorded: the caller may copy instead
  * (dma_read / dma_write), which reports what that access meets. The pointers stay valid as
  * long as guest RAM does; like a device's DMA, the guest may change the translation or the
- * memory meanwhile.
+ * memory meanwhile. A device that wrote through the pointers (write) calls dma_written with
+ * them once its bytes are in, before it tells the guest the request is done (gmem-watch.h).
  */
 struct iovec;
 int dma_map(const struct dma_as *as, const struct dma_req *req, uint64_t iova, size_t len,
 	    bool write, struct iovec *iov, unsigned int max);
+void dma_written(const struct dma_as *as, const struct iovec *iov, unsigned int n);
 
 #endif

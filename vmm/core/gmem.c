@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bits.h"
+#include "gmem-watch.h"
 
 void gmem_init_empty(struct gmem *gm)
 {
@@ -122,6 +123,7 @@ int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool h
 
 void gmem_destroy(struct gmem *gm)
 {
+	gmem_watch_free(gm);
 	if (gm->mapping)
 		munmap(gm->mapping, gm->ram_size);
 	if (gm->memfd > 0)
@@ -170,6 +172,7 @@ int gmem_write(const struct gmem *gm, uint64_t gpa, const void *src, size_t len)
 	if (!p)
 		return -EFAULT;
 	memcpy(p, src, len);
+	gmem_watch_note(gm, gpa, len);
 	return 0;
 }
 
@@ -211,6 +214,7 @@ int gmem_write_u32(const struct gmem *gm, uint64_t gpa, uint32_t val)
 	if (!p)
 		return -EFAULT;
 	le32_store(p, val);
+	gmem_watch_note(gm, gpa, 4);
 	return 0;
 }
 
@@ -221,6 +225,7 @@ int gmem_write_u64(const struct gmem *gm, uint64_t gpa, uint64_t val)
 	if (!p)
 		return -EFAULT;
 	le64_store(p, val);
+	gmem_watch_note(gm, gpa, 8);
 	return 0;
 }
 
@@ -235,8 +240,10 @@ int gmem_cmpxchg_u64(const struct gmem *gm, uint64_t gpa, uint64_t expect, uint6
 	if (!p)
 		return -EFAULT;
 	/* x86 host: guest little-endian words are native. */
-	if (__atomic_compare_exchange_n(p, &expect, val, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+	if (__atomic_compare_exchange_n(p, &expect, val, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		gmem_watch_note(gm, gpa, 8);
 		return 0;
+	}
 	if (ret_cur)
 		*ret_cur = expect;
 	return -EAGAIN;

@@ -4,7 +4,8 @@
  *
  * Callers: everyone that reads or writes guest memory (loaders, devices, the vIOMMU walks).
  * Regions are registered at machine build time and are read-only afterwards, so the
- * accessors need no lock. Every access must lie entirely inside one RAM region; the
+ * accessors need no lock. The write accessors tell the write watch (gmem-watch.h) what they
+ * wrote; code that writes through gmem_ptr's pointer must do the same (gmem_watch_note). Every access must lie entirely inside one RAM region; the
  * range check is overflow-safe. Nothing here aborts on a bad guest address.
  */
 #ifndef NESTVM_GMEM_H
@@ -29,6 +30,7 @@ struct gmem {
 	int memfd;          /* -1 when regions are caller-owned (tests) */
 	uint64_t ram_size;  /* total bytes of RAM */
 	void *mapping;      /* one mapping of all RAM (the whole memfd, or anonymous) */
+	struct gmem_watch *watch; /* NULL, or set once while the machine is built: gmem-watch.h */
 };
 
 /*
@@ -52,10 +54,13 @@ int gmem_init_ram(struct gmem *gm, uint64_t ram_size, uint64_t low_limit, bool h
 void gmem_init_empty(struct gmem *gm);
 /* Adds a caller-owned region; rejects overlap, overflow or a full table with -errno. */
 int gmem_add_region(struct gmem *gm, uint64_t gpa, uint64_t size, void *hva);
-/* Unmaps and closes what gmem_init_ram created. Accepts a zeroed or half-built gmem. */
+/* Unmaps and closes what gmem_init_ram created, frees the watch. Accepts a zeroed or half-built gmem. */
 void gmem_destroy(struct gmem *gm);
 
-/* Host pointer for [gpa, gpa+len) if the whole range is inside one region, else NULL. */
+/*
+ * Host pointer for [gpa, gpa+len) if the whole range is inside one region, else NULL. A write
+ * through it must be followed by gmem_watch_note (gmem-watch.h).
+ */
 void *gmem_ptr(const struct gmem *gm, uint64_t gpa, uint64_t len);
 /* True if [gpa, gpa+len) lies in one RAM region. */
 bool gmem_is_ram(const struct gmem *gm, uint64_t gpa, uint64_t len);
