@@ -19,6 +19,7 @@
 #define HOST_DIR_CHUNK 512   /* PASID-directory entries read per guest-memory access */
 #define HOST_MAX_WARN 16     /* distinct (operation, error) causes warned about once */
 #define HOST_MAX_SNAP 4096   /* PASID-table snapshots per device (6 MiB, 262144 PASIDs) */
+#define HOST_WATCH_MIN 8     /* snapshots from which a sweep asks the write watch (one sync) */
 
 /*
  * One PASID table of a host-backed device as the last sweep forwarded it (host-sync.c): while
@@ -33,6 +34,8 @@ struct host_tsnap {
 	uint32_t nkeys;       /* live records it accounts for (its present entries) */
 	uint32_t seen;        /* sweep generation that last skipped it */
 	uint64_t de;          /* directory entry the table was reached through */
+	struct gmem_wpage *wp; /* the table's page in the write watch, or NULL (host-sync.c) */
+	uint64_t since;       /* words verified at this watch epoch (0: never trusted) */
 	uint64_t words[64 * 3]; /* words 0-2 of every entry as forwarded */
 };
 

@@ -13,6 +13,7 @@
 #include "devices/viommu/shadow.h"
 #include "devices/viommu/xlate/vtd-tables.h"
 #include "vmm/core/gmem.h"
+#include "vmm/core/gmem-watch.h"
 
 /* ---- reading the guest's tables (facts §3, §4) ---- */
 
@@ -312,8 +313,11 @@ void vtd_host_snap_drop(struct vtd_host *h, unsigned int dev, uint32_t key)
 
 void vtd_host_snap_free(struct host_dev *d)
 {
-	for (uint32_t i = 0; i < d->nr_snap; i++)
+	for (uint32_t i = 0; i < d->nr_snap; i++) {
+		if (d->snap[i])
+			gmem_watch_del(d->v->gm, d->snap[i]->wp);
 		free(d->snap[i]);
+	}
 	free(d->snap);
 	d->snap = NULL;
 	d->nr_snap = 0;
@@ -353,21 +357,31 @@ static NO_COVERAGE uint64_t table_present(const uint8_t *t)
 
 /*
  * The snapshot of table idx if it still stands for the guest's table at ptp: same directory
- * entry, RID_PASID and PRE, and the same words 0-2 in every entry (compared in place, no copy
- * of the table, no branch per entry). Else NULL.
+ * entry, RID_PASID and PRE, and the same words 0-2 in every entry. When this sweep synced the
+ * write watch (epoch nonzero) and nobody wrote the table's page since the snapshot was last
+ * verified, the table is not read at all; else it is compared in place (no copy of the
+ * table, no branch per entry) and, if it matches, verified at this epoch. Else NULL.
  */
-static struct host_tsnap *snap_match(const struct viommu *v, const struct host_dev *d,
-				     uint64_t idx, uint64_t de, const struct ctxv *c)
+static struct host_tsnap *snap_match(struct viommu *v, const struct host_dev *d, uint64_t idx,
+				     uint64_t de, const struct ctxv *c, uint64_t epoch)
 {
 	struct host_tsnap *s = idx < d->nr_snap ? d->snap[idx] : NULL;
 	const uint8_t *e;
 
 	if (!s || !s->valid || s->de != de || s->pre != c->pre || s->rid_pasid != c->rid_pasid)
 		return NULL;
+	if (epoch && gmem_watch_unchanged(v->gm, s->wp, s->since)) {
+		v->host->st.tables_trusted++;
+		return s;
+	}
 	e = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
 	if (!e)
 		return NULL;
-	return table_diff(e, s->words) ? NULL : s;
+	v->host->st.tables_compared++;
+	if (table_diff(e, s->words))
+		return NULL;
+	s->since = epoch;
+	return s;
 }
 
 /*
@@ -380,9 +394,10 @@ static struct host_tsnap *snap_match(const struct viommu *v, const struct host_d
  * a table is simply processed again next time.
  */
 static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, uint64_t de,
-			  const struct ctxv *c, const uint8_t *page)
+			  const struct ctxv *c, const uint8_t *page, uint64_t epoch)
 {
 	struct host_dev *d = &h->devs[dev];
+	struct gmem_wpage *wp;
 	struct host_tsnap *s;
 	uint32_t nkeys = 0;
 	bool exact = true;
@@ -421,13 +436,24 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 		return nkeys;
 	}
 	if (!s) {
-		if (d->snaps >= HOST_MAX_SNAP || !(s = malloc(sizeof(*s))))
+		if (d->snaps >= HOST_MAX_SNAP || !(s = calloc(1, sizeof(*s))))
 			return nkeys;
 		d->snap[idx] = s;
 		d->snaps++;
 	}
+	/*
+	 * The page joins the write watch once (adding it is a write by itself: the copy is first
+	 * trusted after a later sweep verified it); one that moved leaves it.
+	 */
+	wp = s->wp;
+	if (wp && gmem_wpage_gpa(wp) != vtd_pdire_ptp(de)) {
+		gmem_watch_del(d->v->gm, wp);
+		wp = NULL;
+	}
+	if (!wp)
+		wp = gmem_watch_add(d->v->gm, vtd_pdire_ptp(de));
 	*s = (struct host_tsnap){ .valid = true, .pre = c->pre, .rid_pasid = c->rid_pasid,
-				  .nkeys = nkeys, .de = de };
+				  .nkeys = nkeys, .de = de, .wp = wp, .since = epoch };
 	table_copy(s->words, page);
 	return nkeys;
 }
@@ -466,10 +492,11 @@ static bool table_empty(const struct viommu *v, struct host_dev *d, uint64_t idx
  */
 static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned int dev,
 						     const struct ctxv *c, uint64_t idx,
-						     uint64_t de, uint8_t *tbl, uint32_t gen)
+						     uint64_t de, uint8_t *tbl, uint32_t gen,
+						     uint64_t epoch)
 {
 	struct vtd_host *h = v->host;
-	struct host_tsnap *s = snap_match(v, &h->devs[dev], idx, de, c);
+	struct host_tsnap *s = snap_match(v, &h->devs[dev], idx, de, c, epoch);
 
 	if (s) {
 		s->seen = gen;
@@ -498,7 +525,7 @@ static __attribute__((noinline)) uint32_t sweep_table(struct viommu *v, unsigned
 		}
 		sync_key_b(v, dev, c, pasid, pe, b, true);
 	}
-	return snap_take(h, dev, idx, de, c, tbl);
+	return snap_take(h, dev, idx, de, c, tbl, epoch);
 }
 
 /*
@@ -529,15 +556,18 @@ static NO_COVERAGE unsigned int next_present(const uint8_t *dir, unsigned int i,
  * size and the advertised PASID width; cost proportional to present directory entries and
  * tables), then drops what the walk no longer found. Lock held.
  *
- * A table whose snapshot still matches (snap_match: 192 words compared) is skipped whole: its
- * records already say what the host has for its 64 PASIDs. When the walk accounted for every
- * record of the device (seen == nr_keys), no record is left to look for.
+ * A table whose snapshot still matches (snap_match: 192 words compared, or none when the
+ * write watch saw no write to its page) is skipped whole: its records already say what the
+ * host has for its 64 PASIDs. When the walk accounted for every record of the device
+ * (seen == nr_keys), no record is left to look for. The watch is asked (one sync, a
+ * KVM_GET_DIRTY_LOG) only from HOST_WATCH_MIN snapshots on: below, comparing costs less.
  */
 void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 {
 	struct vtd_host *h = v->host;
 	struct host_dev *d = &h->devs[dev];
 	uint32_t gen = ++h->gen, seen = 0;
+	uint64_t epoch = 0;
 	struct ctxv c;
 
 	vtd_host_read_ctx(v, d->sid, &c);
@@ -545,6 +575,8 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 	vtd_host_sync_key(v, dev, &c, HOST_RID_KEY, NULL);
 	if (__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) && !c.reason && c.paside &&
 	    d->caps.pasid_attach) {
+		if (d->snaps >= HOST_WATCH_MIN && gmem_watch_sync(v->gm, &epoch))
+			epoch = 0; /* no watch, or it failed: every table is compared */
 		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
 			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
 									     : HOST_DIR_CHUNK;
@@ -555,7 +587,7 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 			for (unsigned int i = next_present(dir, 0, n); i < n;
 			     i = next_present(dir, i + 1, n))
 				seen += sweep_table(v, dev, &c, base + i, le64_load(dir + 8 * i),
-						    h->tbl, gen);
+						    h->tbl, gen, epoch);
 		}
 	}
 	if (seen == d->nr_keys)

@@ -209,6 +209,9 @@ struct viommu_host_stats {
 	uint64_t faults;                   /* host faults turned into fault records */
 	uint64_t page_reqs, page_resps;    /* host page requests and answers sent back */
 	uint64_t errors;                   /* host calls that failed */
+	/* Global-flush sweeps: PASID tables skipped unread (the write watch saw no write to them)
+	 * and tables compared with their snapshot. */
+	uint64_t tables_trusted, tables_compared;
 };
 void viommu_get_host_stats(struct viommu *v, struct viommu_host_stats *ret);
 

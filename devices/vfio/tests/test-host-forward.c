@@ -30,6 +30,9 @@ static struct host_iommu hi;
 static struct dma_as das;
 static unsigned int tail;
 static uint32_t hdev;
+/* The "watch" test case: every test again with a write watch on guest RAM (host-harness.h). */
+static bool with_watch;
+static struct h_cpu_log *hlog;
 
 /* 4-level first-stage tables at base mapping 4 pages at iova 0..0x3fff to target + i*4K. */
 static void fs_tables(uint64_t base, uint64_t target)
@@ -79,6 +82,11 @@ static void setup_common(bool pri)
 
 	/* As the board configures nested mode: caching mode, first stage only. */
 	h = h_new("dt=on,prs=on,cm=on,slts=off,nest=off");
+	if (with_watch) {
+		hlog = malloc(sizeof(*hlog));
+		ck_assert_ptr_nonnull(hlog);
+		h_watch_enable(h, hlog);
+	}
 	hs = hostsim_create(&h->gm, NULL);
 	ck_assert_ptr_nonnull(hs);
 	hostsim_iommu(hs, &hi);
@@ -119,6 +127,11 @@ static void setup_common(bool pri)
 
 static void teardown(void)
 {
+	viommu_destroy(h->v); /* drops its pages from the watch */
+	h->v = NULL;
+	gmem_watch_free(&h->gm);
+	free(hlog);
+	hlog = NULL;
 	h_free(h);
 	hostsim_destroy(hs);
 }
@@ -880,13 +893,110 @@ START_TEST(test_hostile_directory)
 }
 END_TEST
 
-int main(void)
+/*
+ * With the write watch: from HOST_WATCH_MIN tables on, a global flush reads only the PASID
+ * tables someone wrote since they were verified: the CPU (the test's own stores, seen by the
+ * CPU log), the VMM (gmem_write) or an emulated device's DMA (hostsim's, through dma_write).
+ * A CPU log that misses a store shows the table really is not read; a blind watch reads all.
+ */
+static uint64_t wtbl(unsigned int t)
 {
-	Suite *s = suite_create("host-forward");
-	TCase *tc = tcase_create("core");
+	return 0x140000 + 0x1000ULL * (t - 1);
+}
 
-	tcase_set_timeout(tc, 30); /* the machine is shared: slow, never asserted */
+static struct viommu_host_stats vstats(void)
+{
+	struct viommu_host_stats st;
 
+	viommu_get_host_stats(h->v, &st);
+	return st;
+}
+
+START_TEST(test_watch_trusts_only_unwritten_tables)
+{
+	const uint64_t flush5[2][2] = { { pc_desc(2, 5), 0 }, { piotlb_desc(2, 5), 0 } };
+	struct viommu_host_stats a, b;
+	struct dma_req wr = { .sid = SID, .has_pasid = true, .pasid = 5, .access = DMA_ACC_WRITE };
+	uint64_t zero = 0;
+	uint32_t v = 0;
+
+	setup_common(false);
+	bind_both();
+	for (unsigned int t = 1; t <= 10; t++) {
+		h_put64(h, PDIR + 8 * t, wtbl(t) | 1);
+		h_put64(h, wtbl(t), (1 << 6) | 1);
+		h_put64(h, wtbl(t) + 8, 9);
+		h_put64(h, wtbl(t) + 16, FS_B);
+	}
+	drain(pc_global, 1); /* binds PASIDs 64, 128, ... 640; their tables join the watch */
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 640), 2);
+	a = vstats();
+	drain(pc_global, 1); /* first look since they joined: compared */
+	b = vstats();
+	ck_assert_uint_eq(b.tables_trusted, a.tables_trusted);
+	ck_assert_uint_ge(b.tables_compared - a.tables_compared, 10);
+	drain(pc_global, 1); /* nobody wrote them: none read */
+	a = vstats();
+	ck_assert_uint_ge(a.tables_trusted - b.tables_trusted, 10);
+	ck_assert_uint_eq(a.tables_compared, b.tables_compared);
+
+	/* The CPU rewrites PASID 192's first-stage pointer: that table alone is read again. */
+	fs_tables(0x130000, 0x380000);
+	h_put64(h, wtbl(3) + 16, 0x130000);
+	drain(pc_global, 1);
+	b = vstats();
+	ck_assert_uint_eq(b.tables_compared - a.tables_compared, 1);
+	ck_assert_int_eq(dma_rd(true, 192, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+	ck_assert_int_eq(dma_rd(true, 128, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xb0);
+
+	/* From here the CPU log reports nothing: only the VMM's own notes can tell. */
+	hlog->deaf = true;
+	/* The VMM writes PASID 320's. */
+	ck_assert_int_eq(gmem_write_u64(&h->gm, wtbl(5) + 16, 0x130000), 0);
+	drain(pc_global, 1);
+	ck_assert_int_eq(dma_rd(true, 320, 0x0, &v), 0);
+	ck_assert_uint_eq(v, 0xc0);
+
+	/* The device's DMA (PASID 5, page 3 of its space now table 7) clears PASID 448's entry. */
+	h_put64(h, FS_B + 0x3000 + 8 * 3, wtbl(7) | 7);
+	drain(flush5, 2);
+	ck_assert_int_eq(dma_write(&das, &wr, 0x3000, &zero, 8), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 448), 2);
+	drain(pc_global, 1);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 448), 0);
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 512), 2);
+
+	/* A store the CPU log misses: the flush trusts the table and the host keeps PASID 576. */
+	drain(pc_global, 1);
+	h_put64(h, wtbl(9), 0);
+	a = vstats();
+	drain(pc_global, 1);
+	b = vstats();
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 576), 2);
+	ck_assert_uint_eq(b.tables_compared, a.tables_compared);
+	hlog->deaf = false;
+	{
+		const uint64_t one[1][2] = { { pc_desc(9, 576), 0 } };
+
+		drain(one, 1); /* a PASID-selective flush reads the entry itself */
+	}
+	ck_assert_int_eq(hostsim_attachment(hs, hdev, 576), 0);
+
+	/* Blind (a writer nobody sees joined): every table is compared again. */
+	gmem_watch_blind(&h->gm);
+	a = vstats();
+	drain(pc_global, 1);
+	b = vstats();
+	ck_assert_uint_eq(b.tables_trusted, a.tables_trusted);
+	ck_assert_uint_ge(b.tables_compared - a.tables_compared, 9);
+	teardown();
+}
+END_TEST
+
+static void add_tests(TCase *tc)
+{
 	tcase_add_test(tc, test_bind_dma_and_batched_flush);
 	tcase_add_test(tc, test_skipped_flush_is_stale_and_unmap_faults);
 	tcase_add_test(tc, test_wide_masks_reach_the_host);
@@ -903,6 +1013,32 @@ int main(void)
 	tcase_add_test(tc, test_many_pasids);
 	tcase_add_test(tc, test_hostile_directory);
 	tcase_add_test(tc, test_random_churn_matches_tables);
+}
+
+static void watch_off(void)
+{
+	with_watch = false;
+}
+
+static void watch_on(void)
+{
+	with_watch = true;
+}
+
+int main(void)
+{
+	Suite *s = suite_create("host-forward");
+	TCase *tc = tcase_create("core"), *tw = tcase_create("watch");
+
+	tcase_add_unchecked_fixture(tc, watch_off, NULL);
+	tcase_add_unchecked_fixture(tw, watch_on, NULL);
+	tcase_set_timeout(tc, 30); /* the machine is shared: slow, never asserted */
+	tcase_set_timeout(tw, 30);
+	add_tests(tc);
+	add_tests(tw);
+	tcase_add_test(tw, test_watch_trusts_only_unwritten_tables);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, tw);
 	return check_run_suite(s);
 }
+
