@@ -19,9 +19,11 @@
 #include "devices/vfio/vfio-pt.h"
 #include "devices/vfio/vfio.h"
 #include "devices/viommu/viommu.h"
+#include "kvm-dirty.h"
 #include "log.h"
 #include "machine.h"
 #include "vmm/core/evloop.h"
+#include "vmm/core/gmem-watch.h"
 
 /*
  * Simulated passthrough (-device pasid-dma,backend=hostsim): one host IOMMU simulator per
@@ -30,6 +32,7 @@
  */
 struct board_host {
 	struct hostsim *hs;
+	struct kvm_dirty kd; /* the write watch's CPU log, when KVM has one (board_host_watch) */
 	struct host_iommu hi;
 	struct dma_as as[MACHINE_MAX_DEVICES]; /* the devices' DMA address spaces */
 	unsigned int nr_as;
@@ -40,6 +43,7 @@ static void destroy_board_host(void *p)
 	struct board_host *bh = p;
 
 	hostsim_destroy(bh->hs);
+	kvm_dirty_fini(&bh->kd);
 	free(bh);
 }
 
@@ -90,6 +94,29 @@ struct pasid_dma *board_host_pasid_dma(struct machine *m, unsigned int slot,
 	}
 	pasid_dma_set_host_counters(d, host_counters, bh);
 	return d;
+}
+
+/*
+ * The write watch (vmm/core/gmem-watch.h) on KVM's dirty log, for the vIOMMU's host-backed
+ * devices: a global PASID-cache flush then skips the PASID tables nobody wrote. Only with the
+ * host IOMMU simulator: a passthrough device's own DMA is invisible to nestvm, and with one
+ * the watch would be blind from the start (board_add_vfio_pci). Without KVM's manual dirty
+ * log the machine has no watch and the flush compares every table.
+ */
+int board_host_watch(struct machine *m)
+{
+	struct board_host *bh = m->host;
+	int r;
+
+	if (!bh || board_has_model(m->cfg, "vfio-pci"))
+		return 0;
+	r = kvm_dirty_init(&bh->kd, m->vm_fd, &m->gmem);
+	if (!r)
+		r = gmem_watch_enable(&m->gmem, &kvm_dirty_log_ops, &bh->kd);
+	if (r)
+		log_debug("board", "no write watch (KVM's manual dirty log: %s): global PASID-cache "
+			  "flushes compare every table", strerror(-r));
+	return 0;
 }
 
 /*
@@ -341,6 +368,7 @@ int board_add_vfio_pci(struct machine *m, unsigned int slot, const struct device
 
 	if (!p)
 		return -ENODEV; /* create_vfio_pci printed the one error line */
+	gmem_watch_blind(&m->gmem); /* its DMA writes guest RAM unseen */
 	ret = board_record(m, p, destroy_vfio_pt);
 	if (!ret)
 		ret = add_vfio_irqfds(m, p);
@@ -492,6 +520,20 @@ static void print_vtd_summary(struct machine *m)
 	}
 }
 
+/* What global PASID-cache flushes read, and what the write watch let them skip. */
+static void print_watch_summary(struct machine *m)
+{
+	struct viommu_host_stats st;
+
+	if (!m->viommu)
+		return;
+	viommu_get_host_stats(m->viommu, &st);
+	fprintf(stderr, "nestvm: vtd: global flushes: %llu PASID tables compared, %llu skipped "
+		"unread (write watch %s)\n", (unsigned long long)st.tables_compared,
+		(unsigned long long)st.tables_trusted,
+		gmem_watch_on(&m->gmem) ? "on" : m->gmem.watch ? "blind" : "off");
+}
+
 /* The exit summary: the vIOMMU's register accesses, then what was forwarded to the host. */
 void board_print_host_summary(struct machine *m)
 {
@@ -504,4 +546,5 @@ void board_print_host_summary(struct machine *m)
 	}
 	hostsim_format_summary(m->host->hs, buf, sizeof(buf));
 	fprintf(stderr, "nestvm: %s\n", buf);
+	print_watch_summary(m);
 }

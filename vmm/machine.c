@@ -223,6 +223,8 @@ int machine_run(const struct machine_config *cfg, uint64_t t_start_ns)
 	if (!ret)
 		ret = kvm_map_ram(m);
 	if (!ret)
+		ret = board_host_watch(m);
+	if (!ret)
 		ret = irq_init(m);
 	if (ret) {
 		fprintf(stderr, "nestvm: error: cannot set up the KVM machine: %s\n", strerror(-ret));

@@ -213,6 +213,8 @@ int board_build_fdt(struct machine *m, char *err, size_t errlen);
 int board_configure_viommu(struct machine *m, char *err, size_t errlen);
 int board_create_devices(struct machine *m, char *err, size_t errlen);
 int board_configure_host(struct machine *m, char *err, size_t errlen);
+/* After the RAM slots: the write watch for the host-backed devices, if any (board-host.c). */
+int board_host_watch(struct machine *m);
 /* After the run: the vIOMMU's register accesses by exit, then the host backends' summaries. */
 void board_print_host_summary(struct machine *m);
 void board_destroy_devices(struct machine *m);
