@@ -36,7 +36,7 @@ struct host_tsnap {
 	uint64_t de;          /* directory entry the table was reached through */
 	struct gmem_wpage *wp; /* the table's page in the write watch, or NULL (host-sync.c) */
 	uint64_t since;       /* words verified at this watch epoch (0: never trusted) */
-	uint64_t words[64 * 3]; /* words 0-2 of every entry as forwarded */
+	uint64_t *words;      /* 64 * 3: words 0-2 of every entry as forwarded; NULL: no snapshot */
 };
 
 struct host_dev {
@@ -49,9 +49,13 @@ struct host_dev {
 	struct vtd_shadow *shadow; /* shadow mode (host without nesting), else NULL */
 	uint32_t rid_pasid;        /* RID_PASID of the context entry at the last sweep */
 	uint32_t nr_keys;          /* live records other than HOST_RID_KEY */
-	struct host_tsnap **snap;  /* by PASID-directory index, NULL: none */
-	uint32_t nr_snap;          /* entries of snap[] */
-	uint32_t snaps;            /* snapshots allocated (at most HOST_MAX_SNAP) */
+	/*
+	 * By PASID-directory index, nr_snap of them: small headers in one array, so that a sweep
+	 * that trusts the write watch touches no table's words (a few pages for all tables).
+	 */
+	struct host_tsnap *snap;
+	uint32_t nr_snap;
+	uint32_t snaps;            /* words arrays allocated (at most HOST_MAX_SNAP) */
 };
 
 /*

@@ -307,16 +307,15 @@ void vtd_host_snap_drop(struct vtd_host *h, unsigned int dev, uint32_t key)
 {
 	struct host_dev *d = &h->devs[dev];
 
-	if (key != HOST_RID_KEY && (key >> 6) < d->nr_snap && d->snap[key >> 6])
-		d->snap[key >> 6]->valid = false;
+	if (key != HOST_RID_KEY && (key >> 6) < d->nr_snap)
+		d->snap[key >> 6].valid = false;
 }
 
 void vtd_host_snap_free(struct host_dev *d)
 {
 	for (uint32_t i = 0; i < d->nr_snap; i++) {
-		if (d->snap[i])
-			gmem_watch_del(d->v->gm, d->snap[i]->wp);
-		free(d->snap[i]);
+		gmem_watch_del(d->v->gm, d->snap[i].wp);
+		free(d->snap[i].words);
 	}
 	free(d->snap);
 	d->snap = NULL;
@@ -355,25 +354,43 @@ static NO_COVERAGE uint64_t table_present(const uint8_t *t)
 	return present;
 }
 
+/* The valid snapshot of table idx taken through de under the context's RID_PASID and PRE. */
+static inline struct host_tsnap *snap_of(const struct host_dev *d, uint64_t idx, uint64_t de,
+					 const struct ctxv *c)
+{
+	struct host_tsnap *s = idx < d->nr_snap ? &d->snap[idx] : NULL;
+
+	if (!s || !s->valid || s->de != de || s->pre != c->pre || s->rid_pasid != c->rid_pasid)
+		return NULL;
+	return s;
+}
+
+/*
+ * The snapshot of table idx if this sweep synced the write watch (epoch nonzero) and nobody
+ * wrote the table's page since the snapshot was last verified: the table is not read at all.
+ * Inline in the directory loop: a few loads per table.
+ */
+static inline struct host_tsnap *snap_trusted(const struct host_dev *d, uint64_t idx,
+					      uint64_t de, const struct ctxv *c, uint64_t epoch)
+{
+	struct host_tsnap *s = epoch ? snap_of(d, idx, de, c) : NULL;
+
+	return s && gmem_watch_unchanged(s->wp, s->since) ? s : NULL;
+}
+
 /*
  * The snapshot of table idx if it still stands for the guest's table at ptp: same directory
- * entry, RID_PASID and PRE, and the same words 0-2 in every entry. When this sweep synced the
- * write watch (epoch nonzero) and nobody wrote the table's page since the snapshot was last
- * verified, the table is not read at all; else it is compared in place (no copy of the
- * table, no branch per entry) and, if it matches, verified at this epoch. Else NULL.
+ * entry, RID_PASID and PRE, and the same words 0-2 in every entry, compared in place (no copy
+ * of the table, no branch per entry); if it matches, it is verified at this epoch. Else NULL.
  */
 static struct host_tsnap *snap_match(struct viommu *v, const struct host_dev *d, uint64_t idx,
 				     uint64_t de, const struct ctxv *c, uint64_t epoch)
 {
-	struct host_tsnap *s = idx < d->nr_snap ? d->snap[idx] : NULL;
+	struct host_tsnap *s = snap_of(d, idx, de, c);
 	const uint8_t *e;
 
-	if (!s || !s->valid || s->de != de || s->pre != c->pre || s->rid_pasid != c->rid_pasid)
+	if (!s)
 		return NULL;
-	if (epoch && gmem_watch_unchanged(v->gm, s->wp, s->since)) {
-		v->host->st.tables_trusted++;
-		return s;
-	}
 	e = gmem_ptr(v->gm, vtd_pdire_ptp(de), 4096);
 	if (!e)
 		return NULL;
@@ -399,6 +416,7 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 	struct host_dev *d = &h->devs[dev];
 	struct gmem_wpage *wp;
 	struct host_tsnap *s;
+	uint64_t *words;
 	uint32_t nkeys = 0;
 	bool exact = true;
 
@@ -416,7 +434,7 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 		exact = false;
 	if (idx >= d->nr_snap && exact) {
 		uint32_t n = d->nr_snap ? d->nr_snap : 16;
-		struct host_tsnap **ns;
+		struct host_tsnap *ns;
 
 		while (n <= idx)
 			n *= 2;
@@ -429,16 +447,14 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 	}
 	if (idx >= d->nr_snap)
 		return nkeys;
-	s = d->snap[idx];
+	s = &d->snap[idx];
 	if (!exact) {
-		if (s)
-			s->valid = false;
+		s->valid = false;
 		return nkeys;
 	}
-	if (!s) {
-		if (d->snaps >= HOST_MAX_SNAP || !(s = calloc(1, sizeof(*s))))
+	if (!s->words) {
+		if (d->snaps >= HOST_MAX_SNAP || !(s->words = malloc(64 * 3 * sizeof(*s->words))))
 			return nkeys;
-		d->snap[idx] = s;
 		d->snaps++;
 	}
 	/*
@@ -452,8 +468,9 @@ static uint32_t snap_take(struct vtd_host *h, unsigned int dev, uint64_t idx, ui
 	}
 	if (!wp)
 		wp = gmem_watch_add(d->v->gm, vtd_pdire_ptp(de));
+	words = s->words;
 	*s = (struct host_tsnap){ .valid = true, .pre = c->pre, .rid_pasid = c->rid_pasid,
-				  .nkeys = nkeys, .de = de, .wp = wp, .since = epoch };
+				  .nkeys = nkeys, .de = de, .wp = wp, .since = epoch, .words = words };
 	table_copy(s->words, page);
 	return nkeys;
 }
@@ -479,8 +496,8 @@ static bool table_empty(const struct viommu *v, struct host_dev *d, uint64_t idx
 		present &= ~(1ULL << (c->rid_pasid & 63));
 	if (present)
 		return false;
-	if (idx < d->nr_snap && d->snap[idx])
-		d->snap[idx]->valid = false;
+	if (idx < d->nr_snap)
+		d->snap[idx].valid = false;
 	return true;
 }
 
@@ -585,9 +602,18 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 			if (!dir)
 				break; /* the rest faults as not readable when looked up alone */
 			for (unsigned int i = next_present(dir, 0, n); i < n;
-			     i = next_present(dir, i + 1, n))
-				seen += sweep_table(v, dev, &c, base + i, le64_load(dir + 8 * i),
-						    h->tbl, gen, epoch);
+			     i = next_present(dir, i + 1, n)) {
+				uint64_t de = le64_load(dir + 8 * i);
+				struct host_tsnap *s = snap_trusted(d, base + i, de, &c, epoch);
+
+				if (s) {
+					s->seen = gen;
+					seen += s->nkeys;
+					h->st.tables_trusted++;
+					continue;
+				}
+				seen += sweep_table(v, dev, &c, base + i, de, h->tbl, gen, epoch);
+			}
 		}
 	}
 	if (seen == d->nr_keys)
@@ -599,7 +625,7 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 
 		if (!b->live || b->dev != dev || b->key == HOST_RID_KEY || b->seen == gen)
 			continue;
-		s = (b->key >> 6) < d->nr_snap ? d->snap[b->key >> 6] : NULL;
+		s = (b->key >> 6) < d->nr_snap ? &d->snap[b->key >> 6] : NULL;
 		if (s && s->valid && s->seen == gen)
 			continue; /* in a table skipped unchanged */
 		vtd_host_sync_key(v, dev, &c, b->key, NULL);

@@ -11,12 +11,6 @@
 
 #define WPAGE 4096ULL
 
-struct gmem_wpage {
-	uint64_t gpa;  /* page-aligned */
-	uint32_t refs; /* lock */
-	uint64_t last; /* epoch of the last write seen; atomic */
-};
-
 struct gmem_watch {
 	pthread_mutex_t lock;
 	const struct gmem_cpu_log *log;
@@ -237,11 +231,6 @@ int gmem_watch_sync(const struct gmem *gm, uint64_t *ret_epoch)
 	*ret_epoch = __atomic_load_n(&w->epoch, __ATOMIC_SEQ_CST);
 	pthread_mutex_unlock(&w->lock);
 	return ret;
-}
-
-bool gmem_watch_unchanged(const struct gmem *gm, const struct gmem_wpage *p, uint64_t epoch)
-{
-	return p && gmem_watch_on(gm) && __atomic_load_n(&p->last, __ATOMIC_ACQUIRE) <= epoch;
 }
 
 /*

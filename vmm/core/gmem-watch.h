@@ -55,7 +55,12 @@ void gmem_watch_blind(const struct gmem *gm);
 bool gmem_watch_on(const struct gmem *gm);
 
 /* Consumers. */
-struct gmem_wpage; /* one watched page */
+/* One watched page; its fields are the watch's (gmem_watch_unchanged reads last). */
+struct gmem_wpage {
+	uint64_t last; /* epoch of the last write seen; atomic */
+	uint64_t gpa;  /* page-aligned */
+	uint32_t refs; /* under the watch's lock */
+};
 /*
  * Watches the page holding gpa (counted: one gmem_watch_del per add). NULL when gm has no
  * watch, the page is not RAM, or memory or the CPU log failed: the caller then trusts nothing.
@@ -64,10 +69,20 @@ struct gmem_wpage *gmem_watch_add(const struct gmem *gm, uint64_t gpa);
 void gmem_watch_del(const struct gmem *gm, struct gmem_wpage *p);
 /* The page's guest-physical address. */
 uint64_t gmem_wpage_gpa(const struct gmem_wpage *p);
-/* Collects the CPU's writes; *ret_epoch: the moment after them. 0 or -errno (trust nothing). */
+/*
+ * Collects the CPU's writes; *ret_epoch: the moment after them. 0, or -errno when the watch is
+ * blind or its CPU log failed: then trust nothing.
+ */
 int gmem_watch_sync(const struct gmem *gm, uint64_t *ret_epoch);
-/* True if nobody wrote page p after epoch and the watch can be trusted (lock-free). */
-bool gmem_watch_unchanged(const struct gmem *gm, const struct gmem_wpage *p, uint64_t epoch);
+/*
+ * True if nobody wrote page p after epoch (lock-free, inline: a consumer asks it for every
+ * page it kept). Meaningful only after a gmem_watch_sync that returned 0 in the same pass:
+ * a watch turns blind only while the machine is built, before any consumer runs.
+ */
+static inline bool gmem_watch_unchanged(const struct gmem_wpage *p, uint64_t epoch)
+{
+	return p && __atomic_load_n(&p->last, __ATOMIC_ACQUIRE) <= epoch;
+}
 
 /* Writers (after the bytes are in guest RAM). */
 void gmem_watch_note_slow(const struct gmem *gm, uint64_t gpa, uint64_t len);
