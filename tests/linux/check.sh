@@ -339,13 +339,16 @@ for r in ${RUNS//,/ }; do
 	case $r in qemu*) q_init=$d1; q_cpu=$c1 ;; esac
 	case $r in qemu) q0_init=$d1; q0_cpu=$c1 ;; esac
 	# Time to /init of each nestvm run against the group's QEMU run (same L1 boot), on the
-	# host's wall clock and on the L1 QEMU's CPU time.
+	# host's wall clock and on the L1 QEMU's CPU time. The power-button runs boot with a disk
+	# and beside their watcher script in L1: not like for like, so no goal is printed for them.
+	goal="(goal <= 0.7)"
+	case $r in nv-pwr*) goal="(power-button run: disk and watcher, not like for like)" ;; esac
 	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
-		printf 'BENCH %-12s to /init / QEMU = %s (goal <= 0.7)\n' "$r" \
-			"$(echo "scale=2; $d1 / $q_init" | bc)"
+		printf 'BENCH %-12s to /init / QEMU = %s %s\n' "$r" \
+			"$(echo "scale=2; $d1 / $q_init" | bc)" "$goal"
 		[ -n "${q_cpu:-}" ] && [ "$q_cpu" != - ] && [ "$c1" != - ] &&
-		printf 'BENCH %-12s L1 CPU to /init / QEMU = %s (goal <= 0.7)\n' "$r" \
-			"$(echo "scale=2; $c1 / $q_cpu" | bc)" ;; esac
+		printf 'BENCH %-12s L1 CPU to /init / QEMU = %s %s\n' "$r" \
+			"$(echo "scale=2; $c1 / $q_cpu" | bc)" "$goal" ;; esac
 	# The uncompressed kernel also against QEMU's usual bzImage boot (the run "qemu").
 	case $r in nv-vmlinux*) [ -n "${q0_init:-}" ] && [ "$q0_init" != - ] && [ "$d1" != - ] &&
 		printf 'BENCH %-12s to /init / QEMU bzImage = %s, L1 CPU %s\n' "$r" \
