@@ -12,8 +12,12 @@
  * which PASID entries changed since the last global PASID-cache invalidation. The host_iommu
  * table handed to the unit wraps hostsim's and records every attach and detach.
  *
- * Input: a configuration byte (bit 0 the device issues page requests, bit 1 prs=on), then up
- * to FZ_MAX_OPS operations:
+ * Input: a configuration byte (bit 0 the device issues page requests, bit 1 prs=on, bit 2 the
+ * spread layout with the write watch: PASID k > 0 is PASID 64 * k, entry 0 of its own PASID
+ * table, seven more tables hold one static bound PASID each, and guest RAM has a write watch
+ * whose CPU log sees the target's own stores (a page reads as written when its bytes differ
+ * from the copy taken at protect or the last collect), so global flushes skip unwritten
+ * tables and the oracle below checks what they skip), then up to FZ_MAX_OPS operations:
  *   0 leaf        k u8, page u8, flags u8 (P, RW, US), target page u8
  *   1 PASID entry k u8, flags u8 (P, PGTT first-stage or other, SRE, WPE, FLPM=1), DID u8
  *   2 PC inv      gran u8, DID u8, PASID u8        (queued)
@@ -34,6 +38,7 @@
 #include "common/log.h"
 #include "devices/vfio/vfio.h"
 #include "fuzz-vtd.h"
+#include "vmm/core/gmem-watch.h"
 
 #define FZ_RAM_SIZE (512 * 1024ULL)
 #define FZ_ROOT 0x1000ULL
@@ -43,6 +48,8 @@
 #define FZ_STATUS 0x7000ULL
 #define FZ_QBASE 0x8000ULL
 #define FZ_FS 0x10000ULL     /* PASID k's tables: FZ_FS + k * 0x4000, 4 levels */
+#define FZ_TBLS 0x20000ULL   /* spread layout: PASID table t at FZ_TBLS + t * 4 KiB, t >= 1 */
+#define FZ_NTBL 11           /* tables 1..3 for PASIDs 64..192, 4..10 static */
 #define FZ_DATA 0x40000ULL   /* 64 target pages, each holding its own address */
 #define FZ_PRQ 0x60000ULL
 #define FZ_K 4               /* PASIDs 0..3 */
@@ -67,17 +74,75 @@ struct host_env {
 	bool selective;                 /* a non-global PC ran since the last global one */
 	bool bound[FZ_K], attach_failed[FZ_K];
 	bool check_calls;               /* the current drain must not touch unchanged entries */
+	bool spread;                    /* configuration bit 2: the layout and watch above */
 	uint64_t desc[FZ_MAX_DESCS][2]; /* queued since the last run */
 	unsigned int ndesc;
 };
 
 static struct host_env *env;
 
+/* The spread layout's CPU log: the target's stores are the CPU (bit 2 above). */
+#define FZ_WPAGES 16
+static struct {
+	uint64_t gpa[FZ_WPAGES];
+	uint8_t copy[FZ_WPAGES][4096];
+	unsigned int n;
+} cpu_log;
+
+static NO_COVERAGE uint8_t *log_copy(uint64_t gpa)
+{
+	for (unsigned int i = 0; i < cpu_log.n; i++)
+		if (cpu_log.gpa[i] == gpa)
+			return cpu_log.copy[i];
+	if (cpu_log.n == FZ_WPAGES)
+		return NULL;
+	cpu_log.gpa[cpu_log.n] = gpa;
+	return cpu_log.copy[cpu_log.n++];
+}
+
+static NO_COVERAGE int log_protect(void *o, uint64_t gpa)
+{
+	uint8_t *c = log_copy(gpa);
+
+	if (!c || gpa + 4096 > FZ_RAM_SIZE)
+		return -ENOSPC;
+	memcpy(c, ram.mem + gpa, 4096);
+	return 0;
+}
+
+static NO_COVERAGE int log_collect(void *o, const uint64_t *gpas, unsigned int n, bool *ret)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		uint8_t *c = log_copy(gpas[i]);
+
+		FZ_CHECK(c != NULL); /* every watched page was protected */
+		ret[i] = memcmp(c, ram.mem + gpas[i], 4096) != 0;
+		memcpy(c, ram.mem + gpas[i], 4096);
+	}
+	return 0;
+}
+
+static const struct gmem_cpu_log fz_log_ops = { log_protect, log_collect };
+
+/* The PASID that k stands for, and where its entry is. */
+static uint32_t pasid_of(const struct host_env *e, int k)
+{
+	return e->spread && k ? 64u * (uint32_t)k : (uint32_t)k;
+}
+
+static uint64_t pe_addr(const struct host_env *e, int k)
+{
+	return e->spread && k ? FZ_TBLS + 0x1000ULL * (uint64_t)k : FZ_PTBL + 64ULL * (uint64_t)k;
+}
+
 static int k_of(uint32_t hpasid)
 {
 	if (hpasid == HOST_PASID_NONE)
 		return 0;
-	return hpasid > 0 && hpasid < FZ_K ? (int)hpasid : -1;
+	for (int k = 1; k < FZ_K; k++)
+		if (hpasid == pasid_of(env, k))
+			return k;
+	return -1;
 }
 
 static bool entry_changed(const struct host_env *e, int k)
@@ -121,7 +186,7 @@ static int w_detach(void *be, uint32_t dev, uint32_t pasid)
 static void write_pe(struct host_env *e, int k)
 {
 	for (int w = 0; w < 3; w++)
-		le64_store(ram.mem + FZ_PTBL + 64 * k + 8 * w, e->pe[k][w]);
+		le64_store(ram.mem + pe_addr(e, k) + 8 * w, e->pe[k][w]);
 }
 
 static void write_leaf(struct host_env *e, int k, int i)
@@ -159,7 +224,7 @@ static void processed(struct host_env *e, const uint64_t *d)
 			continue; /* the host's DID for it may be the old one */
 		if (!(type == 0x2 && g == 1) && did != did_of(e, k))
 			continue;
-		if (type == 0x6 && pasid != (uint32_t)k)
+		if (type == 0x6 && pasid != pasid_of(e, k))
 			continue;
 		for (int i = 0; i < FZ_PAGES; i++) {
 			bool page_sel = (type == 0x2 && g == 3) || (type == 0x6 && g == 3);
@@ -195,7 +260,7 @@ static void queue(struct host_env *e, uint64_t d0, uint64_t d1)
 
 static void dma(struct host_env *e, int k, int i)
 {
-	struct dma_req req = { .sid = FZ_SID, .has_pasid = k != 0, .pasid = (uint32_t)k,
+	struct dma_req req = { .sid = FZ_SID, .has_pasid = k != 0, .pasid = pasid_of(e, k),
 			       .access = DMA_ACC_READ };
 	uint64_t val = 0, want;
 	int r = dma_read(&e->das, &req, 0x1000ULL * i, &val, 8);
@@ -234,6 +299,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env = e;
 	fz_ram_reset(&ram, FZ_RAM_SIZE);
 	c = fz_u8(&f);
+	e->spread = c & 4;
+	cpu_log.n = 0;
+	if (e->spread)
+		FZ_CHECK(gmem_watch_enable(&ram.gm, &fz_log_ops, NULL) == 0);
 	e->hs = hostsim_create(&ram.gm, NULL);
 	FZ_CHECK(e->hs != NULL);
 	hostsim_iommu(e->hs, &e->inner);
@@ -257,6 +326,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* devfn 8: P, PASIDE, PRE; RID_PASID 0; directory of 64 entries (PDTS 0). */
 	le64_store(ram.mem + FZ_CTX + 32 * 8, FZ_PDIR | (1 << 4) | (1 << 3) | 1);
 	le64_store(ram.mem + FZ_PDIR, FZ_PTBL | 1);
+	for (uint64_t t = 1; e->spread && t < FZ_NTBL; t++) {
+		le64_store(ram.mem + FZ_PDIR + 8 * t, (FZ_TBLS + 0x1000 * t) | 1);
+		if (t < FZ_K)
+			continue;
+		/* A static PASID 64 * t on PASID 0's tables, bound by the first global flush. */
+		le64_store(ram.mem + FZ_TBLS + 0x1000 * t, 1 | (1ULL << 6));
+		le64_store(ram.mem + FZ_TBLS + 0x1000 * t + 8, 3);
+		le64_store(ram.mem + FZ_TBLS + 0x1000 * t + 16, FZ_FS);
+	}
 	for (int k = 0; k < FZ_K; k++) {
 		uint64_t fs = FZ_FS + 0x4000ULL * k;
 
@@ -296,13 +374,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 2: {
-			uint64_t g = fz_u8(&f) & 3, did = fz_u8(&f) % 4, pasid = fz_u8(&f) % 8;
+			uint64_t g = fz_u8(&f) & 3, did = fz_u8(&f) % 4, p = fz_u8(&f) % 8;
+			uint64_t pasid = e->spread && p < FZ_K ? pasid_of(e, (int)p) : p;
 
 			queue(e, 0x7 | (g << 4) | (did << 16) | (pasid << 32), 0);
 			break;
 		}
 		case 3: {
-			uint64_t g = fz_u8(&f) & 3, did = fz_u8(&f) % 4, pasid = fz_u8(&f) % 8;
+			uint64_t g = fz_u8(&f) & 3, did = fz_u8(&f) % 4, p = fz_u8(&f) % 8;
+			uint64_t pasid = e->spread && p < FZ_K ? pasid_of(e, (int)p) : p;
 			uint64_t page = fz_u8(&f) % 32, am = fz_u8(&f);
 
 			queue(e, 0x6 | (g << 4) | (did << 16) | (pasid << 32),
@@ -333,7 +413,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 8: {
-			uint64_t off = (fz_u16(&f) & ~7u) % (FZ_FS + 0x4000ULL * FZ_K - FZ_ROOT);
+			uint64_t end = e->spread ? FZ_TBLS + 0x1000ULL * FZ_NTBL : FZ_FS + 0x4000ULL * FZ_K;
+			uint64_t off = ((e->spread ? fz_u32(&f) : fz_u16(&f)) & ~7u) % (end - FZ_ROOT);
 
 			le64_store(ram.mem + FZ_ROOT + off, fz_u64(&f));
 			e->model = false;
@@ -354,6 +435,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(e);
 	viommu_destroy(e->t.v);
 	hostsim_destroy(e->hs);
+	gmem_watch_free(&ram.gm);
 	free(e);
 	return 0;
 }
