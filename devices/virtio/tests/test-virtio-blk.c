@@ -20,6 +20,7 @@
 #include "devices/virtio/virtio-internal.h"
 #include "devices/virtio/virtio.h"
 #include "vmm/core/gmem.h"
+#include "vmm/core/gmem-watch.h"
 
 #define ECAM 0xb0000000ULL
 #define MMIO 0xc0000000ULL
@@ -156,6 +157,24 @@ static const char *io_opt = ",io=thread";
 static void use_thread(void) { io_opt = ",io=thread"; }
 static void use_vcpu(void) { io_opt = ",io=vcpu"; }
 
+/*
+ * A CPU log that reports nothing: with it only nestvm's own writers (the device) can make a
+ * watched page read as written. env_new gives the next env's RAM a watch on it when set.
+ */
+static int deaf_protect(void *o, uint64_t gpa)
+{
+	return 0;
+}
+
+static int deaf_collect(void *o, const uint64_t *gpas, unsigned int n, bool *ret)
+{
+	memset(ret, 0, n * sizeof(*ret));
+	return 0;
+}
+
+static const struct gmem_cpu_log deaf_log = { deaf_protect, deaf_collect };
+static bool env_watch;
+
 static struct env *env_new(bool with_iommu, const char *extra)
 {
 	struct env *e = calloc(1, sizeof(*e));
@@ -167,6 +186,8 @@ static struct env *env_new(bool with_iommu, const char *extra)
 	e->ram = calloc(1, RAM_SIZE);
 	gmem_init_empty(&e->gm);
 	ck_assert_int_eq(gmem_add_region(&e->gm, 0, RAM_SIZE, e->ram), 0);
+	if (env_watch)
+		ck_assert_int_eq(gmem_watch_enable(&e->gm, &deaf_log, NULL), 0);
 	e->as.gmem = &e->gm;
 	e->iommu.blocked = ~0ULL;
 	if (with_iommu) {
@@ -194,6 +215,7 @@ static void env_free(struct env *e)
 {
 	virtio_blk_destroy(e->blk);
 	pci_host_destroy(e->host);
+	gmem_watch_free(&e->gm);
 	unlink(e->path);
 	free(e->ram);
 	free(e);
@@ -484,6 +506,38 @@ START_TEST(test_data_in_place_or_bounced)
 	}
 	free(exp);
 	free(buf);
+	env_free(e);
+}
+END_TEST
+
+/*
+ * The write watch (vmm/core/gmem-watch.h) learns of the pages a read fills: in place (preadv
+ * into dma_map's pointers, then dma_written) as well as the status byte (dma_write). A write
+ * request only reads guest memory: its data pages are not stamped.
+ */
+START_TEST(test_reads_tell_the_watch)
+{
+	struct gmem_wpage *data, *st;
+	struct env *e;
+	uint64_t e0;
+
+	env_watch = true;
+	e = env_new(false, "");
+	env_watch = false;
+	bring_up(e);
+	data = gmem_watch_add(&e->gm, DATA + 4096);
+	st = gmem_watch_add(&e->gm, STATUS);
+	ck_assert_ptr_nonnull(data);
+	ck_assert_ptr_nonnull(st);
+	ck_assert_int_eq(gmem_watch_sync(&e->gm, &e0), 0);
+	ck_assert_uint_eq(request(e, 1, 16, 8192, false), 0);
+	ck_assert(gmem_watch_unchanged(data, e0));
+	ck_assert(!gmem_watch_unchanged(st, e0));
+	ck_assert_int_eq(gmem_watch_sync(&e->gm, &e0), 0);
+	ck_assert_uint_eq(request(e, 0, 16, 8192, true), 0);
+	ck_assert(!gmem_watch_unchanged(data, e0));
+	gmem_watch_del(&e->gm, data);
+	gmem_watch_del(&e->gm, st);
 	env_free(e);
 }
 END_TEST
@@ -884,6 +938,7 @@ static Suite *blk_suite(void)
 		tcase_add_checked_fixture(t, i ? use_vcpu : use_thread, NULL);
 		tcase_add_test(t, test_read_write_flush);
 		tcase_add_test(t, test_data_in_place_or_bounced);
+		tcase_add_test(t, test_reads_tell_the_watch);
 		tcase_add_test(t, test_flush_reaches_disk);
 		tcase_add_test(t, test_readonly);
 		tcase_add_test(t, test_hostile_ring);
