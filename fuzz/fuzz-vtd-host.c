@@ -122,7 +122,7 @@ static NO_COVERAGE int log_collect(void *o, const uint64_t *gpas, unsigned int n
 	return 0;
 }
 
-static const struct gmem_cpu_log fz_log_ops = { log_protect, log_collect };
+static const struct gmem_cpu_log fz_log_ops = { .protect = log_protect, .collect = log_collect };
 
 /* The PASID that k stands for, and where its entry is. */
 static uint32_t pasid_of(const struct host_env *e, int k)

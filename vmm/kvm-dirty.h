@@ -7,7 +7,8 @@
  * protection with every page initially dirty: a slot's logging is switched on when its first
  * page is watched, and only watched pages are ever write-protected; every other page keeps
  * its writable (and huge) mapping until then. What KVM costs: one KVM_GET_DIRTY_LOG per slot
- * with watched pages at each collect (the slot's whole bitmap, 4 KiB per 128 MiB), and a
+ * with watched pages at each collect (the slot's whole bitmap, 4 KiB per 128 MiB, reported by
+ * collect_bytes so that a consumer can weigh it against reading its pages), and a
  * KVM_CLEAR_DIRTY_LOG per 64-page group holding a watched page that was written or added.
  * The ops run under the watch's lock; nothing here takes another.
  */

@@ -19,7 +19,14 @@
 #define HOST_DIR_CHUNK 512   /* PASID-directory entries read per guest-memory access */
 #define HOST_MAX_WARN 16     /* distinct (operation, error) causes warned about once */
 #define HOST_MAX_SNAP 4096   /* PASID-table snapshots per device (6 MiB, 262144 PASIDs) */
-#define HOST_WATCH_MIN 8     /* snapshots from which a sweep asks the write watch (one sync) */
+/*
+ * A sweep asks the write watch (one sync) only when its snapshots outweigh the sync: at least
+ * HOST_WATCH_MIN, plus one per HOST_WATCH_BYTES the sync copies (KVM's dirty bitmaps, 4 KiB
+ * per 128 MiB of RAM). Measured here: comparing one table ~95 ns; a sync ~0.5 us plus its
+ * bitmap copy (docs/benchmarks.md).
+ */
+#define HOST_WATCH_MIN 8
+#define HOST_WATCH_BYTES 4096
 
 /*
  * One PASID table of a host-backed device as the last sweep forwarded it (host-sync.c): while

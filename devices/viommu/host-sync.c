@@ -577,7 +577,8 @@ static NO_COVERAGE unsigned int next_present(const uint8_t *dir, unsigned int i,
  * write watch saw no write to its page) is skipped whole: its records already say what the
  * host has for its 64 PASIDs. When the walk accounted for every record of the device
  * (seen == nr_keys), no record is left to look for. The watch is asked (one sync, a
- * KVM_GET_DIRTY_LOG) only from HOST_WATCH_MIN snapshots on: below, comparing costs less.
+ * KVM_GET_DIRTY_LOG) only when the snapshots outweigh it (HOST_WATCH_MIN, HOST_WATCH_BYTES):
+ * below, comparing costs less.
  */
 void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 {
@@ -592,8 +593,10 @@ void vtd_host_sweep_dev(struct viommu *v, unsigned int dev)
 	vtd_host_sync_key(v, dev, &c, HOST_RID_KEY, NULL);
 	if (__atomic_load_n(&v->te, __ATOMIC_ACQUIRE) && !c.reason && c.paside &&
 	    d->caps.pasid_attach) {
-		if (d->snaps >= HOST_WATCH_MIN && gmem_watch_sync(v->gm, &epoch))
-			epoch = 0; /* no watch, or it failed: every table is compared */
+		if (gmem_watch_on(v->gm) &&
+		    d->snaps >= HOST_WATCH_MIN + gmem_watch_sync_bytes(v->gm) / HOST_WATCH_BYTES &&
+		    gmem_watch_sync(v->gm, &epoch))
+			epoch = 0; /* it failed: every table is compared */
 		for (uint64_t base = 0; base < c.dir_entries; base += HOST_DIR_CHUNK) {
 			unsigned int n = c.dir_entries - base < HOST_DIR_CHUNK ? (unsigned int)(c.dir_entries - base)
 									     : HOST_DIR_CHUNK;

@@ -208,6 +208,19 @@ void gmem_watch_del(const struct gmem *gm, struct gmem_wpage *p)
 	pthread_mutex_unlock(&w->lock);
 }
 
+uint64_t gmem_watch_sync_bytes(const struct gmem *gm)
+{
+	struct gmem_watch *w = gm->watch;
+	uint64_t n;
+
+	if (!w || !w->log->collect_bytes)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	n = w->log->collect_bytes(w->opaque);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
 int gmem_watch_sync(const struct gmem *gm, uint64_t *ret_epoch)
 {
 	struct gmem_watch *w = gm->watch;

@@ -42,6 +42,8 @@ struct gmem_cpu_log {
 	 * protected or collected. Collected pages are logged afresh from here on.
 	 */
 	int (*collect)(void *opaque, const uint64_t *gpas, unsigned int n, bool *ret_written);
+	/* Optional: the bytes a collect now copies besides the pages asked about (KVM: bitmaps). */
+	uint64_t (*collect_bytes)(void *opaque);
 };
 
 /* Machine build time: creates gm's watch on the CPU log (ops kept, not copied). 0 or -errno. */
@@ -74,6 +76,11 @@ uint64_t gmem_wpage_gpa(const struct gmem_wpage *p);
  * blind or its CPU log failed: then trust nothing.
  */
 int gmem_watch_sync(const struct gmem *gm, uint64_t *ret_epoch);
+/*
+ * What a gmem_watch_sync costs beyond a fixed call, in bytes copied (the CPU log's
+ * collect_bytes; 0 without it), for a consumer weighing a sync against reading its pages.
+ */
+uint64_t gmem_watch_sync_bytes(const struct gmem *gm);
 /*
  * True if nobody wrote page p after epoch (lock-free, inline: a consumer asks it for every
  * page it kept). Meaningful only after a gmem_watch_sync that returned 0 in the same pass:

@@ -103,8 +103,11 @@ START_TEST(test_cpu_stores_reported)
 	bool w[3];
 
 	vm_open(&v);
+	ck_assert_uint_eq(kvm_dirty_log_ops.collect_bytes(&v.kd), 0); /* no slot logs yet */
 	for (unsigned int i = 0; i < 3; i++)
 		ck_assert_int_eq(kvm_dirty_log_ops.protect(&v.kd, watched[i]), 0);
+	/* Slot 0 logs now: a collect copies its bitmap, one bit per page (1 MiB: 32 bytes). */
+	ck_assert_uint_eq(kvm_dirty_log_ops.collect_bytes(&v.kd), RAM / 4096 / 8);
 	/* Nothing stored yet: nothing reported (every page started dirty; protect forgot it). */
 	collect(&v, watched, 3, w);
 	ck_assert(!w[0] && !w[1] && !w[2]);

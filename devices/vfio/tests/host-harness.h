@@ -47,7 +47,7 @@ static inline void h_drain256(struct harness *h, uint64_t qbase, uint64_t status
  * A CPU log for the tests, whose "CPU" is the test writing h->ram directly: it keeps a copy of
  * each protected page and reports a page written when its bytes differ from the copy (a store
  * that changes nothing cannot matter to a reader). deaf: reports nothing, to show what the
- * watch makes the vIOMMU skip.
+ * watch makes the vIOMMU skip. bytes: the cost it claims for a collect.
  */
 #define H_WATCH_PAGES 256
 struct h_cpu_log {
@@ -56,6 +56,7 @@ struct h_cpu_log {
 	uint8_t copy[H_WATCH_PAGES][4096];
 	unsigned int n;
 	bool deaf;
+	uint64_t bytes; /* what it says a collect copies (collect_bytes) */
 };
 
 static inline uint8_t *h_log_copy(struct h_cpu_log *l, uint64_t gpa)
@@ -92,7 +93,12 @@ static inline int h_log_collect(void *o, const uint64_t *gpas, unsigned int n, b
 	return 0;
 }
 
-static const struct gmem_cpu_log h_log_ops = { h_log_protect, h_log_collect };
+static inline uint64_t h_log_bytes(void *o)
+{
+	return ((const struct h_cpu_log *)o)->bytes;
+}
+
+static const struct gmem_cpu_log h_log_ops = { h_log_protect, h_log_collect, h_log_bytes };
 
 /* Gives h's gmem a write watch on log (the RAM already where it stays). */
 static inline void h_watch_enable(struct harness *h, struct h_cpu_log *l)

@@ -172,7 +172,7 @@ static int deaf_collect(void *o, const uint64_t *gpas, unsigned int n, bool *ret
 	return 0;
 }
 
-static const struct gmem_cpu_log deaf_log = { deaf_protect, deaf_collect };
+static const struct gmem_cpu_log deaf_log = { .protect = deaf_protect, .collect = deaf_collect };
 static bool env_watch;
 
 static struct env *env_new(bool with_iommu, const char *extra)

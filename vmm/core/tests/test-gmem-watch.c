@@ -55,7 +55,12 @@ static int fake_collect(void *o, const uint64_t *gpas, unsigned int n, bool *ret
 	return 0;
 }
 
-static const struct gmem_cpu_log fake_ops = { fake_protect, fake_collect };
+static uint64_t fake_bytes(void *o)
+{
+	return 12345;
+}
+
+static const struct gmem_cpu_log fake_ops = { fake_protect, fake_collect, fake_bytes };
 
 static uint8_t ram[RAM] __attribute__((aligned(4096)));
 static struct gmem gm;
@@ -96,6 +101,7 @@ START_TEST(test_no_watch)
 	ck_assert_int_eq(gmem_write_u64(&g, 0x1000, 1), 0);
 	ck_assert(!gmem_watch_unchanged(NULL, ~0ULL));
 	ck_assert_int_eq(gmem_watch_enable(&g, NULL, NULL), -EINVAL);
+	ck_assert_uint_eq(gmem_watch_sync_bytes(&g), 0);
 }
 END_TEST
 
@@ -110,6 +116,7 @@ START_TEST(test_vmm_writes_stamp)
 	ck_assert_uint_eq(fl.nprot, 1);
 	ck_assert_uint_eq(fl.protected[0], 0x100000 + 5 * 4096);
 	ck_assert(gmem_watch_on(&gm));
+	ck_assert_uint_eq(gmem_watch_sync_bytes(&gm), 12345); /* the CPU log's own figure */
 	e0 = sync_now();
 	ck_assert(gmem_watch_unchanged(p, e0));
 	/* Writes elsewhere, next door included, change nothing. */
