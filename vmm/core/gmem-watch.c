@@ -35,6 +35,7 @@ int gmem_watch_enable(struct gmem *gm, const struct gmem_cpu_log *log, void *opa
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
+	pthread_mutex_init(&w->lock, NULL);
 	for (unsigned int i = 0; i < gm->nr_regions; i++) {
 		w->bits[i] = calloc(((gm->regions[i].size + WPAGE - 1) / WPAGE + 63) / 64, 8);
 		if (!w->bits[i]) {
@@ -43,7 +44,6 @@ int gmem_watch_enable(struct gmem *gm, const struct gmem_cpu_log *log, void *opa
 			return -ENOMEM;
 		}
 	}
-	pthread_mutex_init(&w->lock, NULL);
 	w->log = log;
 	w->opaque = opaque;
 	gm->watch = w;
