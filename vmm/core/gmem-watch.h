@@ -12,7 +12,7 @@
  *    write after making it; a device that wrote through dma_map's host pointers notes it with
  *    dma_written once the bytes are in;
  *  - a writer the VMM cannot see (a passthrough device's DMA): its owner calls
- *    gmem_watch_blind, and from then on nothing is trusted (gmem_watch_unchanged false).
+ *    gmem_watch_blind, and from then on every gmem_watch_sync fails: nothing is trusted.
  *
  * Time is an epoch counter. A write to a watched page stamps the page with a new epoch; the
  * CPU's writes are stamped when gmem_watch_sync collects them. A consumer that read a page's
@@ -21,7 +21,8 @@
  * that sync: adding stamps the page, so a copy read before the add is never trusted.
  *
  * Threads: writers call the note functions from any thread, lock-free unless the page is
- * watched; gmem_watch_add / del / sync / unchanged take the watch's lock. The watch is created
+ * watched; gmem_watch_add / del / sync / sync_bytes take the watch's lock, unchanged is a
+ * lock-free load. The watch is created
  * while the machine is built (before any writer runs) and freed with the gmem.
  */
 #ifndef NESTVM_GMEM_WATCH_H
@@ -31,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gmem;
+#include "gmem.h"
 
 /* The vCPUs' writes. Both return 0 or -errno (the watch then trusts nothing more). */
 struct gmem_cpu_log {
@@ -93,14 +94,10 @@ static inline bool gmem_watch_unchanged(const struct gmem_wpage *p, uint64_t epo
 
 /* Writers (after the bytes are in guest RAM). */
 void gmem_watch_note_slow(const struct gmem *gm, uint64_t gpa, uint64_t len);
-/* Host pointer form, for dma_map users (hva inside one RAM region). */
+/* Host pointer form, for dma_map users (hva in RAM; a piece may run into the next region). */
 void gmem_watch_note_hva(const struct gmem *gm, const void *hva, size_t len);
 
 /* The gmem accessors' hook: free when gm has no watch (the pointer never changes after build). */
-static inline void gmem_watch_note(const struct gmem *gm, uint64_t gpa, uint64_t len);
-
-#include "gmem.h"
-
 static inline void gmem_watch_note(const struct gmem *gm, uint64_t gpa, uint64_t len)
 {
 	if (gm->watch)
