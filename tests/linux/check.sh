@@ -397,6 +397,11 @@ for r in ${RUNS//,/ }; do
 	done
 done
 
+# kvmstat=2: each run's parts on L1's exit timeline (firmware, the bzImage's decompressor, L2's
+# kernel and user space), in seconds, with their exits.
+for r in ${RUNS//,/ }; do
+	block "$r" | sed -n "s/.*LNX-KVMPHASE name=$r part=\([^ ]*\) seconds=\([^ ]*\)\(.*\)/BOOTPHASE $(printf '%-12s' "$r") \1 \2 s\3/p"
+done
 for r in ${RUNS//,/ }; do
 	case $r in nv-sva*) block "$r" | sed -n "s/.*LNX-L2-SVA bench ok \(.*\)/BENCH-SVA $r \1/p" ;; esac
 done

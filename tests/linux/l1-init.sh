@@ -429,6 +429,54 @@ kvmhist_end() {
 		echo "$t" >>$KVMTRACE/events/kvm/$e/trigger
 	done 2>/dev/null
 }
+# kvmstat=2: the exit timeline instead. L1 records every kvm_exit of the run (timestamped) and
+# splits the run by the exits' rips: firmware (real mode, rip below 1 MiB) up to its last exit,
+# then the bzImage's decompressor (identity-mapped, below 4 GiB) up to the first exit in L2's
+# kernel (rip in the top half), then the kernel and user space to the run's last exit. Printed:
+# each part's seconds and its exits by reason.
+kvmgap_start() {
+	[ -d $KVMTRACE/events ] || mount -t tracefs t $KVMTRACE 2>/dev/null
+	[ -w $KVMTRACE/events/kvm/kvm_exit/enable ] || return 0
+	echo 0 >$KVMTRACE/tracing_on
+	echo 32768 >$KVMTRACE/buffer_size_kb
+	: >$KVMTRACE/trace
+	echo 1 >$KVMTRACE/events/kvm/kvm_exit/enable
+	echo 1 >$KVMTRACE/tracing_on
+}
+kvmgap_end() {
+	local r=$1
+	[ -w $KVMTRACE/events/kvm/kvm_exit/enable ] || return 0
+	echo 0 >$KVMTRACE/tracing_on
+	echo 0 >$KVMTRACE/events/kvm/kvm_exit/enable
+	awk -v r="$r" '/kvm_exit:/ {
+		for (i = 1; i <= NF; i++) {
+			if ($i == "kvm_exit:") { t = $(i - 1); sub(/:$/, "", t) }
+			if ($i == "reason") why = $(i + 1)
+			if ($i == "rip") rip = $(i + 1)
+		}
+		n++; ts[n] = t; wy[n] = why
+		l = length(rip); cl[n] = l <= 7 ? 0 : l <= 10 ? 1 : 2
+		if (cl[n] == 2 && !k1) k1 = n
+	}
+	function part(name, a, b,    i, m, out, c, w, j) {
+		if (!a || !b || b < a) return
+		split("", c); m = 0
+		for (i = a; i <= b; i++) if (!(wy[i] in c)) { c[wy[i]] = 1; w[++m] = wy[i] } else c[wy[i]]++
+		out = ""
+		for (j = 1; j <= m; j++) out = out " " w[j] "=" c[w[j]]
+		printf "LNX-KVMPHASE name=%s part=%s seconds=%.3f exits=%d:%s\n", r, name, ts[b] - ts[a], b - a + 1, out
+	}
+	END {
+		if (!n || !k1) exit
+		lo = 0
+		for (i = 1; i < k1; i++) if (cl[i] == 0) lo = i
+		part("firmware", 1, lo)
+		part("decompressor", lo + 1, k1 - 1)
+		printf "LNX-KVMPHASE name=%s part=before-kernel seconds=%.3f\n", r, ts[k1] - ts[1]
+		part("kernel+user", k1, n)
+	}' $KVMTRACE/trace
+	: >$KVMTRACE/trace
+}
 taskstat_end() {
 	local r=$1 c1
 	wait $TS_PID 2>/dev/null
@@ -459,6 +507,7 @@ for r in $RUNS; do
 	# L2's console goes straight to ours (the host timestamps it); nestvm's trace to a file.
 	[ "$TASKSTAT" = 1 ] && taskstat_start
 	[ "$KVMSTAT" = 1 ] && kvmhist_start
+	[ "$KVMSTAT" = 2 ] && kvmgap_start
 	thp=/sys/kernel/mm/transparent_hugepage/shmem_enabled
 	old_shmem=$(sed -n 's/.*\[\(.*\)\].*/\1/p' $thp 2>/dev/null)
 	[ -n "$RUN_SHMEM" ] && echo "$RUN_SHMEM" >$thp
@@ -480,6 +529,7 @@ for r in $RUNS; do
 	echo "LNX-RUN-END name=$r rc=$rc"
 	[ "$TASKSTAT" = 1 ] && taskstat_end "$r"
 	[ "$KVMSTAT" = 1 ] && kvmhist_end "$r"
+	[ "$KVMSTAT" = 2 ] && kvmgap_end "$r"
 	[ "$rc" = 0 ] || grep -v '^trace: ' /tmp/trace | tail -20 | sed "s/^/LNX-VMM name=$r | /"
 	summarize "$r" /tmp/trace
 	summarize_host "$r" /tmp/trace
