@@ -342,18 +342,20 @@ for r in ${RUNS//,/ }; do
 	# host's wall clock and on the L1 QEMU's CPU time. The power-button runs boot with a disk
 	# and beside their watcher script in L1: not like for like, so no goal is printed for them.
 	goal="(goal <= 0.7)"
+	# Three decimals, rounded: bc's scale=2 truncated, so 0.709 used to print as .70.
+	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 	case $r in nv-pwr*) goal="(power-button run: disk and watcher, not like for like)" ;; esac
 	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
 		printf 'BENCH %-12s to /init / QEMU = %s %s\n' "$r" \
-			"$(echo "scale=2; $d1 / $q_init" | bc)" "$goal"
+			"$(ratio "$d1" "$q_init")" "$goal"
 		[ -n "${q_cpu:-}" ] && [ "$q_cpu" != - ] && [ "$c1" != - ] &&
 		printf 'BENCH %-12s L1 CPU to /init / QEMU = %s %s\n' "$r" \
-			"$(echo "scale=2; $c1 / $q_cpu" | bc)" "$goal" ;; esac
+			"$(ratio "$c1" "$q_cpu")" "$goal" ;; esac
 	# The uncompressed kernel also against QEMU's usual bzImage boot (the run "qemu").
 	case $r in nv-vmlinux*) [ -n "${q0_init:-}" ] && [ "$q0_init" != - ] && [ "$d1" != - ] &&
 		printf 'BENCH %-12s to /init / QEMU bzImage = %s, L1 CPU %s\n' "$r" \
-			"$(echo "scale=2; $d1 / $q0_init" | bc)" \
-			"$( [ "${q0_cpu:--}" != - ] && [ "$c1" != - ] && echo "scale=2; $c1 / $q0_cpu" | bc)" ;; esac
+			"$(ratio "$d1" "$q0_init")" \
+			"$( [ "${q0_cpu:--}" != - ] && [ "$c1" != - ] && ratio "$c1" "$q0_cpu")" ;; esac
 done
 
 # "kvm_exit { exit_reason: 1024 } hitcount: 5" lines -> one line of exits by name.
