@@ -441,30 +441,40 @@ kvmgap_start() {
 	echo 32768 >$KVMTRACE/buffer_size_kb
 	: >$KVMTRACE/trace
 	echo 1 >$KVMTRACE/events/kvm/kvm_exit/enable
+	echo 1 >$KVMTRACE/events/kvm/kvm_entry/enable
 	echo 1 >$KVMTRACE/tracing_on
 }
+# Per part: its seconds, its exits by reason, and (from each exit to its vCPU's next kvm_entry)
+# the seconds L1 spent handling them, by reason: KVM, the VMM, and L1's page faults behind
+# nested-paging faults.
 kvmgap_end() {
 	local r=$1
 	[ -w $KVMTRACE/events/kvm/kvm_exit/enable ] || return 0
 	echo 0 >$KVMTRACE/tracing_on
 	echo 0 >$KVMTRACE/events/kvm/kvm_exit/enable
-	awk -v r="$r" '/kvm_exit:/ {
+	echo 0 >$KVMTRACE/events/kvm/kvm_entry/enable
+	awk -v r="$r" '/kvm_exit:|kvm_entry:/ {
 		for (i = 1; i <= NF; i++) {
-			if ($i == "kvm_exit:") { t = $(i - 1); sub(/:$/, "", t) }
+			if ($i == "kvm_exit:" || $i == "kvm_entry:") { t = $(i - 1); sub(/:$/, "", t); e = $i }
+			if ($i == "vcpu") { v = $(i + 1); sub(/,$/, "", v) }
 			if ($i == "reason") why = $(i + 1)
 			if ($i == "rip") rip = $(i + 1)
 		}
-		n++; ts[n] = t; wy[n] = why
+		if (e == "kvm_entry:") { if (pend[v]) { hd[pend[v]] = t - ts[pend[v]]; pend[v] = 0 } next }
+		n++; ts[n] = t; wy[n] = why; pend[v] = n
 		l = length(rip); cl[n] = l <= 7 ? 0 : l <= 10 ? 1 : 2
 		if (cl[n] == 2 && !k1) k1 = n
 	}
-	function part(name, a, b,    i, m, out, c, w, j) {
+	function part(name, a, b,    i, m, out, c, h, w, j, th) {
 		if (!a || !b || b < a) return
-		split("", c); m = 0
-		for (i = a; i <= b; i++) if (!(wy[i] in c)) { c[wy[i]] = 1; w[++m] = wy[i] } else c[wy[i]]++
+		split("", c); split("", h); m = 0; th = 0
+		for (i = a; i <= b; i++) {
+			if (!(wy[i] in c)) { c[wy[i]] = 0; w[++m] = wy[i] }
+			c[wy[i]]++; h[wy[i]] += hd[i]; th += hd[i]
+		}
 		out = ""
-		for (j = 1; j <= m; j++) out = out " " w[j] "=" c[w[j]]
-		printf "LNX-KVMPHASE name=%s part=%s seconds=%.3f exits=%d:%s\n", r, name, ts[b] - ts[a], b - a + 1, out
+		for (j = 1; j <= m; j++) out = out sprintf(" %s=%d/%.3fs", w[j], c[w[j]], h[w[j]])
+		printf "LNX-KVMPHASE name=%s part=%s seconds=%.3f handling=%.3f exits=%d:%s\n", r, name, ts[b] - ts[a], th, b - a + 1, out
 	}
 	END {
 		if (!n || !k1) exit
@@ -473,6 +483,8 @@ kvmgap_end() {
 		part("firmware", 1, lo)
 		part("decompressor", lo + 1, k1 - 1)
 		printf "LNX-KVMPHASE name=%s part=before-kernel seconds=%.3f\n", r, ts[k1] - ts[1]
+		for (i = k1; i <= n && ts[i] - ts[k1] < 1; i++) k2 = i
+		part("kernel-first-second", k1, k2)
 		part("kernel+user", k1, n)
 	}' $KVMTRACE/trace
 	: >$KVMTRACE/trace

@@ -20,6 +20,13 @@ if grep -q initcall_debug /proc/cmdline; then
 	dmesg | sed -n 's/.*initcall \([^ ]*\) returned .* after \([0-9]*\) usecs.*/\2 \1/p' >/ic
 	echo "LNX-L2-INITCALLS count=$(wc -l </ic) usecs=$(awk '{ s += $1 } END { print s + 0 }' /ic)"
 	sort -rn /ic | head -15 | sed 's/^/LNX-L2-INITCALL /'
+	# Where the log is silent longest (initcall_debug fills it with calls and returns, so a
+	# silence is work outside the initcalls, or one slow initcall): the gap, the line after it
+	# and the line before it.
+	dmesg | awk -F'[][]' 'NF > 2 { t = $2 + 0; if (n++ && t - p >= 0.02) printf "%.3f [%s]%s <- %s\n", t - p, $2, substr($3, 1, 70), substr(pl, 1, 70); p = t; pl = $3 }' |
+		sort -rn | head -15 | sed 's/^/LNX-L2-GAP /'
+	dmesg | sed -n '1,/Memory: /p' | cut -c1-110 | sed 's/^/LNX-L2-EARLY /'
+	sed -n 's/^flags[^:]*: //p' /proc/cpuinfo | head -1 | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/^/LNX-L2-CPUFLAGS /'; echo
 fi
 dmesg | grep -i -E 'call trace|bug:|warning:|rtc|i8042|acpi.*error' | head -20 | sed 's/^/LNX-L2-DMESG /'
 for d in /sys/bus/pci/devices/*; do
