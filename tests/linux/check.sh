@@ -15,7 +15,10 @@ export WORK=${WORK:-/tmp/nestvm-linux-$GROUP}
 case $GROUP in
 # Each nestvm run is set against the last QEMU run before it: smp 1 against qemu, smp 2 against
 # qemu-smp2 (like for like), the vmlinux runs against QEMU booting the same vmlinux.
-boot) RUNS="qemu,nv-smp1,nv-pwr,nv-pwr-ignore,qemu-smp2,nv-smp2,qemu-vmlinux,nv-vmlinux,qemu-vmlinux-smp2,nv-vmlinux-smp2" ;;
+# The bzImage pairs run three times, interleaved: one run's ratio moves by +-0.05 with L1's
+# state (docs/benchmarks.md, fourteenth round), so the goal is judged on their medians.
+boot) RUNS="qemu,nv-smp1,nv-pwr,nv-pwr-ignore,qemu-smp2,nv-smp2,qemu-vmlinux,nv-vmlinux,qemu-vmlinux-smp2,nv-vmlinux-smp2"
+	RUNS="$RUNS,qemu.2,nv-smp1.2,qemu-smp2.2,nv-smp2.2,qemu.3,nv-smp1.3,qemu-smp2.3,nv-smp2.3" ;;
 vtd) RUNS="qemu-sm,nv-sm,nv-legacy" ;;
 vfio) RUNS="qemu-vfio,nv-vfio,nv-vfio-sm" ;;
 nested) RUNS="nv-nest-strict,nv-nest-lazy" ;;
@@ -327,6 +330,7 @@ cpu_at() {
 }
 
 printf '%-12s %10s %12s %8s %14s\n' run "to /init" "to poweroff" rc "L1 CPU to /init"
+rm -f "$WORK/boot-ratios"
 for r in ${RUNS//,/ }; do
 	b=$(block "$r")
 	t0=$(echo "$b" | ts LNX-RUN-START); t1=$(echo "$b" | ts LNX-L2-INIT); t2=$(echo "$b" | ts LNX-RUN-END)
@@ -351,11 +355,30 @@ for r in ${RUNS//,/ }; do
 		[ -n "${q_cpu:-}" ] && [ "$q_cpu" != - ] && [ "$c1" != - ] &&
 		printf 'BENCH %-12s L1 CPU to /init / QEMU = %s %s\n' "$r" \
 			"$(ratio "$c1" "$q_cpu")" "$goal" ;; esac
+	case $r in nv-smp1 | nv-smp1.[0-9] | nv-smp2 | nv-smp2.[0-9])
+		[ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
+			echo "${r%.[0-9]} wall $(ratio "$d1" "$q_init")" >>"$WORK/boot-ratios"
+		[ -n "${q_cpu:-}" ] && [ "$q_cpu" != - ] && [ "$c1" != - ] &&
+			echo "${r%.[0-9]} cpu $(ratio "$c1" "$q_cpu")" >>"$WORK/boot-ratios" ;;
+	esac
 	# The uncompressed kernel also against QEMU's usual bzImage boot (the run "qemu").
 	case $r in nv-vmlinux*) [ -n "${q0_init:-}" ] && [ "$q0_init" != - ] && [ "$d1" != - ] &&
 		printf 'BENCH %-12s to /init / QEMU bzImage = %s, L1 CPU %s\n' "$r" \
 			"$(ratio "$d1" "$q0_init")" \
 			"$( [ "${q0_cpu:--}" != - ] && [ "$c1" != - ] && ratio "$c1" "$q0_cpu")" ;; esac
+done
+# The bzImage boots' medians over their interleaved repetitions (each against the QEMU run just
+# before it), with the spread: the goal's verdict.
+for b in nv-smp1 nv-smp2; do
+	for k in wall cpu; do
+		awk -v b="$b" -v k="$k" '$1 == b && $2 == k { print $3 }' "$WORK/boot-ratios" 2>/dev/null | sort -n |
+			awk -v b="$b" -v k="$k" '{ v[NR] = $1 } END {
+				if (NR < 2) exit
+				m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "BENCH median %-8s %s to /init / QEMU = %.3f over %d interleaved pairs (%.3f-%.3f) %s\n",
+					b, k == "cpu" ? "L1 CPU" : "wall", m, NR, v[1], v[NR], m <= 0.7 ? "(goal <= 0.7: met)" : "(goal <= 0.7: missed)"
+			}'
+	done
 done
 
 # "kvm_exit { exit_reason: 1024 } hitcount: 5" lines -> one line of exits by name.
@@ -430,7 +453,8 @@ for r in ${RUNS//,/ }; do
 	esac
 	unexpected_faults "$r"
 	case $r in
-	nv-smp2 | qemu-smp2 | nv-vmlinux-smp2 | qemu-vmlinux-smp2) need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
+	nv-smp2 | nv-smp2.[0-9] | qemu-smp2 | qemu-smp2.[0-9] | nv-vmlinux-smp2 | qemu-vmlinux-smp2)
+		need "$r" "LNX-L2 cpus_online=0-1" "2 CPUs online"
 		need "$r" "memtotal_kb=(4[0-9]{5}|5[0-9]{5})" "512 MiB RAM" ;;
 	esac
 	case $r in
@@ -438,7 +462,7 @@ for r in ${RUNS//,/ }; do
 			"nestvm booted the ELF vmlinux (no decompressor)" ;;
 	esac
 	case $r in
-	nv-smp1 | nv-smp1-thp | nv-smp1-memfd | nv-vmlinux)
+	nv-smp1 | nv-smp1.[0-9] | nv-smp1-thp | nv-smp1-memfd | nv-vmlinux)
 		need "$r" "LNX-L2 cpus_online=0 " "1 CPU online"
 		need "$r" "LNX-L2 rtc0 name=rtc_cmos.* date=2[0-9]{3}-" "CMOS RTC registered and read"
 		never "$r" "ACPI Error|ACPI Warning" "no ACPI errors"
