@@ -61,18 +61,22 @@ boot_l1() {
 		${L2TIMEOUT:+"l2timeout=$L2TIMEOUT"} >/dev/null 2>&1
 }
 # A frozen L1 (run-l1.sh's watchdog: exit 3, L1's console silent past its own timeouts) is the
-# emulated host's, not a result of the runs: the whole L1 boot is repeated once, and said so. A
-# second freeze fails the group. Every other outcome is judged from the log below.
+# emulated host's, not a result of the runs: the whole L1 boot is repeated, and said so, up to
+# L1BOOTS boots in all (default 3). A freeze in the last of them fails the group. Every other
+# outcome is judged from the log below.
+L1BOOTS=${L1BOOTS:-3}
+boot=1
 boot_l1; l1rc=$?
 froze=""
-if [ $l1rc = 3 ]; then
-	froze=$LOG
-	echo "L1 FROZE: $(grep -m1 'LNX-HOST-STALL' "$LOG" | cut -d' ' -f2-) (log: $LOG)"
+while [ $l1rc = 3 ]; do
+	froze="$froze $LOG"
+	echo "L1 FROZE (boot $boot of at most $L1BOOTS): $(grep -m1 'LNX-HOST-STALL' "$LOG" | cut -d' ' -f2-) (log: $LOG)"
 	grep 'LNX-HOST-STALL' "$LOG" | sed -n '2,$p' | sed 's/^LNX-HOST-STALL /    /'
-	echo "L1 FROZE: booting L1 once more for the whole group; the checks below are of that boot"
+	[ "$boot" -ge "$L1BOOTS" ] && { echo "FAIL: L1 froze in all $L1BOOTS boots"; exit 1; }
+	echo "L1 FROZE: booting L1 once more for the whole group; the checks below are of the last boot"
+	boot=$((boot + 1))
 	boot_l1; l1rc=$?
-	[ $l1rc = 3 ] && { echo "FAIL: L1 froze again (log: $LOG)"; exit 1; }
-fi
+done
 echo "log: $LOG"
 
 fail=0
@@ -673,7 +677,7 @@ virtio-bench)
 			"median-$m" "$(awk -v m=cpu-$m '$1 == m { print $3 }' "$WORK/vbench-ratios" | med)" "$n"
 	done ;;
 esac
-[ -n "$froze" ] && echo "NOTE: L1 froze in the first boot (log: $froze); these results are of the second"
-[ $fail = 0 ] && echo "PASS linux/$GROUP${froze:+ (second L1 boot: the first froze)}" ||
+[ -n "$froze" ] && echo "NOTE: L1 froze in $((boot - 1)) boot(s) (log:$froze); these results are of boot $boot"
+[ $fail = 0 ] && echo "PASS linux/$GROUP${froze:+ (L1 boot $boot: the earlier ones froze)}" ||
 	echo "FAIL linux/$GROUP (log: $LOG)"
 exit $fail
