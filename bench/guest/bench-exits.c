@@ -239,13 +239,13 @@ static bool qi_bench(struct vtd *u, const char *key, const char *what, const uin
 			return false;
 		}
 	}
-	snprintf(label, sizeof(label), "QI %s x%u + wait", what, n);
 	report_diff(key, samples[0], samples[1], N_QI);
 	report_diff_as(key, "vmm", samples[0], samples[2], N_QI);
 	report_diff_as(key, "empty-ovh", samples[2], samples[1], N_QI);
 	snprintf(label, sizeof(label), "empty IQT write (for %s x%u)", what, n);
 	snprintf(key_empty, sizeof(key_empty), "%s-empty", key);
 	report_key(key_empty, label, samples[2], N_QI);
+	snprintf(label, sizeof(label), "QI %s x%u + wait", what, n);
 	report_key(key, label, samples[0], N_QI);
 	return true;
 }
