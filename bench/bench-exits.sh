@@ -131,6 +131,19 @@ done
 # so host load hits both alike), median and min over the rounds ("KEY-ovh" lines). Ratio =
 # nestvm / QEMU. "empty" (qi-iotlb-1-empty-ovh) is an IQT write that queues nothing, above the
 # PIO read: the guest's own instructions and the exit kind, no VMM work.
+# pair_row NAME OP AWK: one row whose figures need more than one key of a run: AWK reads
+# nestvm's file (ARGV[1]) and QEMU's (ARGV[2]) with -v op=OP and prints "nestvm QEMU ratio";
+# once for legacy, once for scalable.
+pair_row() {
+	name=$1 op=$2 prog=$3
+	line=""
+	for pair in "nl ql" "ns qs"; do
+		set -- $pair
+		line="$line $(awk -v op="$op" "$prog" "$tmp/$1" "$tmp/$2")"
+	done
+	set -- $line
+	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "$name" "$@"
+}
 # table STAT COL TITLE ROWS...: each row is OP:BASE (BASE "-": OP is already a difference).
 table() {
 	stat=$1 col=$2 title=$3
@@ -148,27 +161,21 @@ table() {
 table median 2 "overhead above a bare PIO exit" qi-iotlb-1-ovh: qi-iotlb-64-ovh: \
 	qi-pc-1-ovh: qi-piotlb-1-ovh: qi-piotlb-64-ovh: qi-iec-1-ovh:
 # What the first table's ratio can reach on this host: an IQT round trip that queues nothing
-# costs both VMMs the same (the guest's emulated instructions and KVM's decode of the IQT write,
-# ~1.00 in the next table), so even a VMM that drained and completed the queue in no time would
+# costs both VMMs the same (the guest's emulated instructions and the IQT write's exit to user
+# space, ~1.00 in the next table; docs/benchmarks.md), so even a VMM that drained and completed the queue in no time would
 # show nestvm's empty round trip above the PIO exit against QEMU's whole overhead for the
 # operation. floor = nestvm's empty / QEMU's op (medians); nestvm's own processing is the gap
 # between the first table's ratio and this one.
 echo "bench: best ratio reachable above a bare PIO exit: nestvm's empty round trip / QEMU's operation, median TSC cycles (${qlabel:-no QEMU})"
 header
 for op in qi-iotlb-1 qi-iotlb-64 qi-pc-1 qi-piotlb-1 qi-piotlb-64 qi-iec-1; do
-	line=""
-	for pair in "nl ql" "ns qs"; do
-		set -- $pair
-		line="$line $(awk -v op="$op" '
-			FILENAME == ARGV[1] && $1 == op "-empty-ovh" { e = $2; he = 1 }
-			FILENAME == ARGV[2] && $1 == op "-ovh" { q = $2; hq = 1 }
-			END {
-				r = (he && hq && e >= 0 && q > 0) ? sprintf("%.2f", e / q) : "-"
-				printf "%s %s %s", he ? e : "-", hq ? q : "-", r
-			}' "$tmp/$1" "$tmp/$2")"
-	done
-	set -- $line
-	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "$op" "$@"
+	pair_row "$op" "$op" '
+		FILENAME == ARGV[1] && $1 == op "-empty-ovh" { e = $2; he = 1 }
+		FILENAME == ARGV[2] && $1 == op "-ovh" { q = $2; hq = 1 }
+		END {
+			r = (he && hq && e >= 0 && q > 0) ? sprintf("%.2f", e / q) : "-"
+			printf "%s %s %s", he ? e : "-", hq ? q : "-", r
+		}'
 done
 # The queue round trips again, above an empty one of the same round: the same guest
 # instructions (on this host each is emulated at ~1.5 us, and they make most of the overhead
@@ -186,21 +193,15 @@ table "min(op) - min(empty)," 3 "VMM processing above an empty IQT round trip" \
 # (x64 - x1) / 63 of the round-trip medians.
 echo "bench: VMM cost per descriptor, (x64 - x1) / 63 of the medians, TSC cycles"
 for op in qi-iotlb qi-piotlb; do
-	line=""
-	for pair in "nl ql" "ns qs"; do
-		set -- $pair
-		line="$line $(awk -v op="$op" '
-			FILENAME == ARGV[1] && $1 == op "-1" { a1 = $2 }
-			FILENAME == ARGV[1] && $1 == op "-64" { b1 = $2; h1 = 1 }
-			FILENAME == ARGV[2] && $1 == op "-1" { a2 = $2 }
-			FILENAME == ARGV[2] && $1 == op "-64" { b2 = $2; h2 = 1 }
-			END {
-				o1 = h1 ? int((b1 - a1) / 63) : "-"; o2 = h2 ? int((b2 - a2) / 63) : "-"
-				r = (h1 && h2 && o1 >= 0 && o2 > 0) ? sprintf("%.2f", o1 / o2) : "-"
-				printf "%s %s %s", o1, o2, r
-			}' "$tmp/$1" "$tmp/$2")"
-	done
-	set -- $line
-	printf 'bench: %-28s %10s %10s %6s | %10s %10s %6s\n' "$op per descriptor" "$@"
+	pair_row "$op per descriptor" "$op" '
+		FILENAME == ARGV[1] && $1 == op "-1" { a1 = $2 }
+		FILENAME == ARGV[1] && $1 == op "-64" { b1 = $2; h1 = 1 }
+		FILENAME == ARGV[2] && $1 == op "-1" { a2 = $2 }
+		FILENAME == ARGV[2] && $1 == op "-64" { b2 = $2; h2 = 1 }
+		END {
+			o1 = h1 ? int((b1 - a1) / 63) : "-"; o2 = h2 ? int((b2 - a2) / 63) : "-"
+			r = (h1 && h2 && o1 >= 0 && o2 > 0) ? sprintf("%.2f", o1 / o2) : "-"
+			printf "%s %s %s", o1, o2, r
+		}'
 done
 exit $status
