@@ -333,6 +333,13 @@ cpu_at() {
 	[ -n "$n" ] && sed -n "${n}p" "$LOG.cpu" | awk '$2 >= 0 { print $2 }'
 }
 
+# a / b with three decimals, rounded (bc's scale=2 truncated, so 0.709 used to print as .70).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+# The numbers on stdin as "median count min max" (nothing when there are none).
+spread() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), NR, v[1], v[NR] }'
+}
 printf '%-12s %10s %12s %8s %14s\n' run "to /init" "to poweroff" rc "L1 CPU to /init"
 rm -f "$WORK/boot-ratios"
 for r in ${RUNS//,/ }; do
@@ -350,8 +357,6 @@ for r in ${RUNS//,/ }; do
 	# host's wall clock and on the L1 QEMU's CPU time. The power-button runs boot with a disk
 	# and beside their watcher script in L1: not like for like, so no goal is printed for them.
 	goal="(goal <= 0.7)"
-	# Three decimals, rounded: bc's scale=2 truncated, so 0.709 used to print as .70.
-	ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 	case $r in nv-pwr*) goal="(power-button run: disk and watcher, not like for like)" ;; esac
 	case $r in nv-*) [ -n "${q_init:-}" ] && [ "$q_init" != - ] && [ "$d1" != - ] &&
 		printf 'BENCH %-12s to /init / QEMU = %s %s\n' "$r" \
@@ -375,12 +380,10 @@ done
 # before it), with the spread: the goal's verdict.
 for b in nv-smp1 nv-smp2; do
 	for k in wall cpu; do
-		awk -v b="$b" -v k="$k" '$1 == b && $2 == k { print $3 }' "$WORK/boot-ratios" 2>/dev/null | sort -n |
-			awk -v b="$b" -v k="$k" '{ v[NR] = $1 } END {
-				if (NR < 2) exit
-				m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		awk -v b="$b" -v k="$k" '$1 == b && $2 == k { print $3 }' "$WORK/boot-ratios" 2>/dev/null | spread |
+			awk -v b="$b" -v k="$k" '$2 >= 2 {
 				printf "BENCH median %-8s %s to /init / QEMU = %.3f over %d interleaved pairs (%.3f-%.3f) %s\n",
-					b, k == "cpu" ? "L1 CPU" : "wall", m, NR, v[1], v[NR], m <= 0.7 ? "(goal <= 0.7: met)" : "(goal <= 0.7: missed)"
+					b, k == "cpu" ? "L1 CPU" : "wall", $1, $2, $3, $4, $1 <= 0.7 ? "(goal <= 0.7: met)" : "(goal <= 0.7: missed)"
 			}'
 	done
 done
@@ -631,7 +634,7 @@ virtio-bench)
 		echo "$line (goal >= 2.00x)"
 	done; done
 	# With repetitions: the median of each mode's ratios (one slow or fast run moves it least).
-	med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2fx", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+	med() { spread | awk '{ printf "%.2fx", $1 }'; }
 	for m in strict lazy; do
 		n=$(awk -v m=$m '$1 == m && $2 == "seq-write"' "$WORK/vbench-ratios" 2>/dev/null | wc -l)
 		[ "$n" -ge 2 ] || continue
